@@ -1,0 +1,302 @@
+//! Running a job: how many workers and processes, and the context they share.
+//!
+//! A Sluice job is timely's execution model unchanged: `workers` threads per process, `processes`
+//! processes connected over TCP (addresses from a hostfile, one `host:port` per line), this
+//! process being number `process`. [`execute`] runs the same per-worker closure on every worker of
+//! this process and returns their results, or the first error any operator reported.
+//!
+//! The [`JobContext`] is how long-running operators learn that the job should stop (Ctrl-C) and
+//! how they report an error without panicking: a panicking timely worker leaves the others
+//! waiting forever, so operators record the error, release their capabilities and let the
+//! dataflow drain instead.
+//!
+//! ```
+//! use sluice_engine::prelude::*;
+//! let per_worker = execute(Execution::default().workers(2), |worker| worker.index()).unwrap();
+//! assert_eq!(per_worker, vec![0, 1]);
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::stream::Scope;
+
+/// Timely's worker, re-exported so programs need no timely import.
+pub use timely::worker::Worker;
+
+/// The key under which the job context travels in timely's worker configuration.
+const CONTEXT_KEY: &str = "sluice.job";
+/// How many malformed records are described on stderr before only counting them.
+const MALFORMED_REPORTED: u64 = 5;
+
+/// Where and how widely a job runs. Build it with the methods; the default is one worker.
+#[derive(Clone, Debug)]
+pub struct Execution {
+    workers: usize,
+    processes: usize,
+    process: usize,
+    hostfile: Option<PathBuf>,
+    context: JobContext,
+}
+
+impl Default for Execution {
+    fn default() -> Self {
+        Execution {
+            workers: 1,
+            processes: 1,
+            process: 0,
+            hostfile: None,
+            context: JobContext::default(),
+        }
+    }
+}
+
+impl Execution {
+    /// Worker threads in this process.
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = workers;
+        self
+    }
+    /// Processes in the job (each with the same number of workers).
+    pub fn processes(mut self, processes: usize) -> Self {
+        self.processes = processes;
+        self
+    }
+    /// This process's index, `0..processes`.
+    pub fn process(mut self, process: usize) -> Self {
+        self.process = process;
+        self
+    }
+    /// A file with one `host:port` per line, one line per process. Without it, process `i`
+    /// listens on `localhost:2101+i`, as in timely.
+    pub fn hostfile(mut self, path: impl Into<PathBuf>) -> Self {
+        self.hostfile = Some(path.into());
+        self
+    }
+    /// Uses `context` (e.g. one whose shutdown a Ctrl-C handler triggers).
+    pub fn context(mut self, context: JobContext) -> Self {
+        self.context = context;
+        self
+    }
+    /// The job context the workers will share.
+    pub fn job(&self) -> &JobContext {
+        &self.context
+    }
+    /// Total workers across all processes.
+    pub fn total_workers(&self) -> usize {
+        self.workers * self.processes
+    }
+    /// Whether this process is the one that writes job-wide outputs (process 0).
+    pub fn is_leader(&self) -> bool {
+        self.process == 0
+    }
+
+    /// Checks the numbers and reads the hostfile, naming the flag or file at fault.
+    fn timely_config(&self) -> Result<timely::Config> {
+        if self.workers == 0 {
+            return Err(Error::Config("--workers must be at least 1".into()));
+        }
+        if self.processes == 0 {
+            return Err(Error::Config("--processes must be at least 1".into()));
+        }
+        if self.process >= self.processes {
+            return Err(Error::Config(format!(
+                "--process {} is out of range for --processes {} (valid: 0..{})",
+                self.process, self.processes, self.processes
+            )));
+        }
+        let communication = if self.processes > 1 {
+            let addresses = match &self.hostfile {
+                Some(path) => read_hostfile(path, self.processes)?,
+                None => (0..self.processes)
+                    .map(|i| format!("localhost:{}", 2101 + i))
+                    .collect(),
+            };
+            timely::CommunicationConfig::Cluster {
+                threads: self.workers,
+                process: self.process,
+                addresses,
+                report: false,
+                zerocopy: false,
+            }
+        } else if self.workers > 1 {
+            timely::CommunicationConfig::Process(self.workers)
+        } else {
+            timely::CommunicationConfig::Thread
+        };
+        let mut worker = timely::WorkerConfig::default();
+        worker.set(CONTEXT_KEY.to_string(), self.context.clone());
+        Ok(timely::Config {
+            communication,
+            worker,
+        })
+    }
+}
+
+/// Reads `processes` addresses from a hostfile, naming the file and line of any problem.
+fn read_hostfile(path: &Path, processes: usize) -> Result<Vec<String>> {
+    let bad = |reason: String| Error::Hostfile {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let addresses: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect();
+    if addresses.len() < processes {
+        return Err(bad(format!(
+            "it lists {} address(es) but --processes is {processes}",
+            addresses.len()
+        )));
+    }
+    for (i, a) in addresses.iter().enumerate().take(processes) {
+        if !a.contains(':') {
+            return Err(bad(format!("address {}: '{a}' is not host:port", i + 1)));
+        }
+    }
+    Ok(addresses.into_iter().take(processes).collect())
+}
+
+/// Runs `work` on every worker of this process and returns each worker's result, in worker order.
+///
+/// Returns the first error an operator reported through the [`JobContext`], if any.
+pub fn execute<T, F>(execution: Execution, work: F) -> Result<Vec<T>>
+where
+    T: Send + 'static,
+    F: Fn(&mut Worker) -> T + Send + Sync + 'static,
+{
+    let config = execution.timely_config()?;
+    let context = execution.context.clone();
+    let guards = timely::execute(config, work).map_err(Error::Startup)?;
+    let mut results = Vec::new();
+    for result in guards.join() {
+        results.push(result.map_err(Error::Worker)?);
+    }
+    match context.take_error() {
+        Some(error) => Err(error),
+        None => Ok(results),
+    }
+}
+
+/// What all workers of a process share: the stop flag, reported errors, malformed-record counts.
+///
+/// Cheap to clone (it is a handle).
+#[derive(Clone, Debug, Default)]
+pub struct JobContext {
+    inner: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    stop: AtomicBool,
+    errors: Mutex<Vec<Error>>,
+    malformed: AtomicU64,
+}
+
+impl JobContext {
+    /// The context of the job `scope` belongs to (a fresh one outside [`execute`]).
+    pub fn of(scope: Scope<'_>) -> JobContext {
+        scope
+            .worker()
+            .config()
+            .get::<JobContext>(CONTEXT_KEY)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Asks every source to finish: they emit what they have and release their capabilities.
+    pub fn stop(&self) {
+        self.inner.stop.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether [`stop`](Self::stop) was called.
+    pub fn is_stopped(&self) -> bool {
+        self.inner.stop.load(Ordering::Relaxed)
+    }
+
+    /// Records an error the job should end with, and stops the job.
+    pub fn fail(&self, error: Error) {
+        self.inner
+            .errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(error);
+        self.stop();
+    }
+
+    /// Takes the first reported error, if any.
+    pub fn take_error(&self) -> Option<Error> {
+        let mut errors = self.inner.errors.lock().unwrap_or_else(|e| e.into_inner());
+        (!errors.is_empty()).then(|| errors.remove(0))
+    }
+
+    /// Counts a malformed record; the first few are described on stderr.
+    pub fn malformed(&self, description: impl FnOnce() -> String) {
+        let n = self.inner.malformed.fetch_add(1, Ordering::Relaxed);
+        if n < MALFORMED_REPORTED {
+            eprintln!("sluice: malformed record skipped: {}", description());
+        }
+    }
+
+    /// How many malformed records this process has skipped.
+    pub fn malformed_count(&self) -> u64 {
+        self.inner.malformed.load(Ordering::Relaxed)
+    }
+}
+
+/// Sluice's additions to a timely worker.
+pub trait WorkerExt {
+    /// The job context this worker runs in.
+    fn job(&self) -> JobContext;
+}
+
+impl WorkerExt for Worker {
+    fn job(&self) -> JobContext {
+        self.config()
+            .get::<JobContext>(CONTEXT_KEY)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_out_of_range_process_index() {
+        let err = Execution::default()
+            .processes(2)
+            .process(2)
+            .timely_config()
+            .unwrap_err();
+        assert!(err.to_string().contains("--process 2"), "{err}");
+    }
+
+    #[test]
+    fn hostfile_must_list_every_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hosts");
+        std::fs::write(&path, "127.0.0.1:2101\n").unwrap();
+        let err = read_hostfile(&path, 2).unwrap_err();
+        assert!(err.to_string().contains("lists 1 address"), "{err}");
+        std::fs::write(&path, "127.0.0.1:2101\n\n# comment\nlocalhost\n").unwrap();
+        let err = read_hostfile(&path, 2).unwrap_err();
+        assert!(err.to_string().contains("address 2: 'localhost'"), "{err}");
+    }
+
+    #[test]
+    fn reported_errors_end_the_job() {
+        let result = execute(Execution::default().workers(2), |worker| {
+            if worker.index() == 1 {
+                worker.job().fail(Error::Config("boom".into()));
+            }
+        });
+        assert!(matches!(result, Err(Error::Config(m)) if m == "boom"));
+    }
+}

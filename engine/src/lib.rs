@@ -1,0 +1,71 @@
+//! # sluice-engine
+//!
+//! Sluice's engine: one program is one [timely dataflow](https://docs.rs/timely) of long-running
+//! operators, one instance per worker. This crate gives that DAG a small stream API of its own:
+//!
+//! - [`execution`]: workers, processes and the job context (shutdown, errors) — [`execute`];
+//! - [`operators`]: stateless transforms, partitioning, per-key state with pre-aggregation, and
+//!   side outputs for malformed records — extension traits on [`Stream`], as timely's own are;
+//! - [`sources`]: the corpus generator, text files, a directory monitor, a TCP socket client and
+//!   an in-memory queue — each a long-running operator woken by an activator, never a busy loop;
+//! - [`sinks`]: print, text files, foreach, collect, and HdrHistogram latency recording.
+//!
+//! In native mode a record is processed the moment it arrives; its timely timestamp is its time
+//! in milliseconds ([`Time`]). The micro-batch layer (`sluice-minibatch`) rounds that time up to a
+//! batch interval and reuses these same operators.
+//!
+//! ```
+//! use sluice_engine::prelude::*;
+//!
+//! let counts = Collector::new();
+//! let sink = counts.clone();
+//! execute(Execution::default().workers(2), move |worker| {
+//!     let queue = (worker.index() == 0).then(|| vec!["a b", "b"]);
+//!     worker.dataflow(|scope| {
+//!         scope
+//!             .iterator_source(queue.into_iter().flatten().map(String::from))
+//!             .count_keys_with(|line: String, keys| {
+//!                 line.split_ascii_whitespace().for_each(|w| keys.add(w, 1))
+//!             })
+//!             .last_by_key()
+//!             .collect_into(&sink);
+//!     });
+//! })
+//! .unwrap();
+//! let mut counts = counts.take();
+//! counts.sort();
+//! assert_eq!(counts, vec![("a".to_string(), 1), ("b".to_string(), 2)]);
+//! ```
+
+pub mod error;
+pub mod execution;
+pub mod hash;
+pub mod operators;
+pub mod sinks;
+pub mod sources;
+pub mod state;
+pub mod stream;
+pub mod time;
+
+pub use error::{Error, Result};
+pub use execution::{execute, Execution, JobContext};
+pub use stream::{Scope, Stream};
+pub use time::Time;
+
+/// Escape hatch: the timely crate itself, for custom operators.
+pub use timely;
+
+/// Everything an ordinary program needs, with no timely imports.
+pub mod prelude {
+    pub use crate::execution::{execute, Execution, JobContext, Worker, WorkerExt};
+    pub use crate::operators::keyed::{Combiner, Keyed, KeyedCount, KeysWith};
+    pub use crate::operators::partition::Partition;
+    pub use crate::operators::side_output::TryMap;
+    pub use crate::operators::stateless::Stateless;
+    pub use crate::operators::table::{Gather, LastByKey};
+    pub use crate::sinks::{Collector, LatencyRecorder, Sinks};
+    pub use crate::sources::Sources;
+    pub use crate::stream::{Scope, Stream};
+    pub use crate::time::Time;
+    pub use crate::{Error, Result};
+}

@@ -1,0 +1,14 @@
+//! Operators on [`Stream`](crate::Stream)s, one concept per file, each an extension trait.
+//!
+//! - [`stateless`]: map, flat_map, filter, union, inspect — act on each record as it arrives;
+//! - [`partition`]: partition by key (hash exchange) and rebalance (round robin);
+//! - [`keyed`]: per-key running state — reduce, aggregate, count, update_state_by_key — with a
+//!   local pre-aggregation (combiner) before the exchange;
+//! - [`table`]: the last value per key, emitted when the input ends, and gathering to worker 0;
+//! - [`side_output`]: parsing with an error side output for malformed records.
+
+pub mod keyed;
+pub mod partition;
+pub mod side_output;
+pub mod stateless;
+pub mod table;

@@ -1,0 +1,58 @@
+//! A keyed stream's final table: the last value of each key once the input has ended.
+//!
+//! Running aggregations emit a new value per key after every arrival; a job that wants only the
+//! outcome (the `--final-counts` of word count, a test's expected table) keeps the last value
+//! per key and emits the table when its input frontier is empty. [`Gather`] then brings a
+//! distributed table to worker 0, which is the one that writes job-wide outputs.
+
+use std::hash::Hash;
+
+use timely::dataflow::channels::pact::Exchange as ExchangePact;
+use timely::dataflow::operators::{Exchange, Operator};
+
+use crate::hash::route;
+use crate::state::KeyedState;
+use crate::stream::{Data, Stream};
+
+/// The final value per key.
+pub trait LastByKey<'scope, K: Data + Hash + Eq, V: Data>: Sized {
+    /// Emits each key's last value when the input ends (the frontier is empty). Holds its
+    /// output back until then, so downstream sees one final table.
+    fn last_by_key(self) -> Stream<'scope, (K, V)>;
+}
+
+impl<'scope, K: Data + Hash + Eq, V: Data> LastByKey<'scope, K, V> for Stream<'scope, (K, V)> {
+    fn last_by_key(self) -> Stream<'scope, (K, V)> {
+        let pact = ExchangePact::new(|(k, _): &(K, V)| route(k));
+        self.unary_frontier(pact, "LastByKey", |capability, _| {
+            let mut capability = Some(capability);
+            let mut table: KeyedState<K, V> = KeyedState::new();
+            move |(input, frontier), output| {
+                input.for_each_stamp(|_, data| {
+                    for batch in data {
+                        for (k, v) in batch.drain(..) {
+                            table.insert(k, v);
+                        }
+                    }
+                });
+                if frontier.is_empty() {
+                    if let Some(cap) = capability.take() {
+                        output.session(&cap).give_iterator(table.drain());
+                    }
+                }
+            }
+        })
+    }
+}
+
+/// Bringing every record to worker 0.
+pub trait Gather<'scope, D: Data>: Sized {
+    /// Sends every record to worker 0 (process 0), e.g. to write one output file.
+    fn gather(self) -> Stream<'scope, D>;
+}
+
+impl<'scope, D: Data> Gather<'scope, D> for Stream<'scope, D> {
+    fn gather(self) -> Stream<'scope, D> {
+        self.exchange(|_: &D| 0)
+    }
+}

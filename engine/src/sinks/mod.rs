@@ -1,0 +1,82 @@
+//! Where streams end.
+//!
+//! - [`print`](Sinks::print) and [`for_each`](Sinks::for_each): per record, as it arrives;
+//! - [`write_text`](Sinks::write_text): one part file per worker in a directory;
+//! - [`collect_into`](Sinks::collect_into): records back to the program, for tests ([`Collector`]);
+//! - [`record_latency`](Sinks::record_latency): now − a record's send time, into an HdrHistogram
+//!   ([`LatencyRecorder`]).
+//!
+//! Delivery: these sinks see each record once per run; the per-epoch, replay-safe file sink of
+//! the checkpointing layer builds on `write_text`'s part-file layout.
+
+mod collect;
+mod latency;
+mod text;
+
+pub use collect::Collector;
+pub use latency::LatencyRecorder;
+
+use std::fmt::Display;
+use std::path::Path;
+
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::Operator;
+
+use crate::stream::Stream;
+
+/// Terminal operators.
+pub trait Sinks<'scope, D: 'static>: Sized {
+    /// Prints each record on its own line of stdout.
+    fn print(self)
+    where
+        D: Display;
+    /// Calls `f` on each record.
+    fn for_each(self, f: impl FnMut(D) + 'static);
+    /// Writes each record as a line to `dir/part-NNNNN`, one file per worker (global index).
+    fn write_text(self, dir: impl AsRef<Path>)
+    where
+        D: Display;
+    /// Appends every record to a [`Collector`] shared by the workers of this process.
+    fn collect_into(self, collector: &Collector<D>)
+    where
+        D: Send;
+    /// Records, per record, the time from `sent_nanos(record)` (Unix ns) to now in `recorder`.
+    fn record_latency(self, recorder: &LatencyRecorder, sent_nanos: impl Fn(&D) -> u64 + 'static);
+}
+
+impl<'scope, D: 'static> Sinks<'scope, D> for Stream<'scope, D> {
+    fn print(self)
+    where
+        D: Display,
+    {
+        self.for_each(|d| println!("{d}"));
+    }
+
+    fn for_each(self, mut f: impl FnMut(D) + 'static) {
+        self.sink(Pipeline, "ForEach", move |(input, _)| {
+            input.for_each_stamp(|_, data| {
+                for batch in data {
+                    batch.drain(..).for_each(&mut f);
+                }
+            });
+        });
+    }
+
+    fn write_text(self, dir: impl AsRef<Path>)
+    where
+        D: Display,
+    {
+        text::write_text(self, dir.as_ref())
+    }
+
+    fn collect_into(self, collector: &Collector<D>)
+    where
+        D: Send,
+    {
+        collect::collect_into(self, collector)
+    }
+
+    fn record_latency(self, recorder: &LatencyRecorder, sent_nanos: impl Fn(&D) -> u64 + 'static) {
+        latency::record_latency(self, recorder, sent_nanos)
+    }
+}

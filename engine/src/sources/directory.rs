@@ -1,0 +1,118 @@
+//! A directory monitor as a source, with Spark's `textFileStream` semantics.
+//!
+//! Worker 0 lists the directory every poll interval. Each file that appears is read once, whole,
+//! in modification-time order (then by name); files already present when the job starts are
+//! ignored unless [`Directory::include_existing`] says otherwise, as Spark's `newFilesOnly`.
+//! Hidden files (names starting with `.` or `_`, as Hadoop's filter) are skipped, so a writer
+//! can create `.name.tmp` and rename it into place: files must be *moved* in atomically, since a
+//! file is read as soon as it is seen.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use super::driver::{drive, Poll};
+use super::lines::decode_line;
+use crate::error::{Error, Result};
+use crate::execution::JobContext;
+use crate::stream::{Scope, Stream};
+
+/// How often the directory is listed by default.
+pub const DEFAULT_POLL: Duration = Duration::from_millis(100);
+
+/// A directory to monitor, checked to exist when described.
+#[derive(Clone, Debug)]
+pub struct Directory {
+    path: PathBuf,
+    poll: Duration,
+    include_existing: bool,
+}
+
+impl Directory {
+    /// Describes the directory at `path`; fails, naming it, if it is not a readable directory.
+    pub fn open(path: impl AsRef<Path>) -> Result<Directory> {
+        let path = path.as_ref().to_path_buf();
+        std::fs::read_dir(&path).map_err(|source| Error::Read {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Directory {
+            path,
+            poll: DEFAULT_POLL,
+            include_existing: false,
+        })
+    }
+    /// How often to list the directory.
+    pub fn poll_every(mut self, interval: Duration) -> Self {
+        self.poll = interval;
+        self
+    }
+    /// Also reads the files present when the job starts (Spark: `newFilesOnly = false`).
+    pub fn include_existing(mut self, include: bool) -> Self {
+        self.include_existing = include;
+        self
+    }
+}
+
+/// The visible regular files of `dir` not yet in `seen`, oldest first.
+fn new_files(dir: &Path, seen: &HashSet<PathBuf>) -> std::io::Result<Vec<PathBuf>> {
+    let mut found: Vec<(SystemTime, PathBuf)> = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let hidden = name.to_string_lossy().starts_with(['.', '_']);
+        let path = entry.path();
+        if hidden || seen.contains(&path) {
+            continue;
+        }
+        let meta = match entry.metadata() {
+            Ok(meta) if meta.is_file() => meta,
+            _ => continue, // vanished or not a file
+        };
+        found.push((meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), path));
+    }
+    found.sort();
+    Ok(found.into_iter().map(|(_, p)| p).collect())
+}
+
+pub(super) fn build<'scope>(scope: Scope<'scope>, directory: &Directory) -> Stream<'scope, String> {
+    let directory = directory.clone();
+    let job = JobContext::of(scope);
+    let reader = scope.index() == 0;
+    drive(scope, "TextDirectory", move |_| {
+        let mut seen = HashSet::new();
+        if !directory.include_existing {
+            seen.extend(new_files(&directory.path, &seen).unwrap_or_default());
+        }
+        reader.then_some(move |out: &mut Vec<String>| {
+            let dir_error = |source| Error::Read {
+                path: directory.path.clone(),
+                source,
+            };
+            for path in new_files(&directory.path, &seen).map_err(dir_error)? {
+                match std::fs::read(&path) {
+                    Ok(bytes) => split_lines(&bytes, out, |at| {
+                        job.malformed(|| format!("{}: byte {at}: line is not UTF-8", path.display()))
+                    }),
+                    // Removed between listing and reading: it was never fully ours to read.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(source) => return Err(Error::Read { path, source }),
+                }
+                seen.insert(path);
+            }
+            Ok(Poll::Wait(directory.poll))
+        })
+    })
+}
+
+/// Splits a whole file into lines, as the file source reads them.
+fn split_lines(bytes: &[u8], out: &mut Vec<String>, mut malformed: impl FnMut(usize)) {
+    let mut at = 0;
+    for line in bytes.split_inclusive(|b| *b == b'\n') {
+        match decode_line(line) {
+            Some(text) => out.push(text.to_owned()),
+            None => malformed(at),
+        }
+        at += line.len();
+    }
+}

@@ -1,0 +1,99 @@
+//! The one loop behind every source.
+//!
+//! A source is a [`Read`] closure: given a buffer, it appends what is available now and says
+//! when it wants to run again ([`Poll`]). The driver owns the timely side: it holds the
+//! capability, moves it forward to the current processing time before each read (records are
+//! stamped with the time they entered the job), emits the buffer, and re-arms itself —
+//! immediately while data is ready, on a timer or an outside wake-up otherwise. A heartbeat
+//! keeps time (and so every downstream frontier) moving while a source is silent, and lets a
+//! stop request be noticed. Dropping the capability at the end lets the frontier run out.
+
+use std::time::Duration;
+
+use timely::dataflow::operators::generic::operator::source;
+use timely::scheduling::SyncActivator;
+
+use crate::error::Error;
+use crate::execution::JobContext;
+use crate::stream::{Scope, Stream};
+use crate::time::now_ms;
+
+/// The longest a waiting source sleeps: the pace at which a silent source advances time.
+pub const HEARTBEAT: Duration = Duration::from_millis(100);
+
+/// What a source wants after a read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Poll {
+    /// More is ready now: run again at once (after downstream operators have had their turn).
+    Ready,
+    /// Nothing more now: run again after this long, or when woken, at most after [`HEARTBEAT`].
+    Wait(Duration),
+    /// Woken from outside when data arrives (or at the next heartbeat).
+    Idle,
+    /// The input has ended.
+    Done,
+}
+
+/// A source's read step: append what is available to the buffer.
+pub trait Read<T>: 'static {
+    /// Appends available records to `out`.
+    fn read(&mut self, out: &mut Vec<T>) -> Result<Poll, Error>;
+}
+
+impl<T, F: FnMut(&mut Vec<T>) -> Result<Poll, Error> + 'static> Read<T> for F {
+    fn read(&mut self, out: &mut Vec<T>) -> Result<Poll, Error> {
+        self(out)
+    }
+}
+
+/// Builds a source. `make` receives a wake-up handle that a reader thread can call, and returns
+/// the read step, or `None` if this worker has no part of the source.
+pub fn drive<'scope, T, R>(
+    scope: Scope<'scope>,
+    name: &str,
+    make: impl FnOnce(SyncActivator) -> Option<R>,
+) -> Stream<'scope, T>
+where
+    T: 'static,
+    R: Read<T>,
+{
+    let job = JobContext::of(scope);
+    source(scope, name, move |capability, info| {
+        let activator = scope.activator_for(info.address.clone());
+        let waker = scope.worker().sync_activator_for(info.address.to_vec());
+        let mut reader = make(waker);
+        let mut capability = reader.is_some().then_some(capability);
+        let mut buffer = Vec::new();
+        move |output| {
+            let (Some(cap), Some(read)) = (capability.as_mut(), reader.as_mut()) else {
+                return;
+            };
+            let now = now_ms();
+            if now > *cap.time() {
+                cap.downgrade(&now);
+            }
+            let poll = if job.is_stopped() {
+                Ok(Poll::Done)
+            } else {
+                read.read(&mut buffer)
+            };
+            if !buffer.is_empty() {
+                output.session(&*cap).give_container(&mut buffer);
+                buffer.clear();
+            }
+            match poll {
+                Ok(Poll::Ready) => activator.activate(),
+                Ok(Poll::Wait(after)) => activator.activate_after(after.min(HEARTBEAT)),
+                Ok(Poll::Idle) => activator.activate_after(HEARTBEAT),
+                Ok(Poll::Done) => capability = None,
+                Err(error) => {
+                    job.fail(error);
+                    capability = None;
+                }
+            }
+            if capability.is_none() {
+                reader = None;
+            }
+        }
+    })
+}

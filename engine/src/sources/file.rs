@@ -1,0 +1,212 @@
+//! A text file as a source: its lines, read once, split across workers by byte range.
+//!
+//! Worker `w` of `n` owns the lines that *start* in bytes `[w·len/n, (w+1)·len/n)` — the rule
+//! Hadoop's input splits use — so every line is read by exactly one worker with no coordination.
+//! Lines end at `\n` (a trailing `\r` is dropped); a line that is not UTF-8 is skipped and
+//! counted as malformed, naming the file and byte offset. Each worker's reading position is
+//! visible through [`TextFile::positions`] and can be resumed with [`TextFile::resume_at`]: the
+//! offsets are what a checkpoint stores to replay a file.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use super::driver::{drive, Poll};
+use super::lines::decode_line;
+use crate::error::{Error, Result};
+use crate::execution::JobContext;
+use crate::stream::{Scope, Stream};
+
+/// Lines read per activation.
+const BATCH_LINES: usize = 4096;
+
+/// A text file to read, checked to exist when described.
+#[derive(Clone, Debug)]
+pub struct TextFile {
+    path: PathBuf,
+    len: u64,
+    resume: BTreeMap<usize, u64>,
+    positions: Arc<Mutex<BTreeMap<usize, u64>>>,
+}
+
+impl TextFile {
+    /// Describes the file at `path`; fails, naming it, if it cannot be opened.
+    pub fn open(path: impl AsRef<Path>) -> Result<TextFile> {
+        let path = path.as_ref().to_path_buf();
+        let read_error = |source| Error::Read {
+            path: path.clone(),
+            source,
+        };
+        let meta = std::fs::metadata(&path).map_err(read_error)?;
+        if meta.is_dir() {
+            return Err(Error::Read {
+                path: path.clone(),
+                source: std::io::Error::other("is a directory, not a file"),
+            });
+        }
+        File::open(&path).map_err(read_error)?;
+        Ok(TextFile {
+            path,
+            len: meta.len(),
+            resume: BTreeMap::new(),
+            positions: Default::default(),
+        })
+    }
+
+    /// Resumes worker `w`'s split at byte `offset` (a position it reported earlier).
+    pub fn resume_at(mut self, worker: usize, offset: u64) -> Self {
+        self.resume.insert(worker, offset);
+        self
+    }
+
+    /// Each worker's byte offset: the start of the first line it has not yet emitted.
+    pub fn positions(&self) -> BTreeMap<usize, u64> {
+        self.positions.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// One worker's share of the file.
+struct Split {
+    reader: BufReader<File>,
+    position: u64,
+    end: u64,
+    line: Vec<u8>,
+}
+
+impl Split {
+    /// Opens the split `[start, end)`, positioned at the first line that starts in it.
+    fn open(path: &Path, start: u64, end: u64) -> std::io::Result<Split> {
+        let mut file = File::open(path)?;
+        let mut position = start;
+        if start > 0 {
+            // The line containing byte start-1 belongs to the previous split: skip past it.
+            file.seek(SeekFrom::Start(start - 1))?;
+            let mut reader = BufReader::new(file);
+            let mut skipped = Vec::new();
+            position = start - 1 + reader.read_until(b'\n', &mut skipped)? as u64;
+            file = reader.into_inner();
+            file.seek(SeekFrom::Start(position))?;
+        }
+        Ok(Split {
+            reader: BufReader::with_capacity(1 << 16, file),
+            position,
+            end,
+            line: Vec::new(),
+        })
+    }
+
+    /// Reads up to `max` lines into `out`; false once the split is exhausted.
+    fn read(&mut self, max: usize, out: &mut Vec<String>, mut malformed: impl FnMut(u64)) -> std::io::Result<bool> {
+        for _ in 0..max {
+            if self.position >= self.end {
+                return Ok(false);
+            }
+            self.line.clear();
+            let n = self.reader.read_until(b'\n', &mut self.line)?;
+            if n == 0 {
+                return Ok(false);
+            }
+            let at = self.position;
+            self.position += n as u64;
+            match decode_line(&self.line) {
+                Some(text) => out.push(text.to_owned()),
+                None => malformed(at),
+            }
+        }
+        Ok(self.position < self.end)
+    }
+}
+
+pub(super) fn build<'scope>(scope: Scope<'scope>, file: &TextFile) -> Stream<'scope, String> {
+    let (index, peers) = (scope.index() as u64, scope.peers() as u64);
+    let job = JobContext::of(scope);
+    let file = file.clone();
+    drive(scope, "TextFile", move |_| {
+        let start = index * file.len / peers;
+        let end = (index + 1) * file.len / peers;
+        let mut split = None;
+        Some(move |out: &mut Vec<String>| {
+            let io_error = |source| Error::Read {
+                path: file.path.clone(),
+                source,
+            };
+            let split = match &mut split {
+                Some(split) => split,
+                None => {
+                    let opened = Split::open(&file.path, start, end).map_err(io_error)?;
+                    let split = split.insert(opened);
+                    if let Some(&resume) = file.resume.get(&(index as usize)) {
+                        split.position = resume.max(split.position);
+                        split.reader.seek(SeekFrom::Start(split.position)).map_err(io_error)?;
+                    }
+                    split
+                }
+            };
+            let path = &file.path;
+            let more = split
+                .read(BATCH_LINES, out, |at| {
+                    job.malformed(|| format!("{}: byte {at}: line is not UTF-8", path.display()))
+                })
+                .map_err(io_error)?;
+            file.positions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(index as usize, split.position);
+            Ok(if more { Poll::Ready } else { Poll::Done })
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Reads a file in `n` splits and returns the concatenation of their lines.
+    fn read_in_splits(text: &[u8], n: u64) -> Vec<String> {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text).unwrap();
+        let len = text.len() as u64;
+        let mut lines = Vec::new();
+        for w in 0..n {
+            let mut split = Split::open(f.path(), w * len / n, (w + 1) * len / n).unwrap();
+            while split.read(3, &mut lines, |_| panic!("malformed")).unwrap() {}
+        }
+        lines
+    }
+
+    #[test]
+    fn splits_read_every_line_exactly_once() {
+        let text = b"alpha\nbe\n\ngamma delta\r\nx\nlast-without-newline";
+        let expected: Vec<String> = ["alpha", "be", "", "gamma delta", "x", "last-without-newline"]
+            .map(String::from)
+            .to_vec();
+        for n in 1..=text.len() as u64 + 2 {
+            assert_eq!(read_in_splits(text, n), expected, "{n} splits");
+        }
+    }
+
+    #[test]
+    fn non_utf8_lines_are_reported_with_their_offset() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(b"ok\n\xff\xfe\nfine\n").unwrap();
+        let mut split = Split::open(f.path(), 0, 11).unwrap();
+        let (mut lines, mut bad) = (Vec::new(), Vec::new());
+        split.read(10, &mut lines, |at| bad.push(at)).unwrap();
+        assert_eq!(lines, vec!["ok", "fine"]);
+        assert_eq!(bad, vec![3]);
+    }
+
+    #[test]
+    fn missing_file_is_named() {
+        let err = TextFile::open("/no/such/file.txt").unwrap_err();
+        assert!(err.to_string().contains("/no/such/file.txt"), "{err}");
+    }
+}

@@ -1,0 +1,98 @@
+//! The corpus generator as a source: the shared word-count corpus, split across workers, at full
+//! speed or at a fixed open-loop rate.
+//!
+//! Worker `w` of `n` produces global lines `w, w + n, w + 2n, …` (the corpus is indexable, see
+//! [`corpus`](super::corpus)), so the workers together produce each line once, with no
+//! coordination. At a fixed rate, line `i` is *scheduled* at `start + i / rate`: a worker that
+//! falls behind catches up in bursts instead of slowing the schedule (an open-loop load, so
+//! latency measured from the schedule includes queueing).
+//!
+//! ```
+//! use sluice_engine::prelude::*;
+//! use sluice_engine::sources::{corpus::CorpusSpec, Generator};
+//! let generator = Generator::new(CorpusSpec::default()).lines(1000);
+//! let lines = Collector::new();
+//! let sink = lines.clone();
+//! execute(Execution::default().workers(2), move |worker| {
+//!     worker.dataflow(|scope| scope.generate(&generator).collect_into(&sink));
+//! })
+//! .unwrap();
+//! assert_eq!(lines.take().len(), 1000);
+//! ```
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::corpus::{Corpus, CorpusSpec};
+use super::driver::{drive, Poll};
+use crate::stream::{Scope, Stream};
+
+/// Lines produced per activation at full speed: large enough to amortize scheduling, small
+/// enough that downstream operators run often.
+const BATCH_LINES: u64 = 1024;
+
+/// A corpus generator: which corpus, how many lines, how fast.
+#[derive(Clone, Debug)]
+pub struct Generator {
+    corpus: Arc<Corpus>,
+    lines: Option<u64>,
+    rate: Option<f64>,
+}
+
+impl Generator {
+    /// An endless, full-speed generator of the corpus `spec` describes.
+    pub fn new(spec: CorpusSpec) -> Self {
+        Generator {
+            corpus: Arc::new(Corpus::new(spec)),
+            lines: None,
+            rate: None,
+        }
+    }
+    /// Stops after `lines` lines in total (across all workers).
+    pub fn lines(mut self, lines: u64) -> Self {
+        self.lines = Some(lines);
+        self
+    }
+    /// Produces `lines_per_second` lines per second in total, on an open-loop schedule.
+    pub fn rate(mut self, lines_per_second: f64) -> Self {
+        self.rate = Some(lines_per_second).filter(|r| *r > 0.0);
+        self
+    }
+    /// The corpus this generator produces.
+    pub fn corpus(&self) -> &Corpus {
+        &self.corpus
+    }
+}
+
+pub(super) fn build<'scope>(scope: Scope<'scope>, generator: &Generator) -> Stream<'scope, String> {
+    let (index, peers) = (scope.index() as u64, scope.peers() as u64);
+    let Generator {
+        corpus,
+        lines,
+        rate,
+    } = generator.clone();
+    let limit = lines.unwrap_or(u64::MAX);
+    drive(scope, "Generator", move |_| {
+        let start = Instant::now();
+        let mut next = index; // the next global line this worker produces
+        Some(move |out: &mut Vec<String>| {
+            let due = match rate {
+                None => limit,
+                Some(rate) => (start.elapsed().as_secs_f64() * rate) as u64 + 1,
+            };
+            let stop = due.min(limit).min(next.saturating_add(BATCH_LINES * peers));
+            while next < stop {
+                out.push(corpus.line(next));
+                next += peers;
+            }
+            Ok(if next >= limit {
+                Poll::Done
+            } else if next < due {
+                Poll::Ready
+            } else {
+                let at = Duration::from_secs_f64(next as f64 / rate.unwrap_or(f64::INFINITY));
+                Poll::Wait(at.saturating_sub(start.elapsed()))
+            })
+        })
+    })
+}

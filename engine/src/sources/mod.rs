@@ -1,0 +1,83 @@
+//! Where streams come from.
+//!
+//! Every source is a long-running operator that holds a capability at the current processing
+//! time and is woken by an activator — by itself while it has data ready, by a reader thread when
+//! bytes arrive, or by a timer — so an idle job parks its workers and uses no CPU (see
+//! [`driver`]). Sources that can be split (the generator, a file) divide the work among all
+//! workers of all processes; the others are read by worker 0 and can be `rebalance`d.
+//!
+//! A source is described by a value built *before* the job starts ([`TextFile::open`] checks the
+//! path, for instance), so a bad path or address is reported once, up front, and the per-worker
+//! closure only clones the description into its dataflow.
+
+pub mod corpus;
+pub mod directory;
+pub mod driver;
+pub mod file;
+pub mod generator;
+mod lines;
+pub mod queue;
+pub mod socket;
+
+pub use directory::Directory;
+pub use file::TextFile;
+pub use generator::Generator;
+pub use queue::Queue;
+pub use socket::Socket;
+
+use crate::stream::{Scope, Stream};
+use driver::{drive, Poll};
+
+/// Building sources in a dataflow scope.
+pub trait Sources<'scope> {
+    /// Emits the items of an iterator, then ends. Each worker emits its own iterator's items,
+    /// so give data to one worker (or a share to each).
+    fn iterator_source<I>(self, items: I) -> Stream<'scope, I::Item>
+    where
+        I: IntoIterator + 'static;
+    /// Reads records pushed into a [`Queue`] (Spark's `queueStream`).
+    fn queue<T: Send + 'static>(self, queue: &Queue<T>) -> Stream<'scope, T>;
+    /// The shared word-count corpus, split across workers, at full speed or a fixed rate.
+    fn generate(self, generator: &Generator) -> Stream<'scope, String>;
+    /// The lines of a text file, read once, split across workers by byte range.
+    fn text_file(self, file: &TextFile) -> Stream<'scope, String>;
+    /// The lines of each new file moved into a directory (Spark's `textFileStream`).
+    fn text_directory(self, directory: &Directory) -> Stream<'scope, String>;
+    /// The lines read from a TCP server (Spark's `socketTextStream`).
+    fn socket_text(self, socket: &Socket) -> Stream<'scope, String>;
+}
+
+impl<'scope> Sources<'scope> for Scope<'scope> {
+    fn iterator_source<I>(self, items: I) -> Stream<'scope, I::Item>
+    where
+        I: IntoIterator + 'static,
+    {
+        let mut items = Some(items);
+        drive(self, "IteratorSource", move |_| {
+            Some(move |out: &mut Vec<I::Item>| {
+                out.extend(items.take().into_iter().flatten());
+                Ok(Poll::Done)
+            })
+        })
+    }
+
+    fn queue<T: Send + 'static>(self, queue: &Queue<T>) -> Stream<'scope, T> {
+        queue::build(self, queue)
+    }
+
+    fn generate(self, generator: &Generator) -> Stream<'scope, String> {
+        generator::build(self, generator)
+    }
+
+    fn text_file(self, file: &TextFile) -> Stream<'scope, String> {
+        file::build(self, file)
+    }
+
+    fn text_directory(self, directory: &Directory) -> Stream<'scope, String> {
+        directory::build(self, directory)
+    }
+
+    fn socket_text(self, socket: &Socket) -> Stream<'scope, String> {
+        socket::build(self, socket)
+    }
+}

@@ -1,0 +1,205 @@
+//! A TCP socket client as a source, with Spark's `socketTextStream` semantics.
+//!
+//! Worker 0 connects to `host:port` and reads newline-delimited text on a reader thread (tokio
+//! for the IO); the thread hands lines to the operator over a channel and wakes it, once per
+//! read from the socket rather than once per line. If the connection cannot be made, or drops,
+//! the reader retries with exponential backoff (100 ms doubling to 2 s) and says so on stderr.
+//!
+//! How it ends:
+//! - never connected within the retry window: the job fails with an error naming the address;
+//! - the server closed the connection and did not accept a new one within the retry window: the
+//!   stream ends normally (it was a finite input), with a note on stderr.
+//!
+//! Delivery: like Spark's unreliable receivers, lines received but not yet processed when the
+//! job fails are lost; the event log's write-ahead mode makes a socket replayable.
+
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::time::{Duration, Instant};
+
+use timely::scheduling::SyncActivator;
+use tokio::io::AsyncBufReadExt;
+
+use super::driver::{drive, Poll};
+use super::lines::decode_line;
+use crate::error::{Error, Result};
+use crate::execution::JobContext;
+use crate::stream::{Scope, Stream};
+
+/// How long to keep trying to (re)connect by default.
+pub const DEFAULT_RETRY_WINDOW: Duration = Duration::from_secs(10);
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// Lines handed over at most per message from the reader thread.
+const BATCH_LINES: usize = 4096;
+
+/// A TCP server to read lines from.
+#[derive(Clone, Debug)]
+pub struct Socket {
+    address: String,
+    retry_window: Duration,
+}
+
+impl Socket {
+    /// Describes the server at `address` (`host:port`); fails, naming it, if it is not of that form.
+    pub fn new(address: impl Into<String>) -> Result<Socket> {
+        let address = address.into();
+        let valid = address
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if !valid {
+            return Err(Error::Config(format!(
+                "socket address '{address}' is not host:port"
+            )));
+        }
+        Ok(Socket {
+            address,
+            retry_window: DEFAULT_RETRY_WINDOW,
+        })
+    }
+    /// How long to keep trying to connect (and, after a disconnect, to reconnect).
+    pub fn retry_window(mut self, window: Duration) -> Self {
+        self.retry_window = window;
+        self
+    }
+    /// The server's address.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+}
+
+/// What the reader thread tells the operator.
+enum Event {
+    Lines(Vec<String>),
+    Ended,
+    Failed(Error),
+}
+
+pub(super) fn build<'scope>(scope: Scope<'scope>, socket: &Socket) -> Stream<'scope, String> {
+    let socket = socket.clone();
+    let job = JobContext::of(scope);
+    let reader = scope.index() == 0;
+    drive(scope, "SocketText", move |waker| {
+        if !reader {
+            return None;
+        }
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name(format!("socket {}", socket.address))
+            .spawn(move || read_socket(socket, job, tx, waker))
+            .ok()?;
+        Some(move |out: &mut Vec<String>| drain(&rx, out))
+    })
+}
+
+/// Moves everything the reader thread has sent into `out`.
+fn drain(rx: &Receiver<Event>, out: &mut Vec<String>) -> Result<Poll> {
+    loop {
+        match rx.try_recv() {
+            Ok(Event::Lines(mut lines)) => out.append(&mut lines),
+            Ok(Event::Ended) | Err(TryRecvError::Disconnected) => return Ok(Poll::Done),
+            Ok(Event::Failed(error)) => return Err(error),
+            Err(TryRecvError::Empty) => return Ok(Poll::Idle),
+        }
+    }
+}
+
+/// The reader thread: connect, read, reconnect, until the window runs out or the job is gone.
+fn read_socket(socket: Socket, job: JobContext, tx: Sender<Event>, waker: SyncActivator) {
+    let send = |event: Event| {
+        let delivered = tx.send(event).is_ok();
+        let _ = waker.activate();
+        delivered
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            send(Event::Failed(Error::Config(format!("cannot start socket reader: {e}"))));
+            return;
+        }
+    };
+    runtime.block_on(async {
+        let mut connected_before = false;
+        loop {
+            let stream = match connect(&socket, &job).await {
+                Ok(stream) => stream,
+                Err(error) if !connected_before => {
+                    send(Event::Failed(error));
+                    return;
+                }
+                Err(_) => {
+                    eprintln!(
+                        "sluice: {} did not come back within {} ms; ending the stream",
+                        socket.address,
+                        socket.retry_window.as_millis()
+                    );
+                    send(Event::Ended);
+                    return;
+                }
+            };
+            if connected_before {
+                eprintln!("sluice: reconnected to {}", socket.address);
+            }
+            connected_before = true;
+            let mut reader = tokio::io::BufReader::with_capacity(1 << 16, stream);
+            let (mut line, mut batch) = (Vec::new(), Vec::new());
+            let reason = loop {
+                line.clear();
+                match reader.read_until(b'\n', &mut line).await {
+                    Ok(0) => break "the server closed the connection".to_string(),
+                    Ok(_) => match decode_line(&line) {
+                        Some(text) => batch.push(text.to_owned()),
+                        None => job.malformed(|| format!("{}: line is not UTF-8", socket.address)),
+                    },
+                    Err(e) => break e.to_string(),
+                }
+                let caught_up = reader.buffer().is_empty();
+                if (caught_up || batch.len() >= BATCH_LINES)
+                    && !batch.is_empty()
+                    && !send(Event::Lines(std::mem::take(&mut batch)))
+                {
+                    return; // the job is gone
+                }
+                if job.is_stopped() {
+                    return;
+                }
+            };
+            if !batch.is_empty() && !send(Event::Lines(batch)) {
+                return;
+            }
+            if job.is_stopped() {
+                return;
+            }
+            eprintln!("sluice: lost {}: {reason}; reconnecting", socket.address);
+        }
+    });
+}
+
+/// Connects, retrying with backoff until the retry window is spent.
+async fn connect(socket: &Socket, job: &JobContext) -> Result<tokio::net::TcpStream> {
+    let started = Instant::now();
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        let reason = match tokio::net::TcpStream::connect(&socket.address).await {
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
+            Err(e) => e.to_string(),
+        };
+        let waited = started.elapsed();
+        if waited + backoff > socket.retry_window || job.is_stopped() {
+            return Err(Error::Connect {
+                address: socket.address.clone(),
+                reason,
+                waited_ms: waited.as_millis() as u64,
+            });
+        }
+        eprintln!(
+            "sluice: cannot connect to {}: {reason}; retrying in {} ms",
+            socket.address,
+            backoff.as_millis()
+        );
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
