@@ -45,6 +45,7 @@ pub mod sinks;
 pub mod sources;
 pub mod state;
 pub mod stream;
+pub mod testing;
 pub mod time;
 
 pub use error::{Error, Result};
@@ -64,7 +65,7 @@ pub mod prelude {
     pub use crate::operators::stateless::Stateless;
     pub use crate::operators::table::{Gather, LastByKey};
     pub use crate::sinks::{Collector, LatencyRecorder, Sinks};
-    pub use crate::sources::Sources;
+    pub use crate::sources::{Queue, Sources};
     pub use crate::stream::{Scope, Stream};
     pub use crate::time::Time;
     pub use crate::{Error, Result};

@@ -72,7 +72,11 @@ pub(super) fn record_latency<D: 'static>(
             let now = now_nanos();
             for batch in data {
                 for record in batch.iter() {
-                    local.saturating_record(now.saturating_sub(sent_nanos(record)).max(1));
+                    let nanos = now.saturating_sub(sent_nanos(record)).max(1);
+                    // `record` grows the histogram; `saturating_record` would clamp instead.
+                    if local.record(nanos).is_err() {
+                        local.saturating_record(nanos);
+                    }
                 }
             }
         });

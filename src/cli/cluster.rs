@@ -1,0 +1,37 @@
+//! Flags that say where a job runs: workers, processes, this process, the hostfile.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use sluice::engine::Execution;
+
+/// Execution flags shared by every job.
+#[derive(Args, Debug, Clone)]
+pub struct ClusterArgs {
+    /// Worker threads in this process.
+    #[arg(long, short = 'w', default_value_t = 1, value_name = "N")]
+    pub workers: usize,
+    /// Processes in the job; each is started with the same flags and its own --process.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub processes: usize,
+    /// This process's index, 0..processes. Process 0 writes job-wide outputs.
+    #[arg(long, default_value_t = 0, value_name = "I")]
+    pub process: usize,
+    /// File with one host:port per line, one per process (default: localhost:2101+i).
+    #[arg(long, value_name = "FILE")]
+    pub hostfile: Option<PathBuf>,
+}
+
+impl ClusterArgs {
+    /// The engine's execution settings for these flags.
+    pub fn execution(&self) -> Execution {
+        let execution = Execution::default()
+            .workers(self.workers)
+            .processes(self.processes)
+            .process(self.process);
+        match &self.hostfile {
+            Some(path) => execution.hostfile(path),
+            None => execution,
+        }
+    }
+}

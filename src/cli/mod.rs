@@ -1,0 +1,41 @@
+//! The `sluice` command: arguments (clap derive) and what each subcommand does.
+//!
+//! Flag names are contracts that scripts rely on: keep them stable.
+
+mod bench;
+mod cluster;
+mod corpus;
+mod run;
+mod status;
+
+use clap::{Parser, Subcommand};
+
+/// Sluice: native streaming and micro-batches on one timely dataflow.
+#[derive(Parser, Debug)]
+#[command(name = "sluice", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a job (e.g. `sluice run wordcount --input FILE`).
+    Run(run::RunArgs),
+    /// Generate benchmark inputs (e.g. `sluice gen corpus 1000`).
+    Gen {
+        #[command(subcommand)]
+        what: corpus::GenCommand,
+    },
+    /// Measure Sluice: word count throughput per worker against a hand-written loop.
+    Bench(bench::BenchArgs),
+}
+
+/// Runs the parsed command.
+pub fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Gen { what } => corpus::gen(what),
+        Command::Bench(args) => bench::bench(args),
+    }
+}

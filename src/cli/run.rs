@@ -1,0 +1,131 @@
+//! `sluice run JOB`: runs a job from one of the sources.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use sluice::engine::sources::{Directory, Generator, Socket, TextFile};
+use sluice::engine::Error;
+use sluice::jobs::lines::LineSource;
+use sluice::jobs::wordcount::{self, Progress};
+
+use super::cluster::ClusterArgs;
+use super::corpus::CorpusArgs;
+use super::status::{stop_on_ctrl_c, StatusLine};
+
+/// Jobs `sluice run` knows.
+#[derive(ValueEnum, Clone, Copy, Debug)]
+pub enum Job {
+    /// Running count of every word (split on ASCII whitespace).
+    Wordcount,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The job to run.
+    pub job: Job,
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Corpus flags for --generate (as in `sluice gen corpus`).
+    #[command(flatten)]
+    pub corpus: CorpusArgs,
+    /// With --generate: lines per second in total (default: as fast as possible).
+    #[arg(long, value_name = "LINES_PER_S")]
+    pub rate: Option<f64>,
+    /// With --socket: how long to keep trying to (re)connect, in ms.
+    #[arg(long, default_value_t = 10_000, value_name = "MS")]
+    pub retry_window_ms: u64,
+    /// When the input ends, write `word<TAB>count` lines sorted by word to OUT (process 0).
+    #[arg(long, value_name = "OUT")]
+    pub final_counts: Option<PathBuf>,
+    /// How often to print the running counts to stderr, in ms (0: never).
+    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    pub status_every_ms: u64,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// Exactly one source of lines.
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+pub struct SourceArgs {
+    /// Read a text file once (split across all workers).
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Read lines from a TCP server at HOST:PORT (as Spark's socketTextStream).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub socket: Option<String>,
+    /// Read each new file moved into DIR (as Spark's textFileStream); runs until Ctrl-C.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Generate LINES lines of the word-count corpus.
+    #[arg(long, value_name = "LINES")]
+    pub generate: Option<u64>,
+}
+
+impl RunArgs {
+    fn line_source(&self) -> Result<LineSource, Error> {
+        let s = &self.source;
+        Ok(if let Some(path) = &s.input {
+            LineSource::File(TextFile::open(path)?)
+        } else if let Some(address) = &s.socket {
+            LineSource::Socket(
+                Socket::new(address)?.retry_window(Duration::from_millis(self.retry_window_ms)),
+            )
+        } else if let Some(dir) = &s.dir {
+            LineSource::Directory(Directory::open(dir)?)
+        } else {
+            let lines = s.generate.unwrap_or_default();
+            let generator = Generator::new(self.corpus.spec()).lines(lines);
+            LineSource::Generator(match self.rate {
+                Some(rate) => generator.rate(rate),
+                None => generator,
+            })
+        })
+    }
+}
+
+pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let Job::Wordcount = args.job;
+    let source = args.line_source()?;
+    let execution = args.cluster.execution();
+    let leader = execution.is_leader();
+    stop_on_ctrl_c(execution.job());
+    let progress = Progress::default();
+    let status = (args.status_every_ms > 0).then(|| {
+        let progress = progress.clone();
+        StatusLine::start(Duration::from_millis(args.status_every_ms), move |elapsed| {
+            let words = progress.words();
+            format!(
+                "sluice: {:.1} s: {} lines, {} words counted ({:.0} words/s)",
+                elapsed.as_secs_f64(),
+                progress.lines(),
+                words,
+                words as f64 / elapsed.as_secs_f64()
+            )
+        })
+    });
+    let table = wordcount::run(execution.clone(), source, &progress)?;
+    drop(status);
+    let skipped = execution.job().malformed_count();
+    if skipped > 0 {
+        eprintln!("sluice: {skipped} malformed record(s) skipped");
+    }
+    if let (Some(path), true) = (&args.final_counts, leader) {
+        write_counts(path, &table).map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// Writes `word<TAB>count` lines, in the table's (sorted) order.
+fn write_counts(path: &PathBuf, table: &[(String, u64)]) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for (word, count) in table {
+        writeln!(out, "{word}\t{count}")?;
+    }
+    out.flush()
+}

@@ -1,0 +1,60 @@
+//! A periodic status line on stderr while a job runs, and Ctrl-C handling.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use sluice::engine::JobContext;
+
+/// Prints `line(elapsed)` to stderr every `every` until dropped.
+pub struct StatusLine {
+    done: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl StatusLine {
+    pub fn start(every: Duration, mut line: impl FnMut(Duration) -> String + Send + 'static) -> Self {
+        let done = Arc::new(AtomicBool::new(false));
+        let finished = done.clone();
+        let thread = std::thread::spawn(move || {
+            let start = Instant::now();
+            let tick = Duration::from_millis(20).min(every);
+            let mut next = every;
+            while !finished.load(Ordering::Relaxed) {
+                std::thread::sleep(tick);
+                if start.elapsed() >= next {
+                    eprintln!("{}", line(start.elapsed()));
+                    next += every;
+                }
+            }
+        });
+        StatusLine {
+            done,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for StatusLine {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Stops `job` gracefully on Ctrl-C: sources finish, the dataflow drains, outputs are written.
+pub fn stop_on_ctrl_c(job: &JobContext) {
+    let job = job.clone();
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            return;
+        };
+        if runtime.block_on(tokio::signal::ctrl_c()).is_ok() {
+            eprintln!("sluice: Ctrl-C: stopping sources and draining the dataflow");
+            job.stop();
+        }
+    });
+}

@@ -1,0 +1,29 @@
+//! Choosing where a job's lines of text come from.
+
+use sluice_engine::prelude::*;
+use sluice_engine::sources::{Directory, Generator, Socket, TextFile};
+
+/// A source of text lines, described (and checked) before the job starts.
+#[derive(Clone, Debug)]
+pub enum LineSource {
+    /// A file, read once.
+    File(TextFile),
+    /// New files moved into a directory.
+    Directory(Directory),
+    /// A TCP server.
+    Socket(Socket),
+    /// The shared corpus generator.
+    Generator(Generator),
+}
+
+impl LineSource {
+    /// The lines, as a stream in `scope`.
+    pub fn stream<'scope>(&self, scope: Scope<'scope>) -> Stream<'scope, String> {
+        match self {
+            LineSource::File(file) => scope.text_file(file),
+            LineSource::Directory(dir) => scope.text_directory(dir),
+            LineSource::Socket(socket) => scope.socket_text(socket),
+            LineSource::Generator(generator) => scope.generate(generator),
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Word count: the running count of every word (split on ASCII whitespace) in a stream of lines.
+//!
+//! The dataflow is the engine's keyed counting with borrowed keys: each worker pre-aggregates
+//! the words of what has just arrived, sends one partial count per distinct word to the word's
+//! owner, and the owner emits the word's new running count. The final table (the last count of
+//! each word) is gathered to worker 0 when the input ends.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use sluice_engine::prelude::*;
+
+use super::lines::LineSource;
+
+/// Lines a worker counts before publishing its progress counters.
+const PUBLISH_EVERY_LINES: u64 = 1024;
+
+/// Progress of a running word count in this process, readable from another thread.
+#[derive(Clone, Debug, Default)]
+pub struct Progress {
+    lines: Arc<AtomicU64>,
+    words: Arc<AtomicU64>,
+}
+
+impl Progress {
+    /// Lines counted so far by this process's workers.
+    pub fn lines(&self) -> u64 {
+        self.lines.load(Ordering::Relaxed)
+    }
+    /// Words counted so far by this process's workers.
+    pub fn words(&self) -> u64 {
+        self.words.load(Ordering::Relaxed)
+    }
+}
+
+/// The running word counts of `lines`; counts what it sees into `progress`.
+pub fn word_counts<'scope>(
+    lines: Stream<'scope, String>,
+    progress: &Progress,
+) -> Stream<'scope, (String, u64)> {
+    let progress = progress.clone();
+    let (mut lines_seen, mut words_seen) = (0u64, 0u64);
+    lines.count_keys_with(move |line: String, words| {
+        for word in line.split_ascii_whitespace() {
+            words.add(word, 1);
+            words_seen += 1;
+        }
+        lines_seen += 1;
+        if lines_seen == PUBLISH_EVERY_LINES {
+            progress.lines.fetch_add(lines_seen, Ordering::Relaxed);
+            progress.words.fetch_add(words_seen, Ordering::Relaxed);
+            (lines_seen, words_seen) = (0, 0);
+        }
+    })
+}
+
+/// Runs word count over `source` and returns the final table (on process 0; empty elsewhere),
+/// sorted by word.
+pub fn run(
+    execution: Execution,
+    source: LineSource,
+    progress: &Progress,
+) -> Result<Vec<(String, u64)>> {
+    let table = Collector::new();
+    let sink = table.clone();
+    let progress_handle = progress.clone();
+    execute(execution, move |worker| {
+        worker.dataflow(|scope| {
+            word_counts(source.stream(scope), &progress_handle)
+                .last_by_key()
+                .gather()
+                .collect_into(&sink);
+        });
+    })?;
+    let mut table = table.take();
+    table.sort_unstable();
+    Ok(table)
+}

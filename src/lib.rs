@@ -1,0 +1,12 @@
+//! # Sluice
+//!
+//! A stream-processing engine on timely dataflow: native record-at-a-time streaming and
+//! Spark-style micro-batches on one DAG of operators, one benchmark harness to compare them.
+//!
+//! This crate is the front door: it re-exports the engine ([`engine`], and its [`prelude`]) and
+//! holds the ready-made jobs the `sluice` command runs ([`jobs`]).
+
+pub mod jobs;
+
+pub use sluice_engine as engine;
+pub use sluice_engine::prelude;
