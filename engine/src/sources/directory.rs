@@ -1,14 +1,15 @@
 //! A directory monitor as a source, with Spark's `textFileStream` semantics.
 //!
 //! Worker 0 lists the directory every poll interval. Each file that appears is read once, whole,
-//! in modification-time order (then by name); files already present when the job starts are
-//! ignored unless [`Directory::include_existing`] says otherwise, as Spark's `newFilesOnly`.
+//! in modification-time order (then by name); files already present when the source is described
+//! ([`Directory::open`]) are ignored unless [`Directory::include_existing`] says otherwise, as Spark's `newFilesOnly`.
 //! Hidden files (names starting with `.` or `_`, as Hadoop's filter) are skipped, so a writer
 //! can create `.name.tmp` and rename it into place: files must be *moved* in atomically, since a
 //! file is read as soon as it is seen.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::driver::{drive, Poll};
@@ -26,13 +27,15 @@ pub struct Directory {
     path: PathBuf,
     poll: Duration,
     include_existing: bool,
+    /// The files present when the directory was described: "existing" for `newFilesOnly`.
+    existing: Arc<HashSet<PathBuf>>,
 }
 
 impl Directory {
     /// Describes the directory at `path`; fails, naming it, if it is not a readable directory.
     pub fn open(path: impl AsRef<Path>) -> Result<Directory> {
         let path = path.as_ref().to_path_buf();
-        std::fs::read_dir(&path).map_err(|source| Error::Read {
+        let existing = new_files(&path, &HashSet::new()).map_err(|source| Error::Read {
             path: path.clone(),
             source,
         })?;
@@ -40,6 +43,7 @@ impl Directory {
             path,
             poll: DEFAULT_POLL,
             include_existing: false,
+            existing: Arc::new(existing.into_iter().collect()),
         })
     }
     /// How often to list the directory.
@@ -82,7 +86,7 @@ pub(super) fn build<'scope>(scope: Scope<'scope>, directory: &Directory) -> Stre
     drive(scope, "TextDirectory", move |_| {
         let mut seen = HashSet::new();
         if !directory.include_existing {
-            seen.extend(new_files(&directory.path, &seen).unwrap_or_default());
+            seen.extend(directory.existing.iter().cloned());
         }
         reader.then_some(move |out: &mut Vec<String>| {
             let dir_error = |source| Error::Read {

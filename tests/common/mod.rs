@@ -1,0 +1,48 @@
+//! Helpers shared by the end-to-end tests: the binary, a plain-loop reference, free ports.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// The `sluice` binary built for these tests.
+pub fn sluice() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sluice"))
+}
+
+/// Runs `sluice` with `args`, with no status lines.
+pub fn run(args: &[&str]) -> Output {
+    sluice()
+        .args(args)
+        .args(["--status-every-ms", "0"])
+        .output()
+        .expect("the sluice binary runs")
+}
+
+/// Word counts by a plain loop: split on ASCII whitespace, count in a map, sorted by word.
+pub fn reference_counts(text: &str) -> String {
+    let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+    for word in text.split_ascii_whitespace() {
+        *counts.entry(word).or_default() += 1;
+    }
+    counts.iter().map(|(w, c)| format!("{w}\t{c}\n")).collect()
+}
+
+/// The contents of a final-counts file.
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// The stderr of a run, as text.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
