@@ -4,9 +4,8 @@
 //! Spark-style micro-batches on one DAG of operators, one benchmark harness to compare them.
 //!
 //! This crate is the front door: it re-exports the engine ([`engine`], and its [`prelude`]) and
-//! holds the ready-made jobs the `sluice` command runs ([`jobs`]).
+//! the benchmark harness with its workloads ([`bench`]), and builds the `sluice` command.
 
-pub mod jobs;
-
+pub use sluice_bench as bench;
 pub use sluice_engine as engine;
 pub use sluice_engine::prelude;

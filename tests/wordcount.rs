@@ -12,7 +12,9 @@ use sluice::engine::sources::corpus::{Corpus, CorpusSpec};
 fn corpus_file(dir: &std::path::Path) -> (std::path::PathBuf, String) {
     let path = dir.join("corpus.txt");
     let mut file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
-    Corpus::new(CorpusSpec::default()).write_to(200_000, &mut file).unwrap();
+    Corpus::new(CorpusSpec::default())
+        .write_to(200_000, &mut file)
+        .unwrap();
     file.flush().unwrap();
     drop(file);
     let reference = reference_counts(&read(&path));
@@ -27,38 +29,87 @@ fn word_count_equals_a_plain_loop_on_one_and_two_workers_and_two_processes() {
 
     for workers in ["1", "2"] {
         let out = dir.path().join(format!("counts-{workers}"));
-        let result = run(&["run", "wordcount", "--input", input, "--workers", workers,
-            "--final-counts", out.to_str().unwrap()]);
+        let result = run(&[
+            "run",
+            "wordcount",
+            "--input",
+            input,
+            "--workers",
+            workers,
+            "--final-counts",
+            out.to_str().unwrap(),
+        ]);
         assert!(result.status.success(), "{}", common::stderr(&result));
-        assert!(read(&out) == reference, "{workers} worker(s): counts differ from the plain loop");
+        assert!(
+            read(&out) == reference,
+            "{workers} worker(s): counts differ from the plain loop"
+        );
     }
 
     let hosts = dir.path().join("hosts");
     let ports = [common::free_port(), common::free_port()];
-    std::fs::write(&hosts, format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1])).unwrap();
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1]),
+    )
+    .unwrap();
     let out = dir.path().join("counts-2p");
     let hosts = hosts.to_str().unwrap();
-    let common_args = ["run", "wordcount", "--input", input, "--processes", "2", "--hostfile", hosts,
-        "--status-every-ms", "0"];
-    let mut second = sluice().args(common_args).args(["--process", "1"]).spawn().unwrap();
-    let first = sluice().args(common_args)
+    let common_args = [
+        "run",
+        "wordcount",
+        "--input",
+        input,
+        "--processes",
+        "2",
+        "--hostfile",
+        hosts,
+        "--status-every-ms",
+        "0",
+    ];
+    let mut second = sluice()
+        .args(common_args)
+        .args(["--process", "1"])
+        .spawn()
+        .unwrap();
+    let first = sluice()
+        .args(common_args)
         .args(["--process", "0", "--final-counts", out.to_str().unwrap()])
-        .output().unwrap();
+        .output()
+        .unwrap();
     assert!(second.wait().unwrap().success());
     assert!(first.status.success(), "{}", common::stderr(&first));
-    assert!(read(&out) == reference, "2 processes: counts differ from the plain loop");
+    assert!(
+        read(&out) == reference,
+        "2 processes: counts differ from the plain loop"
+    );
 }
 
 #[test]
 fn generated_input_counts_like_the_same_corpus_from_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = dir.path().join("corpus.txt");
-    let generated = sluice().args(["gen", "corpus", "3000", "--seed", "9", "--vocab", "500"]).output().unwrap();
+    let generated = sluice()
+        .args(["gen", "corpus", "3000", "--seed", "9", "--vocab", "500"])
+        .output()
+        .unwrap();
     std::fs::write(&corpus, &generated.stdout).unwrap();
     let reference = reference_counts(&read(&corpus));
     let out = dir.path().join("counts");
-    let result = run(&["run", "wordcount", "--generate", "3000", "--seed", "9", "--vocab", "500",
-        "--workers", "2", "--final-counts", out.to_str().unwrap()]);
+    let result = run(&[
+        "run",
+        "wordcount",
+        "--generate",
+        "3000",
+        "--seed",
+        "9",
+        "--vocab",
+        "500",
+        "--workers",
+        "2",
+        "--final-counts",
+        out.to_str().unwrap(),
+    ]);
     assert!(result.status.success(), "{}", common::stderr(&result));
     assert_eq!(read(&out), reference);
 }

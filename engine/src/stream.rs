@@ -12,5 +12,8 @@ pub type Stream<'scope, D> = timely::dataflow::StreamVec<'scope, Time, D>;
 pub type Scope<'scope> = timely::dataflow::Scope<'scope, Time>;
 
 /// What every record type must be to cross workers and processes (serde for the wire).
-pub trait Data: Send + Clone + serde::Serialize + for<'de> serde::Deserialize<'de> + 'static {}
+pub trait Data:
+    Send + Clone + serde::Serialize + for<'de> serde::Deserialize<'de> + 'static
+{
+}
 impl<T: Send + Clone + serde::Serialize + for<'de> serde::Deserialize<'de> + 'static> Data for T {}

@@ -47,7 +47,11 @@ fn partition_by_key_brings_each_key_to_one_worker() {
     .unwrap();
     let mut owner = BTreeMap::new();
     for (key, worker) in out {
-        assert_eq!(*owner.entry(key).or_insert(worker), worker, "key {key} on two workers");
+        assert_eq!(
+            *owner.entry(key).or_insert(worker),
+            worker,
+            "key {key} on two workers"
+        );
     }
     assert_eq!(owner.len(), 7);
 }
@@ -60,10 +64,18 @@ fn rebalance_spreads_a_single_worker_input() {
     let collector = Collector::new();
     let sink = collector.clone();
     execute(Execution::default().workers(2), move |worker| {
-        let mine: Vec<u64> = if worker.index() == 0 { (0..1000).collect() } else { vec![] };
+        let mine: Vec<u64> = if worker.index() == 0 {
+            (0..1000).collect()
+        } else {
+            vec![]
+        };
         worker.dataflow(|scope| {
             let me = scope.index();
-            scope.iterator_source(mine).rebalance().map(move |_| me).collect_into(&sink);
+            scope
+                .iterator_source(mine)
+                .rebalance()
+                .map(move |_| me)
+                .collect_into(&sink);
         });
     })
     .unwrap();
@@ -75,7 +87,15 @@ fn rebalance_spreads_a_single_worker_input() {
 fn update_state_by_key_removes_keys_on_none() {
     // A running sum per key, removed once it reaches 10. No key gets values after its removal,
     // so the result does not depend on how arrivals are grouped into batches.
-    let input = vec![("a", 4u64), ("b", 1), ("a", 5), ("c", 10), ("a", 3), ("b", 2), ("d", 9)];
+    let input = vec![
+        ("a", 4u64),
+        ("b", 1),
+        ("a", 5),
+        ("c", 10),
+        ("a", 3),
+        ("b", 2),
+        ("d", 9),
+    ];
     let input: Vec<(String, u64)> = input.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
     let mut reference: BTreeMap<String, u64> = BTreeMap::new();
     for (k, v) in &input {
@@ -129,13 +149,21 @@ fn write_text_writes_one_part_per_worker() {
     let out = dir.path().join("out");
     let path = out.clone();
     execute(Execution::default().workers(2), move |worker| {
-        let mine: Vec<u64> = (0..100).filter(|x| *x as usize % 2 == worker.index()).collect();
+        let mine: Vec<u64> = (0..100)
+            .filter(|x| *x as usize % 2 == worker.index())
+            .collect();
         worker.dataflow(|scope| scope.iterator_source(mine).write_text(&path));
     })
     .unwrap();
     let mut lines: Vec<u64> = ["part-00000", "part-00001"]
         .iter()
-        .flat_map(|p| std::fs::read_to_string(out.join(p)).unwrap().lines().map(|l| l.parse().unwrap()).collect::<Vec<_>>())
+        .flat_map(|p| {
+            std::fs::read_to_string(out.join(p))
+                .unwrap()
+                .lines()
+                .map(|l| l.parse().unwrap())
+                .collect::<Vec<_>>()
+        })
         .collect();
     lines.sort();
     assert_eq!(lines, (0..100).collect::<Vec<_>>());
@@ -148,14 +176,20 @@ fn latency_sink_records_every_record() {
     execute(Execution::default().workers(2), move |worker| {
         let sent = sluice_engine::time::now_nanos() - 5_000_000; // 5 ms ago
         worker.dataflow(|scope| {
-            scope.iterator_source(vec![sent; 100]).record_latency(&shared, |t| *t)
+            scope
+                .iterator_source(vec![sent; 100])
+                .record_latency(&shared, |t| *t)
         });
     })
     .unwrap();
     let histogram = recorder.snapshot();
     assert_eq!(histogram.len(), 200);
     let lowest = histogram.value_at_quantile(0.0);
-    assert!(lowest >= 4_990_000, "lowest {lowest} ns, min {}", histogram.min());
+    assert!(
+        lowest >= 4_990_000,
+        "lowest {lowest} ns, min {}",
+        histogram.min()
+    );
 }
 
 #[test]

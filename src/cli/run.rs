@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use sluice::bench::workloads::lines::LineSource;
+use sluice::bench::workloads::wordcount::{self, Progress};
 use sluice::engine::sources::{Directory, Generator, Socket, TextFile};
 use sluice::engine::Error;
-use sluice::jobs::lines::LineSource;
-use sluice::jobs::wordcount::{self, Progress};
 
 use super::cluster::ClusterArgs;
 use super::corpus::CorpusArgs;
@@ -95,16 +95,19 @@ pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     let progress = Progress::default();
     let status = (args.status_every_ms > 0).then(|| {
         let progress = progress.clone();
-        StatusLine::start(Duration::from_millis(args.status_every_ms), move |elapsed| {
-            let words = progress.words();
-            format!(
-                "sluice: {:.1} s: {} lines, {} words counted ({:.0} words/s)",
-                elapsed.as_secs_f64(),
-                progress.lines(),
-                words,
-                words as f64 / elapsed.as_secs_f64()
-            )
-        })
+        StatusLine::start(
+            Duration::from_millis(args.status_every_ms),
+            move |elapsed| {
+                let words = progress.words();
+                format!(
+                    "sluice: {:.1} s: {} lines, {} words counted ({:.0} words/s)",
+                    elapsed.as_secs_f64(),
+                    progress.lines(),
+                    words,
+                    words as f64 / elapsed.as_secs_f64()
+                )
+            },
+        )
     });
     let table = wordcount::run(execution.clone(), source, &progress)?;
     drop(status);

@@ -14,7 +14,10 @@ pub struct StatusLine {
 }
 
 impl StatusLine {
-    pub fn start(every: Duration, mut line: impl FnMut(Duration) -> String + Send + 'static) -> Self {
+    pub fn start(
+        every: Duration,
+        mut line: impl FnMut(Duration) -> String + Send + 'static,
+    ) -> Self {
         let done = Arc::new(AtomicBool::new(false));
         let finished = done.clone();
         let thread = std::thread::spawn(move || {
@@ -49,7 +52,10 @@ impl Drop for StatusLine {
 pub fn stop_on_ctrl_c(job: &JobContext) {
     let job = job.clone();
     std::thread::spawn(move || {
-        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
             return;
         };
         if runtime.block_on(tokio::signal::ctrl_c()).is_ok() {

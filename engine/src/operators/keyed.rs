@@ -190,10 +190,7 @@ impl<K: Hash + Eq, V, G: Aggregation<V>> Combiner<K, V, G> {
 pub trait Keyed<'scope, K: Data + Hash + Eq, V: Data>: Sized {
     /// The running reduction of each key's values with an associative `f` (Flink's keyed
     /// `reduce`; per record, where Spark's `reduceByKey` is per batch).
-    fn reduce_by_key(
-        self,
-        f: impl Fn(&V, &V) -> V + Clone + 'static,
-    ) -> Stream<'scope, (K, V)>;
+    fn reduce_by_key(self, f: impl Fn(&V, &V) -> V + Clone + 'static) -> Stream<'scope, (K, V)>;
 
     /// The running aggregate of each key's values: `add` folds a value into an accumulator that
     /// starts at `A::default()`, `merge` adds two accumulators (Flink's `AggregateFunction`).
@@ -213,10 +210,7 @@ pub trait Keyed<'scope, K: Data + Hash + Eq, V: Data>: Sized {
 }
 
 impl<'scope, K: Data + Hash + Eq, V: Data> Keyed<'scope, K, V> for Stream<'scope, (K, V)> {
-    fn reduce_by_key(
-        self,
-        f: impl Fn(&V, &V) -> V + Clone + 'static,
-    ) -> Stream<'scope, (K, V)> {
+    fn reduce_by_key(self, f: impl Fn(&V, &V) -> V + Clone + 'static) -> Stream<'scope, (K, V)> {
         self.keys_with(Reduce(f), |(k, v), c| c.add_owned(k, v))
     }
 
@@ -231,7 +225,8 @@ impl<'scope, K: Data + Hash + Eq, V: Data> Keyed<'scope, K, V> for Stream<'scope
                 merge,
                 accumulator: PhantomData,
             },
-            |(k, v), c| c.add_owned(k, v))
+            |(k, v), c| c.add_owned(k, v),
+        )
     }
 
     fn update_state_by_key<S: Data>(
@@ -273,7 +268,9 @@ pub trait KeyedCount<'scope, K: Data + Hash + Eq>: Sized {
 
 impl<'scope, K: Data + Hash + Eq> KeyedCount<'scope, K> for Stream<'scope, K> {
     fn count_by_key(self) -> Stream<'scope, (K, u64)> {
-        self.keys_with(Count, |k, c: &mut Combiner<K, (), Count>| c.add_owned(k, ()))
+        self.keys_with(Count, |k, c: &mut Combiner<K, (), Count>| {
+            c.add_owned(k, ())
+        })
     }
 }
 
@@ -331,7 +328,9 @@ impl<'scope, D: 'static> KeysWith<'scope, D> for Stream<'scope, D> {
                             extract(record, &mut combiner);
                         }
                     }
-                    output.session(&cap).give_iterator(combiner.partials.drain());
+                    output
+                        .session(&cap)
+                        .give_iterator(combiner.partials.drain());
                 });
             }
         });

@@ -63,7 +63,8 @@ impl<'scope, D: Debug + 'static> TryMap<'scope, D> for Stream<'scope, D> {
         let (good_out, good) = builder.new_output::<Vec<D2>>();
         let (bad_out, bad) = builder.new_output::<Vec<Malformed>>();
         let mut good_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<D2>>>::from(good_out);
-        let mut bad_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<Malformed>>>::from(bad_out);
+        let mut bad_out =
+            OutputBuilder::<_, CapacityContainerBuilder<Vec<Malformed>>>::from(bad_out);
         builder.build(move |_| {
             move |_| {
                 let (mut good_out, mut bad_out) = (good_out.activate(), bad_out.activate());

@@ -44,11 +44,17 @@ impl LatencyRecorder {
     }
     /// A copy of everything recorded so far.
     pub fn snapshot(&self) -> Histogram<u64> {
-        self.shared.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
     /// Empties the recorder (e.g. at the end of a warm-up).
     pub fn reset(&self) {
-        self.shared.lock().unwrap_or_else(|e| e.into_inner()).reset();
+        self.shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .reset();
     }
     fn add(&self, local: &mut Histogram<u64>) {
         if !local.is_empty() {

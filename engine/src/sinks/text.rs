@@ -19,7 +19,10 @@ pub(super) fn write_text<D: Display + 'static>(stream: Stream<'_, D>, dir: &Path
     let mut writer = match opened {
         Ok(file) => Some(BufWriter::new(file)),
         Err(source) => {
-            job.fail(Error::Write { path: path.clone(), source });
+            job.fail(Error::Write {
+                path: path.clone(),
+                source,
+            });
             None
         }
     };
@@ -39,7 +42,10 @@ pub(super) fn write_text<D: Display + 'static>(stream: Stream<'_, D>, dir: &Path
             result = w.flush();
         }
         if let Err(source) = result {
-            job.fail(Error::Write { path: path.clone(), source });
+            job.fail(Error::Write {
+                path: path.clone(),
+                source,
+            });
             writer = None;
         }
     });

@@ -96,7 +96,9 @@ pub(super) fn build<'scope>(scope: Scope<'scope>, directory: &Directory) -> Stre
             for path in new_files(&directory.path, &seen).map_err(dir_error)? {
                 match std::fs::read(&path) {
                     Ok(bytes) => split_lines(&bytes, out, |at| {
-                        job.malformed(|| format!("{}: byte {at}: line is not UTF-8", path.display()))
+                        job.malformed(|| {
+                            format!("{}: byte {at}: line is not UTF-8", path.display())
+                        })
                     }),
                     // Removed between listing and reading: it was never fully ours to read.
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -20,7 +20,7 @@ use crate::execution::JobContext;
 use crate::stream::{Scope, Stream};
 
 /// Lines read per activation.
-const BATCH_LINES: usize = 4096;
+const BATCH_LINES: usize = 8192;
 
 /// A text file to read, checked to exist when described.
 #[derive(Clone, Debug)]
@@ -63,7 +63,10 @@ impl TextFile {
 
     /// Each worker's byte offset: the start of the first line it has not yet emitted.
     pub fn positions(&self) -> BTreeMap<usize, u64> {
-        self.positions.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.positions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The file's path.
@@ -103,7 +106,12 @@ impl Split {
     }
 
     /// Reads up to `max` lines into `out`; false once the split is exhausted.
-    fn read(&mut self, max: usize, out: &mut Vec<String>, mut malformed: impl FnMut(u64)) -> std::io::Result<bool> {
+    fn read(
+        &mut self,
+        max: usize,
+        out: &mut Vec<String>,
+        mut malformed: impl FnMut(u64),
+    ) -> std::io::Result<bool> {
         for _ in 0..max {
             if self.position >= self.end {
                 return Ok(false);
@@ -144,7 +152,10 @@ pub(super) fn build<'scope>(scope: Scope<'scope>, file: &TextFile) -> Stream<'sc
                     let split = split.insert(opened);
                     if let Some(&resume) = file.resume.get(&(index as usize)) {
                         split.position = resume.max(split.position);
-                        split.reader.seek(SeekFrom::Start(split.position)).map_err(io_error)?;
+                        split
+                            .reader
+                            .seek(SeekFrom::Start(split.position))
+                            .map_err(io_error)?;
                     }
                     split
                 }
@@ -185,9 +196,16 @@ mod tests {
     #[test]
     fn splits_read_every_line_exactly_once() {
         let text = b"alpha\nbe\n\ngamma delta\r\nx\nlast-without-newline";
-        let expected: Vec<String> = ["alpha", "be", "", "gamma delta", "x", "last-without-newline"]
-            .map(String::from)
-            .to_vec();
+        let expected: Vec<String> = [
+            "alpha",
+            "be",
+            "",
+            "gamma delta",
+            "x",
+            "last-without-newline",
+        ]
+        .map(String::from)
+        .to_vec();
         for n in 1..=text.len() as u64 + 2 {
             assert_eq!(read_in_splits(text, n), expected, "{n} splits");
         }

@@ -29,7 +29,7 @@ use crate::stream::{Scope, Stream};
 
 /// Lines produced per activation at full speed: large enough to amortize scheduling, small
 /// enough that downstream operators run often.
-const BATCH_LINES: u64 = 1024;
+const BATCH_LINES: u64 = 4096;
 
 /// A corpus generator: which corpus, how many lines, how fast.
 #[derive(Clone, Debug)]
@@ -37,6 +37,7 @@ pub struct Generator {
     corpus: Arc<Corpus>,
     lines: Option<u64>,
     rate: Option<f64>,
+    cached: Option<Arc<Vec<String>>>,
 }
 
 impl Generator {
@@ -46,6 +47,7 @@ impl Generator {
             corpus: Arc::new(Corpus::new(spec)),
             lines: None,
             rate: None,
+            cached: None,
         }
     }
     /// Stops after `lines` lines in total (across all workers).
@@ -57,6 +59,12 @@ impl Generator {
     pub fn rate(mut self, lines_per_second: f64) -> Self {
         self.rate = Some(lines_per_second).filter(|r| *r > 0.0);
         self
+    }
+    /// Generates the first `lines` lines now and replays them from memory, so that a benchmark
+    /// measures the engine rather than the random-number generator. Implies `.lines(lines)`.
+    pub fn in_memory(mut self, lines: u64) -> Self {
+        self.cached = Some(Arc::new((0..lines).map(|i| self.corpus.line(i)).collect()));
+        self.lines(lines)
     }
     /// The corpus this generator produces.
     pub fn corpus(&self) -> &Corpus {
@@ -70,6 +78,7 @@ pub(super) fn build<'scope>(scope: Scope<'scope>, generator: &Generator) -> Stre
         corpus,
         lines,
         rate,
+        cached,
     } = generator.clone();
     let limit = lines.unwrap_or(u64::MAX);
     drive(scope, "Generator", move |_| {
@@ -82,7 +91,10 @@ pub(super) fn build<'scope>(scope: Scope<'scope>, generator: &Generator) -> Stre
             };
             let stop = due.min(limit).min(next.saturating_add(BATCH_LINES * peers));
             while next < stop {
-                out.push(corpus.line(next));
+                out.push(match &cached {
+                    Some(lines) => lines[next as usize].clone(),
+                    None => corpus.line(next),
+                });
                 next += peers;
             }
             Ok(if next >= limit {

@@ -110,10 +110,15 @@ fn read_socket(socket: Socket, job: JobContext, tx: Sender<Event>, waker: SyncAc
         let _ = waker.activate();
         delivered
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(e) => {
-            send(Event::Failed(Error::Config(format!("cannot start socket reader: {e}"))));
+            send(Event::Failed(Error::Config(format!(
+                "cannot start socket reader: {e}"
+            ))));
             return;
         }
     };

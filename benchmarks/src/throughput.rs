@@ -1,0 +1,216 @@
+//! Word-count throughput: how many words per second per worker the native engine counts at full
+//! speed, beside a hand-written single-thread loop over the same lines, measured in the same run.
+//!
+//! The engine's figure is end to end: from building the dataflow to the final table on worker 0,
+//! with the source, the pre-aggregation, the exchange, the keyed state and the running updates
+//! all included. The hand loop is the ceiling: one thread, a fast hash map keyed by borrowed
+//! words, no allocation per word, no output. Every run checks that the final table holds exactly
+//! the number of words fed in.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+use sluice_engine::hash::new_map;
+use sluice_engine::sources::corpus::CorpusSpec;
+use sluice_engine::sources::{Generator, TextFile};
+use sluice_engine::{Execution, Result};
+
+use crate::machine::{peak_memory_bytes, reset_peak_memory};
+use crate::workloads::lines::LineSource;
+use crate::workloads::wordcount::{self, Progress};
+
+/// What to measure.
+#[derive(Clone, Debug)]
+pub struct ThroughputConfig {
+    /// Lines of the shared corpus per run.
+    pub lines: u64,
+    /// Measured runs per configuration (after one warm-up run).
+    pub runs: usize,
+    /// Worker counts to measure.
+    pub workers: Vec<usize>,
+    /// The corpus.
+    pub corpus: CorpusSpec,
+    /// Where to write the corpus file for the file-source runs.
+    pub scratch: PathBuf,
+}
+
+/// One configuration's figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct Measurement {
+    /// "engine" or "hand loop".
+    pub system: String,
+    /// "memory" or "file".
+    pub source: String,
+    pub workers: usize,
+    /// Words fed in per run, and words the final table counted (must be equal).
+    pub words_in: u64,
+    pub words_out: u64,
+    /// Seconds per measured run.
+    pub seconds: Vec<f64>,
+    /// Words per second: min, median, max over the runs.
+    pub words_per_sec: Spread,
+    /// Median words per second divided by the worker count.
+    pub words_per_sec_per_worker: f64,
+    /// Median throughput as a fraction of the hand loop's.
+    pub of_hand_loop: f64,
+    /// Peak resident memory of the process during these runs, in MiB.
+    pub peak_memory_mib: Option<f64>,
+}
+
+/// Min, median and max of a set of runs.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Spread {
+    pub min: f64,
+    pub median: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    fn of(values: &[f64]) -> Spread {
+        let mut v = values.to_vec();
+        v.sort_by(f64::total_cmp);
+        Spread {
+            min: v[0],
+            median: v[v.len() / 2],
+            max: v[v.len() - 1],
+        }
+    }
+}
+
+/// The hand-written reference: counts the words of `lines` on one thread; returns the word total.
+pub fn hand_loop(lines: &[String]) -> (u64, usize) {
+    let mut counts = new_map::<&str, u64>();
+    let mut words = 0;
+    for line in lines {
+        for word in line.split_ascii_whitespace() {
+            *counts.entry(word).or_default() += 1;
+            words += 1;
+        }
+    }
+    (words, counts.len())
+}
+
+/// Runs every configuration, calling `progress` with a status line before each run.
+pub fn measure(
+    config: &ThroughputConfig,
+    mut progress: impl FnMut(&str),
+) -> Result<Vec<Measurement>> {
+    let generator = Generator::new(config.corpus.clone()).in_memory(config.lines);
+    let lines: Vec<String> = (0..config.lines)
+        .map(|i| generator.corpus().line(i))
+        .collect();
+    let words_in = (config.lines * config.corpus.words_per_line as u64) as f64;
+
+    // The ceiling, on the same lines.
+    let mut results = Vec::new();
+    let hand = repeat(config.runs, |run| {
+        progress(&format!("hand loop, run {run}"));
+        let start = Instant::now();
+        let (words, _) = hand_loop(std::hint::black_box(&lines));
+        Ok((words, start.elapsed().as_secs_f64()))
+    })?;
+    let hand_median = Spread::of(&rates(words_in, &hand.1)).median;
+    results.push(measurement(
+        "hand loop",
+        "memory",
+        1,
+        words_in as u64,
+        hand,
+        hand_median,
+    ));
+
+    let path = config.scratch.join("corpus.txt");
+    write_corpus(&path, &lines)?;
+    drop(lines);
+    let file = TextFile::open(&path)?;
+    let sources = [
+        ("memory", LineSource::Generator(generator)),
+        ("file", LineSource::File(file)),
+    ];
+    for (name, source) in sources {
+        for &workers in &config.workers {
+            reset_peak_memory();
+            let runs = repeat(config.runs, |run| {
+                progress(&format!("engine, {name}, {workers} worker(s), run {run}"));
+                let start = Instant::now();
+                let table = wordcount::run(
+                    Execution::default().workers(workers),
+                    source.clone(),
+                    &Progress::default(),
+                )?;
+                let seconds = start.elapsed().as_secs_f64();
+                Ok((table.iter().map(|(_, c)| c).sum(), seconds))
+            })?;
+            results.push(measurement(
+                "engine",
+                name,
+                workers,
+                words_in as u64,
+                runs,
+                hand_median,
+            ));
+        }
+    }
+    let _ = std::fs::remove_file(&path);
+    Ok(results)
+}
+
+/// One warm-up run, then `runs` measured ones: (words counted by the last run, seconds per run).
+fn repeat(
+    runs: usize,
+    mut run: impl FnMut(String) -> Result<(u64, f64)>,
+) -> Result<(u64, Vec<f64>)> {
+    run("warm-up".into())?;
+    let mut seconds = Vec::new();
+    let mut words = 0;
+    for i in 1..=runs.max(1) {
+        let (w, s) = run(format!("{i}/{}", runs.max(1)))?;
+        words = w;
+        seconds.push(s);
+    }
+    Ok((words, seconds))
+}
+
+fn rates(words: f64, seconds: &[f64]) -> Vec<f64> {
+    seconds.iter().map(|s| words / s).collect()
+}
+
+fn measurement(
+    system: &str,
+    source: &str,
+    workers: usize,
+    words_in: u64,
+    (words_out, seconds): (u64, Vec<f64>),
+    hand_median: f64,
+) -> Measurement {
+    let spread = Spread::of(&rates(words_in as f64, &seconds));
+    Measurement {
+        system: system.into(),
+        source: source.into(),
+        workers,
+        words_in,
+        words_out,
+        seconds,
+        words_per_sec: spread,
+        words_per_sec_per_worker: spread.median / workers as f64,
+        of_hand_loop: spread.median / hand_median,
+        peak_memory_mib: peak_memory_bytes().map(|b| b as f64 / (1 << 20) as f64),
+    }
+}
+
+fn write_corpus(path: &std::path::Path, lines: &[String]) -> Result<()> {
+    use std::io::Write;
+    let write = || -> std::io::Result<()> {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        for line in lines {
+            out.write_all(line.as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()
+    };
+    write().map_err(|source| sluice_engine::Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
