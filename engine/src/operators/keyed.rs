@@ -246,12 +246,9 @@ impl<'scope, K: Data + Hash + Eq, V: Data> Keyed<'scope, K, V> for Stream<'scope
                     }
                     let mut session = output.session(&cap);
                     for (k, values) in grouped.drain() {
-                        match f(&k, values, state.remove(&k)) {
-                            Some(s) => {
-                                session.give((k.clone(), s.clone()));
-                                state.insert(k, s);
-                            }
-                            None => {}
+                        if let Some(s) = f(&k, values, state.remove(&k)) {
+                            session.give((k.clone(), s.clone()));
+                            state.insert(k, s);
                         }
                     }
                 });
