@@ -73,34 +73,17 @@ fn bad_cluster_flags() {
     let file = dir.path().join("in.txt");
     std::fs::write(&file, "a\n").unwrap();
     let file = file.to_str().unwrap();
-    assert_fails_naming(
-        &[
-            "run",
-            "wordcount",
-            "--input",
-            file,
-            "--processes",
-            "2",
-            "--process",
-            "5",
-        ],
-        "--process 5",
-    );
-    assert_fails_naming(
-        &["run", "wordcount", "--input", file, "--workers", "0"],
-        "--workers",
-    );
-    assert_fails_naming(
-        &[
-            "run",
-            "wordcount",
-            "--input",
-            file,
-            "--processes",
-            "2",
-            "--hostfile",
+    let cases: [(&[&str], &str); 3] = [
+        (&["--processes", "2", "--process", "5"], "--process 5"),
+        (&["--workers", "0"], "--workers"),
+        (
+            &["--processes", "2", "--hostfile", "/no/hosts"],
             "/no/hosts",
-        ],
-        "/no/hosts",
-    );
+        ),
+    ];
+    for (flags, culprit) in cases {
+        let mut args = vec!["run", "wordcount", "--input", file];
+        args.extend_from_slice(flags);
+        assert_fails_naming(&args, culprit);
+    }
 }
