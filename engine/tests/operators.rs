@@ -255,3 +255,29 @@ proptest! {
         prop_assert_eq!(seen, counts);
     }
 }
+
+#[test]
+fn inspect_and_for_each_see_every_record() {
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let summed = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (s1, s2) = (seen.clone(), summed.clone());
+    execute(Execution::default().workers(2), move |worker| {
+        let (s1, s2) = (s1.clone(), s2.clone());
+        let mine: Vec<u64> = (1..=100)
+            .filter(|x| *x as usize % 2 == worker.index())
+            .collect();
+        worker.dataflow(|scope| {
+            scope
+                .iterator_source(mine)
+                .inspect(move |_| {
+                    s1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                })
+                .for_each(move |x| {
+                    s2.fetch_add(x, std::sync::atomic::Ordering::Relaxed);
+                });
+        });
+    })
+    .unwrap();
+    assert_eq!(seen.load(std::sync::atomic::Ordering::Relaxed), 100);
+    assert_eq!(summed.load(std::sync::atomic::Ordering::Relaxed), 5050);
+}
