@@ -97,9 +97,7 @@ pub fn measure(
     mut progress: impl FnMut(&str),
 ) -> Result<Vec<Measurement>> {
     let generator = Generator::new(config.corpus.clone()).in_memory(config.lines);
-    let lines: Vec<String> = (0..config.lines)
-        .map(|i| generator.corpus().line(i))
-        .collect();
+    let lines = generator.lines_in_memory().unwrap_or_default();
     let words_in = (config.lines * config.corpus.words_per_line as u64) as f64;
 
     // The ceiling, on the same lines.
@@ -107,7 +105,7 @@ pub fn measure(
     let hand = repeat(config.runs, |run| {
         progress(&format!("hand loop, run {run}"));
         let start = Instant::now();
-        let (words, _) = hand_loop(std::hint::black_box(&lines));
+        let (words, _) = hand_loop(std::hint::black_box(lines));
         Ok((words, start.elapsed().as_secs_f64()))
     })?;
     let hand_median = Spread::of(&rates(words_in, &hand.1)).median;
@@ -121,8 +119,7 @@ pub fn measure(
     ));
 
     let path = config.scratch.join("corpus.txt");
-    write_corpus(&path, &lines)?;
-    drop(lines);
+    write_corpus(&path, lines)?;
     let file = TextFile::open(&path)?;
     let sources = [
         ("memory", LineSource::Generator(generator)),

@@ -66,6 +66,10 @@ impl Generator {
         self.cached = Some(Arc::new((0..lines).map(|i| self.corpus.line(i)).collect()));
         self.lines(lines)
     }
+    /// The lines generated up front by [`in_memory`](Self::in_memory), if any.
+    pub fn lines_in_memory(&self) -> Option<&[String]> {
+        self.cached.as_deref().map(Vec::as_slice)
+    }
     /// The corpus this generator produces.
     pub fn corpus(&self) -> &Corpus {
         &self.corpus
