@@ -38,6 +38,9 @@ pub enum Error {
     /// Timely could not start the workers (e.g. a peer address could not be bound).
     #[error("cannot start workers: {0}")]
     Startup(String),
+    /// An operator failed while running; the message says which and why.
+    #[error("{0}")]
+    Operator(String),
     /// A worker thread panicked; the message is the panic's.
     #[error("worker failed: {0}")]
     Worker(String),

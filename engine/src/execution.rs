@@ -20,8 +20,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::stream::Scope;
+use crate::time::Time;
 
 /// Timely's worker, re-exported so programs need no timely import.
 pub use timely::worker::Worker;
@@ -75,6 +77,19 @@ impl Execution {
         self.hostfile = Some(path.into());
         self
     }
+    /// Stamps records with `clock` instead of the wall clock (a [`ManualClock`] in tests).
+    ///
+    /// [`ManualClock`]: crate::clock::ManualClock
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.context.clock = clock;
+        self
+    }
+    /// Wakes idle sources at every multiple of `interval` ms, so that frontiers pass each
+    /// boundary promptly (micro-batch mode sets its batch interval here).
+    pub fn tick(mut self, interval: Time) -> Self {
+        self.context.tick = Some(interval.max(1));
+        self
+    }
     /// Uses `context` (e.g. one whose shutdown a Ctrl-C handler triggers).
     pub fn context(mut self, context: JobContext) -> Self {
         self.context = context;
@@ -83,6 +98,10 @@ impl Execution {
     /// The job context the workers will share.
     pub fn job(&self) -> &JobContext {
         &self.context
+    }
+    /// Worker threads in this process.
+    pub fn local_workers(&self) -> usize {
+        self.workers
     }
     /// Total workers across all processes.
     pub fn total_workers(&self) -> usize {
@@ -183,12 +202,15 @@ where
     }
 }
 
-/// What all workers of a process share: the stop flag, reported errors, malformed-record counts.
+/// What all workers of a process share: the stop flag, reported errors, malformed-record counts,
+/// and the clock sources read.
 ///
 /// Cheap to clone (it is a handle).
 #[derive(Clone, Debug, Default)]
 pub struct JobContext {
     inner: Arc<Shared>,
+    clock: Clock,
+    tick: Option<Time>,
 }
 
 #[derive(Debug, Default)]
@@ -207,6 +229,16 @@ impl JobContext {
             .get::<JobContext>(CONTEXT_KEY)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// The clock sources stamp records with.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The interval at whose multiples idle sources wake, if any (see [`Execution::tick`]).
+    pub fn tick(&self) -> Option<Time> {
+        self.tick
     }
 
     /// Asks every source to finish: they emit what they have and release their capabilities.

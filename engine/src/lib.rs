@@ -37,6 +37,7 @@
 //! assert_eq!(counts, vec![("a".to_string(), 1), ("b".to_string(), 2)]);
 //! ```
 
+pub mod clock;
 pub mod error;
 pub mod execution;
 pub mod hash;

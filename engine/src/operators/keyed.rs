@@ -93,7 +93,7 @@ impl Aggregation<u64> for Sum {
 
 /// Reducing values with an associative function (Spark's `reduceByKey`).
 #[derive(Clone)]
-pub struct Reduce<F>(F);
+pub struct Reduce<F>(pub F);
 
 impl<V: Data, F: Fn(&V, &V) -> V + Clone + 'static> Aggregation<V> for Reduce<F> {
     type Acc = V;
@@ -293,6 +293,19 @@ pub trait KeysWith<'scope, D: 'static>: Sized {
         self.keys_with(Sum, extract)
     }
 
+    /// Pre-aggregates, per key, what arrives together — one partial per key per arrival batch,
+    /// at the batch's time, with no state kept. The first stage of [`keys_with`](Self::keys_with),
+    /// and of micro-batch keyed aggregations, which merge the partials per batch instead.
+    fn combine_with<K, V, G>(
+        self,
+        aggregation: G,
+        extract: impl FnMut(D, &mut Combiner<K, V, G>) + 'static,
+    ) -> Stream<'scope, (K, G::Acc)>
+    where
+        K: Data + Hash + Eq,
+        V: 'static,
+        G: Aggregation<V>;
+
     /// Aggregates, per key, the values `extract` adds for each record, with `aggregation`.
     fn keys_with<K, V, G>(
         self,
@@ -306,7 +319,7 @@ pub trait KeysWith<'scope, D: 'static>: Sized {
 }
 
 impl<'scope, D: 'static> KeysWith<'scope, D> for Stream<'scope, D> {
-    fn keys_with<K, V, G>(
+    fn combine_with<K, V, G>(
         self,
         aggregation: G,
         mut extract: impl FnMut(D, &mut Combiner<K, V, G>) + 'static,
@@ -316,8 +329,8 @@ impl<'scope, D: 'static> KeysWith<'scope, D> for Stream<'scope, D> {
         V: 'static,
         G: Aggregation<V>,
     {
-        let mut combiner = Combiner::new(aggregation.clone());
-        let partials = self.unary(Pipeline, "Combine", move |_, _| {
+        let mut combiner = Combiner::new(aggregation);
+        self.unary(Pipeline, "Combine", move |_, _| {
             move |input, output| {
                 input.for_each_stamp(|cap, data| {
                     for batch in data {
@@ -330,7 +343,20 @@ impl<'scope, D: 'static> KeysWith<'scope, D> for Stream<'scope, D> {
                         .give_iterator(combiner.partials.drain());
                 });
             }
-        });
+        })
+    }
+
+    fn keys_with<K, V, G>(
+        self,
+        aggregation: G,
+        extract: impl FnMut(D, &mut Combiner<K, V, G>) + 'static,
+    ) -> Stream<'scope, (K, G::Acc)>
+    where
+        K: Data + Hash + Eq,
+        V: 'static,
+        G: Aggregation<V>,
+    {
+        let partials = self.combine_with(aggregation.clone(), extract);
         let pact = Exchange::new(|(k, _): &(K, G::Acc)| route(k));
         partials.unary(pact, "KeyedState", move |_, _| {
             let mut state: KeyedState<K, G::Acc> = KeyedState::new();

@@ -3,10 +3,13 @@
 //! A source is a [`Read`] closure: given a buffer, it appends what is available now and says
 //! when it wants to run again ([`Poll`]). The driver owns the timely side: it holds the
 //! capability, moves it forward to the current processing time before each read (records are
-//! stamped with the time they entered the job), emits the buffer, and re-arms itself —
-//! immediately while data is ready, on a timer or an outside wake-up otherwise. A heartbeat
-//! keeps time (and so every downstream frontier) moving while a source is silent, and lets a
-//! stop request be noticed. Dropping the capability at the end lets the frontier run out.
+//! stamped with the time they entered the job, on the job's [`Clock`](crate::clock::Clock)),
+//! emits the buffer, and re-arms itself — immediately while data is ready, on a timer or an
+//! outside wake-up otherwise. A heartbeat keeps time (and so every downstream frontier) moving
+//! while a source is silent, and lets a stop request be noticed; with a job tick (micro-batch
+//! mode) a silent source also wakes at every tick, so each batch closes on time. Under a manual
+//! clock, a waiting source sleeps until the clock moves. Dropping the capability at the end lets
+//! the frontier run out.
 
 use std::time::Duration;
 
@@ -16,7 +19,7 @@ use timely::scheduling::SyncActivator;
 use crate::error::Error;
 use crate::execution::JobContext;
 use crate::stream::{Scope, Stream};
-use crate::time::now_ms;
+use crate::time::Time;
 
 /// The longest a waiting source sleeps: the pace at which a silent source advances time.
 pub const HEARTBEAT: Duration = Duration::from_millis(100);
@@ -61,6 +64,7 @@ where
     source(scope, name, move |capability, info| {
         let activator = scope.activator_for(info.address.clone());
         let waker = scope.worker().sync_activator_for(info.address.to_vec());
+        job.clock().wake_on_advance(waker.clone());
         let mut reader = make(waker);
         let mut capability = reader.is_some().then_some(capability);
         let mut buffer = Vec::new();
@@ -68,7 +72,7 @@ where
             let (Some(cap), Some(read)) = (capability.as_mut(), reader.as_mut()) else {
                 return;
             };
-            let now = now_ms();
+            let now = job.clock().now_ms();
             if now > *cap.time() {
                 cap.downgrade(&now);
             }
@@ -81,19 +85,28 @@ where
                 output.session(&*cap).give_container(&mut buffer);
                 buffer.clear();
             }
+            let longest = job
+                .tick()
+                .map_or(HEARTBEAT, |tick| HEARTBEAT.min(until_tick(now, tick)));
             match poll {
-                Ok(Poll::Ready) => activator.activate(),
-                Ok(Poll::Wait(after)) => activator.activate_after(after.min(HEARTBEAT)),
-                Ok(Poll::Idle) => activator.activate_after(HEARTBEAT),
                 Ok(Poll::Done) => capability = None,
                 Err(error) => {
                     job.fail(error);
                     capability = None;
                 }
+                Ok(Poll::Ready) => activator.activate(),
+                _ if job.clock().is_manual() => {} // woken when the clock moves
+                Ok(Poll::Wait(after)) => activator.activate_after(after.min(longest)),
+                Ok(Poll::Idle) => activator.activate_after(longest),
             }
             if capability.is_none() {
                 reader = None;
             }
         }
     })
+}
+
+/// How long from `now` until the next multiple of `tick` (a full tick when `now` is on one).
+pub fn until_tick(now: Time, tick: Time) -> Duration {
+    Duration::from_millis(tick - now % tick)
 }

@@ -1,0 +1,1 @@
+//! Spark-derived conformance cases.

@@ -1,0 +1,412 @@
+//! `DStream<T>`: a discretized stream, Spark's central abstraction, on a timely stream.
+//!
+//! A DStream is a timely stream whose timestamps are batch times, plus what Spark knows of a
+//! DStream at the driver: its slide duration, its partitions and where each lives, and whether
+//! it has a batch at a given time ([`Presence`]). Every record travels tagged with its partition
+//! (`(Part, T)`), and partition `p` of a stream lives on one worker, its *home*, in order —
+//! so `glom`, `map_partitions` and ordered `collect` see Spark's partitions even though the
+//! workers are timely's.
+//!
+//! Element-wise operations (`map`, `filter`, ...) are the engine's record-at-a-time operators on
+//! the tagged records: they act as each record arrives, as in native mode. Only operations that
+//! need a whole batch wait for the frontier to pass the batch time (see `each_batch`).
+//!
+//! ```
+//! use sluice_minibatch::testing::run_batches;
+//! let out = run_batches(1000, vec![vec![1u64, 2, 3], vec![4]], |input| {
+//!     input.map(|x| x * 10).filter(|x| *x > 10)
+//! })
+//! .unwrap();
+//! assert_eq!(out, vec![vec![20, 30], vec![40]]);
+//! ```
+
+use std::hash::Hash;
+use std::rc::Rc;
+
+use sluice_engine::operators::keyed::KeysWith;
+use sluice_engine::prelude::Stateless;
+use sluice_engine::stream::{Data, Stream};
+use sluice_engine::timely::dataflow::channels::pact::{Exchange, Pipeline};
+use sluice_engine::timely::dataflow::operators::generic::operator::empty;
+use sluice_engine::timely::dataflow::operators::Exchange as _;
+use sluice_engine::timely::dataflow::operators::{Concatenate, Operator};
+use sluice_engine::Time;
+
+use crate::each_batch::each_batch;
+use crate::error::Error;
+use crate::graph::Graph;
+use crate::presence::Presence;
+
+/// A partition index.
+pub type Part = u32;
+
+/// The home worker of each of `n` partitions spread over `peers` workers.
+pub(crate) fn spread(n: usize, peers: usize) -> Rc<[usize]> {
+    (0..n).map(|p| p % peers).collect()
+}
+
+/// Spark's message when a transform's parent has no batch.
+pub(crate) fn transform_missing(t: Time) -> String {
+    format!("Couldn't generate RDD from parent at time {t} ms")
+}
+
+/// A discretized stream of `T`: one batch per batch interval (or per slide, for windows).
+pub struct DStream<'s, T> {
+    pub(crate) graph: Graph<'s>,
+    pub(crate) stream: Stream<'s, (Part, T)>,
+    pub(crate) slide: Time,
+    pub(crate) homes: Rc<[usize]>,
+    pub(crate) presence: Presence,
+}
+
+impl<T: Data> Clone for DStream<'_, T> {
+    fn clone(&self) -> Self {
+        DStream {
+            graph: self.graph.clone(),
+            stream: self.stream.clone(),
+            slide: self.slide,
+            homes: self.homes.clone(),
+            presence: self.presence.clone(),
+        }
+    }
+}
+
+impl<'s, T: Data> DStream<'s, T> {
+    /// The graph this stream belongs to.
+    pub fn graph(&self) -> &Graph<'s> {
+        &self.graph
+    }
+
+    /// How often this stream has a batch, in ms (Spark's `slideDuration`).
+    pub fn slide_duration(&self) -> Time {
+        self.slide
+    }
+
+    /// How many partitions each of its batches has.
+    pub fn num_partitions(&self) -> usize {
+        self.homes.len()
+    }
+
+    /// Whether the stream has a batch at `time` (`Err` with Spark's message when computing it
+    /// would fail).
+    pub fn has_batch_at(&self, time: Time) -> Result<bool, String> {
+        self.presence.at(time)
+    }
+
+    /// The tagged records as an engine stream, to drop to the engine's or timely's operators.
+    pub fn tagged(&self) -> &Stream<'s, (Part, T)> {
+        &self.stream
+    }
+
+    /// A stream with this one's slide, partitions and presence over new records.
+    pub(crate) fn with_records<U>(&self, stream: Stream<'s, (Part, U)>) -> DStream<'s, U> {
+        DStream {
+            graph: self.graph.clone(),
+            stream,
+            slide: self.slide,
+            homes: self.homes.clone(),
+            presence: self.presence.clone(),
+        }
+    }
+
+    /// Whether this worker runs the driver's part of the job (worker 0, as Spark's driver).
+    pub(crate) fn is_driver(&self) -> bool {
+        self.graph.scope().index() == 0
+    }
+
+    /// Calls `step` once per batch time on every worker with this worker's records of the
+    /// batch, routed by `pact`.
+    pub(crate) fn each_batch<O: 'static, P>(
+        &self,
+        name: &str,
+        pact: P,
+        step: impl FnMut(Time, Vec<(Part, T)>, &mut Vec<O>) + 'static,
+    ) -> Stream<'s, O>
+    where
+        P: sluice_engine::timely::dataflow::channels::pact::ParallelizationContract<
+            Time,
+            Vec<(Part, T)>,
+        >,
+    {
+        let mut step = step;
+        let nothing = empty::<Time, Vec<()>>(self.graph.scope());
+        each_batch(
+            name,
+            self.graph.ticks(),
+            (self.stream.clone(), pact),
+            (nothing, Pipeline),
+            move |t, records, _, out| step(t, records, out),
+        )
+    }
+
+    /// Calls `step` on the driver (worker 0) once per batch time, with the whole batch, its
+    /// partition structure restored; `step`'s output is emitted on the driver.
+    pub(crate) fn on_driver<O: 'static>(
+        &self,
+        name: &str,
+        mut step: impl FnMut(Time, crate::Batch<T>, &mut Vec<O>) + 'static,
+    ) -> Stream<'s, O> {
+        let partitions = self.num_partitions();
+        let driver = self.is_driver();
+        self.each_batch(
+            name,
+            Exchange::new(|_: &(Part, T)| 0),
+            move |t, records, out| {
+                if driver {
+                    step(t, crate::Batch::from_tagged(t, records, partitions), out);
+                }
+            },
+        )
+    }
+
+    /// Spark's `map`: `f` applied to each element.
+    pub fn map<U: Data>(&self, f: impl Fn(T) -> U + 'static) -> DStream<'s, U> {
+        self.with_records(self.stream.clone().map(move |(p, x)| (p, f(x))))
+    }
+
+    /// Spark's `flatMap`: each element to any number of elements.
+    pub fn flat_map<I>(&self, f: impl Fn(T) -> I + 'static) -> DStream<'s, I::Item>
+    where
+        I: IntoIterator,
+        I::Item: Data,
+    {
+        self.with_records(
+            self.stream
+                .clone()
+                .flat_map(move |(p, x)| f(x).into_iter().map(move |y| (p, y))),
+        )
+    }
+
+    /// Spark's `filter`: the elements for which `predicate` holds.
+    pub fn filter(&self, predicate: impl Fn(&T) -> bool + 'static) -> DStream<'s, T> {
+        self.with_records(self.stream.clone().filter(move |(_, x)| predicate(x)))
+    }
+
+    /// Spark's `glom`: each partition of each batch as one `Vec`.
+    pub fn glom(&self) -> DStream<'s, Vec<T>> {
+        let partitions = self.num_partitions();
+        let me = self.graph.scope().index();
+        let homes = self.homes.clone();
+        let presence = self.presence.clone();
+        let glommed = self.each_batch("Glom", Pipeline, move |t, records, out| {
+            if presence.at(t) != Ok(true) {
+                return;
+            }
+            let mut parts = vec![Vec::new(); partitions];
+            for (p, x) in records {
+                parts[p as usize].push(x);
+            }
+            for (p, part) in parts.into_iter().enumerate() {
+                if homes[p] == me {
+                    out.push((p as Part, part));
+                }
+            }
+        });
+        self.with_records(glommed)
+    }
+
+    /// Spark's `mapPartitions`: `f` once per partition of each batch (also an empty one).
+    pub fn map_partitions<I>(&self, f: impl Fn(Vec<T>) -> I + 'static) -> DStream<'s, I::Item>
+    where
+        I: IntoIterator,
+        I::Item: Data,
+    {
+        self.glom().flat_map(f)
+    }
+
+    /// Spark's `repartition(n)`: the same elements spread round robin over exactly `n`
+    /// partitions.
+    pub fn repartition(&self, partitions: usize) -> DStream<'s, T> {
+        let n = partitions.max(1) as u64;
+        let mut next = self.graph.scope().index() as u64;
+        let dealt = self
+            .stream
+            .clone()
+            .map(move |(_, x)| {
+                next = (next + 1) % n;
+                (next as Part, x)
+            })
+            .exchange(|(p, _)| *p as u64);
+        DStream {
+            graph: self.graph.clone(),
+            stream: dealt,
+            slide: self.slide,
+            homes: spread(n as usize, self.graph.scope().peers()),
+            presence: Presence::all_of(vec![self.presence.clone()], self.slide, transform_missing),
+        }
+    }
+
+    /// Spark's `union`: both streams' batches of the same time, this one's partitions first.
+    pub fn union(&self, other: &DStream<'s, T>) -> DStream<'s, T> {
+        self.graph.union(vec![self.clone(), other.clone()])
+    }
+
+    /// Spark's `count`: one element per batch, the number of elements (0 for an empty batch).
+    pub fn count(&self) -> DStream<'s, u64> {
+        let partials = self.stream.clone().unary(Pipeline, "CountPartial", |_, _| {
+            move |input, output| {
+                input.for_each_stamp(|cap, data| {
+                    let n: usize = data.map(|batch| batch.len()).sum();
+                    output.session(&cap).give(n as u64);
+                });
+            }
+        });
+        let presence = Presence::all_of(vec![self.presence.clone()], self.slide, transform_missing);
+        let driver = self.is_driver();
+        let present = presence.clone();
+        let nothing = empty::<Time, Vec<()>>(self.graph.scope());
+        let counts = each_batch(
+            "Count",
+            self.graph.ticks(),
+            (partials, Exchange::new(|_: &u64| 0)),
+            (nothing, Pipeline),
+            move |t, partials, _, out| {
+                if driver && present.at(t) == Ok(true) {
+                    out.push((0, partials.into_iter().sum()));
+                }
+            },
+        );
+        self.single_partition(counts, presence)
+    }
+
+    /// Spark's `reduce`: one element per non-empty batch, the reduction of its elements with an
+    /// associative `f`; nothing for an empty batch.
+    pub fn reduce(&self, f: impl Fn(&T, &T) -> T + Clone + 'static) -> DStream<'s, T> {
+        let partial = f.clone();
+        let partials = self
+            .stream
+            .clone()
+            .unary(Pipeline, "ReducePartial", move |_, _| {
+                move |input, output| {
+                    input.for_each_stamp(|cap, data| {
+                        let reduced = data
+                            .flat_map(|batch| batch.drain(..))
+                            .map(|(_, x)| x)
+                            .reduce(|a, b| partial(&a, &b));
+                        if let Some(reduced) = reduced {
+                            output.session(&cap).give(reduced);
+                        }
+                    });
+                }
+            });
+        let driver = self.is_driver();
+        let nothing = empty::<Time, Vec<()>>(self.graph.scope());
+        let reduced = each_batch(
+            "Reduce",
+            self.graph.ticks(),
+            (partials, Exchange::new(|_: &T| 0)),
+            (nothing, Pipeline),
+            move |_, partials, _, out| {
+                if driver {
+                    if let Some(x) = partials.into_iter().reduce(|a, b| f(&a, &b)) {
+                        out.push((0, x));
+                    }
+                }
+            },
+        );
+        self.single_partition(reduced, self.presence.clone())
+    }
+
+    /// Spark's `countByValue`: `(element, occurrences)` per distinct element of each batch.
+    pub fn count_by_value(&self) -> DStream<'s, (T, u64)>
+    where
+        T: Hash + Eq,
+    {
+        self.map(|x| (x, 1u64)).reduce_by_key(|a, b| a + b)
+    }
+
+    /// Counts, per key, the occurrences `extract` adds for each element — the fused,
+    /// allocation-free form of `flat_map(..).map(|k| (k, 1)).reduce_by_key(+)` (keys may be
+    /// borrowed from the element; an owned key is made once per key and arrival batch).
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_batches;
+    /// let out = run_batches(1000, vec![vec!["a b a".to_string()]], |lines| {
+    ///     lines.count_keys_with(|line, keys| {
+    ///         line.split_whitespace().for_each(|w| keys.add(w, 1))
+    ///     })
+    /// })
+    /// .unwrap();
+    /// let mut batch = out[0].clone();
+    /// batch.sort();
+    /// assert_eq!(batch, vec![("a".to_string(), 2), ("b".to_string(), 1)]);
+    /// ```
+    pub fn count_keys_with<K: Data + Hash + Eq>(
+        &self,
+        mut extract: impl FnMut(
+                T,
+                &mut sluice_engine::prelude::Combiner<K, u64, sluice_engine::operators::keyed::Sum>,
+            ) + 'static,
+    ) -> DStream<'s, (K, u64)> {
+        let partials = self
+            .stream
+            .clone()
+            .combine_with(sluice_engine::operators::keyed::Sum, move |(_, x), keys| {
+                extract(x, keys)
+            });
+        crate::pairs::reduce_partials(self, partials, |a: &mut u64, b| *a += b, None)
+    }
+
+    /// A stream of one partition on the driver, with `presence`.
+    fn single_partition<U>(
+        &self,
+        stream: Stream<'s, (Part, U)>,
+        presence: Presence,
+    ) -> DStream<'s, U> {
+        DStream {
+            graph: self.graph.clone(),
+            stream,
+            slide: self.slide,
+            homes: Rc::from([0usize]),
+            presence,
+        }
+    }
+}
+
+impl<'s> Graph<'s> {
+    /// Spark's `StreamingContext.union`: the batches of all `streams` at each time, in order.
+    /// All must share one slide duration; a missing batch fails the union at that time.
+    pub fn union<T: Data>(&self, streams: Vec<DStream<'s, T>>) -> DStream<'s, T> {
+        let Some(first) = streams.first() else {
+            self.problem(Error::requirement("List of DStreams to union is empty"));
+            return self.empty_stream();
+        };
+        if streams.iter().any(|s| s.slide != first.slide) {
+            self.problem(Error::requirement(
+                "Some of the DStreams have different slide durations",
+            ));
+        }
+        let mut offset = 0;
+        let mut homes = Vec::new();
+        let mut parts = Vec::new();
+        for s in &streams {
+            let shift = offset;
+            parts.push(s.stream.clone().map(move |(p, x)| (p + shift, x)));
+            offset += s.num_partitions() as Part;
+            homes.extend_from_slice(&s.homes);
+        }
+        let presence = Presence::all_of(
+            streams.iter().map(|s| s.presence.clone()).collect(),
+            first.slide,
+            |t| format!("Could not generate RDD from a parent for unifying at time {t} ms"),
+        );
+        DStream {
+            graph: self.clone(),
+            stream: self.scope().concatenate(parts),
+            slide: first.slide,
+            homes: homes.into(),
+            presence,
+        }
+    }
+
+    /// A stream with no batches at all (after a definition error).
+    pub(crate) fn empty_stream<T: Data>(&self) -> DStream<'s, T> {
+        DStream {
+            graph: self.clone(),
+            stream: empty(self.scope()),
+            slide: self.batch_interval(),
+            homes: Rc::from([0usize]),
+            presence: Presence::new(self.batch_interval(), |_| false),
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! The one operator shape behind every per-batch operation.
+//!
+//! A micro-batch operator collects what arrives for a batch time and runs once the frontier has
+//! passed that time — the whole batch is then known, on every worker, so the step is a
+//! deterministic function of it (Spark's job for that batch). [`each_batch`] is that pattern,
+//! once: it buffers up to two inputs per time, holds a capability for each batch, and calls the
+//! step with everything for the batch, in time order.
+//!
+//! A third input, the graph's *ticks* (one `()` per batch time per worker), gives the operator a
+//! capability even for batches in which no data arrived. That is what lets `count` say `0`,
+//! `print` show an empty batch, `updateStateByKey` update every key in every batch, and windows
+//! move on when nothing new comes.
+
+use std::collections::BTreeMap;
+
+use sluice_engine::stream::Stream;
+use sluice_engine::timely::container::CapacityContainerBuilder;
+use sluice_engine::timely::dataflow::channels::pact::{ParallelizationContract, Pipeline};
+use sluice_engine::timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use sluice_engine::timely::dataflow::operators::generic::OutputBuilder;
+use sluice_engine::timely::dataflow::operators::{Capability, InputCapability};
+use sluice_engine::Time;
+
+/// What arrived for one batch time, and the capability to answer at it.
+struct Pending<A, B> {
+    capability: Option<Capability<Time>>,
+    left: Vec<A>,
+    right: Vec<B>,
+}
+
+impl<A, B> Default for Pending<A, B> {
+    fn default() -> Self {
+        Pending {
+            capability: None,
+            left: Vec::new(),
+            right: Vec::new(),
+        }
+    }
+}
+
+/// The pending batch a message belongs to, holding a capability for its time from now on.
+fn arrived<'a, A, B>(
+    pending: &'a mut BTreeMap<Time, Pending<A, B>>,
+    cap: &InputCapability<Time>,
+) -> &'a mut Pending<A, B> {
+    let time = *cap.least().expect("a Vec message has one time");
+    let entry = pending.entry(time).or_default();
+    if entry.capability.is_none() {
+        entry.capability = cap.retain_least(0);
+    }
+    entry
+}
+
+/// Runs `step(time, left, right, out)` once per batch time on every worker, when the frontiers
+/// of `left`, `right` and `ticks` have all passed that time; `out` is emitted at that time.
+///
+/// `left` and `right` are moved between workers by their pacts (`Pipeline` to stay put,
+/// `Exchange` to route). Times are handled in increasing order, so `step` may keep state from
+/// one batch to the next.
+pub(crate) fn each_batch<'s, A, B, O, P1, P2>(
+    name: &str,
+    ticks: &Stream<'s, ()>,
+    left: (Stream<'s, A>, P1),
+    right: (Stream<'s, B>, P2),
+    mut step: impl FnMut(Time, Vec<A>, Vec<B>, &mut Vec<O>) + 'static,
+) -> Stream<'s, O>
+where
+    A: 'static,
+    B: 'static,
+    O: 'static,
+    P1: ParallelizationContract<Time, Vec<A>>,
+    P2: ParallelizationContract<Time, Vec<B>>,
+{
+    let mut builder = OperatorBuilder::new(name.to_owned(), ticks.scope());
+    let mut left_input = builder.new_input(left.0, left.1);
+    let mut right_input = builder.new_input(right.0, right.1);
+    let mut tick_input = builder.new_input(ticks.clone(), Pipeline);
+    let (output, stream) = builder.new_output::<Vec<O>>();
+    let mut output = OutputBuilder::<_, CapacityContainerBuilder<Vec<O>>>::from(output);
+
+    builder.build(move |_initial| {
+        let mut pending: BTreeMap<Time, Pending<A, B>> = BTreeMap::new();
+        let mut out = Vec::new();
+        move |frontiers| {
+            let mut output = output.activate();
+            tick_input.for_each_stamp(|cap, _| {
+                arrived(&mut pending, &cap);
+            });
+            left_input.for_each_stamp(|cap, data| {
+                let entry = arrived(&mut pending, &cap);
+                data.for_each(|batch| entry.left.append(batch));
+            });
+            right_input.for_each_stamp(|cap, data| {
+                let entry = arrived(&mut pending, &cap);
+                data.for_each(|batch| entry.right.append(batch));
+            });
+            while let Some(entry) = pending.first_entry() {
+                let time = *entry.key();
+                if frontiers.iter().any(|f| f.less_equal(&time)) {
+                    break;
+                }
+                let batch = entry.remove();
+                step(time, batch.left, batch.right, &mut out);
+                if let Some(capability) = batch.capability {
+                    if !out.is_empty() {
+                        output.session(&capability).give_container(&mut out);
+                    }
+                }
+                out.clear();
+            }
+        }
+    });
+    stream
+}

@@ -1,0 +1,269 @@
+//! Output operations: what makes a graph run (Spark requires at least one).
+//!
+//! - [`foreach_rdd`](DStream::foreach_rdd): a function of each whole batch, on the driver;
+//! - [`print`](DStream::print): the first elements of each batch, in Spark's exact format;
+//! - [`save_as_text_files`](DStream::save_as_text_files) and
+//!   [`save_as_object_files`](DStream::save_as_object_files): one directory per batch,
+//!   `prefix-TIME[.suffix]`, of part files — each worker writes its partitions into a temporary
+//!   directory, and the driver renames it into place once every worker is done with the batch
+//!   (the frontier says when), so a batch's directory appears whole or not at all, and a batch
+//!   written again replaces it.
+//!
+//! An output operation acts at every time its stream has a batch — also an empty one — and
+//! fails the job with Spark's message when its stream cannot produce the batch.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use sluice_engine::execution::JobContext;
+use sluice_engine::stream::Data;
+use sluice_engine::timely::dataflow::channels::pact::{Exchange, Pipeline};
+use sluice_engine::timely::dataflow::operators::generic::operator::empty;
+use sluice_engine::{Error as EngineError, Time};
+
+use crate::batch::Batch;
+use crate::dstream::DStream;
+use crate::each_batch::each_batch;
+use crate::presence::Presence;
+use crate::show::Show;
+
+/// Whether an output acts at `time`; a stream that fails to produce its batch fails the job.
+fn acts_at(presence: &Presence, job: &JobContext, time: Time) -> bool {
+    match presence.at(time) {
+        Ok(present) => present,
+        Err(message) => {
+            job.fail(EngineError::Operator(message));
+            false
+        }
+    }
+}
+
+/// Spark's `rddToFileName`: `prefix-TIME.suffix`, leaving out an empty prefix or suffix.
+pub fn batch_file_name(prefix: &str, suffix: &str, time: Time) -> String {
+    let mut name = time.to_string();
+    if !prefix.is_empty() {
+        name = format!("{prefix}-{name}");
+    }
+    if !suffix.is_empty() {
+        name = format!("{name}.{suffix}");
+    }
+    name
+}
+
+/// What `print(num)` shows for one batch: Spark's header, the first `num` elements, `...` if
+/// there are more, and an empty line.
+pub fn format_batch<'a, T: Show + 'a>(
+    time: Time,
+    elements: impl Iterator<Item = &'a T>,
+    num: usize,
+) -> String {
+    let rule = "-".repeat(43);
+    let mut text = format!("{rule}\nTime: {time} ms\n{rule}\n");
+    let mut elements = elements.peekable();
+    for element in elements.by_ref().take(num) {
+        let _ = writeln!(text, "{}", element.show());
+    }
+    if elements.peek().is_some() {
+        text.push_str("...\n");
+    }
+    text.push('\n');
+    text
+}
+
+impl<'s, T: Data> DStream<'s, T> {
+    /// Spark's `foreachRDD`: `f` of each batch, on the driver (worker 0).
+    pub fn foreach_rdd(&self, mut f: impl FnMut(Batch<T>) + 'static) {
+        let presence = self.presence.clone();
+        let job = self.graph.job().clone();
+        let done = self.on_driver("ForeachRDD", move |t, batch, _: &mut Vec<()>| {
+            if acts_at(&presence, &job, t) {
+                f(batch);
+            }
+        });
+        self.graph.output(done);
+    }
+
+    /// Spark's `print()`: the first ten elements of every batch.
+    pub fn print(&self)
+    where
+        T: Show,
+    {
+        self.print_n(10)
+    }
+
+    /// Spark's `print(num)`: the first `num` elements of every batch.
+    pub fn print_n(&self, num: usize)
+    where
+        T: Show,
+    {
+        self.foreach_rdd(move |batch| {
+            let text = format_batch(batch.time(), batch.iter(), num);
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout
+                .write_all(text.as_bytes())
+                .and_then(|_| stdout.flush());
+        });
+    }
+
+    /// Spark's `saveAsTextFiles(prefix, suffix)`: each batch as a directory of text part files,
+    /// one element per line.
+    pub fn save_as_text_files(&self, prefix: &str, suffix: &str)
+    where
+        T: Show,
+    {
+        self.save_files(prefix, suffix, |x| x.show());
+    }
+
+    /// Spark's `saveAsObjectFiles(prefix, suffix)`: each batch as a directory of part files of
+    /// serialized elements (one JSON document per line; read back with [`read_object_files`]).
+    pub fn save_as_object_files(&self, prefix: &str, suffix: &str) {
+        self.save_files(prefix, suffix, |x| {
+            serde_json::to_string(x).unwrap_or_else(|e| format!("{{\"unserializable\":\"{e}\"}}"))
+        });
+    }
+
+    fn save_files(&self, prefix: &str, suffix: &str, encode: impl Fn(&T) -> String + 'static) {
+        let (prefix, suffix) = (prefix.to_string(), suffix.to_string());
+        let target = move |t: Time| PathBuf::from(batch_file_name(&prefix, &suffix, t));
+        let written_to = target.clone();
+        let (presence, job) = (self.presence.clone(), self.graph.job().clone());
+        let (partitions, homes) = (self.num_partitions(), self.homes.clone());
+        let me = self.graph.scope().index();
+        let written = self.each_batch(
+            "WriteParts",
+            Pipeline,
+            move |t, records, _: &mut Vec<()>| {
+                if !acts_at(&presence, &job, t) {
+                    return;
+                }
+                let batch = Batch::from_tagged(t, records, partitions);
+                let staging = staging_dir(&written_to(t));
+                for (p, part) in batch.partitions().iter().enumerate() {
+                    if homes[p] == me {
+                        let path = staging.join(format!("part-{p:05}"));
+                        if let Err(error) = write_lines(&path, part.iter().map(&encode)) {
+                            job.fail(error);
+                        }
+                    }
+                }
+            },
+        );
+        let (presence, job) = (self.presence.clone(), self.graph.job().clone());
+        let driver = self.is_driver();
+        let done = each_batch(
+            "CommitFiles",
+            self.graph.ticks(),
+            (written, Exchange::new(|_: &()| 0)),
+            (empty::<Time, Vec<()>>(self.graph.scope()), Pipeline),
+            move |t, _, _, _: &mut Vec<()>| {
+                if driver && presence.at(t) == Ok(true) {
+                    if let Err(error) = commit(&target(t)) {
+                        job.fail(error);
+                    }
+                }
+            },
+        );
+        self.graph.output(done);
+    }
+}
+
+/// Where a batch's part files are written before the commit.
+fn staging_dir(target: &Path) -> PathBuf {
+    let mut name = target.file_name().unwrap_or_default().to_os_string();
+    name.push("._temporary");
+    target.with_file_name(name)
+}
+
+fn write_lines(path: &Path, lines: impl Iterator<Item = String>) -> Result<(), EngineError> {
+    let failed = |source| EngineError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(failed)?;
+    }
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(failed)?);
+    for line in lines {
+        writeln!(file, "{line}").map_err(failed)?;
+    }
+    file.flush().map_err(failed)
+}
+
+/// Moves a batch's staging directory into place, replacing an earlier write of the batch.
+fn commit(target: &Path) -> Result<(), EngineError> {
+    let failed = |source| EngineError::Write {
+        path: target.to_path_buf(),
+        source,
+    };
+    let staging = staging_dir(target);
+    std::fs::create_dir_all(&staging).map_err(failed)?; // a batch with no parts still commits
+    if target.exists() {
+        std::fs::remove_dir_all(target).map_err(failed)?;
+    }
+    std::fs::rename(&staging, target).map_err(failed)
+}
+
+/// Reads back what [`save_as_object_files`](DStream::save_as_object_files) wrote for one batch.
+pub fn read_object_files<T: for<'de> serde::Deserialize<'de>>(
+    dir: &Path,
+) -> Result<Vec<T>, EngineError> {
+    let unreadable = |source| EngineError::Read {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(unreadable)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("part-"))
+        })
+        .collect();
+    parts.sort();
+    let mut out = Vec::new();
+    for part in parts {
+        let text = std::fs::read_to_string(&part).map_err(|source| EngineError::Read {
+            path: part.clone(),
+            source,
+        })?;
+        for (n, line) in text.lines().enumerate() {
+            let value = serde_json::from_str(line).map_err(|e| {
+                EngineError::Operator(format!("{}: line {}: {e}", part.display(), n + 1))
+            })?;
+            out.push(value);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_follow_spark() {
+        assert_eq!(batch_file_name("out", "txt", 1000), "out-1000.txt");
+        assert_eq!(batch_file_name("out", "", 1000), "out-1000");
+        assert_eq!(batch_file_name("", "", 1000), "1000");
+    }
+
+    #[test]
+    fn print_format_matches_spark() {
+        let rule = "-".repeat(43);
+        let items: Vec<u64> = (1..=3).collect();
+        assert_eq!(
+            format_batch(2000, items.iter(), 2),
+            format!("{rule}\nTime: 2000 ms\n{rule}\n1\n2\n...\n\n")
+        );
+        assert_eq!(
+            format_batch(2000, items.iter(), 0),
+            format!("{rule}\nTime: 2000 ms\n{rule}\n...\n\n")
+        );
+        let none: Vec<u64> = Vec::new();
+        assert_eq!(
+            format_batch(1000, none.iter(), 10),
+            format!("{rule}\nTime: 1000 ms\n{rule}\n\n")
+        );
+    }
+}

@@ -1,0 +1,267 @@
+//! Operations on DStreams of `(key, value)` pairs (Spark's `PairDStreamFunctions`), per batch.
+//!
+//! A key's partition is its routing hash modulo the partition count, and partition `p` lives on
+//! worker `p mod workers`, so every occurrence of a key in a batch meets on one worker. Where
+//! the operation is an associative reduction, each worker first combines what arrives together
+//! (the engine's combiner, Spark's map-side combine), so one partial per key and arrival batch
+//! crosses the network, not one record per occurrence.
+//!
+//! ```
+//! use sluice_minibatch::testing::run_batches;
+//! let input = vec![vec![("a".to_string(), 1u64), ("b".into(), 2), ("a".into(), 3)]];
+//! let out = run_batches(1000, input, |pairs| pairs.reduce_by_key(|a, b| a + b)).unwrap();
+//! let mut batch = out[0].clone();
+//! batch.sort();
+//! assert_eq!(batch, vec![("a".to_string(), 4), ("b".to_string(), 2)]);
+//! ```
+
+use std::hash::Hash;
+
+use sluice_engine::hash::{new_map, route, HashMap};
+use sluice_engine::operators::keyed::{KeysWith, Reduce};
+use sluice_engine::prelude::Stateless;
+use sluice_engine::stream::{Data, Stream};
+use sluice_engine::timely::dataflow::channels::pact::Exchange;
+use sluice_engine::Time;
+
+use crate::dstream::{spread, transform_missing, DStream, Part};
+use crate::each_batch::each_batch;
+use crate::error::Error;
+use crate::presence::Presence;
+
+/// The partition of `key` among `partitions`.
+pub(crate) fn partition_of<K: Hash>(key: &K, partitions: u32) -> Part {
+    (route(key) % partitions as u64) as Part
+}
+
+/// Routes tagged records to their partition's home worker.
+fn to_home<T: 'static>() -> Exchange<(Part, T), impl FnMut(&(Part, T)) -> u64> {
+    Exchange::new(|(p, _): &(Part, T)| *p as u64)
+}
+
+/// Merges keyed partials per batch in their key's partition: `merge(acc, partial)`.
+pub(crate) fn reduce_partials<'s, T, K, A>(
+    parent: &DStream<'s, T>,
+    partials: Stream<'s, (K, A)>,
+    merge: impl Fn(&mut A, A) + 'static,
+    partitions: Option<u32>,
+) -> DStream<'s, (K, A)>
+where
+    T: Data,
+    K: Data + Hash + Eq,
+    A: Data,
+{
+    let n = partitions
+        .unwrap_or_else(|| parent.graph.default_partitions())
+        .max(1);
+    let tagged = partials.map(move |(k, a)| (partition_of(&k, n), (k, a)));
+    let nothing = sluice_engine::timely::dataflow::operators::generic::operator::empty::<
+        Time,
+        Vec<()>,
+    >(parent.graph.scope());
+    let reduced = each_batch(
+        "ReduceByKey",
+        parent.graph.ticks(),
+        (tagged, to_home()),
+        (
+            nothing,
+            sluice_engine::timely::dataflow::channels::pact::Pipeline,
+        ),
+        move |_, partials, _, out| {
+            let mut table: HashMap<K, (Part, A)> = new_map();
+            for (p, (k, a)) in partials {
+                match table.get_mut(&k) {
+                    Some((_, acc)) => merge(acc, a),
+                    None => {
+                        table.insert(k, (p, a));
+                    }
+                }
+            }
+            out.extend(table.into_iter().map(|(k, (p, a))| (p, (k, a))));
+        },
+    );
+    DStream {
+        graph: parent.graph.clone(),
+        stream: reduced,
+        slide: parent.slide,
+        homes: spread(n as usize, parent.graph.scope().peers()),
+        presence: parent.presence.clone(),
+    }
+}
+
+impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
+    /// Spark's `reduceByKey`: per batch, each key's values reduced with an associative `f`.
+    pub fn reduce_by_key(&self, f: impl Fn(&V, &V) -> V + Clone + 'static) -> DStream<'s, (K, V)> {
+        self.reduce_by_key_into(f, None)
+    }
+
+    /// Spark's `reduceByKey(func, numPartitions)`.
+    pub fn reduce_by_key_into(
+        &self,
+        f: impl Fn(&V, &V) -> V + Clone + 'static,
+        partitions: Option<u32>,
+    ) -> DStream<'s, (K, V)> {
+        let partials = self
+            .stream
+            .clone()
+            .combine_with(Reduce(f.clone()), |(_, (k, v)), c| c.add_owned(k, v));
+        reduce_partials(self, partials, move |acc, v| *acc = f(acc, &v), partitions)
+    }
+
+    /// Spark's `groupByKey`: per batch, each key with all its values (in arrival order).
+    pub fn group_by_key(&self) -> DStream<'s, (K, Vec<V>)> {
+        let n = self.graph.default_partitions();
+        let grouped = self
+            .keyed(n)
+            .each_batch("GroupByKey", to_home(), move |_, records, out| {
+                let mut groups: HashMap<K, (Part, Vec<V>)> = new_map();
+                for (p, (k, v)) in records {
+                    groups.entry(k).or_insert_with(|| (p, Vec::new())).1.push(v);
+                }
+                out.extend(groups.into_iter().map(|(k, (p, vs))| (p, (k, vs))));
+            });
+        self.repartitioned(grouped, n, self.presence.clone())
+    }
+
+    /// Spark's `mapValues`.
+    pub fn map_values<U: Data>(&self, f: impl Fn(V) -> U + 'static) -> DStream<'s, (K, U)> {
+        self.map(move |(k, v)| (k, f(v)))
+    }
+
+    /// Spark's `flatMapValues`.
+    pub fn flat_map_values<I>(&self, f: impl Fn(V) -> I + 'static) -> DStream<'s, (K, I::Item)>
+    where
+        I: IntoIterator,
+        I::Item: Data,
+    {
+        self.flat_map(move |(k, v)| {
+            let k2 = k.clone();
+            f(v).into_iter()
+                .map(move |u| (k2.clone(), u))
+                .collect::<Vec<_>>()
+        })
+    }
+
+    /// Spark's `cogroup`: per batch, each key of either stream with its values from each.
+    pub fn cogroup<W: Data>(
+        &self,
+        other: &DStream<'s, (K, W)>,
+    ) -> DStream<'s, (K, (Vec<V>, Vec<W>))> {
+        if self.slide != other.slide {
+            self.graph.problem(Error::requirement(
+                "Some of the DStreams have different slide durations",
+            ));
+        }
+        let n = self.graph.default_partitions();
+        let grouped = each_batch(
+            "Cogroup",
+            self.graph.ticks(),
+            (self.keyed(n).stream, to_home()),
+            (other.keyed(n).stream, to_home()),
+            move |_: Time, left, right, out| {
+                let mut groups: HashMap<K, (Part, Vec<V>, Vec<W>)> = new_map();
+                for (p, (k, v)) in left {
+                    groups
+                        .entry(k)
+                        .or_insert_with(|| (p, Vec::new(), Vec::new()))
+                        .1
+                        .push(v);
+                }
+                for (p, (k, w)) in right {
+                    groups
+                        .entry(k)
+                        .or_insert_with(|| (p, Vec::new(), Vec::new()))
+                        .2
+                        .push(w);
+                }
+                out.extend(
+                    groups
+                        .into_iter()
+                        .map(|(k, (p, vs, ws))| (p, (k, (vs, ws)))),
+                );
+            },
+        );
+        let presence = Presence::all_of(
+            vec![self.presence.clone(), other.presence.clone()],
+            self.slide,
+            transform_missing,
+        );
+        self.repartitioned(grouped, n, presence)
+    }
+
+    /// Spark's `join`: per batch, every pair of values of a key present in both streams.
+    pub fn join<W: Data>(&self, other: &DStream<'s, (K, W)>) -> DStream<'s, (K, (V, W))> {
+        self.cogroup(other)
+            .flat_map(|(k, (vs, ws))| cross(&k, &vs, &ws))
+    }
+
+    /// Spark's `leftOuterJoin`: every value of this stream, with each match or `None`.
+    pub fn left_outer_join<W: Data>(
+        &self,
+        other: &DStream<'s, (K, W)>,
+    ) -> DStream<'s, (K, (V, Option<W>))> {
+        self.cogroup(other)
+            .flat_map(|(k, (vs, ws))| cross(&k, &vs, &optional(ws)))
+    }
+
+    /// Spark's `rightOuterJoin`: every value of the other stream, with each match or `None`.
+    pub fn right_outer_join<W: Data>(
+        &self,
+        other: &DStream<'s, (K, W)>,
+    ) -> DStream<'s, (K, (Option<V>, W))> {
+        self.cogroup(other)
+            .flat_map(|(k, (vs, ws))| cross(&k, &optional(vs), &ws))
+    }
+
+    /// Spark's `fullOuterJoin`: every value of either stream, with each match or `None`.
+    pub fn full_outer_join<W: Data>(
+        &self,
+        other: &DStream<'s, (K, W)>,
+    ) -> DStream<'s, (K, (Option<V>, Option<W>))> {
+        self.cogroup(other)
+            .flat_map(|(k, (vs, ws))| cross(&k, &optional(vs), &optional(ws)))
+    }
+
+    /// The records tagged with their key's partition among `n`.
+    pub(crate) fn keyed(&self, n: u32) -> DStream<'s, (K, V)> {
+        self.with_records(
+            self.stream
+                .clone()
+                .map(move |(_, (k, v))| (partition_of(&k, n), (k, v))),
+        )
+    }
+
+    /// A stream over `records`, already in their key's partition among `n`.
+    pub(crate) fn repartitioned<U>(
+        &self,
+        records: Stream<'s, (Part, U)>,
+        n: u32,
+        presence: Presence,
+    ) -> DStream<'s, U> {
+        DStream {
+            graph: self.graph.clone(),
+            stream: records,
+            slide: self.slide,
+            homes: spread(n as usize, self.graph.scope().peers()),
+            presence,
+        }
+    }
+}
+
+/// Every pair of a value from `vs` and one from `ws`, under `key`.
+pub(crate) fn cross<K: Clone, A: Clone, B: Clone>(key: &K, vs: &[A], ws: &[B]) -> Vec<(K, (A, B))> {
+    let mut out = Vec::with_capacity(vs.len() * ws.len());
+    for v in vs {
+        out.extend(ws.iter().map(|w| (key.clone(), (v.clone(), w.clone()))));
+    }
+    out
+}
+
+/// The values as options: each as `Some`, or one `None` when there are none (outer joins).
+fn optional<T>(values: Vec<T>) -> Vec<Option<T>> {
+    if values.is_empty() {
+        vec![None]
+    } else {
+        values.into_iter().map(Some).collect()
+    }
+}
