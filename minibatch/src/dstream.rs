@@ -159,6 +159,23 @@ impl<'s, T: Data> DStream<'s, T> {
         )
     }
 
+    /// Spark's `checkpoint(interval)`: how often this stream's state is checkpointed. It never
+    /// changes the output; `start()` fails, with Spark's message, unless the interval is a
+    /// multiple of the slide (Spark names the stream's class where Sluice says `DStream`).
+    pub fn checkpoint(&self, interval: std::time::Duration) -> DStream<'s, T> {
+        let (interval, slide) = (interval.as_millis() as Time, self.slide);
+        if interval < slide {
+            self.graph.problem(Error::requirement(format!(
+                "The checkpoint interval for DStream has been set to {interval} ms which is lower than its slide time ({slide} ms). Please set it to at least {slide} ms."
+            )));
+        } else if interval % slide != 0 {
+            self.graph.problem(Error::requirement(format!(
+                "The checkpoint interval for DStream has been set to  {interval} ms which not a multiple of its slide time ({slide} ms). Please set it to a multiple of {slide} ms."
+            )));
+        }
+        self.clone()
+    }
+
     /// Spark's `map`: `f` applied to each element.
     pub fn map<U: Data>(&self, f: impl Fn(T) -> U + 'static) -> DStream<'s, U> {
         self.with_records(self.stream.clone().map(move |(p, x)| (p, f(x))))

@@ -64,6 +64,9 @@ impl ManualRun {
         U: Data,
         F: for<'s> Fn(&Graph<'s>) -> DStream<'s, U> + Send + Sync + 'static,
     {
+        // One context may be active per process (Spark's rule), so runs take turns.
+        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+        let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let clock = ManualClock::new(0);
         let execution = Execution::default()
             .workers(self.workers)
