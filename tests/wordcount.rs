@@ -1,5 +1,5 @@
 //! Word count end to end: the engine's counts equal a plain loop, on 1 worker, 2 workers and
-//! 2 processes on loopback.
+//! 2 processes on loopback — in native mode and in micro-batch mode, which therefore agree.
 
 mod common;
 
@@ -22,14 +22,23 @@ fn corpus_file(dir: &std::path::Path) -> (std::path::PathBuf, String) {
 }
 
 #[test]
-fn word_count_equals_a_plain_loop_on_one_and_two_workers_and_two_processes() {
+fn native_word_count_equals_a_plain_loop_on_one_and_two_workers_and_two_processes() {
+    word_count_equals_a_plain_loop(&["--mode", "native"]);
+}
+
+#[test]
+fn minibatch_word_count_equals_a_plain_loop_on_one_and_two_workers_and_two_processes() {
+    word_count_equals_a_plain_loop(&["--mode", "minibatch", "--batch-ms", "20"]);
+}
+
+fn word_count_equals_a_plain_loop(mode: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let (input, reference) = corpus_file(dir.path());
     let input = input.to_str().unwrap();
 
     for workers in ["1", "2"] {
         let out = dir.path().join(format!("counts-{workers}"));
-        let result = run(&[
+        let mut args = vec![
             "run",
             "wordcount",
             "--input",
@@ -38,11 +47,13 @@ fn word_count_equals_a_plain_loop_on_one_and_two_workers_and_two_processes() {
             workers,
             "--final-counts",
             out.to_str().unwrap(),
-        ]);
+        ];
+        args.extend_from_slice(mode);
+        let result = run(&args);
         assert!(result.status.success(), "{}", common::stderr(&result));
         assert!(
             read(&out) == reference,
-            "{workers} worker(s): counts differ from the plain loop"
+            "{mode:?}, {workers} worker(s): counts differ from the plain loop"
         );
     }
 
@@ -69,11 +80,13 @@ fn word_count_equals_a_plain_loop_on_one_and_two_workers_and_two_processes() {
     ];
     let mut second = sluice()
         .args(common_args)
+        .args(mode)
         .args(["--process", "1"])
         .spawn()
         .unwrap();
     let first = sluice()
         .args(common_args)
+        .args(mode)
         .args(["--process", "0", "--final-counts", out.to_str().unwrap()])
         .output()
         .unwrap();
@@ -81,7 +94,7 @@ fn word_count_equals_a_plain_loop_on_one_and_two_workers_and_two_processes() {
     assert!(first.status.success(), "{}", common::stderr(&first));
     assert!(
         read(&out) == reference,
-        "2 processes: counts differ from the plain loop"
+        "{mode:?}, 2 processes: counts differ from the plain loop"
     );
 }
 

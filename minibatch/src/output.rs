@@ -84,6 +84,24 @@ impl<'s, T: Data> DStream<'s, T> {
         self.graph.output(done);
     }
 
+    /// Spark's `foreachRDD(rdd => rdd.foreachPartition(f))`: `f(time, records)` on every worker,
+    /// once per batch, with the records of the partitions that worker holds — an output that
+    /// moves no data.
+    pub fn foreach_partition(&self, mut f: impl FnMut(Time, Vec<T>) + 'static) {
+        let presence = self.presence.clone();
+        let job = self.graph.job().clone();
+        let done = self.each_batch(
+            "ForeachPartition",
+            Pipeline,
+            move |t, records, _: &mut Vec<()>| {
+                if acts_at(&presence, &job, t) {
+                    f(t, records.into_iter().map(|(_, x)| x).collect());
+                }
+            },
+        );
+        self.graph.output(done);
+    }
+
     /// Spark's `print()`: the first ten elements of every batch.
     pub fn print(&self)
     where

@@ -4,6 +4,7 @@
 
 mod bench;
 mod cluster;
+mod conformance;
 mod corpus;
 mod run;
 mod status;
@@ -29,6 +30,8 @@ enum Command {
     },
     /// Measure Sluice: word count throughput per worker against a hand-written loop.
     Bench(bench::BenchArgs),
+    /// Run Spark-derived DStream conformance cases (shared/conformance format).
+    Conformance(conformance::ConformanceArgs),
 }
 
 /// Runs the parsed command.
@@ -37,5 +40,6 @@ pub fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Run(args) => run::run(args),
         Command::Gen { what } => corpus::gen(what),
         Command::Bench(args) => bench::bench(args),
+        Command::Conformance(args) => conformance::conformance(args),
     }
 }

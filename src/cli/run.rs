@@ -21,12 +21,28 @@ pub enum Job {
     Wordcount,
 }
 
+/// How records are processed.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// Each record as it arrives.
+    #[default]
+    Native,
+    /// In batches of --batch-ms (Spark Streaming's D-Streams).
+    Minibatch,
+}
+
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// The job to run.
     pub job: Job,
     #[command(flatten)]
     pub source: SourceArgs,
+    /// Native (record at a time) or micro-batch processing.
+    #[arg(long, value_enum, default_value_t = Mode::Native)]
+    pub mode: Mode,
+    /// With --mode minibatch: the batch interval in ms.
+    #[arg(long, default_value_t = 1000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_ms: u64,
     /// Corpus flags for --generate (as in `sluice gen corpus`).
     #[command(flatten)]
     pub corpus: CorpusArgs,
@@ -109,7 +125,12 @@ pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
             },
         )
     });
-    let table = wordcount::run(execution.clone(), source, &progress)?;
+    let table = match args.mode {
+        Mode::Native => wordcount::run(execution.clone(), source, &progress)?,
+        Mode::Minibatch => {
+            wordcount::run_minibatch(execution.clone(), args.batch_ms, source, &progress)?
+        }
+    };
     drop(status);
     let skipped = execution.job().malformed_count();
     if skipped > 0 {

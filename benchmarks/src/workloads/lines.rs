@@ -2,6 +2,7 @@
 
 use sluice_engine::prelude::*;
 use sluice_engine::sources::{Directory, Generator, Socket, TextFile};
+use sluice_minibatch::{DStream, Graph};
 
 /// A source of text lines, described (and checked) before the job starts.
 #[derive(Clone, Debug)]
@@ -24,6 +25,16 @@ impl LineSource {
             LineSource::Directory(dir) => scope.text_directory(dir),
             LineSource::Socket(socket) => scope.socket_text(socket),
             LineSource::Generator(generator) => scope.generate(generator),
+        }
+    }
+
+    /// The lines, as an input DStream of `graph` (micro-batch mode).
+    pub fn dstream<'scope>(&self, graph: &Graph<'scope>) -> DStream<'scope, String> {
+        match self {
+            LineSource::File(file) => graph.text_file(file),
+            LineSource::Directory(dir) => graph.directory_stream(dir),
+            LineSource::Socket(socket) => graph.socket_stream(socket),
+            LineSource::Generator(generator) => graph.generator_stream(generator),
         }
     }
 }

@@ -4,11 +4,17 @@
 //! the words of what has just arrived, sends one partial count per distinct word to the word's
 //! owner, and the owner emits the word's new running count. The final table (the last count of
 //! each word) is gathered to worker 0 when the input ends.
+//!
+//! In micro-batch mode ([`run_minibatch`]) the same counting runs per batch (Spark's
+//! `flatMap → map → reduceByKey`, fused as `count_keys_with`), and the batch counts are summed
+//! into the same final table.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use sluice_engine::operators::keyed::Sum;
 use sluice_engine::prelude::*;
+use sluice_minibatch::{DStream, StreamingContext};
 
 use super::lines::LineSource;
 
@@ -33,14 +39,13 @@ impl Progress {
     }
 }
 
-/// The running word counts of `lines`; counts what it sees into `progress`.
-pub fn word_counts<'scope>(
-    lines: Stream<'scope, String>,
+/// Adds a line's words to a combiner, counting lines and words into `progress`.
+fn count_words(
     progress: &Progress,
-) -> Stream<'scope, (String, u64)> {
+) -> impl FnMut(String, &mut Combiner<String, u64, Sum>) + 'static {
     let progress = progress.clone();
     let (mut lines_seen, mut words_seen) = (0u64, 0u64);
-    lines.count_keys_with(move |line: String, words| {
+    move |line: String, words| {
         for word in line.split_ascii_whitespace() {
             words.add(word, 1);
             words_seen += 1;
@@ -51,7 +56,23 @@ pub fn word_counts<'scope>(
             progress.words.fetch_add(words_seen, Ordering::Relaxed);
             (lines_seen, words_seen) = (0, 0);
         }
-    })
+    }
+}
+
+/// The running word counts of `lines`; counts what it sees into `progress`.
+pub fn word_counts<'scope>(
+    lines: Stream<'scope, String>,
+    progress: &Progress,
+) -> Stream<'scope, (String, u64)> {
+    lines.count_keys_with(count_words(progress))
+}
+
+/// Each batch's word counts of `lines` (micro-batch mode).
+pub fn batch_word_counts<'scope>(
+    lines: DStream<'scope, String>,
+    progress: &Progress,
+) -> DStream<'scope, (String, u64)> {
+    lines.count_keys_with(count_words(progress))
 }
 
 /// Runs word count over `source` and returns the final table (on process 0; empty elsewhere),
@@ -72,6 +93,37 @@ pub fn run(
                 .collect_into(&sink);
         });
     })?;
+    let mut table = table.take();
+    table.sort_unstable();
+    Ok(table)
+}
+
+/// Runs word count in micro-batches of `batch_ms` over `source` and returns the final table
+/// (on process 0; empty elsewhere), sorted by word: the per-batch counts, summed.
+pub fn run_minibatch(
+    execution: Execution,
+    batch_ms: u64,
+    source: LineSource,
+    progress: &Progress,
+) -> std::result::Result<Vec<(String, u64)>, sluice_minibatch::Error> {
+    let table = Collector::new();
+    let sink = table.clone();
+    let progress = progress.clone();
+    let mut ssc = StreamingContext::new(execution, std::time::Duration::from_millis(batch_ms));
+    ssc.define(move |graph| {
+        let counts = batch_word_counts(source.dstream(graph), &progress);
+        counts.foreach_partition(|_, _| {}); // the batch job; the sum below is its result
+        counts
+            .tagged()
+            .clone()
+            .map(|(_, count)| count)
+            .reduce_by_key(|a, b| a + b)
+            .last_by_key()
+            .gather()
+            .collect_into(&sink);
+    })?;
+    ssc.start()?;
+    ssc.await_termination()?;
     let mut table = table.take();
     table.sort_unstable();
     Ok(table)
