@@ -23,7 +23,9 @@ pub fn word_counts<'s>(graph: &Graph<'s>, socket: &Socket) -> DStream<'s, (Strin
 
 #[allow(dead_code)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let address = std::env::args().nth(1).unwrap_or_else(|| "localhost:9999".into());
+    let address = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "localhost:9999".into());
     let socket = Socket::new(address)?; // a malformed address is reported here
     let mut ssc = StreamingContext::new(Execution::default().workers(2), Duration::from_secs(1));
     ssc.define(move |graph| word_counts(graph, &socket).print())?;

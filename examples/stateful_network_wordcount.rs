@@ -25,7 +25,9 @@ pub fn running_counts<'s>(graph: &Graph<'s>, socket: &Socket) -> DStream<'s, (St
 
 #[allow(dead_code)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let address = std::env::args().nth(1).unwrap_or_else(|| "localhost:9999".into());
+    let address = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "localhost:9999".into());
     let socket = Socket::new(address)?;
     let mut ssc = StreamingContext::new(Execution::default().workers(2), Duration::from_secs(1));
     ssc.checkpoint(std::env::temp_dir().join("sluice-stateful-network-wordcount"))?;

@@ -35,11 +35,13 @@ fn serve() -> String {
 }
 
 /// Runs `pipeline` on 2 workers with 1 s batches until the server is done; every batch.
-fn run(pipeline: for<'s> fn(&Graph<'s>, &Socket) -> DStream<'s, (String, u64)>) -> Vec<Batch<(String, u64)>> {
-    // One context may be active per process (Spark's rule): the tests take turns.
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let socket = Socket::new(serve()).unwrap().retry_window(Duration::from_millis(300));
+fn run(
+    pipeline: for<'s> fn(&Graph<'s>, &Socket) -> DStream<'s, (String, u64)>,
+) -> Vec<Batch<(String, u64)>> {
+    let _turn = sluice::minibatch::testing::exclusive();
+    let socket = Socket::new(serve())
+        .unwrap()
+        .retry_window(Duration::from_millis(300));
     let batches = Arc::new(Mutex::new(Vec::new()));
     let sink = batches.clone();
     let mut ssc = StreamingContext::new(Execution::default().workers(2), Duration::from_secs(1));
@@ -70,14 +72,21 @@ fn network_word_count_counts_each_second_of_input() {
     assert!(batches.len() >= 2, "one batch per second: {batches:?}");
     let mut total: BTreeMap<String, u64> = BTreeMap::new();
     for batch in &batches {
-        assert_eq!(batch.time() % 1000, 0, "batch times are multiples of the interval");
+        assert_eq!(
+            batch.time() % 1000,
+            0,
+            "batch times are multiples of the interval"
+        );
         for (word, n) in batch.iter() {
             *total.entry(word.clone()).or_default() += n;
         }
     }
     assert_eq!(total, reference());
     let nonempty = batches.iter().filter(|b| !b.is_empty()).count();
-    assert!(nonempty >= 2, "the two bursts land in different batches: {batches:?}");
+    assert!(
+        nonempty >= 2,
+        "the two bursts land in different batches: {batches:?}"
+    );
 }
 
 #[test]

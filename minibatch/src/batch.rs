@@ -22,7 +22,7 @@ use sluice_engine::hash::{new_map, HashMap};
 use sluice_engine::Time;
 
 use crate::dstream::Part;
-use crate::pairs::{cross, partition_of};
+use crate::pairs::{cross, partition_of, Cogrouped};
 
 /// One batch: its time and its partitions.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -198,7 +198,7 @@ impl<K: Hash + Eq + Clone, V> Batch<(K, V)> {
     }
 
     /// Spark's `cogroup`: each key of either batch with its values from each.
-    pub fn cogroup<W>(self, other: Batch<(K, W)>) -> Batch<(K, (Vec<V>, Vec<W>))> {
+    pub fn cogroup<W>(self, other: Batch<(K, W)>) -> Batch<Cogrouped<K, V, W>> {
         let n = self.keyed_partitions().max(other.keyed_partitions());
         let time = self.time;
         let mut groups: HashMap<K, (Vec<V>, Vec<W>)> = new_map();

@@ -29,6 +29,12 @@ use crate::each_batch::each_batch;
 use crate::error::Error;
 use crate::presence::Presence;
 
+/// A key with its values from each of two streams (Spark's `cogroup` result).
+pub type Cogrouped<K, V, W> = (K, (Vec<V>, Vec<W>));
+
+/// A key with a value from either side or both (Spark's `fullOuterJoin` result).
+pub type OuterJoined<K, V, W> = (K, (Option<V>, Option<W>));
+
 /// The partition of `key` among `partitions`.
 pub(crate) fn partition_of<K: Hash>(key: &K, partitions: u32) -> Part {
     (route(key) % partitions as u64) as Part
@@ -143,10 +149,7 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     }
 
     /// Spark's `cogroup`: per batch, each key of either stream with its values from each.
-    pub fn cogroup<W: Data>(
-        &self,
-        other: &DStream<'s, (K, W)>,
-    ) -> DStream<'s, (K, (Vec<V>, Vec<W>))> {
+    pub fn cogroup<W: Data>(&self, other: &DStream<'s, (K, W)>) -> DStream<'s, Cogrouped<K, V, W>> {
         if self.slide != other.slide {
             self.graph.problem(Error::requirement(
                 "Some of the DStreams have different slide durations",
@@ -217,7 +220,7 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     pub fn full_outer_join<W: Data>(
         &self,
         other: &DStream<'s, (K, W)>,
-    ) -> DStream<'s, (K, (Option<V>, Option<W>))> {
+    ) -> DStream<'s, OuterJoined<K, V, W>> {
         self.cogroup(other)
             .flat_map(|(k, (vs, ws))| cross(&k, &optional(vs), &optional(ws)))
     }

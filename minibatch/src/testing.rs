@@ -12,7 +12,7 @@
 //! ```
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use sluice_engine::clock::{Clock, ManualClock};
@@ -64,9 +64,7 @@ impl ManualRun {
         U: Data,
         F: for<'s> Fn(&Graph<'s>) -> DStream<'s, U> + Send + Sync + 'static,
     {
-        // One context may be active per process (Spark's rule), so runs take turns.
-        static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-        let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        let _turn = exclusive();
         let clock = ManualClock::new(0);
         let execution = Execution::default()
             .workers(self.workers)
@@ -99,6 +97,14 @@ impl ManualRun {
         outputs.retain(|b| b.time() <= batches as Time * self.interval);
         Ok(outputs)
     }
+}
+
+/// Waits until no other test of this process runs a context, and holds that turn until the
+/// guard is dropped: one context may be active per process (Spark's rule), so tests that start
+/// contexts in parallel threads take turns. [`ManualRun`] takes its turn itself.
+pub fn exclusive() -> MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Runs `pipeline` over one input whose batch *i* is `batches[i - 1]` (in two partitions, as

@@ -39,6 +39,9 @@ use crate::dstream::{DStream, Part};
 use crate::error::Error;
 use crate::presence::Presence;
 
+/// One batch's tagged pairs.
+type Tagged<K, V> = Vec<(Part, (K, V))>;
+
 /// A key filter applied to incremental window results (Spark's `filterFunc`).
 type KeyFilter<K, V> = Rc<dyn Fn(&(K, V)) -> bool>;
 
@@ -213,7 +216,7 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
         let reduced = self.reduce_by_key_into(f.clone(), partitions);
         let combine = f.clone();
         let reduce = move |values: Vec<V>| values.into_iter().reduce(|a, b| combine(&a, &b));
-        let mut history: BTreeMap<Time, Vec<(Part, (K, V))>> = BTreeMap::new();
+        let mut history: BTreeMap<Time, Tagged<K, V>> = BTreeMap::new();
         let mut previous: HashMap<K, (Part, V)> = new_map();
         let windowed = reduced.each_batch("ReduceByKeyAndWindow", Pipeline, move |t, records, out| {
             if !records.is_empty() {
