@@ -21,25 +21,25 @@ use sluice_engine::timely::dataflow::operators::generic::OutputBuilder;
 use sluice_engine::timely::dataflow::operators::{Capability, InputCapability};
 use sluice_engine::Time;
 
-/// What arrived for one batch time, and the capability to answer at it.
+/// What arrived for one batch time (as folded so far), and the capability to answer at it.
 struct Pending<A, B> {
     capability: Option<Capability<Time>>,
-    left: Vec<A>,
-    right: Vec<B>,
+    left: A,
+    right: B,
 }
 
-impl<A, B> Default for Pending<A, B> {
+impl<A: Default, B: Default> Default for Pending<A, B> {
     fn default() -> Self {
         Pending {
             capability: None,
-            left: Vec::new(),
-            right: Vec::new(),
+            left: A::default(),
+            right: B::default(),
         }
     }
 }
 
 /// The pending batch a message belongs to, holding a capability for its time from now on.
-fn arrived<'a, A, B>(
+fn arrived<'a, A: Default, B: Default>(
     pending: &'a mut BTreeMap<Time, Pending<A, B>>,
     cap: &InputCapability<Time>,
 ) -> &'a mut Pending<A, B> {
@@ -62,11 +62,39 @@ pub(crate) fn each_batch<'s, A, B, O, P1, P2>(
     ticks: &Stream<'s, ()>,
     left: (Stream<'s, A>, P1),
     right: (Stream<'s, B>, P2),
-    mut step: impl FnMut(Time, Vec<A>, Vec<B>, &mut Vec<O>) + 'static,
+    step: impl FnMut(Time, Vec<A>, Vec<B>, &mut Vec<O>) + 'static,
 ) -> Stream<'s, O>
 where
     A: 'static,
     B: 'static,
+    O: 'static,
+    P1: ParallelizationContract<Time, Vec<A>>,
+    P2: ParallelizationContract<Time, Vec<B>>,
+{
+    let append_left = |all: &mut Vec<A>, more: &mut Vec<A>| all.append(more);
+    let append_right = |all: &mut Vec<B>, more: &mut Vec<B>| all.append(more);
+    each_batch_folding(name, ticks, left, right, (append_left, append_right), step)
+}
+
+/// [`each_batch`], folding what arrives into per-batch accumulators `LA` and `LB` (with
+/// `absorb`) as it arrives, instead of keeping it: a reduction then holds one value per key and
+/// batch, not every partial that arrived.
+pub(crate) fn each_batch_folding<'s, A, B, LA, LB, O, P1, P2>(
+    name: &str,
+    ticks: &Stream<'s, ()>,
+    left: (Stream<'s, A>, P1),
+    right: (Stream<'s, B>, P2),
+    mut absorb: (
+        impl FnMut(&mut LA, &mut Vec<A>) + 'static,
+        impl FnMut(&mut LB, &mut Vec<B>) + 'static,
+    ),
+    mut step: impl FnMut(Time, LA, LB, &mut Vec<O>) + 'static,
+) -> Stream<'s, O>
+where
+    A: 'static,
+    B: 'static,
+    LA: Default + 'static,
+    LB: Default + 'static,
     O: 'static,
     P1: ParallelizationContract<Time, Vec<A>>,
     P2: ParallelizationContract<Time, Vec<B>>,
@@ -79,7 +107,7 @@ where
     let mut output = OutputBuilder::<_, CapacityContainerBuilder<Vec<O>>>::from(output);
 
     builder.build(move |_initial| {
-        let mut pending: BTreeMap<Time, Pending<A, B>> = BTreeMap::new();
+        let mut pending: BTreeMap<Time, Pending<LA, LB>> = BTreeMap::new();
         let mut out = Vec::new();
         move |frontiers| {
             let mut output = output.activate();
@@ -88,11 +116,11 @@ where
             });
             left_input.for_each_stamp(|cap, data| {
                 let entry = arrived(&mut pending, &cap);
-                data.for_each(|batch| entry.left.append(batch));
+                data.for_each(|batch| (absorb.0)(&mut entry.left, batch));
             });
             right_input.for_each_stamp(|cap, data| {
                 let entry = arrived(&mut pending, &cap);
-                data.for_each(|batch| entry.right.append(batch));
+                data.for_each(|batch| (absorb.1)(&mut entry.right, batch));
             });
             while let Some(entry) = pending.first_entry() {
                 let time = *entry.key();

@@ -25,7 +25,7 @@ use sluice_engine::timely::dataflow::channels::pact::Exchange;
 use sluice_engine::Time;
 
 use crate::dstream::{spread, transform_missing, DStream, Part};
-use crate::each_batch::each_batch;
+use crate::each_batch::{each_batch, each_batch_folding};
 use crate::error::Error;
 use crate::presence::Presence;
 
@@ -65,7 +65,17 @@ where
         Time,
         Vec<()>,
     >(parent.graph.scope());
-    let reduced = each_batch(
+    let fold = move |table: &mut HashMap<K, (Part, A)>, partials: &mut Vec<(Part, (K, A))>| {
+        for (p, (k, a)) in partials.drain(..) {
+            match table.get_mut(&k) {
+                Some((_, acc)) => merge(acc, a),
+                None => {
+                    table.insert(k, (p, a));
+                }
+            }
+        }
+    };
+    let reduced = each_batch_folding(
         "ReduceByKey",
         parent.graph.ticks(),
         (tagged, to_home()),
@@ -73,16 +83,8 @@ where
             nothing,
             sluice_engine::timely::dataflow::channels::pact::Pipeline,
         ),
-        move |_, partials, _, out| {
-            let mut table: HashMap<K, (Part, A)> = new_map();
-            for (p, (k, a)) in partials {
-                match table.get_mut(&k) {
-                    Some((_, acc)) => merge(acc, a),
-                    None => {
-                        table.insert(k, (p, a));
-                    }
-                }
-            }
+        (fold, |_: &mut (), _: &mut Vec<()>| {}),
+        move |_, table: HashMap<K, (Part, A)>, _, out| {
             out.extend(table.into_iter().map(|(k, (p, a))| (p, (k, a))));
         },
     );
