@@ -135,6 +135,11 @@ impl<'s> Graph<'s> {
         &self.inner.job
     }
 
+    /// How long remembered batches are kept, in ms (Spark's `remember`), if set.
+    pub(crate) fn remember(&self) -> Option<Time> {
+        self.inner.settings.remember
+    }
+
     /// The time of the first batch.
     pub(crate) fn first_batch(&self) -> Time {
         self.inner.first

@@ -57,7 +57,7 @@ pub use context::{StreamingContext, StreamingContextState};
 pub use dstream::{DStream, Part};
 pub use error::{Error, Result};
 pub use graph::Graph;
-pub use output::{batch_file_name, format_batch, read_object_files};
+pub use output::{batch_file_name, format_batch, read_object_files, Slices, DEFAULT_REMEMBER};
 pub use pairs::{Cogrouped, OuterJoined};
 pub use show::Show;
 pub use sources::{BatchQueue, Spread};

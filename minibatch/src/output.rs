@@ -12,9 +12,12 @@
 //! An output operation acts at every time its stream has a batch — also an empty one — and
 //! fails the job with Spark's message when its stream cannot produce the batch.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use sluice_engine::execution::JobContext;
 use sluice_engine::stream::Data;
@@ -102,6 +105,29 @@ impl<'s, T: Data> DStream<'s, T> {
         self.graph.output(done);
     }
 
+    /// Remembers this stream's batches in `slices` for [`Slices::slice`], for the context's
+    /// `remember` duration (default [`DEFAULT_REMEMBER`]). An output operation.
+    pub fn remember_into(&self, slices: &Slices<T>) {
+        let shared = slices.shared.clone();
+        let keep = self
+            .graph
+            .remember()
+            .unwrap_or(DEFAULT_REMEMBER.as_millis() as Time)
+            .max(self.slide);
+        {
+            let mut remembered = shared.lock().unwrap_or_else(|e| e.into_inner());
+            remembered.slide = Some(self.slide);
+            remembered.keep = keep;
+        }
+        self.foreach_rdd(move |batch| {
+            let mut remembered = shared.lock().unwrap_or_else(|e| e.into_inner());
+            let t = batch.time();
+            remembered.batches.insert(t, batch);
+            let keep = remembered.keep;
+            remembered.batches.retain(|&time, _| time + keep > t);
+        });
+    }
+
     /// Spark's `print()`: the first ten elements of every batch.
     pub fn print(&self)
     where
@@ -183,6 +209,69 @@ impl<'s, T: Data> DStream<'s, T> {
             },
         );
         self.graph.output(done);
+    }
+}
+
+/// How long remembered batches are kept when the context sets no `remember` duration.
+pub const DEFAULT_REMEMBER: Duration = Duration::from_secs(60);
+
+/// The remembered batches of a stream, queried from outside the job with Spark's `slice`.
+///
+/// Create it before the context starts, register it with
+/// [`remember_into`](DStream::remember_into) in the definition, and slice it while (or after)
+/// the job runs. Cheap to clone (a handle).
+pub struct Slices<T> {
+    shared: Arc<Mutex<Remembered<T>>>,
+}
+
+struct Remembered<T> {
+    slide: Option<Time>,
+    keep: Time,
+    batches: BTreeMap<Time, Batch<T>>,
+}
+
+impl<T> Clone for Slices<T> {
+    fn clone(&self) -> Self {
+        Slices {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Default for Slices<T> {
+    fn default() -> Self {
+        Slices {
+            shared: Arc::new(Mutex::new(Remembered {
+                slide: None,
+                keep: 0,
+                batches: BTreeMap::new(),
+            })),
+        }
+    }
+}
+
+impl<T: Clone> Slices<T> {
+    /// A handle no stream remembers into yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Spark's `slice(from, to)`: the remembered batches at every time in `[from, to]`, each
+    /// end first floored to a multiple of the stream's slide. Fails, as Spark does, if the
+    /// stream has not been initialized (its context has not started).
+    pub fn slice(&self, from: Time, to: Time) -> crate::Result<Vec<Batch<T>>> {
+        let remembered = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(slide) = remembered.slide else {
+            return Err(crate::Error::IllegalState(
+                "DStream has not been initialized".into(),
+            ));
+        };
+        let (from, to) = (from / slide * slide, to / slide * slide);
+        Ok(remembered
+            .batches
+            .range(from.max(1)..=to)
+            .map(|(_, b)| b.clone())
+            .collect())
     }
 }
 

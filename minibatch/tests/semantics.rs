@@ -9,7 +9,9 @@ use proptest::prelude::*;
 use sluice_engine::clock::{Clock, ManualClock};
 use sluice_engine::Execution;
 use sluice_minibatch::testing::{exclusive, ManualRun};
-use sluice_minibatch::{read_object_files, BatchQueue, StreamingContext, StreamingContextState};
+use sluice_minibatch::{
+    read_object_files, BatchQueue, Slices, StreamingContext, StreamingContextState,
+};
 
 fn context() -> (
     StreamingContext,
@@ -100,6 +102,45 @@ fn only_one_context_is_active_per_process() {
         "names where the running one started: {err}"
     );
     first.stop(true).unwrap();
+}
+
+#[test]
+fn slice_returns_remembered_batches_between_two_times() {
+    let slices: Slices<u64> = Slices::new();
+    assert_eq!(
+        slices.slice(0, 1000).unwrap_err().to_string(),
+        "DStream has not been initialized"
+    );
+    let (mut ssc, clock, _turn) = context();
+    let remembered = slices.clone();
+    ssc.define(move |g| {
+        g.input_batches((1..=4u64).map(|x| Some(vec![x])).collect(), 1)
+            .remember_into(&remembered)
+    })
+    .unwrap();
+    ssc.start().unwrap();
+    for t in [1000, 2000, 3000, 4000] {
+        clock.advance_to(t);
+        ssc.await_batch(t).unwrap();
+    }
+    ssc.stop(true).unwrap();
+    let slice = |from, to| -> Vec<u64> {
+        slices
+            .slice(from, to)
+            .unwrap()
+            .into_iter()
+            .flat_map(|b| b.collect())
+            .collect()
+    };
+    assert_eq!(slice(0, 1000), vec![1]);
+    assert_eq!(slice(0, 2000), vec![1, 2]);
+    assert_eq!(slice(1000, 2000), vec![1, 2]);
+    assert_eq!(slice(2000, 4000), vec![2, 3, 4]);
+    assert_eq!(
+        slice(2500, 3999),
+        vec![2, 3],
+        "ends are floored to the slide"
+    );
 }
 
 #[test]
