@@ -216,6 +216,7 @@ pub struct JobContext {
 #[derive(Debug, Default)]
 struct Shared {
     stop: AtomicBool,
+    aborted: AtomicBool,
     errors: Mutex<Vec<Error>>,
     malformed: AtomicU64,
 }
@@ -244,6 +245,19 @@ impl JobContext {
     /// Asks every source to finish: they emit what they have and release their capabilities.
     pub fn stop(&self) {
         self.inner.stop.store(true, Ordering::SeqCst);
+    }
+
+    /// Stops the job without finishing work in progress: sources stop as with
+    /// [`stop`](Self::stop), and outputs that check [`is_aborted`](Self::is_aborted) drop what
+    /// they have not written yet (Spark's non-graceful stop, Flink's cancel).
+    pub fn abort(&self) {
+        self.inner.aborted.store(true, Ordering::SeqCst);
+        self.stop();
+    }
+
+    /// Whether [`abort`](Self::abort) was called.
+    pub fn is_aborted(&self) -> bool {
+        self.inner.aborted.load(Ordering::Relaxed)
     }
 
     /// Whether [`stop`](Self::stop) was called.

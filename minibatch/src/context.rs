@@ -260,24 +260,25 @@ impl StreamingContext {
         self.finish().map(|_| true)
     }
 
-    /// Spark's `stop(stopGracefully)`: stops reading input; with `graceful`, waits until every
-    /// batch received so far is processed. Allowed in any state, any number of times.
+    /// Spark's `stop(stopGracefully)`: stops reading input and waits for the workers to end.
+    /// With `graceful`, every batch received so far is processed and output first; without,
+    /// output operations drop the batches not yet output. Allowed in any state, any number of
+    /// times.
     pub fn stop(&mut self, graceful: bool) -> Result<()> {
         if self.state != StreamingContextState::Active {
             self.state = StreamingContextState::Stopped;
             return Ok(());
         }
         let job = self.execution.job().clone();
-        job.stop();
+        if graceful {
+            job.stop();
+        } else {
+            job.abort();
+        }
         if let Clock::Manual(clock) = job.clock() {
             clock.advance_to(clock.now_ms()); // wakes the sources so they see the stop
         }
-        if graceful {
-            self.finish()
-        } else {
-            self.state = StreamingContextState::Stopped;
-            Ok(())
-        }
+        self.finish()
     }
 
     /// Joins the workers (once) and leaves the context stopped; returns the job's error to the

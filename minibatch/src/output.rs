@@ -31,8 +31,12 @@ use crate::each_batch::each_batch;
 use crate::presence::Presence;
 use crate::show::Show;
 
-/// Whether an output acts at `time`; a stream that fails to produce its batch fails the job.
+/// Whether an output acts at `time`: not after an abort; a stream that fails to produce its
+/// batch fails the job.
 fn acts_at(presence: &Presence, job: &JobContext, time: Time) -> bool {
+    if job.is_aborted() {
+        return false;
+    }
     match presence.at(time) {
         Ok(present) => present,
         Err(message) => {
@@ -201,7 +205,7 @@ impl<'s, T: Data> DStream<'s, T> {
             (written, Exchange::new(|_: &()| 0)),
             (empty::<Time, Vec<()>>(self.graph.scope()), Pipeline),
             move |t, _, _, _: &mut Vec<()>| {
-                if driver && presence.at(t) == Ok(true) {
+                if driver && !job.is_aborted() && presence.at(t) == Ok(true) {
                     if let Err(error) = commit(&target(t)) {
                         job.fail(error);
                     }

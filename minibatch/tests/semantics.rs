@@ -144,6 +144,28 @@ fn slice_returns_remembered_batches_between_two_times() {
 }
 
 #[test]
+fn a_non_graceful_stop_drops_the_batch_in_progress() {
+    for graceful in [true, false] {
+        let (mut ssc, clock, _turn) = context();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        ssc.define(move |g| {
+            let sink = sink.clone();
+            g.input_batches(vec![Some(vec![1u64]), Some(vec![2])], 1)
+                .foreach_rdd(move |b| sink.lock().unwrap().push(b.time()))
+        })
+        .unwrap();
+        ssc.start().unwrap();
+        clock.advance_to(1000);
+        ssc.await_batch(1000).unwrap();
+        ssc.stop(graceful).unwrap();
+        let seen = seen.lock().unwrap().clone();
+        let expected: &[u64] = if graceful { &[1000, 2000] } else { &[1000] };
+        assert_eq!(seen, expected, "graceful: {graceful}");
+    }
+}
+
+#[test]
 fn stopping_before_start_is_allowed() {
     let mut ssc = StreamingContext::new(Execution::default(), Duration::from_secs(1));
     ssc.stop(false).unwrap();
