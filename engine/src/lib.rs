@@ -65,6 +65,7 @@ pub mod prelude {
     pub use crate::operators::side_output::TryMap;
     pub use crate::operators::stateless::Stateless;
     pub use crate::operators::table::{Gather, LastByKey};
+    pub use crate::operators::window::{WindowSpec, Windowed};
     pub use crate::sinks::{Collector, LatencyRecorder, Sinks};
     pub use crate::sources::{Queue, Sources};
     pub use crate::stream::{Scope, Stream};

@@ -5,6 +5,7 @@
 //! - [`keyed`]: per-key running state — reduce, aggregate, count, update_state_by_key — with a
 //!   local pre-aggregation (combiner) before the exchange;
 //! - [`table`]: the last value per key, emitted when the input ends, and gathering to worker 0;
+//! - [`window`]: per-key counts over sliding and tumbling windows, closed by the frontier;
 //! - [`side_output`]: parsing with an error side output for malformed records.
 
 pub mod keyed;
@@ -12,3 +13,4 @@ pub mod partition;
 pub mod side_output;
 pub mod stateless;
 pub mod table;
+pub mod window;

@@ -25,7 +25,12 @@ pub use generator::Generator;
 pub use queue::Queue;
 pub use socket::Socket;
 
+use std::collections::BTreeMap;
+
+use timely::dataflow::operators::generic::operator::source;
+
 use crate::stream::{Scope, Stream};
+use crate::time::Time;
 use driver::{drive, Poll};
 
 /// Building sources in a dataflow scope.
@@ -35,6 +40,12 @@ pub trait Sources<'scope> {
     fn iterator_source<I>(self, items: I) -> Stream<'scope, I::Item>
     where
         I: IntoIterator + 'static;
+    /// Emits each `(time, record)` at its own timestamp, then ends — a replay with given times
+    /// (for tests and for replaying timestamped data). Each worker emits its own items.
+    fn timed_source<D: 'static>(
+        self,
+        items: impl IntoIterator<Item = (Time, D)> + 'static,
+    ) -> Stream<'scope, D>;
     /// Reads records pushed into a [`Queue`] (Spark's `queueStream`).
     fn queue<T: Send + 'static>(self, queue: &Queue<T>) -> Stream<'scope, T>;
     /// The shared word-count corpus, split across workers, at full speed or a fixed rate.
@@ -58,6 +69,30 @@ impl<'scope> Sources<'scope> for Scope<'scope> {
                 out.extend(items.take().into_iter().flatten());
                 Ok(Poll::Done)
             })
+        })
+    }
+
+    fn timed_source<D: 'static>(
+        self,
+        items: impl IntoIterator<Item = (Time, D)> + 'static,
+    ) -> Stream<'scope, D> {
+        let mut items = Some(items);
+        source(self, "TimedSource", move |capability, _| {
+            let mut capability = Some(capability);
+            move |output| {
+                let (Some(cap), Some(items)) = (capability.take(), items.take()) else {
+                    return;
+                };
+                let mut by_time: BTreeMap<Time, Vec<D>> = BTreeMap::new();
+                for (t, d) in items {
+                    by_time.entry(t).or_default().push(d);
+                }
+                for (t, mut records) in by_time {
+                    output
+                        .session(&cap.delayed(&t))
+                        .give_container(&mut records);
+                }
+            }
         })
     }
 

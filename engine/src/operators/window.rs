@@ -1,0 +1,134 @@
+//! Windows over a stream's timestamps, closed by the frontier.
+//!
+//! A record's timely timestamp is its time (processing time, or event time once a source
+//! assigns it); a window `[end − length, end)` is complete as soon as the frontier reaches
+//! `end`, and only then is its result emitted — at time `end`, so downstream knows which window
+//! a result belongs to. Windows slide by `slide` (a tumbling window slides by its length) and
+//! are aligned to multiples of the slide, as Flink aligns them to the epoch.
+//!
+//! The micro-batch layer's windows hold the batches in `(t − length, t]`, and batch `t` holds the
+//! arrivals in `[t − interval, t)`; so a native window ending at `t` and a micro-batch window at
+//! `t` cover the same arrivals, and the two modes count the same.
+//!
+//! ```
+//! use std::time::Duration;
+//! use sluice_engine::prelude::*;
+//! use sluice_engine::operators::window::{WindowSpec, Windowed};
+//! let out = Collector::new();
+//! let sink = out.clone();
+//! execute(Execution::default().workers(2), move |worker| {
+//!     let mine = if worker.index() == 0 { vec![(100, "a"), (150, "a"), (250, "b")] } else { vec![] };
+//!     worker.dataflow(|scope| {
+//!         scope
+//!             .timed_source(mine.into_iter().map(|(t, k)| (t, k.to_string())))
+//!             .count_by_key_and_window(WindowSpec::tumbling(Duration::from_millis(200)))
+//!             .collect_into(&sink);
+//!     });
+//! })
+//! .unwrap();
+//! let mut out = out.take();
+//! out.sort();
+//! assert_eq!(out, vec![(200, "a".to_string(), 2), (400, "b".to_string(), 1)]);
+//! ```
+
+use std::collections::BTreeMap;
+use std::hash::Hash;
+use std::time::Duration;
+
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::{Capability, Operator};
+
+use crate::hash::{new_map, route, HashMap};
+use crate::stream::{Data, Stream};
+use crate::time::Time;
+
+/// A window's length and slide, in ms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowSpec {
+    length: Time,
+    slide: Time,
+}
+
+impl WindowSpec {
+    /// Back-to-back windows of `length`.
+    pub fn tumbling(length: Duration) -> Self {
+        Self::sliding(length, length)
+    }
+
+    /// Windows of `length` starting every `slide`.
+    pub fn sliding(length: Duration, slide: Duration) -> Self {
+        WindowSpec {
+            length: (length.as_millis() as Time).max(1),
+            slide: (slide.as_millis() as Time).max(1),
+        }
+    }
+
+    /// The ends of the windows that contain time `t`, in increasing order.
+    pub fn ends_containing(&self, t: Time) -> impl Iterator<Item = Time> {
+        let first = (t / self.slide + 1) * self.slide;
+        let last = t + self.length;
+        (first..=last).step_by(self.slide as usize)
+    }
+}
+
+/// Keyed window aggregations.
+pub trait Windowed<'scope, K: Data + Hash + Eq>: Sized {
+    /// Each key's number of records in each window, as `(window end, key, count)`, emitted at
+    /// the window's end once the frontier has passed it; windows without records emit nothing.
+    fn count_by_key_and_window(self, spec: WindowSpec) -> Stream<'scope, (Time, K, u64)>;
+}
+
+impl<'scope, K: Data + Hash + Eq> Windowed<'scope, K> for Stream<'scope, K> {
+    fn count_by_key_and_window(self, spec: WindowSpec) -> Stream<'scope, (Time, K, u64)> {
+        self.unary_frontier(
+            Exchange::new(|k: &K| route(k)),
+            "CountByKeyAndWindow",
+            move |_, _| {
+                let mut open: BTreeMap<Time, (Capability<Time>, HashMap<K, u64>)> = BTreeMap::new();
+                move |(input, frontier), output| {
+                    input.for_each_stamp(|cap, data| {
+                        let t = *cap.least().expect("a Vec message has one time");
+                        let records: Vec<K> = data.flat_map(|batch| batch.drain(..)).collect();
+                        for end in spec.ends_containing(t) {
+                            let (_, counts) = open
+                                .entry(end)
+                                .or_insert_with(|| (cap.delayed(&end, 0), new_map()));
+                            for k in &records {
+                                *counts.entry(k.clone()).or_default() += 1;
+                            }
+                        }
+                    });
+                    while let Some(entry) = open.first_entry() {
+                        if frontier.less_than(entry.key()) {
+                            break;
+                        }
+                        let (end, (cap, counts)) = entry.remove_entry();
+                        output
+                            .session(&cap)
+                            .give_iterator(counts.into_iter().map(|(k, n)| (end, k, n)));
+                    }
+                }
+            },
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_time_belongs_to_length_over_slide_windows() {
+        let spec = WindowSpec::sliding(Duration::from_millis(300), Duration::from_millis(100));
+        assert_eq!(
+            spec.ends_containing(250).collect::<Vec<_>>(),
+            vec![300, 400, 500]
+        );
+        assert_eq!(
+            spec.ends_containing(300).collect::<Vec<_>>(),
+            vec![400, 500, 600]
+        );
+        let tumbling = WindowSpec::tumbling(Duration::from_millis(100));
+        assert_eq!(tumbling.ends_containing(0).collect::<Vec<_>>(), vec![100]);
+    }
+}
