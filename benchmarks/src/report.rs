@@ -26,7 +26,7 @@ fn m(x: f64) -> String {
 /// The table printed on stdout.
 pub fn table(measurements: &[Measurement]) -> String {
     let mut out = format!(
-        "{:<10} {:<7} {:>7} {:>22} {:>12} {:>8} {:>9} {:>17}\n",
+        "{:<15} {:<7} {:>7} {:>22} {:>12} {:>8} {:>9} {:>17}\n",
         "system",
         "source",
         "workers",
@@ -39,7 +39,7 @@ pub fn table(measurements: &[Measurement]) -> String {
     for r in measurements {
         let s = r.words_per_sec;
         out += &format!(
-            "{:<10} {:<7} {:>7} {:>22} {:>12} {:>7.2}x {:>9} {:>17}\n",
+            "{:<15} {:<7} {:>7} {:>22} {:>12} {:>7.2}x {:>9} {:>17}\n",
             r.system,
             r.source,
             r.workers,

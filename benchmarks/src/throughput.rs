@@ -1,6 +1,9 @@
 //! Word-count throughput: how many words per second per worker the native engine counts at full
 //! speed, beside a hand-written single-thread loop over the same lines, measured in the same run.
 //!
+//! The engine runs natively and, on the file source, in micro-batches of 1 s (the same counting
+//! per batch, summed), so the two modes are compared on the same input in the same run.
+//!
 //! The engine's figure is end to end: from building the dataflow to the final table on worker 0,
 //! with the source, the pre-aggregation, the exchange, the keyed state and the running updates
 //! all included. The hand loop is the ceiling: one thread, a fast hash map keyed by borrowed
@@ -79,6 +82,14 @@ impl Spread {
 }
 
 /// The hand-written reference: counts the words of `lines` on one thread; returns the word total.
+impl ThroughputConfig {
+    /// How many timed runs (warm-ups included) [`measure`] makes: the hand loop, then per
+    /// worker count native on memory and file, and micro-batch on file.
+    pub fn total_runs(&self) -> usize {
+        (1 + 3 * self.workers.len()) * (self.runs.max(1) + 1)
+    }
+}
+
 pub fn hand_loop(lines: &[String]) -> (u64, usize) {
     let mut counts = new_map::<&str, u64>();
     let mut words = 0;
@@ -127,26 +138,30 @@ pub fn measure(
     ];
     for (name, source) in sources {
         for &workers in &config.workers {
-            reset_peak_memory();
-            let runs = repeat(config.runs, |run| {
-                progress(&format!("engine, {name}, {workers} worker(s), run {run}"));
-                let start = Instant::now();
-                let table = wordcount::run(
-                    Execution::default().workers(workers),
-                    source.clone(),
-                    &Progress::default(),
-                )?;
-                let seconds = start.elapsed().as_secs_f64();
-                Ok((table.iter().map(|(_, c)| c).sum(), seconds))
-            })?;
-            results.push(measurement(
-                "engine",
-                name,
-                workers,
-                words_in as u64,
-                runs,
-                hand_median,
-            ));
+            for mode in [Mode::Native, Mode::MicroBatch] {
+                if mode == Mode::MicroBatch && name != "file" {
+                    continue; // one source suffices to compare the modes
+                }
+                reset_peak_memory();
+                let runs = repeat(config.runs, |run| {
+                    progress(&format!(
+                        "{}, {name}, {workers} worker(s), run {run}",
+                        mode.label()
+                    ));
+                    let start = Instant::now();
+                    let table = mode.run(workers, source.clone())?;
+                    let seconds = start.elapsed().as_secs_f64();
+                    Ok((table.iter().map(|(_, c)| c).sum(), seconds))
+                })?;
+                results.push(measurement(
+                    mode.label(),
+                    name,
+                    workers,
+                    words_in as u64,
+                    runs,
+                    hand_median,
+                ));
+            }
         }
     }
     let _ = std::fs::remove_file(&path);
@@ -154,6 +169,39 @@ pub fn measure(
 }
 
 /// One warm-up run, then `runs` measured ones: (words counted by the last run, seconds per run).
+/// The engine's two processing modes, as measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    /// Record at a time.
+    Native,
+    /// Micro-batches of [`MICRO_BATCH_MS`].
+    MicroBatch,
+}
+
+/// The batch interval the micro-batch figure is measured at (Spark Streaming's usual 1 s).
+pub const MICRO_BATCH_MS: u64 = 1000;
+
+impl Mode {
+    fn label(self) -> &'static str {
+        match self {
+            Mode::Native => "engine",
+            Mode::MicroBatch => "engine 1s-batch",
+        }
+    }
+
+    /// Word count's final table over `source` on `workers` workers.
+    fn run(self, workers: usize, source: LineSource) -> Result<Vec<(String, u64)>> {
+        let execution = Execution::default().workers(workers);
+        match self {
+            Mode::Native => wordcount::run(execution, source, &Progress::default()),
+            Mode::MicroBatch => {
+                wordcount::run_minibatch(execution, MICRO_BATCH_MS, source, &Progress::default())
+                    .map_err(|e| sluice_engine::Error::Operator(e.to_string()))
+            }
+        }
+    }
+}
+
 fn repeat(
     runs: usize,
     mut run: impl FnMut(String) -> Result<(u64, f64)>,

@@ -50,7 +50,7 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         corpus: args.corpus.spec(),
         scratch: out.clone(),
     };
-    let runs_total = (1 + 2 * args.workers.len()) * (args.runs + 1);
+    let runs_total = config.total_runs();
     let mut done = 0;
     let measurements = throughput::measure(&config, |what| {
         done += 1;
