@@ -6,12 +6,14 @@
 //! - [`throughput`]: word count at full speed, from memory and from a file, on 1 and 2 workers,
 //!   beside a hand-written single-thread loop measured in the same run (absolute figures on
 //!   shared machines drift; the ratio to the loop does not);
+//! - [`batch_overhead`]: the CPU cost of one micro-batch beyond native mode, at 10 ms batches;
 //! - [`report`]: the table on stdout, JSON and CSV files;
 //! - [`machine`]: what the figures were measured on, and peak memory.
 //!
 //! Every figure comes from a release build, after a warm-up run that is not counted, as the
 //! min / median / max of several runs, with the record counts that show nothing was lost.
 
+pub mod batch_overhead;
 pub mod machine;
 pub mod report;
 pub mod throughput;

@@ -70,6 +70,20 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     report::write_files(&out, &report)
         .map_err(|e| format!("cannot write results to {}: {e}", out.display()))?;
+    eprintln!(
+        "sluice bench: micro-batch overhead, 10 ms batches, 2 workers, 3 s of paced input per mode"
+    );
+    let overhead = sluice::bench::batch_overhead::measure(2, 10, 3.0, &args.corpus.spec())?;
+    println!(
+        "micro-batch overhead: {:.3} ms CPU per batch ({} batches of {} ms, 2 workers: {:.2} s CPU vs {:.2} s native)",
+        overhead.per_batch_ms, overhead.batches, overhead.batch_ms, overhead.minibatch_cpu_s, overhead.native_cpu_s
+    );
+    let path = out.join("batch-overhead.json");
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&overhead).unwrap_or_default(),
+    )
+    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     println!("results: {}", out.display());
     Ok(())
 }
