@@ -121,6 +121,16 @@ impl<T> Batch<T> {
         self.map_partitions(|part| part.into_iter().map(&f).collect())
     }
 
+    /// `map` with a function that may fail: the first failure, or the mapped batch.
+    pub fn try_map<U, E>(self, f: impl Fn(T) -> Result<U, E>) -> Result<Batch<U>, E> {
+        let partitions = self
+            .partitions
+            .into_iter()
+            .map(|part| part.into_iter().map(&f).collect())
+            .collect::<Result<_, E>>()?;
+        Ok(Batch::new(self.time, partitions))
+    }
+
     /// Spark's `flatMap`.
     pub fn flat_map<I: IntoIterator>(self, f: impl Fn(T) -> I) -> Batch<I::Item> {
         self.map_partitions(|part| part.into_iter().flat_map(&f).collect())

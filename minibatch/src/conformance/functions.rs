@@ -186,19 +186,7 @@ impl Func {
     /// A batch function (transform).
     pub fn batch(self, batch: Batch<Value>) -> Result<Batch<Value>, String> {
         match self {
-            Func::RddMapToString => {
-                let time = batch.time();
-                let parts = batch
-                    .into_partitions()
-                    .into_iter()
-                    .map(|p| {
-                        p.into_iter()
-                            .map(|x| Func::ToString.element(x))
-                            .collect::<Result<Vec<_>, _>>()
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(Batch::new(time, parts))
-            }
+            Func::RddMapToString => batch.try_map(|x| Func::ToString.element(x)),
             other => Err(format!("{other:?} is not a transform function")),
         }
     }
@@ -207,21 +195,8 @@ impl Func {
     pub fn batch_pair(self, a: Batch<Value>, b: Batch<Value>) -> Result<Batch<Value>, String> {
         match self {
             Func::RddJoin => {
-                let pairs = |batch: Batch<Value>| -> Result<Batch<(Value, Value)>, String> {
-                    let time = batch.time();
-                    let parts = batch
-                        .into_partitions()
-                        .into_iter()
-                        .map(|p| {
-                            p.into_iter()
-                                .map(Value::into_pair)
-                                .collect::<Result<Vec<_>, _>>()
-                        })
-                        .collect::<Result<Vec<_>, _>>()?;
-                    Ok(Batch::new(time, parts))
-                };
-                Ok(pairs(a)?
-                    .join(pairs(b)?)
+                let (a, b) = (a.try_map(Value::into_pair)?, b.try_map(Value::into_pair)?);
+                Ok(a.join(b)
                     .map(|(k, (v, w))| Value::pair(k, Value::pair(v, w))))
             }
             Func::RddUnion => Ok(a.union(b)),
