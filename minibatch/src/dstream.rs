@@ -32,7 +32,7 @@ use sluice_engine::timely::dataflow::operators::Exchange as _;
 use sluice_engine::timely::dataflow::operators::{Concatenate, Operator};
 use sluice_engine::Time;
 
-use crate::each_batch::each_batch;
+use crate::each_batch::each_batch_of;
 use crate::error::Error;
 use crate::graph::Graph;
 use crate::presence::Presence;
@@ -128,15 +128,7 @@ impl<'s, T: Data> DStream<'s, T> {
             Vec<(Part, T)>,
         >,
     {
-        let mut step = step;
-        let nothing = empty::<Time, Vec<()>>(self.graph.scope());
-        each_batch(
-            name,
-            self.graph.ticks(),
-            (self.stream.clone(), pact),
-            (nothing, Pipeline),
-            move |t, records, _, out| step(t, records, out),
-        )
+        each_batch_of(name, self.graph.ticks(), (self.stream.clone(), pact), step)
     }
 
     /// Calls `step` on the driver (worker 0) once per batch time, with the whole batch, its
@@ -260,68 +252,69 @@ impl<'s, T: Data> DStream<'s, T> {
 
     /// Spark's `count`: one element per batch, the number of elements (0 for an empty batch).
     pub fn count(&self) -> DStream<'s, u64> {
-        let partials = self.stream.clone().unary(Pipeline, "CountPartial", |_, _| {
-            move |input, output| {
-                input.for_each_stamp(|cap, data| {
-                    let n: usize = data.map(|batch| batch.len()).sum();
-                    output.session(&cap).give(n as u64);
-                });
-            }
-        });
         let presence = Presence::all_of(vec![self.presence.clone()], self.slide, transform_missing);
-        let driver = self.is_driver();
         let present = presence.clone();
-        let nothing = empty::<Time, Vec<()>>(self.graph.scope());
-        let counts = each_batch(
+        self.driver_total(
             "Count",
-            self.graph.ticks(),
-            (partials, Exchange::new(|_: &u64| 0)),
-            (nothing, Pipeline),
-            move |t, partials, _, out| {
-                if driver && present.at(t) == Ok(true) {
-                    out.push((0, partials.into_iter().sum()));
-                }
-            },
-        );
-        self.single_partition(counts, presence)
+            |arrived| Some(arrived.len() as u64),
+            move |t, partials| (present.at(t) == Ok(true)).then(|| partials.into_iter().sum()),
+            presence,
+        )
     }
 
     /// Spark's `reduce`: one element per non-empty batch, the reduction of its elements with an
     /// associative `f`; nothing for an empty batch.
     pub fn reduce(&self, f: impl Fn(&T, &T) -> T + Clone + 'static) -> DStream<'s, T> {
         let partial = f.clone();
-        let partials = self
-            .stream
-            .clone()
-            .unary(Pipeline, "ReducePartial", move |_, _| {
-                move |input, output| {
-                    input.for_each_stamp(|cap, data| {
-                        let reduced = data
-                            .flat_map(|batch| batch.drain(..))
-                            .map(|(_, x)| x)
-                            .reduce(|a, b| partial(&a, &b));
-                        if let Some(reduced) = reduced {
-                            output.session(&cap).give(reduced);
-                        }
-                    });
-                }
-            });
-        let driver = self.is_driver();
-        let nothing = empty::<Time, Vec<()>>(self.graph.scope());
-        let reduced = each_batch(
+        self.driver_total(
             "Reduce",
-            self.graph.ticks(),
-            (partials, Exchange::new(|_: &T| 0)),
-            (nothing, Pipeline),
-            move |_, partials, _, out| {
-                if driver {
-                    if let Some(x) = partials.into_iter().reduce(|a, b| f(&a, &b)) {
-                        out.push((0, x));
+            move |arrived| arrived.into_iter().reduce(|a, b| partial(&a, &b)),
+            move |_, partials| partials.into_iter().reduce(|a, b| f(&a, &b)),
+            self.presence.clone(),
+        )
+    }
+
+    /// A stream of at most one element per batch, on the driver: each worker folds what
+    /// arrives together into a `partial`, and worker 0 combines a batch's partials with
+    /// `total(time, partials)`.
+    fn driver_total<A: Data, U: Data>(
+        &self,
+        name: &str,
+        mut partial: impl FnMut(Vec<T>) -> Option<A> + 'static,
+        mut total: impl FnMut(Time, Vec<A>) -> Option<U> + 'static,
+        presence: Presence,
+    ) -> DStream<'s, U> {
+        let partials = self.stream.clone().unary(Pipeline, "Partial", move |_, _| {
+            move |input, output| {
+                input.for_each_stamp(|cap, data| {
+                    let arrived: Vec<T> = data
+                        .flat_map(|batch| batch.drain(..))
+                        .map(|(_, x)| x)
+                        .collect();
+                    if let Some(p) = partial(arrived) {
+                        output.session(&cap).give(p);
                     }
+                });
+            }
+        });
+        let driver = self.is_driver();
+        let totals = each_batch_of(
+            name,
+            self.graph.ticks(),
+            (partials, Exchange::new(|_: &A| 0)),
+            move |t, partials, out| {
+                if driver {
+                    out.extend(total(t, partials).map(|x| (0, x)));
                 }
             },
         );
-        self.single_partition(reduced, self.presence.clone())
+        DStream {
+            graph: self.graph.clone(),
+            stream: totals,
+            slide: self.slide,
+            homes: Rc::from([0usize]),
+            presence,
+        }
     }
 
     /// Spark's `countByValue`: `(element, occurrences)` per distinct element of each batch.
@@ -362,21 +355,6 @@ impl<'s, T: Data> DStream<'s, T> {
                 extract(x, keys)
             });
         crate::pairs::reduce_partials(self, partials, |a: &mut u64, b| *a += b, None)
-    }
-
-    /// A stream of one partition on the driver, with `presence`.
-    fn single_partition<U>(
-        &self,
-        stream: Stream<'s, (Part, U)>,
-        presence: Presence,
-    ) -> DStream<'s, U> {
-        DStream {
-            graph: self.graph.clone(),
-            stream,
-            slide: self.slide,
-            homes: Rc::from([0usize]),
-            presence,
-        }
     }
 }
 

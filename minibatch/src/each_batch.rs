@@ -17,6 +17,7 @@ use sluice_engine::stream::Stream;
 use sluice_engine::timely::container::CapacityContainerBuilder;
 use sluice_engine::timely::dataflow::channels::pact::{ParallelizationContract, Pipeline};
 use sluice_engine::timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use sluice_engine::timely::dataflow::operators::generic::operator::empty;
 use sluice_engine::timely::dataflow::operators::generic::OutputBuilder;
 use sluice_engine::timely::dataflow::operators::{Capability, InputCapability};
 use sluice_engine::Time;
@@ -74,6 +75,28 @@ where
     let append_left = |all: &mut Vec<A>, more: &mut Vec<A>| all.append(more);
     let append_right = |all: &mut Vec<B>, more: &mut Vec<B>| all.append(more);
     each_batch_folding(name, ticks, left, right, (append_left, append_right), step)
+}
+
+/// [`each_batch`] over one input.
+pub(crate) fn each_batch_of<'s, A, O, P>(
+    name: &str,
+    ticks: &Stream<'s, ()>,
+    input: (Stream<'s, A>, P),
+    mut step: impl FnMut(Time, Vec<A>, &mut Vec<O>) + 'static,
+) -> Stream<'s, O>
+where
+    A: 'static,
+    O: 'static,
+    P: ParallelizationContract<Time, Vec<A>>,
+{
+    let nothing = empty::<Time, Vec<()>>(ticks.scope());
+    each_batch(
+        name,
+        ticks,
+        input,
+        (nothing, Pipeline),
+        move |t, records, _, out| step(t, records, out),
+    )
 }
 
 /// [`each_batch`], folding what arrives into per-batch accumulators `LA` and `LB` (with

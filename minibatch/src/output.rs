@@ -22,12 +22,11 @@ use std::time::Duration;
 use sluice_engine::execution::JobContext;
 use sluice_engine::stream::Data;
 use sluice_engine::timely::dataflow::channels::pact::{Exchange, Pipeline};
-use sluice_engine::timely::dataflow::operators::generic::operator::empty;
 use sluice_engine::{Error as EngineError, Time};
 
 use crate::batch::Batch;
 use crate::dstream::DStream;
-use crate::each_batch::each_batch;
+use crate::each_batch::each_batch_of;
 use crate::presence::Presence;
 use crate::show::Show;
 
@@ -199,12 +198,11 @@ impl<'s, T: Data> DStream<'s, T> {
         );
         let (presence, job) = (self.presence.clone(), self.graph.job().clone());
         let driver = self.is_driver();
-        let done = each_batch(
+        let done = each_batch_of(
             "CommitFiles",
             self.graph.ticks(),
             (written, Exchange::new(|_: &()| 0)),
-            (empty::<Time, Vec<()>>(self.graph.scope()), Pipeline),
-            move |t, _, _, _: &mut Vec<()>| {
+            move |t, _, _: &mut Vec<()>| {
                 if driver && !job.is_aborted() && presence.at(t) == Ok(true) {
                     if let Err(error) = commit(&target(t)) {
                         job.fail(error);
