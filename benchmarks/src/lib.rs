@@ -14,7 +14,12 @@
 //! min / median / max of several runs, with the record counts that show nothing was lost.
 
 pub mod batch_overhead;
+pub mod latency;
+pub mod loadgen;
 pub mod machine;
+pub mod mode;
+pub mod plot;
 pub mod report;
+pub mod stats;
 pub mod throughput;
 pub mod workloads;

@@ -1,8 +1,9 @@
 //! Word-count throughput: how many words per second per worker the native engine counts at full
 //! speed, beside a hand-written single-thread loop over the same lines, measured in the same run.
 //!
-//! The engine runs natively and, on the file source, in micro-batches of 1 s (the same counting
-//! per batch, summed), so the two modes are compared on the same input in the same run.
+//! The engine runs natively and, on the file source, in micro-batches at each configured
+//! interval (the same counting per batch, summed), so the two modes are compared on the same
+//! input in the same run.
 //!
 //! The engine's figure is end to end: from building the dataflow to the final table on worker 0,
 //! with the source, the pre-aggregation, the exchange, the keyed state and the running updates
@@ -20,6 +21,8 @@ use sluice_engine::sources::{Generator, TextFile};
 use sluice_engine::{Execution, Result};
 
 use crate::machine::{peak_memory_bytes, reset_peak_memory};
+use crate::mode::Mode;
+use crate::stats::Spread;
 use crate::workloads::lines::LineSource;
 use crate::workloads::wordcount::{self, Progress};
 
@@ -32,6 +35,8 @@ pub struct ThroughputConfig {
     pub runs: usize,
     /// Worker counts to measure.
     pub workers: Vec<usize>,
+    /// Modes to measure: native runs on memory and on the file, micro-batch on the file.
+    pub modes: Vec<Mode>,
     /// The corpus.
     pub corpus: CorpusSpec,
     /// Where to write the corpus file for the file-source runs.
@@ -43,6 +48,8 @@ pub struct ThroughputConfig {
 pub struct Measurement {
     /// "engine" or "hand loop".
     pub system: String,
+    /// The engine's mode (none for the hand loop).
+    pub mode: Option<Mode>,
     /// "memory" or "file".
     pub source: String,
     pub workers: usize,
@@ -61,32 +68,20 @@ pub struct Measurement {
     pub peak_memory_mib: Option<f64>,
 }
 
-/// Min, median and max of a set of runs.
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct Spread {
-    pub min: f64,
-    pub median: f64,
-    pub max: f64,
-}
-
-impl Spread {
-    fn of(values: &[f64]) -> Spread {
-        let mut v = values.to_vec();
-        v.sort_by(f64::total_cmp);
-        Spread {
-            min: v[0],
-            median: v[v.len() / 2],
-            max: v[v.len() - 1],
-        }
-    }
-}
-
 /// The hand-written reference: counts the words of `lines` on one thread; returns the word total.
 impl ThroughputConfig {
     /// How many timed runs (warm-ups included) [`measure`] makes: the hand loop, then per
-    /// worker count native on memory and file, and micro-batch on file.
+    /// worker count native on memory and file, and each micro-batch interval on file.
     pub fn total_runs(&self) -> usize {
-        (1 + 3 * self.workers.len()) * (self.runs.max(1) + 1)
+        let per_workers: usize = self.modes.iter().map(|m| Self::sources(*m).len()).sum();
+        (1 + per_workers * self.workers.len()) * (self.runs.max(1) + 1)
+    }
+    /// The sources `mode` is measured on.
+    fn sources(mode: Mode) -> &'static [&'static str] {
+        match mode {
+            Mode::Native => &["memory", "file"],
+            Mode::MicroBatch { .. } => &["file"], // one source suffices to compare the modes
+        }
     }
 }
 
@@ -121,7 +116,7 @@ pub fn measure(
     })?;
     let hand_median = Spread::of(&rates(words_in, &hand.1)).median;
     results.push(measurement(
-        "hand loop",
+        None,
         "memory",
         1,
         words_in as u64,
@@ -138,23 +133,22 @@ pub fn measure(
     ];
     for (name, source) in sources {
         for &workers in &config.workers {
-            for mode in [Mode::Native, Mode::MicroBatch] {
-                if mode == Mode::MicroBatch && name != "file" {
-                    continue; // one source suffices to compare the modes
+            for &mode in &config.modes {
+                if !ThroughputConfig::sources(mode).contains(&name) {
+                    continue;
                 }
                 reset_peak_memory();
                 let runs = repeat(config.runs, |run| {
                     progress(&format!(
-                        "{}, {name}, {workers} worker(s), run {run}",
-                        mode.label()
+                        "max throughput: {mode}, {name}, {workers} worker(s), run {run}"
                     ));
                     let start = Instant::now();
-                    let table = mode.run(workers, source.clone())?;
+                    let table = run_wordcount(mode, workers, source.clone())?;
                     let seconds = start.elapsed().as_secs_f64();
                     Ok((table.iter().map(|(_, c)| c).sum(), seconds))
                 })?;
                 results.push(measurement(
-                    mode.label(),
+                    Some(mode),
                     name,
                     workers,
                     words_in as u64,
@@ -168,40 +162,19 @@ pub fn measure(
     Ok(results)
 }
 
+/// Word count's final table over `source` on `workers` workers in `mode`.
+fn run_wordcount(mode: Mode, workers: usize, source: LineSource) -> Result<Vec<(String, u64)>> {
+    let execution = Execution::default().workers(workers);
+    match mode {
+        Mode::Native => wordcount::run(execution, source, &Progress::default()),
+        Mode::MicroBatch { interval_ms } => {
+            wordcount::run_minibatch(execution, interval_ms, source, &Progress::default())
+                .map_err(|e| sluice_engine::Error::Operator(e.to_string()))
+        }
+    }
+}
+
 /// One warm-up run, then `runs` measured ones: (words counted by the last run, seconds per run).
-/// The engine's two processing modes, as measured.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Mode {
-    /// Record at a time.
-    Native,
-    /// Micro-batches of [`MICRO_BATCH_MS`].
-    MicroBatch,
-}
-
-/// The batch interval the micro-batch figure is measured at (Spark Streaming's usual 1 s).
-pub const MICRO_BATCH_MS: u64 = 1000;
-
-impl Mode {
-    fn label(self) -> &'static str {
-        match self {
-            Mode::Native => "engine",
-            Mode::MicroBatch => "engine 1s-batch",
-        }
-    }
-
-    /// Word count's final table over `source` on `workers` workers.
-    fn run(self, workers: usize, source: LineSource) -> Result<Vec<(String, u64)>> {
-        let execution = Execution::default().workers(workers);
-        match self {
-            Mode::Native => wordcount::run(execution, source, &Progress::default()),
-            Mode::MicroBatch => {
-                wordcount::run_minibatch(execution, MICRO_BATCH_MS, source, &Progress::default())
-                    .map_err(|e| sluice_engine::Error::Operator(e.to_string()))
-            }
-        }
-    }
-}
-
 fn repeat(
     runs: usize,
     mut run: impl FnMut(String) -> Result<(u64, f64)>,
@@ -222,7 +195,7 @@ fn rates(words: f64, seconds: &[f64]) -> Vec<f64> {
 }
 
 fn measurement(
-    system: &str,
+    mode: Option<Mode>,
     source: &str,
     workers: usize,
     words_in: u64,
@@ -231,7 +204,8 @@ fn measurement(
 ) -> Measurement {
     let spread = Spread::of(&rates(words_in as f64, &seconds));
     Measurement {
-        system: system.into(),
+        system: mode.map_or("hand loop", |_| "engine").into(),
+        mode,
         source: source.into(),
         workers,
         words_in,

@@ -145,7 +145,7 @@ impl Execution {
         } else {
             timely::CommunicationConfig::Thread
         };
-        let mut worker = timely::WorkerConfig::default();
+        let mut worker = timely::WorkerConfig::default().idle_spin(std::time::Duration::ZERO);
         worker.set(CONTEXT_KEY.to_string(), self.context.clone());
         Ok(timely::Config {
             communication,

@@ -1,29 +1,61 @@
-//! `sluice bench`: word-count throughput of the native engine, beside a hand-written loop.
+//! `sluice bench`: the comparative benchmark — native vs micro-batch on the same workload and
+//! the same load, at max throughput and at fixed open-loop rates.
 
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use sluice::bench::latency::{self, LatencyConfig, LatencyMeasurement, Live, LoadSource};
 use sluice::bench::machine::Machine;
+use sluice::bench::mode::Mode;
 use sluice::bench::report::{self, Report};
 use sluice::bench::throughput::{self, ThroughputConfig};
+use sluice::bench::workloads::Workload;
 
 use super::corpus::CorpusArgs;
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// The workload (only word count so far).
-    #[arg(default_value = "wordcount", value_parser = ["wordcount"])]
+    /// The workload measured at fixed rates (max throughput is always word count).
+    #[arg(long, default_value = "wordcount", value_parser = Workload::NAMES)]
     pub workload: String,
-    /// Lines of the shared corpus per run.
+    /// Modes to compare: `native` and batch intervals in ms, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "native,10,100,1000")]
+    pub modes: Vec<Mode>,
+    /// Open-loop rates for the latency runs, in lines per second, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+    pub rates: Vec<f64>,
+    /// Seconds of load per latency run (at least three batch intervals), warm-up included.
+    #[arg(long, default_value_t = 1.5)]
+    pub seconds: f64,
+    /// Seconds at the start of each latency run whose records are not measured.
+    #[arg(long, default_value_t = 0.5)]
+    pub warmup: f64,
+    /// Where the fixed-rate load comes from: generated inside the job, or `sluice loadgen`
+    /// over TCP (started by the benchmark, one process per run).
+    #[arg(long, value_enum, default_value_t = LoadKind::InProcess)]
+    pub load: LoadKind,
+    /// Lines of the shared corpus per max-throughput run (0 skips them).
     #[arg(long, default_value_t = 2_000_000)]
     pub lines: u64,
-    /// Measured runs per configuration, after one warm-up run.
+    /// Measured runs per configuration.
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
     /// Worker counts to measure, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    #[arg(long, value_delimiter = ',', default_value = "2")]
     pub workers: Vec<usize>,
+    /// Search each mode's sustainable rate: the highest with p99 ≤ bound (+ the interval).
+    #[arg(long)]
+    pub sustainable: bool,
+    /// The p99 bound of the sustainable-rate search, in ms beyond the batch interval.
+    #[arg(long, default_value_t = 5.0)]
+    pub p99_bound_ms: f64,
+    /// Skip the micro-batch overhead measurement.
+    #[arg(long)]
+    pub no_overhead: bool,
     /// Directory for results (default: results/bench-UNIXTIME).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
@@ -31,9 +63,75 @@ pub struct BenchArgs {
     pub corpus: CorpusArgs,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LoadKind {
+    InProcess,
+    Tcp,
+}
+
+/// The progress bar and the live status line of the run in progress.
+struct Progress {
+    bar: ProgressBar,
+    label: Arc<Mutex<String>>,
+    done: Arc<AtomicBool>,
+}
+
+impl Progress {
+    fn start(total: u64, live: &Live) -> Progress {
+        let bar = ProgressBar::new(total).with_style(
+            ProgressStyle::with_template("{elapsed_precise} [{bar:24}] {pos}/{len} {msg}")
+                .expect("a valid template")
+                .progress_chars("=> "),
+        );
+        let label = Arc::new(Mutex::new(String::new()));
+        let done = Arc::new(AtomicBool::new(false));
+        let (l, d, b, live) = (label.clone(), Arc::clone(&done), bar.clone(), live.clone());
+        std::thread::spawn(move || {
+            while !d.load(Ordering::Relaxed) {
+                let label = l.lock().map(|s| s.clone()).unwrap_or_default();
+                b.set_message(match live.status() {
+                    Some(status) => format!("{label}: {status}"),
+                    None => label,
+                });
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        });
+        Progress { bar, label, done }
+    }
+    /// A new run begins.
+    fn run(&self, what: String) {
+        if self.bar.is_hidden() {
+            eprintln!(
+                "sluice bench [{}/{}] {what}",
+                self.bar.position() + 1,
+                self.bar.length().unwrap_or(0)
+            );
+        }
+        if let Ok(mut label) = self.label.lock() {
+            *label = what;
+        }
+        self.bar.inc(1);
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::Relaxed);
+        self.bar.finish_and_clear();
+    }
+}
+
 pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     if cfg!(debug_assertions) {
         eprintln!("sluice: warning: a debug build; figures are only meaningful from `cargo run --release`");
+    }
+    let workload = Workload::named(&args.workload).ok_or("unknown workload")?;
+    if args.seconds <= args.warmup {
+        return Err(format!(
+            "--seconds {} must be longer than --warmup {}",
+            args.seconds, args.warmup
+        )
+        .into());
     }
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -43,47 +141,202 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("results/bench-{stamp}")));
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
-    let config = ThroughputConfig {
+
+    let throughput_config = ThroughputConfig {
         lines: args.lines,
         runs: args.runs,
         workers: args.workers.clone(),
+        modes: args.modes.clone(),
         corpus: args.corpus.spec(),
         scratch: out.clone(),
     };
-    let runs_total = config.total_runs();
-    let mut done = 0;
-    let measurements = throughput::measure(&config, |what| {
-        done += 1;
-        eprintln!("sluice bench [{done}/{runs_total}] {what}");
-    })?;
-    println!(
-        "word count, {} lines x {} words, {} runs each (after a warm-up)",
-        args.lines, args.corpus.words, args.runs
-    );
-    print!("{}", report::table(&measurements));
+    let load = match args.load {
+        LoadKind::InProcess => LoadSource::InProcess,
+        LoadKind::Tcp => LoadSource::Tcp {
+            exe: std::env::current_exe()?,
+        },
+    };
+    let latency_configs: Vec<LatencyConfig> = args
+        .workers
+        .iter()
+        .flat_map(|&workers| args.rates.iter().map(move |&rate| (workers, rate)))
+        .flat_map(|(workers, rate)| {
+            let (workload, load, args) = (&workload, &load, &args);
+            args.modes.iter().map(move |&mode| LatencyConfig {
+                workload: workload.clone(),
+                mode,
+                workers,
+                rate,
+                seconds: args
+                    .seconds
+                    .max(3.0 * mode.interval_ms().unwrap_or(0) as f64 / 1000.0),
+                warmup: args.warmup,
+                corpus: args.corpus.spec(),
+                load: load.clone(),
+            })
+        })
+        .collect();
+
+    let throughput_runs = if args.lines > 0 {
+        throughput_config.total_runs()
+    } else {
+        0
+    };
+    let total = throughput_runs + latency_configs.len() * args.runs + usize::from(!args.no_overhead);
+    let live = Live::default();
+    let progress = Progress::start(total as u64, &live);
+
+    let max_throughput = if args.lines > 0 {
+        throughput::measure(&throughput_config, |what| progress.run(what.to_string()))?
+    } else {
+        Vec::new()
+    };
+    let mut latency = Vec::new();
+    for config in &latency_configs {
+        let measurement = latency::measure(config, args.runs, &live, |i| {
+            progress.run(format!(
+                "{} {} at {}/s, {} workers, run {}/{}",
+                config.workload,
+                config.mode,
+                report::si(config.rate),
+                config.workers,
+                i + 1,
+                args.runs
+            ))
+        })?;
+        latency.push(measurement);
+    }
+    let sustainable = if args.sustainable {
+        sustainable_rates(&args, &workload, &load, &progress, &live)?
+    } else {
+        Vec::new()
+    };
+    let overhead = if args.no_overhead {
+        None
+    } else {
+        progress.run("micro-batch overhead: 10 ms batches, 2 workers, 3 s per mode".into());
+        Some(sluice::bench::batch_overhead::measure(
+            2,
+            10,
+            3.0,
+            &args.corpus.spec(),
+        )?)
+    };
+    drop(progress);
+
     let report = Report {
         command: std::env::args().collect::<Vec<_>>().join(" "),
         machine: Machine::describe(),
-        lines: args.lines,
-        runs: args.runs,
-        measurements: &measurements,
+        corpus: args.corpus.spec(),
+        max_throughput: &max_throughput,
+        latency: &latency,
+        batch_overhead: overhead.as_ref(),
     };
+    println!(
+        "{} on {} ({} cores); latency from each record's scheduled send time, median of {} runs",
+        workload, report.machine.cpu, report.machine.cores, args.runs
+    );
+    print!("{}", report::table(&report.rows()));
+    if let Some(o) = &overhead {
+        println!(
+            "micro-batch overhead: {:.3} ms CPU per batch ({} batches of {} ms, 2 workers)",
+            o.per_batch_ms, o.batches, o.batch_ms
+        );
+    }
+    for s in &sustainable {
+        println!(
+            "sustainable: {} {}: {} lines/s with p99 {:.2} ms (bound {:.1} ms)",
+            s.config.workload,
+            s.config.mode,
+            report::si(s.config.rate),
+            s.p99_ms.median,
+            bound_ms(s.config.mode, args.p99_bound_ms)
+        );
+    }
     report::write_files(&out, &report)
         .map_err(|e| format!("cannot write results to {}: {e}", out.display()))?;
-    eprintln!(
-        "sluice bench: micro-batch overhead, 10 ms batches, 2 workers, 3 s of paced input per mode"
-    );
-    let overhead = sluice::bench::batch_overhead::measure(2, 10, 3.0, &args.corpus.spec())?;
-    println!(
-        "micro-batch overhead: {:.3} ms CPU per batch ({} batches of {} ms, 2 workers: {:.2} s CPU vs {:.2} s native)",
-        overhead.per_batch_ms, overhead.batches, overhead.batch_ms, overhead.minibatch_cpu_s, overhead.native_cpu_s
-    );
-    let path = out.join("batch-overhead.json");
-    std::fs::write(
-        &path,
-        serde_json::to_string_pretty(&overhead).unwrap_or_default(),
-    )
-    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    if !sustainable.is_empty() {
+        let path = out.join("sustainable.json");
+        std::fs::write(&path, serde_json::to_string_pretty(&sustainable)?)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    sluice::bench::plot::write_plots(&out, &max_throughput, &latency)?;
     println!("results: {}", out.display());
+    let lost = report.rows().iter().filter(|r| !r.complete).count();
+    if lost > 0 {
+        return Err(format!("{lost} configuration(s) lost or duplicated records").into());
+    }
     Ok(())
+}
+
+/// The p99 bound of the sustainable search for `mode`: the bound beyond its batch interval.
+fn bound_ms(mode: Mode, bound: f64) -> f64 {
+    mode.interval_ms().unwrap_or(0) as f64 + bound
+}
+
+/// For each mode and worker count, the highest rate (lines/s) whose runs deliver everything
+/// with p99 within the bound: doubling from 10k lines/s, then four bisection steps.
+fn sustainable_rates(
+    args: &BenchArgs,
+    workload: &Workload,
+    load: &LoadSource,
+    progress: &Progress,
+    live: &Live,
+) -> Result<Vec<LatencyMeasurement>, String> {
+    let mut found = Vec::new();
+    for &workers in &args.workers {
+        for &mode in &args.modes {
+            let bound = bound_ms(mode, args.p99_bound_ms);
+            let attempt = |rate: f64| -> Result<LatencyMeasurement, String> {
+                let config = LatencyConfig {
+                    workload: workload.clone(),
+                    mode,
+                    workers,
+                    rate,
+                    seconds: args
+                        .seconds
+                        .max(3.0 * mode.interval_ms().unwrap_or(0) as f64 / 1000.0),
+                    warmup: args.warmup,
+                    corpus: args.corpus.spec(),
+                    load: load.clone(),
+                };
+                latency::measure(&config, 1, live, |_| {
+                    progress.run(format!(
+                        "sustainable search: {workload} {mode}, {workers} workers, {}/s",
+                        report::si(rate)
+                    ))
+                })
+            };
+            let holds = |m: &LatencyMeasurement| m.complete() && m.p99_ms.median <= bound;
+            let (mut good, mut bad): (Option<LatencyMeasurement>, Option<f64>) = (None, None);
+            let mut rate = 10_000.0;
+            while bad.is_none() && rate <= 64e6 {
+                let m = attempt(rate)?;
+                if holds(&m) {
+                    good = Some(m);
+                    rate *= 2.0;
+                } else {
+                    bad = Some(rate);
+                }
+            }
+            if let Some(mut high) = bad {
+                let mut low = good.as_ref().map_or(0.0, |m| m.config.rate);
+                for _ in 0..4 {
+                    if low == 0.0 {
+                        break;
+                    }
+                    let mid = ((low + high) / 2.0).round();
+                    let m = attempt(mid)?;
+                    if holds(&m) {
+                        low = mid;
+                        good = Some(m);
+                    } else {
+                        high = mid;
+                    }
+                }
+            }
+            found.extend(good);
+        }
+    }
+    Ok(found)
 }

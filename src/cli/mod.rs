@@ -6,6 +6,7 @@ mod bench;
 mod cluster;
 mod conformance;
 mod corpus;
+mod loadgen;
 mod run;
 mod status;
 
@@ -32,6 +33,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run Spark-derived DStream conformance cases (shared/conformance format).
     Conformance(conformance::ConformanceArgs),
+    /// Serve open-loop load over TCP: `<scheduled unix nanos> <line>` lines on a fixed schedule.
+    Loadgen(loadgen::LoadgenArgs),
 }
 
 /// Runs the parsed command.
@@ -41,5 +44,6 @@ pub fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Gen { what } => corpus::gen(what),
         Command::Bench(args) => bench::bench(args),
         Command::Conformance(args) => conformance::conformance(args),
+        Command::Loadgen(args) => loadgen::loadgen(args),
     }
 }

@@ -17,6 +17,7 @@ use sluice_engine::prelude::*;
 use sluice_minibatch::{DStream, StreamingContext};
 
 use super::lines::LineSource;
+use super::timed::{Probe, Timed};
 
 /// Lines a worker counts before publishing its progress counters.
 const PUBLISH_EVERY_LINES: u64 = 1024;
@@ -127,4 +128,35 @@ pub fn run_minibatch(
     let mut table = table.take();
     table.sort_unstable();
     Ok(table)
+}
+
+/// The words of a line: what word count counts, and how many outputs a line produces.
+pub fn words_in(line: &str) -> u64 {
+    line.split_ascii_whitespace().count() as u64
+}
+
+/// Timed word count, native: every word occurrence updates its word's running count at once
+/// (Flink's `keyBy(word).sum(1)`); the update carries its line's send time to the probe.
+pub fn timed_native(lines: Stream<'_, Timed>, probe: &Probe) {
+    let words = lines.flat_map(|(sent, line)| {
+        line.split_ascii_whitespace()
+            .map(|word| (word.to_string(), sent))
+            .collect::<Vec<_>>()
+    });
+    let updates = words.map_with_state(|_word, sent, count: &mut Option<u64>| {
+        *count.get_or_insert(0) += 1;
+        sent
+    });
+    probe.native(updates);
+}
+
+/// Timed word count, micro-batch: each batch's word counts (Spark's
+/// `flatMap → map → reduceByKey`); every line is measured when its batch's counts are complete.
+pub fn timed_minibatch(lines: DStream<'_, Timed>, probe: &Probe) {
+    let counts = lines.count_keys_with(|(_, line): Timed, keys| {
+        line.split_ascii_whitespace().for_each(|w| keys.add(w, 1))
+    });
+    counts.foreach_partition(|_, _| {}); // the batch's output action
+    let sent = lines.map(|(sent, line)| (sent, words_in(&line)));
+    probe.minibatch(&sent, &counts.map(|(_, count)| count));
 }

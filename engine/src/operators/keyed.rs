@@ -207,6 +207,27 @@ pub trait Keyed<'scope, K: Data + Hash + Eq, V: Data>: Sized {
         self,
         f: impl FnMut(&K, Vec<V>, Option<S>) -> Option<S> + 'static,
     ) -> Stream<'scope, (K, S)>;
+
+    /// Maps each record with its key's state, one record at a time (Flink's keyed `map` with a
+    /// `ValueState`, Spark's `mapWithState`): `f(key, value, state)` may read, change or clear
+    /// (`None`) the state, and returns the output. Nothing is pre-aggregated, so each output
+    /// can carry something of the record that caused it, such as its send time.
+    ///
+    /// ```
+    /// # use sluice_engine::prelude::*;
+    /// # fn running<'s>(words: Stream<'s, (String, u64)>) -> Stream<'s, (u64, u64)> {
+    /// // (word, sent) -> (the word's running count, sent)
+    /// words.map_with_state(|_word, sent, count: &mut Option<u64>| {
+    ///     let count = count.get_or_insert(0);
+    ///     *count += 1;
+    ///     (*count, sent)
+    /// })
+    /// # }
+    /// ```
+    fn map_with_state<S: 'static, O: 'static>(
+        self,
+        f: impl FnMut(&K, V, &mut Option<S>) -> O + 'static,
+    ) -> Stream<'scope, O>;
 }
 
 impl<'scope, K: Data + Hash + Eq, V: Data> Keyed<'scope, K, V> for Stream<'scope, (K, V)> {
@@ -249,6 +270,30 @@ impl<'scope, K: Data + Hash + Eq, V: Data> Keyed<'scope, K, V> for Stream<'scope
                         if let Some(s) = f(&k, values, state.remove(&k)) {
                             session.give((k.clone(), s.clone()));
                             state.insert(k, s);
+                        }
+                    }
+                });
+            }
+        })
+    }
+
+    fn map_with_state<S: 'static, O: 'static>(
+        self,
+        mut f: impl FnMut(&K, V, &mut Option<S>) -> O + 'static,
+    ) -> Stream<'scope, O> {
+        let pact = Exchange::new(|(k, _): &(K, V)| route(k));
+        self.unary(pact, "MapWithState", |_, _| {
+            let mut state: KeyedState<K, S> = KeyedState::new();
+            move |input, output| {
+                input.for_each_stamp(|cap, data| {
+                    let mut session = output.session(&cap);
+                    for batch in data {
+                        for (k, v) in batch.drain(..) {
+                            let mut slot = state.remove(&k);
+                            session.give(f(&k, v, &mut slot));
+                            if let Some(s) = slot {
+                                state.insert(k, s);
+                            }
                         }
                     }
                 });

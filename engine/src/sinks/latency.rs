@@ -1,9 +1,17 @@
 //! Latency recording into an HdrHistogram.
 //!
+//! Two ways to say when a record's effect is visible:
+//! - [`record_latency`]: when a record that carries its send time reaches the sink (native
+//!   mode, where every input record produces its own output at once);
+//! - [`record_latency_on_completion`]: when a results stream's frontier passes the record's
+//!   timestamp, i.e. when every result of that time has been delivered (micro-batch mode,
+//!   where a batch's results are visible together once the batch is done).
+//!
 //! Each worker records into its own histogram (no lock per record) and adds it to the shared
 //! [`LatencyRecorder`] every [`MERGE_EVERY`] and when its input ends, so a progress display can
 //! read near-live percentiles and the final figures are complete.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -11,8 +19,9 @@ use hdrhistogram::Histogram;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::Operator;
 
+use crate::operators::stateless::Stateless;
 use crate::stream::Stream;
-use crate::time::now_nanos;
+use crate::time::{now_nanos, Time};
 
 /// How often a worker adds its local histogram to the shared one.
 pub const MERGE_EVERY: Duration = Duration::from_millis(200);
@@ -65,30 +74,85 @@ impl LatencyRecorder {
     }
 }
 
+/// Records `nanos` `count` times; auto-resizing histograms grow instead of failing.
+fn record(local: &mut Histogram<u64>, nanos: u64, count: u64) {
+    if local.record_n(nanos, count).is_err() {
+        local.saturating_record_n(nanos, count);
+    }
+}
+
+/// Merges into the shared histogram at most every [`MERGE_EVERY`], and at the end.
+struct Merger {
+    recorder: LatencyRecorder,
+    local: Histogram<u64>,
+    last_merge: Instant,
+}
+
+impl Merger {
+    fn new(recorder: &LatencyRecorder) -> Self {
+        Merger {
+            recorder: recorder.clone(),
+            local: new_histogram(),
+            last_merge: Instant::now(),
+        }
+    }
+    fn maybe_merge(&mut self, ended: bool) {
+        if ended || self.last_merge.elapsed() >= MERGE_EVERY {
+            self.recorder.add(&mut self.local);
+            self.last_merge = Instant::now();
+        }
+    }
+}
+
+pub(super) fn record_latency_on_completion<D: 'static, R: 'static>(
+    sent: Stream<'_, D>,
+    results: Stream<'_, R>,
+    recorder: &LatencyRecorder,
+    sent_nanos: impl Fn(&D) -> (u64, u64) + 'static,
+) {
+    // The results carry no data here, only their progress: the sink's frontier becomes the
+    // meet of the sent records' and the results' frontiers.
+    let done = results.flat_map(|_| None);
+    let mut merger = Merger::new(recorder);
+    let mut pending: BTreeMap<Time, Vec<(u64, u64)>> = BTreeMap::new();
+    sent.map(move |record| sent_nanos(&record)).union(done).sink(
+        Pipeline,
+        "RecordLatencyOnCompletion",
+        move |(input, frontier)| {
+            input.for_each_stamp(|cap, data| {
+                let waiting = pending.entry(*cap.least().expect("a Vec message has one time")).or_default();
+                data.for_each(|batch| waiting.append(batch));
+            });
+            let now = now_nanos();
+            while let Some(entry) = pending.first_entry() {
+                if frontier.less_equal(entry.key()) {
+                    break;
+                }
+                for (nanos, count) in entry.remove() {
+                    record(&mut merger.local, now.saturating_sub(nanos).max(1), count);
+                }
+            }
+            merger.maybe_merge(frontier.is_empty());
+        },
+    );
+}
+
 pub(super) fn record_latency<D: 'static>(
     stream: Stream<'_, D>,
     recorder: &LatencyRecorder,
     sent_nanos: impl Fn(&D) -> u64 + 'static,
 ) {
-    let recorder = recorder.clone();
-    let mut local = new_histogram();
-    let mut last_merge = Instant::now();
+    let mut merger = Merger::new(recorder);
     stream.sink(Pipeline, "RecordLatency", move |(input, frontier)| {
         input.for_each_stamp(|_, data| {
             let now = now_nanos();
             for batch in data {
-                for record in batch.iter() {
-                    let nanos = now.saturating_sub(sent_nanos(record)).max(1);
-                    // `record` grows the histogram; `saturating_record` would clamp instead.
-                    if local.record(nanos).is_err() {
-                        local.saturating_record(nanos);
-                    }
+                for item in batch.iter() {
+                    let nanos = now.saturating_sub(sent_nanos(item)).max(1);
+                    record(&mut merger.local, nanos, 1);
                 }
             }
         });
-        if frontier.is_empty() || last_merge.elapsed() >= MERGE_EVERY {
-            recorder.add(&mut local);
-            last_merge = Instant::now();
-        }
+        merger.maybe_merge(frontier.is_empty());
     });
 }

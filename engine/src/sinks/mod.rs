@@ -4,7 +4,8 @@
 //! - [`write_text`](Sinks::write_text): one part file per worker in a directory;
 //! - [`collect_into`](Sinks::collect_into): records back to the program, for tests ([`Collector`]);
 //! - [`record_latency`](Sinks::record_latency): now − a record's send time, into an HdrHistogram
-//!   ([`LatencyRecorder`]).
+//!   ([`LatencyRecorder`]), and [`record_latency_on_completion`](Sinks::record_latency_on_completion)
+//!   for results that become visible a batch at a time.
 //!
 //! Delivery: these sinks see each record once per run; the per-epoch, replay-safe file sink of
 //! the checkpointing layer builds on `write_text`'s part-file layout.
@@ -42,6 +43,16 @@ pub trait Sinks<'scope, D: 'static>: Sized {
         D: Send;
     /// Records, per record, the time from `sent_nanos(record)` (Unix ns) to now in `recorder`.
     fn record_latency(self, recorder: &LatencyRecorder, sent_nanos: impl Fn(&D) -> u64 + 'static);
+    /// Records, per record, the time from its send time to the moment `results` is complete
+    /// for the record's timestamp (its frontier has passed it): the latency of a batch result,
+    /// whose effect is visible all at once. `sent(record)` gives the send time (Unix ns) and how
+    /// many occurrences it stands for.
+    fn record_latency_on_completion<R: 'static>(
+        self,
+        results: Stream<'scope, R>,
+        recorder: &LatencyRecorder,
+        sent: impl Fn(&D) -> (u64, u64) + 'static,
+    );
 }
 
 impl<'scope, D: 'static> Sinks<'scope, D> for Stream<'scope, D> {
@@ -78,5 +89,14 @@ impl<'scope, D: 'static> Sinks<'scope, D> for Stream<'scope, D> {
 
     fn record_latency(self, recorder: &LatencyRecorder, sent_nanos: impl Fn(&D) -> u64 + 'static) {
         latency::record_latency(self, recorder, sent_nanos)
+    }
+
+    fn record_latency_on_completion<R: 'static>(
+        self,
+        results: Stream<'scope, R>,
+        recorder: &LatencyRecorder,
+        sent: impl Fn(&D) -> (u64, u64) + 'static,
+    ) {
+        latency::record_latency_on_completion(self, results, recorder, sent)
     }
 }

@@ -25,11 +25,18 @@ use std::time::{Duration, Instant};
 
 use super::corpus::{Corpus, CorpusSpec};
 use super::driver::{drive, Poll};
+use super::stamped::stamp;
 use crate::stream::{Scope, Stream};
+use crate::time::now_nanos;
 
 /// Lines produced per activation at full speed: large enough to amortize scheduling, small
 /// enough that downstream operators run often.
 const BATCH_LINES: u64 = 4096;
+/// The shortest a paced generator waits for its next line. Waking for every line at high rates
+/// keeps a worker spinning; at least this long lets it park, at the price of sending the lines
+/// due meanwhile together (up to this much later than scheduled, which latency measured from
+/// the schedule includes).
+const MIN_WAIT: Duration = Duration::from_micros(100);
 
 /// A corpus generator: which corpus, how many lines, how fast.
 #[derive(Clone, Debug)]
@@ -37,6 +44,7 @@ pub struct Generator {
     corpus: Arc<Corpus>,
     lines: Option<u64>,
     rate: Option<f64>,
+    stamped: bool,
     cached: Option<Arc<Vec<String>>>,
 }
 
@@ -47,6 +55,7 @@ impl Generator {
             corpus: Arc::new(Corpus::new(spec)),
             lines: None,
             rate: None,
+            stamped: false,
             cached: None,
         }
     }
@@ -58,6 +67,13 @@ impl Generator {
     /// Produces `lines_per_second` lines per second in total, on an open-loop schedule.
     pub fn rate(mut self, lines_per_second: f64) -> Self {
         self.rate = Some(lines_per_second).filter(|r| *r > 0.0);
+        self
+    }
+    /// Puts each line's scheduled send time in front of it, in the [`stamped`](super::stamped)
+    /// format `sluice loadgen` uses: at a fixed rate the time line `i` was due, at full speed the
+    /// time it was made. Latency measured from it includes any time the line waited to be made.
+    pub fn stamped(mut self) -> Self {
+        self.stamped = true;
         self
     }
     /// Generates the first `lines` lines now and replays them from memory, so that a benchmark
@@ -82,11 +98,16 @@ pub(super) fn build<'scope>(scope: Scope<'scope>, generator: &Generator) -> Stre
         corpus,
         lines,
         rate,
+        stamped,
         cached,
     } = generator.clone();
     let limit = lines.unwrap_or(u64::MAX);
     drive(scope, "Generator", move |_| {
-        let start = Instant::now();
+        let (start, start_nanos) = (Instant::now(), now_nanos());
+        let scheduled = move |line: u64| match rate {
+            Some(rate) => start_nanos + (line as f64 * 1e9 / rate) as u64,
+            None => now_nanos(),
+        };
         let mut next = index; // the next global line this worker produces
         Some(move |out: &mut Vec<String>| {
             let due = match rate {
@@ -95,9 +116,13 @@ pub(super) fn build<'scope>(scope: Scope<'scope>, generator: &Generator) -> Stre
             };
             let stop = due.min(limit).min(next.saturating_add(BATCH_LINES * peers));
             while next < stop {
-                out.push(match &cached {
+                let line = match &cached {
                     Some(lines) => lines[next as usize].clone(),
                     None => corpus.line(next),
+                };
+                out.push(match stamped {
+                    true => stamp(scheduled(next), &line),
+                    false => line,
                 });
                 next += peers;
             }
@@ -107,7 +132,7 @@ pub(super) fn build<'scope>(scope: Scope<'scope>, generator: &Generator) -> Stre
                 Poll::Ready
             } else {
                 let at = Duration::from_secs_f64(next as f64 / rate.unwrap_or(f64::INFINITY));
-                Poll::Wait(at.saturating_sub(start.elapsed()))
+                Poll::Wait(at.saturating_sub(start.elapsed()).max(MIN_WAIT))
             })
         })
     })

@@ -18,6 +18,7 @@ pub mod generator;
 mod lines;
 pub mod queue;
 pub mod socket;
+pub mod stamped;
 
 pub use directory::Directory;
 pub use file::TextFile;

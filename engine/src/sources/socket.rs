@@ -8,7 +8,9 @@
 //! How it ends:
 //! - never connected within the retry window: the job fails with an error naming the address;
 //! - the server closed the connection and did not accept a new one within the retry window: the
-//!   stream ends normally (it was a finite input), with a note on stderr.
+//!   stream ends normally (it was a finite input), with a note on stderr;
+//! - with [`end_on_close`](Socket::end_on_close) (a finite load such as `sluice loadgen`'s): the
+//!   stream ends as soon as the server closes the connection, without trying to reconnect.
 //!
 //! Delivery: like Spark's unreliable receivers, lines received but not yet processed when the
 //! job fails are lost; the event log's write-ahead mode makes a socket replayable.
@@ -29,6 +31,8 @@ use crate::stream::{Scope, Stream};
 pub const DEFAULT_RETRY_WINDOW: Duration = Duration::from_secs(10);
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// Why a connection ended when the server closed it cleanly.
+const CLOSED: &str = "the server closed the connection";
 /// Lines handed over at most per message from the reader thread.
 const BATCH_LINES: usize = 4096;
 
@@ -37,6 +41,7 @@ const BATCH_LINES: usize = 4096;
 pub struct Socket {
     address: String,
     retry_window: Duration,
+    end_on_close: bool,
 }
 
 impl Socket {
@@ -54,11 +59,17 @@ impl Socket {
         Ok(Socket {
             address,
             retry_window: DEFAULT_RETRY_WINDOW,
+            end_on_close: false,
         })
     }
     /// How long to keep trying to connect (and, after a disconnect, to reconnect).
     pub fn retry_window(mut self, window: Duration) -> Self {
         self.retry_window = window;
+        self
+    }
+    /// Ends the stream when the server closes the connection, instead of reconnecting.
+    pub fn end_on_close(mut self) -> Self {
+        self.end_on_close = true;
         self
     }
     /// The server's address.
@@ -150,7 +161,7 @@ fn read_socket(socket: Socket, job: JobContext, tx: Sender<Event>, waker: SyncAc
             let reason = loop {
                 line.clear();
                 match reader.read_until(b'\n', &mut line).await {
-                    Ok(0) => break "the server closed the connection".to_string(),
+                    Ok(0) => break CLOSED.to_string(),
                     Ok(_) => match decode_line(&line) {
                         Some(text) => batch.push(text.to_owned()),
                         None => job.malformed(|| format!("{}: line is not UTF-8", socket.address)),
@@ -172,6 +183,13 @@ fn read_socket(socket: Socket, job: JobContext, tx: Sender<Event>, waker: SyncAc
                 return;
             }
             if job.is_stopped() {
+                return;
+            }
+            if socket.end_on_close {
+                if reason != CLOSED {
+                    eprintln!("sluice: {}: {reason}; ending the stream", socket.address);
+                }
+                send(Event::Ended);
                 return;
             }
             eprintln!("sluice: lost {}: {reason}; reconnecting", socket.address);

@@ -1,0 +1,298 @@
+//! Latency at a fixed, open-loop rate: how long after its scheduled send time each input's
+//! effect is visible, in native mode and in micro-batches, under the same load.
+//!
+//! A run sends `rate × seconds` lines of the shared corpus on a fixed schedule — from the
+//! generator inside the job, or from `sluice loadgen` over TCP — through a [`Workload`] in one
+//! [`Mode`]. Inputs scheduled in the first `warmup` seconds are processed but not measured.
+//! Every run checks that the outputs that reached the sink are exactly those a plain loop over
+//! the same lines expects: a run that lost or duplicated anything says so.
+//!
+//! ```no_run
+//! use sluice_bench::latency::{LatencyConfig, LoadSource};
+//! use sluice_bench::mode::Mode;
+//! use sluice_bench::workloads::Workload;
+//! let config = LatencyConfig::new(Workload::WordCount, Mode::Native, 100_000.0);
+//! let run = sluice_bench::latency::run_once(&config, &Default::default()).unwrap();
+//! println!("p99 {:.2} ms", run.latency_ms.p99);
+//! ```
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use sluice_engine::prelude::*;
+use sluice_engine::sources::corpus::{Corpus, CorpusSpec};
+use sluice_engine::sources::{Generator, Socket};
+use sluice_engine::time::now_nanos;
+use sluice_minibatch::StreamingContext;
+
+use crate::loadgen::{Load, LoadgenProcess, LoadgenReport};
+use crate::mode::Mode;
+use crate::stats::{Percentiles, Spread};
+use crate::workloads::lines::LineSource;
+use crate::workloads::timed::Probe;
+use crate::workloads::Workload;
+
+/// How long the job keeps trying to reach the load generator.
+const LOADGEN_RETRY: Duration = Duration::from_millis(1500);
+
+/// Where the load comes from.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LoadSource {
+    /// The corpus generator inside the job's workers.
+    InProcess,
+    /// `sluice loadgen` as a separate process, over TCP on loopback (`exe` is the sluice binary).
+    Tcp {
+        #[serde(skip)]
+        exe: PathBuf,
+    },
+}
+
+/// One latency configuration.
+#[derive(Clone, Debug, Serialize)]
+pub struct LatencyConfig {
+    #[serde(flatten)]
+    pub workload: Workload,
+    #[serde(flatten)]
+    pub mode: Mode,
+    pub workers: usize,
+    /// Lines per second.
+    pub rate: f64,
+    /// Seconds of load per run, warm-up included.
+    pub seconds: f64,
+    /// Seconds at the start whose inputs are not measured.
+    pub warmup: f64,
+    pub corpus: CorpusSpec,
+    pub load: LoadSource,
+}
+
+impl LatencyConfig {
+    /// `workload` in `mode` at `rate` lines/s: 2 workers, 3 s per run with 0.5 s of warm-up,
+    /// the default corpus, generated in process.
+    pub fn new(workload: Workload, mode: Mode, rate: f64) -> Self {
+        LatencyConfig {
+            workload,
+            mode,
+            workers: 2,
+            rate,
+            seconds: 3.0,
+            warmup: 0.5,
+            corpus: CorpusSpec::default(),
+            load: LoadSource::InProcess,
+        }
+    }
+    /// Lines one run sends.
+    pub fn lines(&self) -> u64 {
+        (self.rate * self.seconds).round() as u64
+    }
+}
+
+/// One run's figures.
+#[derive(Clone, Debug, Serialize)]
+pub struct LatencyRun {
+    /// Lines sent, and lines the job read.
+    pub lines_sent: u64,
+    pub lines_read: u64,
+    /// Outputs a plain loop over the sent lines expects, and outputs that reached the sink.
+    pub outputs_expected: u64,
+    pub outputs_seen: u64,
+    /// Outputs measured (those of inputs scheduled after the warm-up).
+    pub measured: u64,
+    /// From the first line's scheduled send time to the end of the job (its last output).
+    pub seconds: f64,
+    /// Outputs per second over those seconds.
+    pub outputs_per_sec: f64,
+    pub latency_ms: Percentiles,
+    /// What `sluice loadgen` reported (TCP load only).
+    pub loadgen: Option<LoadgenReport>,
+    #[serde(skip)]
+    pub histogram: Histogram<u64>,
+}
+
+impl LatencyRun {
+    /// Whether every expected output, and nothing else, reached the sink.
+    pub fn complete(&self) -> bool {
+        self.lines_read == self.lines_sent && self.outputs_seen == self.outputs_expected
+    }
+}
+
+/// A configuration's runs, summarized.
+#[derive(Clone, Debug, Serialize)]
+pub struct LatencyMeasurement {
+    pub config: LatencyConfig,
+    pub runs: Vec<LatencyRun>,
+    /// Percentiles (ms) of each run: min, median and max over the runs.
+    pub p50_ms: Spread,
+    pub p99_ms: Spread,
+    pub p999_ms: Spread,
+    pub max_ms: Spread,
+    pub outputs_per_sec: Spread,
+    /// The latency distribution of all runs together, as (latency ms, fraction at or below).
+    pub cdf: Vec<(f64, f64)>,
+}
+
+impl LatencyMeasurement {
+    /// Whether every run delivered exactly the expected outputs.
+    pub fn complete(&self) -> bool {
+        self.runs.iter().all(LatencyRun::complete)
+    }
+}
+
+/// The run in progress, for a progress line drawn by another thread.
+#[derive(Clone, Default)]
+pub struct Live(Arc<Mutex<Option<LiveRun>>>);
+
+struct LiveRun {
+    probe: Probe,
+    started: Instant,
+    config: LatencyConfig,
+}
+
+impl Live {
+    /// "rate …, backlog …, elapsed …" for the run in progress, if any.
+    pub fn status(&self) -> Option<String> {
+        let guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let run = guard.as_ref()?;
+        let elapsed = run.started.elapsed().as_secs_f64();
+        let due = ((elapsed * run.config.rate) as u64).min(run.config.lines());
+        let read = run.probe.ingested();
+        Some(format!(
+            "{:.0} lines/s, backlog {} lines, {} {}, {elapsed:.1}/{:.1} s",
+            read as f64 / elapsed.max(1e-3),
+            due.saturating_sub(read),
+            run.probe.outputs(),
+            run.config.workload.unit(),
+            run.config.seconds
+        ))
+    }
+    fn set(&self, run: Option<LiveRun>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = run;
+    }
+}
+
+/// Runs `config` once.
+pub fn run_once(config: &LatencyConfig, live: &Live) -> std::result::Result<LatencyRun, String> {
+    let lines = config.lines();
+    let load = Load {
+        rate: Some(config.rate),
+        seconds: config.seconds,
+    };
+    let (source, loadgen) = match &config.load {
+        LoadSource::InProcess => {
+            let generator = Generator::new(config.corpus.clone())
+                .lines(lines)
+                .rate(config.rate)
+                .stamped();
+            (LineSource::Generator(generator), None)
+        }
+        LoadSource::Tcp { exe } => {
+            let loadgen = LoadgenProcess::spawn(exe, &load, &config.corpus)?;
+            let socket = Socket::new(loadgen.address())
+                .map_err(|e| e.to_string())?
+                .retry_window(LOADGEN_RETRY)
+                .end_on_close();
+            (LineSource::Socket(socket), Some(loadgen))
+        }
+    };
+    let probe = Probe::new(now_nanos() + (config.warmup * 1e9) as u64);
+    let started = Instant::now();
+    live.set(Some(LiveRun {
+        probe: probe.clone(),
+        started,
+        config: config.clone(),
+    }));
+    let result = run_job(config, source, &probe);
+    let seconds = probe.first_sent().map_or(0.0, |first| {
+        now_nanos().saturating_sub(first) as f64 / 1e9
+    });
+    live.set(None);
+    result.map_err(|e| format!("{} {}: {e}", config.workload, config.mode))?;
+    let loadgen = loadgen.map(LoadgenProcess::finish).transpose()?;
+    let lines_sent = loadgen.as_ref().map_or(lines, |report| report.lines_sent);
+
+    let corpus = Corpus::new(config.corpus.clone());
+    let mut line = String::new();
+    let outputs_expected = (0..lines_sent)
+        .map(|i| {
+            line.clear();
+            corpus.write_line(i, &mut line);
+            config.workload.outputs_of(&line)
+        })
+        .sum();
+    let histogram = probe.recorder().snapshot();
+    let outputs_seen = probe.outputs();
+    Ok(LatencyRun {
+        lines_sent,
+        lines_read: probe.ingested(),
+        outputs_expected,
+        outputs_seen,
+        measured: histogram.len(),
+        seconds,
+        outputs_per_sec: outputs_seen as f64 / seconds.max(1e-9),
+        latency_ms: Percentiles::of(&histogram),
+        loadgen,
+        histogram,
+    })
+}
+
+/// Builds and runs the job of `config` over `source`, into `probe`.
+fn run_job(config: &LatencyConfig, source: LineSource, probe: &Probe) -> Result<()> {
+    let execution = Execution::default().workers(config.workers);
+    let (workload, probe) = (config.workload.clone(), probe.clone());
+    match config.mode {
+        Mode::Native => {
+            execute(execution, move |worker| {
+                worker.dataflow(|scope| {
+                    let parse = probe.parse(&JobContext::of(scope));
+                    workload.native(source.stream(scope).flat_map(parse), &probe);
+                });
+            })?;
+        }
+        Mode::MicroBatch { interval_ms } => {
+            let minibatch = |e: sluice_minibatch::Error| Error::Operator(e.to_string());
+            let interval = Duration::from_millis(interval_ms);
+            let mut ssc = StreamingContext::new(execution, interval);
+            ssc.define(move |graph| {
+                let parse = probe.parse(graph.job());
+                workload.minibatch(source.dstream(graph).flat_map(parse), &probe);
+            })
+            .map_err(minibatch)?;
+            ssc.start().map_err(minibatch)?;
+            ssc.await_termination().map_err(minibatch)?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs `config` `runs` times and summarizes; `before_run(i)` is called before each.
+pub fn measure(
+    config: &LatencyConfig,
+    runs: usize,
+    live: &Live,
+    mut before_run: impl FnMut(usize),
+) -> std::result::Result<LatencyMeasurement, String> {
+    let runs: Vec<LatencyRun> = (0..runs.max(1))
+        .map(|i| {
+            before_run(i);
+            run_once(config, live)
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    let spread = |f: fn(&LatencyRun) -> f64| Spread::of(&runs.iter().map(f).collect::<Vec<_>>());
+    let mut all = runs[0].histogram.clone();
+    for run in &runs[1..] {
+        let _ = all.add(&run.histogram);
+    }
+    Ok(LatencyMeasurement {
+        config: config.clone(),
+        p50_ms: spread(|r| r.latency_ms.p50),
+        p99_ms: spread(|r| r.latency_ms.p99),
+        p999_ms: spread(|r| r.latency_ms.p999),
+        max_ms: spread(|r| r.latency_ms.max),
+        outputs_per_sec: spread(|r| r.outputs_per_sec),
+        cdf: crate::stats::cdf(&all),
+        runs,
+    })
+}

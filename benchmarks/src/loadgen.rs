@@ -1,0 +1,214 @@
+//! An open-loop TCP load generator: the same load for Sluice and for any other engine.
+//!
+//! It listens, waits for the job to connect (as Spark's `socketTextStream` and Flink's
+//! `socketTextStream` do), then sends lines on a fixed schedule — line `i` is due at
+//! `start + i / rate` — each stamped with its scheduled time (see
+//! [`stamped`](sluice_engine::sources::stamped)). A job measures latency from that time, so a
+//! sender that falls behind cannot hide it; the generator reports how far behind schedule it
+//! sent (the *schedule lag*) so that a run with a lagging sender can be recognised. With no rate
+//! it sends as fast as the connection takes lines, stamping each burst with the time it was made.
+//!
+//! `sluice loadgen` runs [`serve`]; [`LoadgenProcess`] starts that command as a child process
+//! for a benchmark run.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
+use sluice_engine::sources::corpus::{Corpus, CorpusSpec};
+use sluice_engine::sources::stamped::write_stamped;
+use sluice_engine::time::now_nanos;
+
+/// Lines written per burst at full speed.
+const MAX_BURST: u64 = 4096;
+
+/// Where the lines come from.
+#[derive(Clone, Debug)]
+pub enum Lines {
+    /// The shared word-count corpus, from line 0.
+    Corpus(Corpus),
+    /// The lines of a file, repeated as often as needed.
+    File(Vec<String>),
+}
+
+impl Lines {
+    /// Line `i` of the load.
+    pub fn line(&self, i: u64, out: &mut String) {
+        match self {
+            Lines::Corpus(corpus) => corpus.write_line(i, out),
+            Lines::File(lines) => out.push_str(&lines[(i % lines.len() as u64) as usize]),
+        }
+    }
+    /// Reads `path` as the load's lines; fails, naming the file, if it is unreadable or empty.
+    pub fn from_file(path: &Path) -> Result<Lines, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read corpus {}: {e}", path.display()))?;
+        let lines: Vec<String> = text.lines().map(str::to_string).collect();
+        if lines.is_empty() {
+            return Err(format!("corpus {} has no lines", path.display()));
+        }
+        Ok(Lines::File(lines))
+    }
+}
+
+/// How much to send, how fast.
+#[derive(Clone, Debug)]
+pub struct Load {
+    /// Lines per second, or `None` for as fast as the connection takes them.
+    pub rate: Option<f64>,
+    /// How long to send.
+    pub seconds: f64,
+}
+
+/// What a load generator did.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct LoadgenReport {
+    /// Lines sent (lines `0..lines_sent` of the load).
+    pub lines_sent: u64,
+    /// From the connection to the last line sent.
+    pub seconds: f64,
+    /// The rate asked for (lines/s), if any.
+    pub rate: Option<f64>,
+    /// Lines sent per second.
+    pub achieved_rate: f64,
+    /// How late lines were sent relative to their schedule, in ms.
+    pub lag_p50_ms: f64,
+    pub lag_p99_ms: f64,
+    pub lag_max_ms: f64,
+}
+
+/// Accepts one connection on `listener` and sends `load` to it; returns what was sent.
+pub fn serve(listener: &TcpListener, lines: &Lines, load: &Load) -> std::io::Result<LoadgenReport> {
+    let (stream, _) = listener.accept()?;
+    stream.set_nodelay(true)?;
+    send(stream, lines, load)
+}
+
+fn send(stream: TcpStream, lines: &Lines, load: &Load) -> std::io::Result<LoadgenReport> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stream);
+    let mut lag = Histogram::<u64>::new(3).expect("3 significant figures is a valid precision");
+    let (start, start_nanos) = (Instant::now(), now_nanos());
+    let total = load.rate.map_or(u64::MAX, |rate| (rate * load.seconds).round() as u64);
+    let (mut sent, mut text, mut line) = (0u64, String::new(), String::new());
+    loop {
+        let elapsed = start.elapsed().as_secs_f64();
+        let due = match load.rate {
+            Some(_) if sent >= total => break,
+            Some(rate) => ((elapsed * rate) as u64 + 1).min(total),
+            None if elapsed >= load.seconds => break,
+            None => sent + MAX_BURST,
+        };
+        let now = now_nanos();
+        let scheduled = |i: u64| match load.rate {
+            Some(rate) => start_nanos + (i as f64 * 1e9 / rate) as u64,
+            None => now,
+        };
+        text.clear();
+        for i in sent..due {
+            line.clear();
+            lines.line(i, &mut line);
+            write_stamped(scheduled(i), &line, &mut text);
+            text.push('\n');
+            let _ = lag.record(now.saturating_sub(scheduled(i)).max(1));
+        }
+        out.write_all(text.as_bytes())?;
+        out.flush()?;
+        sent = due;
+        if let Some(rate) = load.rate {
+            let next = Duration::from_secs_f64(sent as f64 / rate);
+            if let Some(wait) = next.checked_sub(start.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
+    }
+    out.flush()?;
+    let seconds = start.elapsed().as_secs_f64();
+    let ms = |q: f64| lag.value_at_quantile(q) as f64 / 1e6;
+    Ok(LoadgenReport {
+        lines_sent: sent,
+        seconds,
+        rate: load.rate,
+        achieved_rate: sent as f64 / seconds.max(1e-9),
+        lag_p50_ms: ms(0.5),
+        lag_p99_ms: ms(0.99),
+        lag_max_ms: lag.max() as f64 / 1e6,
+    })
+}
+
+/// `sluice loadgen` running as a child process of a benchmark.
+pub struct LoadgenProcess {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+    address: String,
+}
+
+impl LoadgenProcess {
+    /// Starts `exe loadgen --port 0 …` (`exe` is the `sluice` binary) and waits until it listens.
+    pub fn spawn(
+        exe: &Path,
+        load: &Load,
+        corpus: &CorpusSpec,
+    ) -> Result<LoadgenProcess, String> {
+        let mut command = Command::new(exe);
+        command.args(["loadgen", "--port", "0", "--seconds"]);
+        command.arg(load.seconds.to_string());
+        match load.rate {
+            Some(rate) => command.arg("--rate").arg(rate.to_string()),
+            None => command.arg("--max"),
+        };
+        command.args([
+            "--seed",
+            &corpus.seed.to_string(),
+            "--vocab",
+            &corpus.vocab.to_string(),
+            "--skew",
+            &corpus.skew.to_string(),
+            "--words",
+            &corpus.words_per_line.to_string(),
+        ]);
+        let mut child = command
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start {} loadgen: {e}", exe.display()))?;
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
+        let mut first = String::new();
+        let _ = stdout.read_line(&mut first);
+        let Some(address) = first.trim().strip_prefix("listening ") else {
+            let _ = child.kill();
+            return Err(format!("loadgen did not start (said {:?})", first.trim()));
+        };
+        Ok(LoadgenProcess {
+            address: address.to_string(),
+            child,
+            stdout,
+        })
+    }
+    /// The `host:port` it listens on.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+    /// Waits for it to finish and returns its report.
+    pub fn finish(mut self) -> Result<LoadgenReport, String> {
+        let mut rest = String::new();
+        let _ = std::io::Read::read_to_string(&mut self.stdout, &mut rest);
+        let status = self.child.wait().map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err(format!("loadgen failed ({status})"));
+        }
+        serde_json::from_str(rest.trim())
+            .map_err(|e| format!("loadgen's report is not JSON ({e}): {rest:?}"))
+    }
+}
+
+impl Drop for LoadgenProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! Timed workloads: the benchmark's jobs over lines that carry their scheduled send time, built
+//! so that the sink can tell when each input's effect became visible.
+//!
+//! The input is the [stamped](sluice_engine::sources::stamped) format of open-loop load, parsed
+//! into [`Timed`] lines. What "visible" means depends on the mode, and is the point of the
+//! comparison:
+//! - native: each input produces its own outputs at once (a word's new running count), and each
+//!   output carries its input's send time to the sink ([`Probe::native`]);
+//! - micro-batch: a batch's results are visible together, when the batch is done; every input
+//!   of the batch is measured at that moment ([`Probe::minibatch`]).
+//!
+//! Inputs scheduled during the warm-up are processed and counted but not measured.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use sluice_engine::prelude::*;
+use sluice_engine::sources::stamped::parse_stamped;
+use sluice_minibatch::DStream;
+
+/// A line with its scheduled send time (Unix ns).
+pub type Timed = (u64, String);
+
+/// Where a latency run's measurements go: the histogram, and counters that prove nothing was
+/// lost and drive the progress line.
+#[derive(Clone)]
+pub struct Probe {
+    recorder: LatencyRecorder,
+    measure_from: u64,
+    ingested: Arc<AtomicU64>,
+    first_sent: Arc<AtomicU64>,
+    outputs: Arc<AtomicU64>,
+}
+
+impl Probe {
+    /// A probe that measures inputs scheduled at or after `measure_from` (Unix ns).
+    pub fn new(measure_from: u64) -> Probe {
+        Probe {
+            recorder: LatencyRecorder::new(),
+            measure_from,
+            ingested: Arc::default(),
+            first_sent: Arc::new(AtomicU64::new(u64::MAX)),
+            outputs: Arc::default(),
+        }
+    }
+    /// The latencies recorded so far.
+    pub fn recorder(&self) -> &LatencyRecorder {
+        &self.recorder
+    }
+    /// Lines the job has read so far.
+    pub fn ingested(&self) -> u64 {
+        self.ingested.load(Ordering::Relaxed)
+    }
+    /// The earliest send time (Unix ns) of a line read so far.
+    pub fn first_sent(&self) -> Option<u64> {
+        Some(self.first_sent.load(Ordering::Relaxed)).filter(|t| *t != u64::MAX)
+    }
+    /// Outputs that have reached the sink so far (warm-up included).
+    pub fn outputs(&self) -> u64 {
+        self.outputs.load(Ordering::Relaxed)
+    }
+
+    /// Parses a stamped line; a line that is not stamped is skipped and counted as malformed.
+    pub fn parse(&self, job: &JobContext) -> impl Fn(String) -> Option<Timed> + 'static {
+        let (job, ingested, first) = (job.clone(), self.ingested.clone(), self.first_sent.clone());
+        move |line: String| {
+            ingested.fetch_add(1, Ordering::Relaxed);
+            match parse_stamped(&line) {
+                Ok((sent, rest)) => {
+                    first.fetch_min(sent, Ordering::Relaxed);
+                    Some((sent, rest.to_string()))
+                }
+                Err(reason) => {
+                    job.malformed(|| reason);
+                    None
+                }
+            }
+        }
+    }
+
+    /// Native mode: each record of `sent` is one output, carrying its input's send time;
+    /// latency is measured when it reaches this sink.
+    pub fn native(&self, sent: Stream<'_, u64>) {
+        let (outputs, from) = (self.outputs.clone(), self.measure_from);
+        sent.filter(move |sent| {
+            outputs.fetch_add(1, Ordering::Relaxed);
+            *sent >= from
+        })
+        .record_latency(&self.recorder, |sent| *sent);
+    }
+
+    /// Micro-batch mode: `sent` holds `(send time, outputs it stands for)` for the inputs of each
+    /// batch, `results` the batch's results as output counts; every input is measured when its
+    /// batch's results are complete.
+    pub fn minibatch<'s>(&self, sent: &DStream<'s, (u64, u64)>, results: &DStream<'s, u64>) {
+        let (outputs, from) = (self.outputs.clone(), self.measure_from);
+        let results = results.tagged().clone().inspect(move |(_, n)| {
+            outputs.fetch_add(*n, Ordering::Relaxed);
+        });
+        sent.tagged()
+            .clone()
+            .filter(move |(_, (sent, _))| *sent >= from)
+            .record_latency_on_completion(results, &self.recorder, |(_, sent)| *sent);
+    }
+}

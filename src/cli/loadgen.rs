@@ -1,0 +1,72 @@
+//! `sluice loadgen`: an open-loop TCP load generator any engine can be measured with.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+use clap::Args;
+use sluice::bench::loadgen::{self, Lines, Load};
+use sluice::engine::sources::corpus::Corpus;
+
+use super::corpus::CorpusArgs;
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("pace").required(true).args(["rate", "max"])))]
+pub struct LoadgenArgs {
+    /// Port to listen on (0: any free port); the address is printed as `listening HOST:PORT`.
+    #[arg(long)]
+    pub port: u16,
+    /// Lines per second, sent on a fixed schedule.
+    #[arg(long, value_parser = positive)]
+    pub rate: Option<f64>,
+    /// Send as fast as the connection takes lines.
+    #[arg(long)]
+    pub max: bool,
+    /// How long to send.
+    #[arg(long, default_value_t = 10.0, value_parser = positive)]
+    pub seconds: f64,
+    /// Send the lines of this file (repeated) instead of the shared corpus.
+    #[arg(long, value_name = "FILE")]
+    pub corpus: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    #[command(flatten)]
+    pub spec: CorpusArgs,
+}
+
+fn positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x > 0.0 && x.is_finite() => Ok(x),
+        _ => Err(format!("'{s}' is not a positive number")),
+    }
+}
+
+pub fn loadgen(args: LoadgenArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let lines = match &args.corpus {
+        Some(path) => Lines::from_file(path)?,
+        None => Lines::Corpus(Corpus::new(args.spec.spec())),
+    };
+    let address = format!("{}:{}", args.host, args.port);
+    let listener =
+        TcpListener::bind(&address).map_err(|e| format!("cannot listen on {address}: {e}"))?;
+    let local = listener.local_addr()?;
+    println!("listening {local}");
+    eprintln!("sluice loadgen: listening on {local}; waiting for the job to connect");
+    let load = Load {
+        rate: args.rate,
+        seconds: args.seconds,
+    };
+    let report = loadgen::serve(&listener, &lines, &load)
+        .map_err(|e| format!("sending to the job connected on {local}: {e}"))?;
+    eprintln!(
+        "sluice loadgen: sent {} lines in {:.2} s ({:.0} lines/s); schedule lag p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+        report.lines_sent,
+        report.seconds,
+        report.achieved_rate,
+        report.lag_p50_ms,
+        report.lag_p99_ms,
+        report.lag_max_ms
+    );
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(())
+}
