@@ -205,9 +205,9 @@ pub fn run_once(config: &LatencyConfig, live: &Live) -> std::result::Result<Late
         config: config.clone(),
     }));
     let result = run_job(config, source, &probe);
-    let seconds = probe.first_sent().map_or(0.0, |first| {
-        now_nanos().saturating_sub(first) as f64 / 1e9
-    });
+    let seconds = probe
+        .first_sent()
+        .map_or(0.0, |first| now_nanos().saturating_sub(first) as f64 / 1e9);
     live.set(None);
     result.map_err(|e| format!("{} {}: {e}", config.workload, config.mode))?;
     let loadgen = loadgen.map(LoadgenProcess::finish).transpose()?;

@@ -92,7 +92,9 @@ fn send(stream: TcpStream, lines: &Lines, load: &Load) -> std::io::Result<Loadge
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stream);
     let mut lag = Histogram::<u64>::new(3).expect("3 significant figures is a valid precision");
     let (start, start_nanos) = (Instant::now(), now_nanos());
-    let total = load.rate.map_or(u64::MAX, |rate| (rate * load.seconds).round() as u64);
+    let total = load
+        .rate
+        .map_or(u64::MAX, |rate| (rate * load.seconds).round() as u64);
     let (mut sent, mut text, mut line) = (0u64, String::new(), String::new());
     loop {
         let elapsed = start.elapsed().as_secs_f64();
@@ -148,11 +150,7 @@ pub struct LoadgenProcess {
 
 impl LoadgenProcess {
     /// Starts `exe loadgen --port 0 …` (`exe` is the `sluice` binary) and waits until it listens.
-    pub fn spawn(
-        exe: &Path,
-        load: &Load,
-        corpus: &CorpusSpec,
-    ) -> Result<LoadgenProcess, String> {
+    pub fn spawn(exe: &Path, load: &Load, corpus: &CorpusSpec) -> Result<LoadgenProcess, String> {
         let mut command = Command::new(exe);
         command.args(["loadgen", "--port", "0", "--seconds"]);
         command.arg(load.seconds.to_string());

@@ -19,6 +19,20 @@ type Failure = Box<dyn std::error::Error>;
 
 const SIZE: (u32, u32) = (900, 560);
 
+/// Distinct, readable line colours, in order of use.
+const COLORS: [RGBColor; 6] = [
+    RGBColor(214, 39, 40),
+    RGBColor(31, 119, 180),
+    RGBColor(44, 160, 44),
+    RGBColor(148, 103, 189),
+    RGBColor(255, 127, 14),
+    RGBColor(23, 190, 207),
+];
+
+fn color(i: usize) -> RGBAColor {
+    COLORS[i % COLORS.len()].to_rgba()
+}
+
 /// Writes every plot into `dir`; returns the files written.
 pub fn write_plots(
     dir: &Path,
@@ -41,7 +55,9 @@ pub fn write_plots(
         written.push(path);
     }
     if max_throughput.iter().any(|m| interval(m.mode).is_some())
-        || latency.iter().any(|m| m.config.mode.interval_ms().is_some())
+        || latency
+            .iter()
+            .any(|m| m.config.mode.interval_ms().is_some())
     {
         let path = dir.join("interval.svg");
         against_interval(&path, max_throughput, latency)
@@ -83,9 +99,12 @@ fn latency_cdf(path: &Path, group: &[&LatencyMeasurement]) -> Result<(), Failure
         .y_desc("fraction of records")
         .draw()?;
     for (i, m) in group.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
+        let color = color(i);
         chart
-            .draw_series(LineSeries::new(m.cdf.iter().copied(), color.stroke_width(2)))?
+            .draw_series(LineSeries::new(
+                m.cdf.iter().copied(),
+                color.stroke_width(2),
+            ))?
             .label(m.config.mode.to_string())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
     }
@@ -125,7 +144,10 @@ fn against_interval(
         .map(|m| m.words_per_sec.median)
         .fold(1.0, f64::max);
     let mut chart = ChartBuilder::on(&top)
-        .caption("word count, max throughput (file source)", ("sans-serif", 20))
+        .caption(
+            "word count, max throughput (file source)",
+            ("sans-serif", 20),
+        )
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(70)
@@ -139,7 +161,7 @@ fn against_interval(
     let mut workers: Vec<usize> = throughput.iter().map(|m| m.workers).collect();
     workers.dedup();
     for (i, w) in workers.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
+        let color = color(i);
         let series = throughput.iter().filter(|m| m.workers == *w);
         let batched: Vec<(f64, f64)> = series
             .clone()
@@ -197,7 +219,7 @@ fn against_interval(
         .y_desc("p99 latency (ms, log scale)")
         .draw()?;
     for (i, key) in keys.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
+        let color = color(i);
         let series = latency.iter().filter(|m| series_key(m) == *key);
         let batched: Vec<(f64, f64)> = series
             .clone()

@@ -49,8 +49,9 @@ impl Percentiles {
     }
 }
 
-/// The distribution of a histogram of nanoseconds as (ms, fraction of samples at or below),
-/// at quantiles spaced evenly on a log scale of 1 / (1 − q), up to the maximum.
+/// The distribution of a histogram of nanoseconds as (ms, fraction of samples at or below):
+/// every 2% up to 90%, then spaced evenly on a log scale of 1 / (1 − q) to show the tail, then
+/// the maximum.
 ///
 /// ```
 /// let mut h = hdrhistogram::Histogram::<u64>::new(3).unwrap();
@@ -63,8 +64,10 @@ pub fn cdf(histogram: &Histogram<u64>) -> Vec<(f64, f64)> {
     if histogram.is_empty() {
         return Vec::new();
     }
-    let mut points: Vec<(f64, f64)> = (0..=50)
-        .map(|k| 1.0 - 10f64.powf(-(k as f64) / 10.0)) // 0, 0.206, …, 0.99999
+    let body = (0..45).map(|k| k as f64 * 0.02); // 0, 0.02, …, 0.88
+    let tail = (10..=50).map(|k| 1.0 - 10f64.powf(-(k as f64) / 10.0)); // 0.9, …, 0.99999
+    let mut points: Vec<(f64, f64)> = body
+        .chain(tail)
         .map(|q| (histogram.value_at_quantile(q) as f64 / 1e6, q))
         .collect();
     points.push((histogram.max() as f64 / 1e6, 1.0));

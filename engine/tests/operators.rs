@@ -254,6 +254,44 @@ proptest! {
         }
         prop_assert_eq!(seen, counts);
     }
+
+    #[test]
+    fn map_with_state_sees_each_keys_records_in_order(
+        input in proptest::collection::vec((0u8..10, 0u64..1000), 0..300),
+        workers in 1usize..=2,
+    ) {
+        // Per key: the running sum after each record, as a plain loop computes it. With two
+        // workers each feeds its share in order, but the shares interleave in any order.
+        let input: Vec<(String, u64)> = input.into_iter().map(|(k, v)| (format!("k{k}"), v)).collect();
+        let mut expected: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        for (k, v) in &input {
+            let sums = expected.entry(k.clone()).or_default();
+            sums.push(sums.last().copied().unwrap_or(0) + v);
+        }
+        let out = run_collect(workers, input, |s| {
+            s.map_with_state(|k: &String, v, sum: &mut Option<u64>| {
+                let sum = sum.get_or_insert(0);
+                *sum += v;
+                (k.clone(), *sum)
+            })
+        })
+        .unwrap();
+        let mut got: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        for (k, sum) in out {
+            got.entry(k).or_default().push(sum); // one key lives on one worker: emission order
+        }
+        if workers == 1 {
+            prop_assert_eq!(got, expected);
+        } else {
+            prop_assert_eq!(got.len(), expected.len());
+            for (k, sums) in &expected {
+                let emitted = &got[k];
+                prop_assert_eq!(emitted.len(), sums.len());
+                prop_assert!(emitted.windows(2).all(|w| w[0] <= w[1]));
+                prop_assert_eq!(emitted.last(), sums.last());
+            }
+        }
+    }
 }
 
 #[test]

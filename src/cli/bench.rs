@@ -182,7 +182,8 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     } else {
         0
     };
-    let total = throughput_runs + latency_configs.len() * args.runs + usize::from(!args.no_overhead);
+    let total =
+        throughput_runs + latency_configs.len() * args.runs + usize::from(!args.no_overhead);
     let live = Live::default();
     let progress = Progress::start(total as u64, &live);
 

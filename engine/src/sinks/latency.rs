@@ -115,26 +115,30 @@ pub(super) fn record_latency_on_completion<D: 'static, R: 'static>(
     let done = results.flat_map(|_| None);
     let mut merger = Merger::new(recorder);
     let mut pending: BTreeMap<Time, Vec<(u64, u64)>> = BTreeMap::new();
-    sent.map(move |record| sent_nanos(&record)).union(done).sink(
-        Pipeline,
-        "RecordLatencyOnCompletion",
-        move |(input, frontier)| {
-            input.for_each_stamp(|cap, data| {
-                let waiting = pending.entry(*cap.least().expect("a Vec message has one time")).or_default();
-                data.for_each(|batch| waiting.append(batch));
-            });
-            let now = now_nanos();
-            while let Some(entry) = pending.first_entry() {
-                if frontier.less_equal(entry.key()) {
-                    break;
+    sent.map(move |record| sent_nanos(&record))
+        .union(done)
+        .sink(
+            Pipeline,
+            "RecordLatencyOnCompletion",
+            move |(input, frontier)| {
+                input.for_each_stamp(|cap, data| {
+                    let waiting = pending
+                        .entry(*cap.least().expect("a Vec message has one time"))
+                        .or_default();
+                    data.for_each(|batch| waiting.append(batch));
+                });
+                let now = now_nanos();
+                while let Some(entry) = pending.first_entry() {
+                    if frontier.less_equal(entry.key()) {
+                        break;
+                    }
+                    for (nanos, count) in entry.remove() {
+                        record(&mut merger.local, now.saturating_sub(nanos).max(1), count);
+                    }
                 }
-                for (nanos, count) in entry.remove() {
-                    record(&mut merger.local, now.saturating_sub(nanos).max(1), count);
-                }
-            }
-            merger.maybe_merge(frontier.is_empty());
-        },
-    );
+                merger.maybe_merge(frontier.is_empty());
+            },
+        );
 }
 
 pub(super) fn record_latency<D: 'static>(
@@ -155,4 +159,66 @@ pub(super) fn record_latency<D: 'static>(
         });
         merger.maybe_merge(frontier.is_empty());
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+
+    use timely::container::CapacityContainerBuilder;
+    use timely::dataflow::operators::generic::operator::source;
+
+    use super::*;
+    use crate::prelude::*;
+
+    /// A results stream that stays open at time 0 until `release` is set.
+    fn held_open<'s>(scope: Scope<'s>, release: Arc<AtomicBool>) -> Stream<'s, ()> {
+        source::<_, CapacityContainerBuilder<Vec<()>>, _, _>(scope, "HeldOpen", move |cap, info| {
+            let activator = scope.activator_for(info.address.clone());
+            let mut cap = Some(cap);
+            move |_output| {
+                if release.load(Ordering::Relaxed) {
+                    cap = None;
+                } else if cap.is_some() {
+                    activator.activate_after(Duration::from_millis(5));
+                }
+            }
+        })
+    }
+
+    #[test]
+    fn completion_latency_waits_for_the_results_frontier() {
+        let recorder = LatencyRecorder::new();
+        let release = Arc::new(AtomicBool::new(false));
+        let (r, open) = (recorder.clone(), release.clone());
+        let job = std::thread::spawn(move || {
+            execute(Execution::default(), move |worker| {
+                let (r, open) = (r.clone(), open.clone());
+                worker.dataflow(move |scope| {
+                    let sent =
+                        scope.timed_source([(1, (now_nanos(), 2u64)), (2, (now_nanos(), 3))]);
+                    sent.record_latency_on_completion(held_open(scope, open), &r, |s| *s);
+                });
+            })
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(
+            recorder.snapshot().len(),
+            0,
+            "nothing is measured while the results are incomplete"
+        );
+        release.store(true, Ordering::Relaxed);
+        job.join().unwrap().unwrap();
+        let measured = recorder.snapshot();
+        assert_eq!(
+            measured.len(),
+            5,
+            "each record counts as many times as it stands for"
+        );
+        assert!(
+            measured.min() >= 300_000_000,
+            "measured after the release, not before"
+        );
+    }
 }

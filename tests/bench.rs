@@ -1,0 +1,147 @@
+//! `sluice loadgen` and `sluice bench` end to end: the load's schedule and contents, the
+//! benchmark's files, and clear errors for bad flags.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::process::Stdio;
+
+use common::sluice;
+use sluice::engine::sources::corpus::{Corpus, CorpusSpec};
+use sluice::engine::sources::stamped::parse_stamped;
+
+#[test]
+fn loadgen_sends_the_corpus_on_schedule_with_scheduled_times() {
+    let mut child = sluice()
+        .args([
+            "loadgen",
+            "--port",
+            "0",
+            "--rate",
+            "5000",
+            "--seconds",
+            "0.4",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let address = first.trim().strip_prefix("listening ").expect(&first);
+    let received: Vec<String> = BufReader::new(TcpStream::connect(address).unwrap())
+        .lines()
+        .map(Result::unwrap)
+        .collect();
+    let mut report = String::new();
+    stdout.read_line(&mut report).unwrap();
+    assert!(child.wait().unwrap().success());
+
+    assert_eq!(received.len(), 2000, "5000 lines/s for 0.4 s");
+    let corpus = Corpus::new(CorpusSpec::default());
+    let (t0, _) = parse_stamped(&received[0]).unwrap();
+    for (i, line) in received.iter().enumerate() {
+        let (scheduled, text) = parse_stamped(line).unwrap();
+        assert_eq!(text, corpus.line(i as u64), "line {i} is corpus line {i}");
+        let expected = t0 + i as u64 * 200_000; // one line every 200 µs
+        assert!(
+            scheduled.abs_diff(expected) <= 1,
+            "line {i} scheduled at {scheduled}"
+        );
+    }
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report["lines_sent"], 2000);
+}
+
+#[test]
+fn loadgen_errors_name_the_flag_or_file() {
+    let out = sluice().args(["loadgen", "--port", "0"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--rate") && stderr.contains("--max"),
+        "{stderr}"
+    );
+
+    let out = sluice()
+        .args([
+            "loadgen",
+            "--port",
+            "0",
+            "--rate",
+            "10",
+            "--corpus",
+            "/no/such/corpus.txt",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/no/such/corpus.txt"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn bench_compares_the_modes_and_writes_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = sluice()
+        .args([
+            "bench", "--lines", "20000", "--runs", "1", "--rates", "2000",
+        ])
+        .args([
+            "--seconds",
+            "0.6",
+            "--warmup",
+            "0.1",
+            "--modes",
+            "native,100",
+        ])
+        .args(["--load", "tcp", "--no-overhead", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // hand loop + native (memory, file) + micro-batch (file) + native and micro-batch at 2k/s
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.ends_with("= yes") || l.ends_with("!= NO"))
+        .collect();
+    assert_eq!(rows.len(), 6, "{stdout}");
+    assert!(rows.iter().all(|r| r.ends_with("= yes")), "{stdout}");
+    assert!(rows
+        .iter()
+        .any(|r| r.contains("tcp 2k/s") && r.contains("100 ms")));
+
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("results.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["latency"].as_array().unwrap().len(), 2);
+    assert!(json["machine"]["cores"].as_u64().unwrap() >= 1);
+    let csv = std::fs::read_to_string(dir.path().join("results.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 6);
+    for plot in ["interval.svg", "latency-cdf-wordcount-2w-2000.svg"] {
+        let svg = std::fs::read_to_string(dir.path().join(plot)).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.contains("micro-batch"),
+            "{plot}"
+        );
+    }
+}
+
+#[test]
+fn bench_rejects_a_bad_mode() {
+    let out = sluice()
+        .args(["bench", "--modes", "native,fast"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("'fast'"), "{stderr}");
+}
