@@ -145,3 +145,51 @@ fn bench_rejects_a_bad_mode() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("'fast'"), "{stderr}");
 }
+
+#[test]
+fn demo_shows_every_arrival_and_both_modes_agree() {
+    let out = sluice()
+        .args([
+            "demo",
+            "--seconds",
+            "1.5",
+            "--rate",
+            "4",
+            "--batch-ms",
+            "200",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let count = |who: &str| stdout.lines().filter(|l| l.contains(who)).count();
+    assert_eq!(count("] arrives"), 6, "{stdout}");
+    assert_eq!(count("] native"), 6 * 3, "one update per word: {stdout}");
+    assert!(count("] micro-batch") >= 2, "{stdout}");
+    assert!(stdout.contains("Final counts agree"), "{stdout}");
+}
+
+#[test]
+fn demo_counts_typed_lines() {
+    use std::io::Write;
+    let mut child = sluice()
+        .args(["demo", "--stdin", "--batch-ms", "100"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"to be or\nnot to be\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    for update in ["to = 1", "be = 1", "or = 1", "not = 1", "to = 2", "be = 2"] {
+        assert!(stdout.contains(update), "{update} missing: {stdout}");
+    }
+    assert!(stdout.contains("Final counts agree (4 words)"), "{stdout}");
+}

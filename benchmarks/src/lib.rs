@@ -14,6 +14,7 @@
 //! min / median / max of several runs, with the record counts that show nothing was lost.
 
 pub mod batch_overhead;
+pub mod demo;
 pub mod latency;
 pub mod loadgen;
 pub mod machine;

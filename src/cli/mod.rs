@@ -6,6 +6,7 @@ mod bench;
 mod cluster;
 mod conformance;
 mod corpus;
+mod demo;
 mod loadgen;
 mod run;
 mod status;
@@ -29,10 +30,12 @@ enum Command {
         #[command(subcommand)]
         what: corpus::GenCommand,
     },
-    /// Measure Sluice: word count throughput per worker against a hand-written loop.
+    /// The comparative benchmark: native vs micro-batch, max throughput and latency at fixed rates.
     Bench(bench::BenchArgs),
     /// Run Spark-derived DStream conformance cases (shared/conformance format).
     Conformance(conformance::ConformanceArgs),
+    /// Watch native and micro-batch word count side by side on a slow input (the teaching view).
+    Demo(demo::DemoArgs),
     /// Serve open-loop load over TCP: `<scheduled unix nanos> <line>` lines on a fixed schedule.
     Loadgen(loadgen::LoadgenArgs),
 }
@@ -45,5 +48,6 @@ pub fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Bench(args) => bench::bench(args),
         Command::Conformance(args) => conformance::conformance(args),
         Command::Loadgen(args) => loadgen::loadgen(args),
+        Command::Demo(args) => demo::demo(args),
     }
 }
