@@ -10,7 +10,7 @@ fn small(workload: Workload, mode: Mode, workers: usize) -> LatencyConfig {
     LatencyConfig {
         workers,
         seconds: 0.5,
-        warmup: 0.1,
+        warmup: 0.2,
         ..LatencyConfig::new(workload, mode, 2000.0)
     }
 }

@@ -98,6 +98,11 @@ impl Progress {
         });
         Progress { bar, label, done }
     }
+    /// A run that was not counted at the start (a search step) begins.
+    fn extra_run(&self, what: String) {
+        self.bar.inc_length(1);
+        self.run(what);
+    }
     /// A new run begins.
     fn run(&self, what: String) {
         if self.bar.is_hidden() {
@@ -302,7 +307,7 @@ fn sustainable_rates(
                     load: load.clone(),
                 };
                 latency::measure(&config, 1, live, |_| {
-                    progress.run(format!(
+                    progress.extra_run(format!(
                         "sustainable search: {workload} {mode}, {workers} workers, {}/s",
                         report::si(rate)
                     ))
