@@ -6,8 +6,12 @@
 //!   local pre-aggregation (combiner) before the exchange;
 //! - [`table`]: the last value per key, emitted when the input ends, and gathering to worker 0;
 //! - [`window`]: per-key counts over sliding and tumbling windows, closed by the frontier;
+//! - [`event_time`]: event time from the records, watermarks carried by the frontier;
+//! - [`event_window`]: event-time windows with allowed lateness and a late side output;
 //! - [`side_output`]: parsing with an error side output for malformed records.
 
+pub mod event_time;
+pub mod event_window;
 pub mod keyed;
 pub mod partition;
 pub mod side_output;

@@ -1,0 +1,130 @@
+//! Event time: timestamps taken from the records, and watermarks carried by the frontier.
+//!
+//! [`EventTime::with_event_time`] re-stamps a stream: each record travels at
+//! `max(its event time, the current watermark)`, where the watermark is the highest event time
+//! seen so far minus the allowed out-of-orderness (Flink's bounded-out-of-orderness strategy).
+//! The operator holds a capability at its watermark, so the frontier downstream *is* the
+//! watermark — the minimum over all workers' — and event-time windows
+//! ([`event_window`](super::event_window)) close when it passes their end. A record whose event
+//! time is already below the watermark travels at the watermark: downstream sees that it is late
+//! by comparing its event time with its timestamp.
+//!
+//! The watermark advances record by record, so the result depends only on the order in which
+//! each worker reads its records, not on how they were batched. When the input ends the
+//! watermark jumps to the end of time and every window closes.
+//!
+//! ```
+//! use sluice_engine::prelude::*;
+//! use sluice_engine::operators::event_time::{EventTime, Watermarks};
+//! let out = Collector::new();
+//! let sink = out.clone();
+//! execute(Execution::default(), move |worker| {
+//!     worker.dataflow(|scope| {
+//!         // (event time, name), arriving out of order
+//!         scope
+//!             .iterator_source(vec![(1000u64, "a"), (3000, "b"), (1500, "c")])
+//!             .with_event_time(|(t, _)| *t, Watermarks::bounded_out_of_orderness(1000))
+//!             .collect_into(&sink);
+//!     });
+//! })
+//! .unwrap();
+//! // "c" (1500) came after the watermark had reached 3000 − 1000 = 2000: it travels at 2000.
+//! assert_eq!(out.take().len(), 3);
+//! ```
+
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::generic::OutputBuilder;
+use timely::progress::Antichain;
+
+use crate::stream::Stream;
+use crate::time::Time;
+
+/// How the watermark follows the event times seen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Watermarks {
+    out_of_orderness: Time,
+}
+
+impl Watermarks {
+    /// The watermark trails the highest event time seen by `ms`: records at most that much out
+    /// of order are never behind it.
+    pub fn bounded_out_of_orderness(ms: Time) -> Self {
+        Watermarks {
+            out_of_orderness: ms,
+        }
+    }
+    /// The watermark is the highest event time seen (for inputs in event-time order).
+    pub fn ascending() -> Self {
+        Self::bounded_out_of_orderness(0)
+    }
+}
+
+/// Assigning event time.
+pub trait EventTime<'scope, D: 'static>: Sized {
+    /// Re-stamps each record at `max(event_time(record), watermark)`; see the module docs.
+    fn with_event_time(
+        self,
+        event_time: impl Fn(&D) -> Time + 'static,
+        watermarks: Watermarks,
+    ) -> Stream<'scope, D>;
+}
+
+impl<'scope, D: 'static> EventTime<'scope, D> for Stream<'scope, D> {
+    fn with_event_time(
+        self,
+        event_time: impl Fn(&D) -> Time + 'static,
+        watermarks: Watermarks,
+    ) -> Stream<'scope, D> {
+        let mut builder = OperatorBuilder::new("WithEventTime".to_owned(), self.scope());
+        let mut input = builder.new_input(self, Pipeline);
+        // The output's times come from the records, not from the input's (processing) times.
+        let (output, stream) =
+            builder.new_output_connection::<Vec<D>, _>(Vec::<(usize, Antichain<Time>)>::new());
+        let mut output = OutputBuilder::<_, CapacityContainerBuilder<Vec<D>>>::from(output);
+        builder.build(move |mut capabilities| {
+            let mut capability = capabilities.pop();
+            let mut highest: Option<Time> = None;
+            let mut stamped: Vec<(Time, D)> = Vec::new();
+            move |frontiers| {
+                let mut output = output.activate();
+                input.for_each_stamp(|_, data| {
+                    let Some(cap) = capability.as_ref() else {
+                        return; // the input ended: nothing more arrives
+                    };
+                    let mut watermark = *cap.time();
+                    for batch in data {
+                        for record in batch.drain(..) {
+                            let t = event_time(&record);
+                            stamped.push((t.max(watermark), record));
+                            highest = Some(highest.map_or(t, |h| h.max(t)));
+                            watermark =
+                                watermark.max(t.saturating_sub(watermarks.out_of_orderness));
+                        }
+                    }
+                    stamped.sort_by_key(|(t, _)| *t);
+                    let mut records = stamped.drain(..).peekable();
+                    while let Some((t, first)) = records.next() {
+                        let at = cap.delayed(&t);
+                        let mut session = output.session(&at);
+                        session.give(first);
+                        while let Some((_, next)) = records.next_if(|(u, _)| *u == t) {
+                            session.give(next);
+                        }
+                    }
+                });
+                if let (Some(cap), Some(highest)) = (capability.as_mut(), highest) {
+                    let watermark = highest.saturating_sub(watermarks.out_of_orderness);
+                    if watermark > *cap.time() {
+                        cap.downgrade(&watermark);
+                    }
+                }
+                if frontiers[0].is_empty() {
+                    capability = None;
+                }
+            }
+        });
+        stream
+    }
+}

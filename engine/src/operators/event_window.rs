@@ -1,0 +1,168 @@
+//! Keyed event-time windows with allowed lateness and a late side output (Flink's model).
+//!
+//! The input is `(key, event time)` pairs on a stream stamped by
+//! [`with_event_time`](super::event_time::EventTime::with_event_time), so a record's timestamp
+//! is `max(event time, watermark)`. For each window `[end − length, end)` containing its event
+//! time, a record is:
+//! - **on time** if its timestamp is before `end`: counted, and the window's result is emitted
+//!   once, when the frontier (the watermark) reaches `end`, at time `end`;
+//! - **late but allowed** if its timestamp is before `end + lateness`: counted, and if the
+//!   window has already fired, an updated result is emitted at once, marked
+//!   [`update`](WindowCount::update) so that a sink can tell it from the first firing;
+//! - **too late** otherwise. A record too late for *every* window it belongs to goes to the late
+//!   side output, which the caller can consume and count; nothing is dropped silently.
+//!
+//! A window's state is freed when the frontier passes `end + lateness`, so state stays bounded
+//! on an endless stream. Whether a record is late is decided by its own timestamp, not by when
+//! it happened to be processed, so the final count of every window does not depend on arrival
+//! order within the lateness, nor on the number of workers.
+//!
+//! ```
+//! use std::time::Duration;
+//! use sluice_engine::prelude::*;
+//! use sluice_engine::operators::event_time::{EventTime, Watermarks};
+//! use sluice_engine::operators::event_window::EventWindows;
+//! let (counts, late) = (Collector::new(), Collector::new());
+//! let (c, l) = (counts.clone(), late.clone());
+//! execute(Execution::default(), move |worker| {
+//!     worker.dataflow(|scope| {
+//!         let clicks = vec![("a", 100u64), ("a", 1500), ("a", 300), ("b", 2500), ("a", 50)];
+//!         let (windows, too_late) = scope
+//!             .iterator_source(clicks.into_iter().map(|(k, t)| (k.to_string(), t)))
+//!             .with_event_time(|(_, t)| *t, Watermarks::ascending())
+//!             .count_by_event_window(WindowSpec::tumbling(Duration::from_secs(1)), 1000);
+//!         windows.map(|w| (w.end, w.key, w.count, w.update)).collect_into(&c);
+//!         too_late.collect_into(&l);
+//!     });
+//! })
+//! .unwrap();
+//! // "a"@300 arrives after the watermark passed 1000, but within the lateness: it counts (in
+//! // the first firing if the window has not fired yet when it is processed, else as an update).
+//! let final_a = counts.take().into_iter().filter(|c| c.0 == 1000 && c.1 == "a").map(|c| c.2).max();
+//! assert_eq!(final_a, Some(2));
+//! // "a"@50 arrives when the watermark is 2500 ≥ 1000 + 1000: too late.
+//! assert_eq!(late.take(), vec![("a".to_string(), 50)]);
+//! ```
+
+use std::collections::BTreeMap;
+use std::hash::Hash;
+
+use serde::{Deserialize, Serialize};
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::generic::OutputBuilder;
+use timely::dataflow::operators::Capability;
+
+use super::window::WindowSpec;
+use crate::hash::{new_map, route, HashMap};
+use crate::stream::{Data, Stream};
+use crate::time::Time;
+
+/// One window's count for one key.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct WindowCount<K> {
+    /// The window's end (exclusive); its start is `end − length`.
+    pub end: Time,
+    pub key: K,
+    pub count: u64,
+    /// `false` for the window's first firing, `true` for a later update caused by a late record.
+    pub update: bool,
+}
+
+/// A window's state on one worker.
+struct Window<K> {
+    /// Held until the window fires (at its end).
+    capability: Option<Capability<Time>>,
+    counts: HashMap<K, u64>,
+}
+
+/// Event-time window aggregations on `(key, event time)` streams.
+pub trait EventWindows<'scope, K: Data + Hash + Eq>: Sized {
+    /// Each key's count per window, and the records too late for all their windows; see the
+    /// module docs. `lateness` is in ms.
+    #[allow(clippy::type_complexity)]
+    fn count_by_event_window(
+        self,
+        spec: WindowSpec,
+        lateness: Time,
+    ) -> (Stream<'scope, WindowCount<K>>, Stream<'scope, (K, Time)>);
+}
+
+impl<'scope, K: Data + Hash + Eq> EventWindows<'scope, K> for Stream<'scope, (K, Time)> {
+    fn count_by_event_window(
+        self,
+        spec: WindowSpec,
+        lateness: Time,
+    ) -> (Stream<'scope, WindowCount<K>>, Stream<'scope, (K, Time)>) {
+        let mut builder = OperatorBuilder::new("CountByEventWindow".to_owned(), self.scope());
+        let mut input = builder.new_input(self, Exchange::new(|(k, _): &(K, Time)| route(k)));
+        let (counts_out, counts) = builder.new_output::<Vec<WindowCount<K>>>();
+        let (late_out, late) = builder.new_output::<Vec<(K, Time)>>();
+        let mut counts_out =
+            OutputBuilder::<_, CapacityContainerBuilder<Vec<WindowCount<K>>>>::from(counts_out);
+        let mut late_out =
+            OutputBuilder::<_, CapacityContainerBuilder<Vec<(K, Time)>>>::from(late_out);
+        builder.build(move |_| {
+            let mut windows: BTreeMap<Time, Window<K>> = BTreeMap::new();
+            move |frontiers| {
+                let (mut counts_out, mut late_out) = (counts_out.activate(), late_out.activate());
+                input.for_each_stamp(|cap, data| {
+                    let t = *cap.least().expect("a Vec message has one time");
+                    let mut updates = counts_out.session(&cap);
+                    let mut too_late = late_out.session(&cap);
+                    for batch in data {
+                        for (key, event_time) in batch.drain(..) {
+                            let mut accepted = false;
+                            for end in spec.ends_containing(event_time) {
+                                if t >= end + lateness {
+                                    continue; // too late for this window
+                                }
+                                accepted = true;
+                                let window = windows.entry(end).or_insert_with(|| Window {
+                                    capability: (t < end).then(|| cap.delayed(&end, 0)),
+                                    counts: new_map(),
+                                });
+                                let count = window.counts.entry(key.clone()).or_default();
+                                *count += 1;
+                                let fired = window.capability.is_none();
+                                if fired {
+                                    updates.give(WindowCount {
+                                        end,
+                                        key: key.clone(),
+                                        count: *count,
+                                        update: true,
+                                    });
+                                }
+                            }
+                            if !accepted {
+                                too_late.give((key, event_time));
+                            }
+                        }
+                    }
+                });
+                // Fire the windows the watermark has reached; free those past their lateness.
+                let frontier = &frontiers[0];
+                for (&end, window) in windows.range_mut(..) {
+                    if frontier.less_than(&end) {
+                        break;
+                    }
+                    if let Some(capability) = window.capability.take() {
+                        counts_out
+                            .session(&capability)
+                            .give_iterator(window.counts.iter().map(|(key, count)| WindowCount {
+                                end,
+                                key: key.clone(),
+                                count: *count,
+                                update: false,
+                            }));
+                    }
+                }
+                windows.retain(|&end, w| {
+                    w.capability.is_some() || frontier.less_than(&(end + lateness))
+                });
+            }
+        });
+        (counts, late)
+    }
+}
