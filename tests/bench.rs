@@ -193,3 +193,37 @@ fn demo_counts_typed_lines() {
     }
     assert!(stdout.contains("Final counts agree (4 words)"), "{stdout}");
 }
+
+#[test]
+fn loadgen_sends_ysb_ad_events() {
+    let mut child = sluice()
+        .args([
+            "loadgen",
+            "--port",
+            "0",
+            "--rate",
+            "2000",
+            "--seconds",
+            "0.2",
+        ])
+        .args(["--events", "ysb"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let address = first.trim().strip_prefix("listening ").expect(&first);
+    let received: Vec<String> = BufReader::new(TcpStream::connect(address).unwrap())
+        .lines()
+        .map(Result::unwrap)
+        .collect();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(received.len(), 400);
+    for line in &received {
+        let (_, event) = parse_stamped(line).unwrap();
+        let parsed = sluice::bench::workloads::ysb::parse(event).expect(event);
+        assert!(["view", "click", "purchase"].contains(&parsed.event_type));
+    }
+}

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use sluice_engine::prelude::*;
-use sluice_engine::sources::corpus::{Corpus, CorpusSpec};
+use sluice_engine::sources::corpus::CorpusSpec;
 use sluice_engine::sources::{Generator, Socket};
 use sluice_engine::time::now_nanos;
 use sluice_minibatch::StreamingContext;
@@ -87,6 +87,16 @@ impl LatencyConfig {
     /// Lines one run sends.
     pub fn lines(&self) -> u64 {
         (self.rate * self.seconds).round() as u64
+    }
+    /// How long the input stays open after its last line: for a windowed workload, until the
+    /// last window holding a line has closed in either mode (a window, plus two batches).
+    pub fn linger(&self) -> Duration {
+        let window = self.workload.window().map_or(0, |(length, _)| length);
+        let batch = self.mode.interval_ms().unwrap_or(0);
+        match window {
+            0 => Duration::ZERO,
+            _ => Duration::from_millis(window + 2 * batch + 200),
+        }
     }
 }
 
@@ -179,17 +189,21 @@ pub fn run_once(config: &LatencyConfig, live: &Live) -> std::result::Result<Late
     let load = Load {
         rate: Some(config.rate),
         seconds: config.seconds,
+        linger: config.linger(),
     };
+    let input = config.workload.lines(&config.corpus);
     let (source, loadgen) = match &config.load {
         LoadSource::InProcess => {
-            let generator = Generator::new(config.corpus.clone())
+            let generator = Generator::of(input.clone())
                 .lines(lines)
                 .rate(config.rate)
+                .linger(config.linger())
                 .stamped();
             (LineSource::Generator(generator), None)
         }
         LoadSource::Tcp { exe } => {
-            let loadgen = LoadgenProcess::spawn(exe, &load, &config.corpus)?;
+            let loadgen =
+                LoadgenProcess::spawn(exe, &load, config.workload.events(), &config.corpus)?;
             let socket = Socket::new(loadgen.address())
                 .map_err(|e| e.to_string())?
                 .retry_window(LOADGEN_RETRY)
@@ -197,7 +211,9 @@ pub fn run_once(config: &LatencyConfig, live: &Live) -> std::result::Result<Late
             (LineSource::Socket(socket), Some(loadgen))
         }
     };
-    let probe = Probe::new(now_nanos() + (config.warmup * 1e9) as u64);
+    let start = now_nanos();
+    let probe = Probe::new(start + (config.warmup * 1e9) as u64)
+        .until(start + (config.seconds * 1e9) as u64);
     let started = Instant::now();
     live.set(Some(LiveRun {
         probe: probe.clone(),
@@ -213,12 +229,11 @@ pub fn run_once(config: &LatencyConfig, live: &Live) -> std::result::Result<Late
     let loadgen = loadgen.map(LoadgenProcess::finish).transpose()?;
     let lines_sent = loadgen.as_ref().map_or(lines, |report| report.lines_sent);
 
-    let corpus = Corpus::new(config.corpus.clone());
     let mut line = String::new();
     let outputs_expected = (0..lines_sent)
         .map(|i| {
             line.clear();
-            corpus.write_line(i, &mut line);
+            input.write_line(i, &mut line);
             config.workload.outputs_of(&line)
         })
         .sum();
@@ -255,6 +270,9 @@ fn run_job(config: &LatencyConfig, source: LineSource, probe: &Probe) -> Result<
             let minibatch = |e: sluice_minibatch::Error| Error::Operator(e.to_string());
             let interval = Duration::from_millis(interval_ms);
             let mut ssc = StreamingContext::new(execution, interval);
+            // Incremental windows keep state, which Spark's rules want checkpointed.
+            let scratch = std::env::temp_dir().join(format!("sluice-bench-{}", std::process::id()));
+            ssc.checkpoint(scratch).map_err(minibatch)?;
             ssc.define(move |graph| {
                 let parse = probe.parse(graph.job());
                 workload.minibatch(source.dstream(graph).flat_map(parse), &probe);

@@ -19,39 +19,34 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
-use sluice_engine::sources::corpus::{Corpus, CorpusSpec};
+use sluice_engine::sources::corpus::CorpusSpec;
+use sluice_engine::sources::generator::Lines;
 use sluice_engine::sources::stamped::write_stamped;
 use sluice_engine::time::now_nanos;
 
 /// Lines written per burst at full speed.
 const MAX_BURST: u64 = 4096;
 
-/// Where the lines come from.
+/// The lines of a file, repeated as often as needed: a load from any text.
 #[derive(Clone, Debug)]
-pub enum Lines {
-    /// The shared word-count corpus, from line 0.
-    Corpus(Corpus),
-    /// The lines of a file, repeated as often as needed.
-    File(Vec<String>),
-}
+pub struct FileLines(Vec<String>);
 
-impl Lines {
-    /// Line `i` of the load.
-    pub fn line(&self, i: u64, out: &mut String) {
-        match self {
-            Lines::Corpus(corpus) => corpus.write_line(i, out),
-            Lines::File(lines) => out.push_str(&lines[(i % lines.len() as u64) as usize]),
-        }
-    }
-    /// Reads `path` as the load's lines; fails, naming the file, if it is unreadable or empty.
-    pub fn from_file(path: &Path) -> Result<Lines, String> {
+impl FileLines {
+    /// Reads `path`; fails, naming the file, if it is unreadable or empty.
+    pub fn read(path: &Path) -> Result<FileLines, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read corpus {}: {e}", path.display()))?;
         let lines: Vec<String> = text.lines().map(str::to_string).collect();
         if lines.is_empty() {
             return Err(format!("corpus {} has no lines", path.display()));
         }
-        Ok(Lines::File(lines))
+        Ok(FileLines(lines))
+    }
+}
+
+impl Lines for FileLines {
+    fn write_line(&self, index: u64, out: &mut String) {
+        out.push_str(&self.0[(index % self.0.len() as u64) as usize]);
     }
 }
 
@@ -62,6 +57,8 @@ pub struct Load {
     pub rate: Option<f64>,
     /// How long to send.
     pub seconds: f64,
+    /// How long to keep the connection open after the last line.
+    pub linger: Duration,
 }
 
 /// What a load generator did.
@@ -82,13 +79,17 @@ pub struct LoadgenReport {
 }
 
 /// Accepts one connection on `listener` and sends `load` to it; returns what was sent.
-pub fn serve(listener: &TcpListener, lines: &Lines, load: &Load) -> std::io::Result<LoadgenReport> {
+pub fn serve(
+    listener: &TcpListener,
+    lines: &dyn Lines,
+    load: &Load,
+) -> std::io::Result<LoadgenReport> {
     let (stream, _) = listener.accept()?;
     stream.set_nodelay(true)?;
     send(stream, lines, load)
 }
 
-fn send(stream: TcpStream, lines: &Lines, load: &Load) -> std::io::Result<LoadgenReport> {
+fn send(stream: TcpStream, lines: &dyn Lines, load: &Load) -> std::io::Result<LoadgenReport> {
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stream);
     let mut lag = Histogram::<u64>::new(3).expect("3 significant figures is a valid precision");
     let (start, start_nanos) = (Instant::now(), now_nanos());
@@ -112,7 +113,7 @@ fn send(stream: TcpStream, lines: &Lines, load: &Load) -> std::io::Result<Loadge
         text.clear();
         for i in sent..due {
             line.clear();
-            lines.line(i, &mut line);
+            lines.write_line(i, &mut line);
             write_stamped(scheduled(i), &line, &mut text);
             text.push('\n');
             let _ = lag.record(now.saturating_sub(scheduled(i)).max(1));
@@ -129,6 +130,7 @@ fn send(stream: TcpStream, lines: &Lines, load: &Load) -> std::io::Result<Loadge
     }
     out.flush()?;
     let seconds = start.elapsed().as_secs_f64();
+    std::thread::sleep(load.linger);
     let ms = |q: f64| lag.value_at_quantile(q) as f64 / 1e6;
     Ok(LoadgenReport {
         lines_sent: sent,
@@ -149,11 +151,20 @@ pub struct LoadgenProcess {
 }
 
 impl LoadgenProcess {
-    /// Starts `exe loadgen --port 0 …` (`exe` is the `sluice` binary) and waits until it listens.
-    pub fn spawn(exe: &Path, load: &Load, corpus: &CorpusSpec) -> Result<LoadgenProcess, String> {
+    /// Starts `exe loadgen --port 0 …` (`exe` is the `sluice` binary) sending `events`
+    /// (`corpus` or `ysb`), and waits until it listens.
+    pub fn spawn(
+        exe: &Path,
+        load: &Load,
+        events: &str,
+        corpus: &CorpusSpec,
+    ) -> Result<LoadgenProcess, String> {
         let mut command = Command::new(exe);
-        command.args(["loadgen", "--port", "0", "--seconds"]);
+        command.args(["loadgen", "--port", "0", "--events", events, "--seconds"]);
         command.arg(load.seconds.to_string());
+        command
+            .arg("--linger")
+            .arg(load.linger.as_secs_f64().to_string());
         match load.rate {
             Some(rate) => command.arg("--rate").arg(rate.to_string()),
             None => command.arg("--max"),

@@ -21,7 +21,9 @@ fn every_workload_delivers_every_output_in_both_modes() {
     for name in Workload::NAMES {
         for mode in [Mode::Native, Mode::MicroBatch { interval_ms: 50 }] {
             for workers in [1, 2] {
-                let config = small(Workload::named(name).unwrap(), mode, workers);
+                // Windowed workloads get 200 ms windows, so that runs stay short.
+                let workload = Workload::named(name).unwrap().with_window(200);
+                let config = small(workload, mode, workers);
                 let run = run_once(&config, &Live::default()).unwrap();
                 let what = format!("{name} {mode} on {workers} workers: {run:?}");
                 assert_eq!(run.lines_sent, 1000, "{what}");

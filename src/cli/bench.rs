@@ -22,6 +22,9 @@ pub struct BenchArgs {
     /// The workload measured at fixed rates (max throughput is always word count).
     #[arg(long, default_value = "wordcount", value_parser = Workload::NAMES)]
     pub workload: String,
+    /// Window length in ms for the windowed workloads (hashtags, topk, ysb).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub window_ms: Option<u64>,
     /// Modes to compare: `native` and batch intervals in ms, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "native,10,100,1000")]
     pub modes: Vec<Mode>,
@@ -130,7 +133,10 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     if cfg!(debug_assertions) {
         eprintln!("sluice: warning: a debug build; figures are only meaningful from `cargo run --release`");
     }
-    let workload = Workload::named(&args.workload).ok_or("unknown workload")?;
+    let mut workload = Workload::named(&args.workload).ok_or("unknown workload")?;
+    if let Some(window_ms) = args.window_ms {
+        workload = workload.with_window(window_ms);
+    }
     if args.seconds <= args.warmup {
         return Err(format!(
             "--seconds {} must be longer than --warmup {}",
@@ -167,18 +173,9 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         .flat_map(|&workers| args.rates.iter().map(move |&rate| (workers, rate)))
         .flat_map(|(workers, rate)| {
             let (workload, load, args) = (&workload, &load, &args);
-            args.modes.iter().map(move |&mode| LatencyConfig {
-                workload: workload.clone(),
-                mode,
-                workers,
-                rate,
-                seconds: args
-                    .seconds
-                    .max(3.0 * mode.interval_ms().unwrap_or(0) as f64 / 1000.0),
-                warmup: args.warmup,
-                corpus: args.corpus.spec(),
-                load: load.clone(),
-            })
+            args.modes
+                .iter()
+                .map(move |&mode| latency_config(args, workload, load, mode, workers, rate))
         })
         .collect();
 
@@ -275,6 +272,30 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// One latency configuration from the flags. A run lasts at least three batch intervals and
+/// three windows, so that every mode goes through several of each.
+fn latency_config(
+    args: &BenchArgs,
+    workload: &Workload,
+    load: &LoadSource,
+    mode: Mode,
+    workers: usize,
+    rate: f64,
+) -> LatencyConfig {
+    let interval = mode.interval_ms().unwrap_or(0);
+    let window = workload.window().map_or(0, |(length, _)| length);
+    LatencyConfig {
+        workload: workload.clone(),
+        mode,
+        workers,
+        rate,
+        seconds: args.seconds.max(3.0 * interval.max(window) as f64 / 1000.0),
+        warmup: args.warmup,
+        corpus: args.corpus.spec(),
+        load: load.clone(),
+    }
+}
+
 /// The p99 bound of the sustainable search for `mode`: the bound beyond its batch interval.
 fn bound_ms(mode: Mode, bound: f64) -> f64 {
     mode.interval_ms().unwrap_or(0) as f64 + bound
@@ -294,18 +315,7 @@ fn sustainable_rates(
         for &mode in &args.modes {
             let bound = bound_ms(mode, args.p99_bound_ms);
             let attempt = |rate: f64| -> Result<LatencyMeasurement, String> {
-                let config = LatencyConfig {
-                    workload: workload.clone(),
-                    mode,
-                    workers,
-                    rate,
-                    seconds: args
-                        .seconds
-                        .max(3.0 * mode.interval_ms().unwrap_or(0) as f64 / 1000.0),
-                    warmup: args.warmup,
-                    corpus: args.corpus.spec(),
-                    load: load.clone(),
-                };
+                let config = latency_config(args, workload, load, mode, workers, rate);
                 latency::measure(&config, 1, live, |_| {
                     progress.extra_run(format!(
                         "sustainable search: {workload} {mode}, {workers} workers, {}/s",

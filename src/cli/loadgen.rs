@@ -4,8 +4,10 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 
 use clap::Args;
-use sluice::bench::loadgen::{self, Lines, Load};
+use sluice::bench::loadgen::{self, FileLines, Load};
+use sluice::bench::workloads::ysb::AdEvents;
 use sluice::engine::sources::corpus::Corpus;
+use sluice::engine::sources::generator::Lines;
 
 use super::corpus::CorpusArgs;
 
@@ -24,9 +26,16 @@ pub struct LoadgenArgs {
     /// How long to send.
     #[arg(long, default_value_t = 10.0, value_parser = positive)]
     pub seconds: f64,
-    /// Send the lines of this file (repeated) instead of the shared corpus.
+    /// Send the lines of this file (repeated) instead of generated events.
     #[arg(long, value_name = "FILE")]
     pub corpus: Option<PathBuf>,
+    /// What to generate: lines of the shared word-count corpus, or Yahoo Streaming Benchmark
+    /// ad events.
+    #[arg(long, default_value = "corpus", value_parser = ["corpus", "ysb"])]
+    pub events: String,
+    /// Seconds to keep the connection open after the last line (so windows can close).
+    #[arg(long, default_value_t = 0.0)]
+    pub linger: f64,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
@@ -42,9 +51,10 @@ fn positive(s: &str) -> Result<f64, String> {
 }
 
 pub fn loadgen(args: LoadgenArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let lines = match &args.corpus {
-        Some(path) => Lines::from_file(path)?,
-        None => Lines::Corpus(Corpus::new(args.spec.spec())),
+    let lines: Box<dyn Lines> = match (&args.corpus, args.events.as_str()) {
+        (Some(path), _) => Box::new(FileLines::read(path)?),
+        (None, "ysb") => Box::new(AdEvents::new(args.spec.seed)),
+        (None, _) => Box::new(Corpus::new(args.spec.spec())),
     };
     let address = format!("{}:{}", args.host, args.port);
     let listener =
@@ -55,8 +65,9 @@ pub fn loadgen(args: LoadgenArgs) -> Result<(), Box<dyn std::error::Error>> {
     let load = Load {
         rate: args.rate,
         seconds: args.seconds,
+        linger: std::time::Duration::from_secs_f64(args.linger.max(0.0)),
     };
-    let report = loadgen::serve(&listener, &lines, &load)
+    let report = loadgen::serve(&listener, lines.as_ref(), &load)
         .map_err(|e| format!("sending to the job connected on {local}: {e}"))?;
     eprintln!(
         "sluice loadgen: sent {} lines in {:.2} s ({:.0} lines/s); schedule lag p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms",

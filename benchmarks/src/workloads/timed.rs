@@ -27,6 +27,7 @@ pub type Timed = (u64, String);
 pub struct Probe {
     recorder: LatencyRecorder,
     measure_from: u64,
+    measure_until: u64,
     ingested: Arc<AtomicU64>,
     first_sent: Arc<AtomicU64>,
     outputs: Arc<AtomicU64>,
@@ -38,10 +39,17 @@ impl Probe {
         Probe {
             recorder: LatencyRecorder::new(),
             measure_from,
+            measure_until: u64::MAX,
             ingested: Arc::default(),
             first_sent: Arc::new(AtomicU64::new(u64::MAX)),
             outputs: Arc::default(),
         }
+    }
+    /// Measures only windows that end before `nanos` (Unix ns): windows that close because the
+    /// input ended, rather than because the stream moved past them, say nothing about latency.
+    pub fn until(mut self, nanos: u64) -> Probe {
+        self.measure_until = nanos;
+        self
     }
     /// The latencies recorded so far.
     pub fn recorder(&self) -> &LatencyRecorder {
@@ -87,6 +95,37 @@ impl Probe {
             *sent >= from
         })
         .record_latency(&self.recorder, |sent| *sent);
+    }
+
+    /// Windowed results, in either mode: each record is a result emitted at its window's end
+    /// (its timestamp), carrying the number of inputs it counts. A result is visible when it
+    /// reaches this sink; its latency is measured from the window's end (event-time latency, as
+    /// Karimov et al. define it), for windows ending after the warm-up. Counts go to the
+    /// outputs total, to be checked against the inputs every window holds.
+    pub fn window_results(&self, counts: Stream<'_, u64>) {
+        let outputs = self.outputs.clone();
+        let counted = counts.inspect(move |count| {
+            outputs.fetch_add(*count, Ordering::Relaxed);
+        });
+        self.window_latency(counted);
+    }
+
+    /// Windowed results whose latency is measured but whose counts are not (e.g. a top-k of
+    /// windows whose counts [`count_outputs`](Self::count_outputs) checked).
+    pub fn window_latency<D: 'static>(&self, results: Stream<'_, D>) {
+        let (from, until) = (
+            self.measure_from / 1_000_000,
+            self.measure_until / 1_000_000,
+        );
+        results.record_latency_since_time(&self.recorder, from..until);
+    }
+
+    /// Adds every count to the outputs total.
+    pub fn count_outputs(&self, counts: Stream<'_, u64>) {
+        let outputs = self.outputs.clone();
+        counts.for_each(move |count| {
+            outputs.fetch_add(count, Ordering::Relaxed);
+        });
     }
 
     /// Micro-batch mode: `sent` holds `(send time, outputs it stands for)` for the inputs of each

@@ -3,6 +3,8 @@
 //! Two ways to say when a record's effect is visible:
 //! - [`record_latency`]: when a record that carries its send time reaches the sink (native
 //!   mode, where every input record produces its own output at once);
+//! - [`record_latency_since_time`]: when a record stamped with its window's end reaches the
+//!   sink (event-time latency of windowed results);
 //! - [`record_latency_on_completion`]: when a results stream's frontier passes the record's
 //!   timestamp, i.e. when every result of that time has been delivered (micro-batch mode,
 //!   where a batch's results are visible together once the batch is done).
@@ -139,6 +141,29 @@ pub(super) fn record_latency_on_completion<D: 'static, R: 'static>(
                 merger.maybe_merge(frontier.is_empty());
             },
         );
+}
+
+pub(super) fn record_latency_since_time<D: 'static>(
+    stream: Stream<'_, D>,
+    recorder: &LatencyRecorder,
+    times: std::ops::Range<Time>,
+) {
+    let mut merger = Merger::new(recorder);
+    stream.sink(
+        Pipeline,
+        "RecordLatencySinceTime",
+        move |(input, frontier)| {
+            input.for_each_stamp(|cap, data| {
+                let time = *cap.least().expect("a Vec message has one time");
+                let records: usize = data.map(|batch| batch.len()).sum();
+                if times.contains(&time) && records > 0 {
+                    let nanos = now_nanos().saturating_sub(time * 1_000_000).max(1);
+                    record(&mut merger.local, nanos, records as u64);
+                }
+            });
+            merger.maybe_merge(frontier.is_empty());
+        },
+    );
 }
 
 pub(super) fn record_latency<D: 'static>(

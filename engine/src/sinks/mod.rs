@@ -18,12 +18,14 @@ pub use collect::Collector;
 pub use latency::LatencyRecorder;
 
 use std::fmt::Display;
+use std::ops::Range;
 use std::path::Path;
 
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::Operator;
 
 use crate::stream::Stream;
+use crate::time::Time;
 
 /// Terminal operators.
 pub trait Sinks<'scope, D: 'static>: Sized {
@@ -43,6 +45,10 @@ pub trait Sinks<'scope, D: 'static>: Sized {
         D: Send;
     /// Records, per record, the time from `sent_nanos(record)` (Unix ns) to now in `recorder`.
     fn record_latency(self, recorder: &LatencyRecorder, sent_nanos: impl Fn(&D) -> u64 + 'static);
+    /// Records, per record, the time since its timestamp (ms) — for results stamped with the end
+    /// of their window, the event-time latency. Only records stamped within `times` are
+    /// measured (to leave out a warm-up, or windows closed early by the end of the input).
+    fn record_latency_since_time(self, recorder: &LatencyRecorder, times: Range<Time>);
     /// Records, per record, the time from its send time to the moment `results` is complete
     /// for the record's timestamp (its frontier has passed it): the latency of a batch result,
     /// whose effect is visible all at once. `sent(record)` gives the send time (Unix ns) and how
@@ -89,6 +95,10 @@ impl<'scope, D: 'static> Sinks<'scope, D> for Stream<'scope, D> {
 
     fn record_latency(self, recorder: &LatencyRecorder, sent_nanos: impl Fn(&D) -> u64 + 'static) {
         latency::record_latency(self, recorder, sent_nanos)
+    }
+
+    fn record_latency_since_time(self, recorder: &LatencyRecorder, times: Range<Time>) {
+        latency::record_latency_since_time(self, recorder, times)
     }
 
     fn record_latency_on_completion<R: 'static>(

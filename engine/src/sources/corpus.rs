@@ -116,20 +116,23 @@ impl Corpus {
     }
 }
 
-/// The splitmix64 generator, positioned at any draw in O(1).
-struct SplitMix64 {
+/// The splitmix64 random stream: indexable (its state after `k` draws is `seed + k·γ`), so any
+/// generator built on it can make its `i`-th item without the ones before.
+#[derive(Clone, Debug)]
+pub struct SplitMix64 {
     state: u64,
 }
 
 impl SplitMix64 {
     /// The generator for `seed` after `draws` draws.
-    fn at(seed: u64, draws: u64) -> Self {
+    pub fn at(seed: u64, draws: u64) -> Self {
         SplitMix64 {
             state: seed.wrapping_add(draws.wrapping_mul(GAMMA)),
         }
     }
 
-    fn next_u64(&mut self) -> u64 {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(GAMMA);
         let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -138,7 +141,8 @@ impl SplitMix64 {
     }
 
     /// A uniform draw in [0, 1) from the top 53 bits.
-    fn next_uniform(&mut self) -> f64 {
+    /// The next uniform draw in [0, 1).
+    pub fn next_uniform(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
     }
 }

@@ -38,26 +38,58 @@ const BATCH_LINES: u64 = 4096;
 /// the schedule includes).
 const MIN_WAIT: Duration = Duration::from_micros(100);
 
-/// A corpus generator: which corpus, how many lines, how fast.
+/// An input whose line `i` can be made on its own, in any order: what a generator can split
+/// across workers with no coordination. The word-count corpus is one; benchmark workloads add
+/// their own (ad events, for instance).
+pub trait Lines: Send + Sync + std::fmt::Debug + 'static {
+    /// Appends line `index` (without a newline) to `out`.
+    fn write_line(&self, index: u64, out: &mut String);
+    /// Line `index` as a new string.
+    fn line(&self, index: u64) -> String {
+        let mut line = String::new();
+        self.write_line(index, &mut line);
+        line
+    }
+}
+
+impl Lines for Corpus {
+    fn write_line(&self, index: u64, out: &mut String) {
+        Corpus::write_line(self, index, out)
+    }
+}
+
+/// A generator: which lines, how many, how fast.
 #[derive(Clone, Debug)]
 pub struct Generator {
-    corpus: Arc<Corpus>,
+    source: Arc<dyn Lines>,
     lines: Option<u64>,
     rate: Option<f64>,
     stamped: bool,
+    linger: Duration,
     cached: Option<Arc<Vec<String>>>,
 }
 
 impl Generator {
     /// An endless, full-speed generator of the corpus `spec` describes.
     pub fn new(spec: CorpusSpec) -> Self {
+        Self::of(Arc::new(Corpus::new(spec)))
+    }
+    /// An endless, full-speed generator of `lines`.
+    pub fn of(lines: Arc<dyn Lines>) -> Self {
         Generator {
-            corpus: Arc::new(Corpus::new(spec)),
+            source: lines,
             lines: None,
             rate: None,
             stamped: false,
+            linger: Duration::ZERO,
             cached: None,
         }
+    }
+    /// After the last line, keeps the stream open (and silent) this long before it ends, so that
+    /// windows over processing time that hold the last lines close before the input does.
+    pub fn linger(mut self, linger: Duration) -> Self {
+        self.linger = linger;
+        self
     }
     /// Stops after `lines` lines in total (across all workers).
     pub fn lines(mut self, lines: u64) -> Self {
@@ -79,26 +111,23 @@ impl Generator {
     /// Generates the first `lines` lines now and replays them from memory, so that a benchmark
     /// measures the engine rather than the random-number generator. Implies `.lines(lines)`.
     pub fn in_memory(mut self, lines: u64) -> Self {
-        self.cached = Some(Arc::new((0..lines).map(|i| self.corpus.line(i)).collect()));
+        self.cached = Some(Arc::new((0..lines).map(|i| self.source.line(i)).collect()));
         self.lines(lines)
     }
     /// The lines generated up front by [`in_memory`](Self::in_memory), if any.
     pub fn lines_in_memory(&self) -> Option<&[String]> {
         self.cached.as_deref().map(Vec::as_slice)
     }
-    /// The corpus this generator produces.
-    pub fn corpus(&self) -> &Corpus {
-        &self.corpus
-    }
 }
 
 pub(super) fn build<'scope>(scope: Scope<'scope>, generator: &Generator) -> Stream<'scope, String> {
     let (index, peers) = (scope.index() as u64, scope.peers() as u64);
     let Generator {
-        corpus,
+        source,
         lines,
         rate,
         stamped,
+        linger,
         cached,
     } = generator.clone();
     let limit = lines.unwrap_or(u64::MAX);
@@ -118,7 +147,7 @@ pub(super) fn build<'scope>(scope: Scope<'scope>, generator: &Generator) -> Stre
             while next < stop {
                 let line = match &cached {
                     Some(lines) => lines[next as usize].clone(),
-                    None => corpus.line(next),
+                    None => source.line(next),
                 };
                 out.push(match stamped {
                     true => stamp(scheduled(next), &line),
@@ -127,7 +156,11 @@ pub(super) fn build<'scope>(scope: Scope<'scope>, generator: &Generator) -> Stre
                 next += peers;
             }
             Ok(if next >= limit {
-                Poll::Done
+                let end = Duration::from_secs_f64(limit as f64 / rate.unwrap_or(f64::INFINITY));
+                match (end + linger).checked_sub(start.elapsed()) {
+                    Some(wait) if !linger.is_zero() => Poll::Wait(wait),
+                    _ => Poll::Done,
+                }
             } else if next < due {
                 Poll::Ready
             } else {
