@@ -111,7 +111,7 @@ pub struct LatencyRun {
     pub outputs_seen: u64,
     /// Outputs measured (those of inputs scheduled after the warm-up).
     pub measured: u64,
-    /// From the first line's scheduled send time to the end of the job (its last output).
+    /// From the first line's scheduled send time to the last output reaching the sink.
     pub seconds: f64,
     /// Outputs per second over those seconds.
     pub outputs_per_sec: f64,
@@ -221,9 +221,10 @@ pub fn run_once(config: &LatencyConfig, live: &Live) -> std::result::Result<Late
         config: config.clone(),
     }));
     let result = run_job(config, source, &probe);
-    let seconds = probe
-        .first_sent()
-        .map_or(0.0, |first| now_nanos().saturating_sub(first) as f64 / 1e9);
+    let seconds = match (probe.first_sent(), probe.last_output()) {
+        (Some(first), Some(last)) => last.saturating_sub(first) as f64 / 1e9,
+        _ => 0.0,
+    };
     live.set(None);
     result.map_err(|e| format!("{} {}: {e}", config.workload, config.mode))?;
     let loadgen = loadgen.map(LoadgenProcess::finish).transpose()?;

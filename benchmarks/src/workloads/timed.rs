@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use sluice_engine::prelude::*;
 use sluice_engine::sources::stamped::parse_stamped;
+use sluice_engine::time::now_nanos;
 use sluice_minibatch::DStream;
 
 /// A line with its scheduled send time (Unix ns).
@@ -30,7 +31,21 @@ pub struct Probe {
     measure_until: u64,
     ingested: Arc<AtomicU64>,
     first_sent: Arc<AtomicU64>,
-    outputs: Arc<AtomicU64>,
+    outputs: Arc<Outputs>,
+}
+
+/// Outputs that reached the sink: how many, and when the last one did.
+#[derive(Debug, Default)]
+struct Outputs {
+    count: AtomicU64,
+    last_nanos: AtomicU64,
+}
+
+impl Outputs {
+    fn add(&self, n: u64) {
+        self.count.fetch_add(n, Ordering::Relaxed);
+        self.last_nanos.fetch_max(now_nanos(), Ordering::Relaxed);
+    }
 }
 
 impl Probe {
@@ -65,7 +80,11 @@ impl Probe {
     }
     /// Outputs that have reached the sink so far (warm-up included).
     pub fn outputs(&self) -> u64 {
-        self.outputs.load(Ordering::Relaxed)
+        self.outputs.count.load(Ordering::Relaxed)
+    }
+    /// When the last output reached the sink (Unix ns), if any has.
+    pub fn last_output(&self) -> Option<u64> {
+        Some(self.outputs.last_nanos.load(Ordering::Relaxed)).filter(|t| *t != 0)
     }
 
     /// Parses a stamped line; a line that is not stamped is skipped and counted as malformed.
@@ -91,7 +110,7 @@ impl Probe {
     pub fn native(&self, sent: Stream<'_, u64>) {
         let (outputs, from) = (self.outputs.clone(), self.measure_from);
         sent.filter(move |sent| {
-            outputs.fetch_add(1, Ordering::Relaxed);
+            outputs.add(1);
             *sent >= from
         })
         .record_latency(&self.recorder, |sent| *sent);
@@ -105,7 +124,7 @@ impl Probe {
     pub fn window_results(&self, counts: Stream<'_, u64>) {
         let outputs = self.outputs.clone();
         let counted = counts.inspect(move |count| {
-            outputs.fetch_add(*count, Ordering::Relaxed);
+            outputs.add(*count);
         });
         self.window_latency(counted);
     }
@@ -124,7 +143,7 @@ impl Probe {
     pub fn count_outputs(&self, counts: Stream<'_, u64>) {
         let outputs = self.outputs.clone();
         counts.for_each(move |count| {
-            outputs.fetch_add(count, Ordering::Relaxed);
+            outputs.add(count);
         });
     }
 
@@ -134,7 +153,7 @@ impl Probe {
     pub fn minibatch<'s>(&self, sent: &DStream<'s, (u64, u64)>, results: &DStream<'s, u64>) {
         let (outputs, from) = (self.outputs.clone(), self.measure_from);
         let results = results.tagged().clone().inspect(move |(_, n)| {
-            outputs.fetch_add(*n, Ordering::Relaxed);
+            outputs.add(*n);
         });
         sent.tagged()
             .clone()
