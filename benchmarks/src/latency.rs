@@ -111,10 +111,11 @@ pub struct LatencyRun {
     pub outputs_seen: u64,
     /// Outputs measured (those of inputs scheduled after the warm-up).
     pub measured: u64,
-    /// From the first line's scheduled send time to the last output reaching the sink.
+    /// From the first line's scheduled send time to the job's reading its last line.
     pub seconds: f64,
-    /// Outputs per second over those seconds.
-    pub outputs_per_sec: f64,
+    /// Lines the job consumed per second over those seconds: the offered rate if it kept up,
+    /// less if a backlog grew.
+    pub lines_per_sec: f64,
     pub latency_ms: Percentiles,
     /// What `sluice loadgen` reported (TCP load only).
     pub loadgen: Option<LoadgenReport>,
@@ -139,7 +140,7 @@ pub struct LatencyMeasurement {
     pub p99_ms: Spread,
     pub p999_ms: Spread,
     pub max_ms: Spread,
-    pub outputs_per_sec: Spread,
+    pub lines_per_sec: Spread,
     /// The latency distribution of all runs together, as (latency ms, fraction at or below).
     pub cdf: Vec<(f64, f64)>,
 }
@@ -221,7 +222,7 @@ pub fn run_once(config: &LatencyConfig, live: &Live) -> std::result::Result<Late
         config: config.clone(),
     }));
     let result = run_job(config, source, &probe);
-    let seconds = match (probe.first_sent(), probe.last_output()) {
+    let seconds = match (probe.first_sent(), probe.last_read()) {
         (Some(first), Some(last)) => last.saturating_sub(first) as f64 / 1e9,
         _ => 0.0,
     };
@@ -247,7 +248,7 @@ pub fn run_once(config: &LatencyConfig, live: &Live) -> std::result::Result<Late
         outputs_seen,
         measured: histogram.len(),
         seconds,
-        outputs_per_sec: outputs_seen as f64 / seconds.max(1e-9),
+        lines_per_sec: probe.ingested() as f64 / seconds.max(1e-9),
         latency_ms: Percentiles::of(&histogram),
         loadgen,
         histogram,
@@ -310,7 +311,7 @@ pub fn measure(
         p99_ms: spread(|r| r.latency_ms.p99),
         p999_ms: spread(|r| r.latency_ms.p999),
         max_ms: spread(|r| r.latency_ms.max),
-        outputs_per_sec: spread(|r| r.outputs_per_sec),
+        lines_per_sec: spread(|r| r.lines_per_sec),
         cdf: crate::stats::cdf(&all),
         runs,
     })

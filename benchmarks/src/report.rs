@@ -38,10 +38,11 @@ pub struct Row {
     /// Lines per second asked for (fixed-rate rows).
     pub rate: Option<f64>,
     pub throughput: Spread,
-    /// What the throughput counts ("words", "matches").
+    /// What the throughput counts: words at max throughput, input lines at a fixed rate.
     pub unit: String,
     /// Latency of the median run (fixed-rate rows).
     pub latency: Option<Percentiles>,
+    /// Outputs a plain loop expects, and outputs the sink saw (in the workload's unit).
     pub records_in: u64,
     pub records_out: u64,
     pub complete: bool,
@@ -91,8 +92,8 @@ impl Report<'_> {
                     LoadSource::Tcp { .. } => format!("tcp {}/s", si(c.rate)),
                 },
                 rate: Some(c.rate),
-                throughput: m.outputs_per_sec,
-                unit: c.workload.unit().into(),
+                throughput: m.lines_per_sec,
+                unit: "lines".into(),
                 latency: median.map(|r| r.latency_ms),
                 records_in: m.runs.iter().map(|r| r.outputs_expected).sum(),
                 records_out: m.runs.iter().map(|r| r.outputs_seen).sum(),

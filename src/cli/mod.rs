@@ -7,6 +7,7 @@ mod cluster;
 mod conformance;
 mod corpus;
 mod demo;
+mod hashtags;
 mod loadgen;
 mod run;
 mod status;
@@ -24,7 +25,10 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a job (e.g. `sluice run wordcount --input FILE`).
-    Run(run::RunArgs),
+    Run {
+        #[command(subcommand)]
+        job: run::Job,
+    },
     /// Generate benchmark inputs (e.g. `sluice gen corpus 1000`).
     Gen {
         #[command(subcommand)]
@@ -43,7 +47,7 @@ enum Command {
 /// Runs the parsed command.
 pub fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
-        Command::Run(args) => run::run(args),
+        Command::Run { job } => run::run_job(job),
         Command::Gen { what } => corpus::gen(what),
         Command::Bench(args) => bench::bench(args),
         Command::Conformance(args) => conformance::conformance(args),

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use sluice::bench::workloads::lines::LineSource;
 use sluice::bench::workloads::wordcount::{self, Progress};
 use sluice::engine::sources::{Directory, Generator, Socket, TextFile};
@@ -15,10 +15,20 @@ use super::corpus::CorpusArgs;
 use super::status::{stop_on_ctrl_c, StatusLine};
 
 /// Jobs `sluice run` knows.
-#[derive(ValueEnum, Clone, Copy, Debug)]
+#[derive(Subcommand, Debug)]
 pub enum Job {
     /// Running count of every word (split on ASCII whitespace).
-    Wordcount,
+    Wordcount(RunArgs),
+    /// Hashtag counts per sliding window over a synthetic tweet stream, in event time.
+    Hashtags(super::hashtags::HashtagsArgs),
+}
+
+/// Runs the job.
+pub fn run_job(job: Job) -> Result<(), Box<dyn std::error::Error>> {
+    match job {
+        Job::Wordcount(args) => run(args),
+        Job::Hashtags(args) => super::hashtags::run(args),
+    }
 }
 
 /// How records are processed.
@@ -33,8 +43,6 @@ pub enum Mode {
 
 #[derive(Args, Debug)]
 pub struct RunArgs {
-    /// The job to run.
-    pub job: Job,
     #[command(flatten)]
     pub source: SourceArgs,
     /// Native (record at a time) or micro-batch processing.
@@ -103,7 +111,6 @@ impl RunArgs {
 }
 
 pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let Job::Wordcount = args.job;
     let source = args.line_source()?;
     let execution = args.cluster.execution();
     let leader = execution.is_leader();

@@ -9,6 +9,7 @@ pub mod hashtags;
 pub mod lines;
 pub mod timed;
 pub mod topk;
+pub mod tweets;
 pub mod wordcount;
 pub mod ysb;
 

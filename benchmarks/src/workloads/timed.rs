@@ -31,21 +31,8 @@ pub struct Probe {
     measure_until: u64,
     ingested: Arc<AtomicU64>,
     first_sent: Arc<AtomicU64>,
-    outputs: Arc<Outputs>,
-}
-
-/// Outputs that reached the sink: how many, and when the last one did.
-#[derive(Debug, Default)]
-struct Outputs {
-    count: AtomicU64,
-    last_nanos: AtomicU64,
-}
-
-impl Outputs {
-    fn add(&self, n: u64) {
-        self.count.fetch_add(n, Ordering::Relaxed);
-        self.last_nanos.fetch_max(now_nanos(), Ordering::Relaxed);
-    }
+    last_read: Arc<AtomicU64>,
+    outputs: Arc<AtomicU64>,
 }
 
 impl Probe {
@@ -57,6 +44,7 @@ impl Probe {
             measure_until: u64::MAX,
             ingested: Arc::default(),
             first_sent: Arc::new(AtomicU64::new(u64::MAX)),
+            last_read: Arc::default(),
             outputs: Arc::default(),
         }
     }
@@ -80,18 +68,20 @@ impl Probe {
     }
     /// Outputs that have reached the sink so far (warm-up included).
     pub fn outputs(&self) -> u64 {
-        self.outputs.count.load(Ordering::Relaxed)
+        self.outputs.load(Ordering::Relaxed)
     }
-    /// When the last output reached the sink (Unix ns), if any has.
-    pub fn last_output(&self) -> Option<u64> {
-        Some(self.outputs.last_nanos.load(Ordering::Relaxed)).filter(|t| *t != 0)
+    /// When the job read its latest line (Unix ns), if it has read any.
+    pub fn last_read(&self) -> Option<u64> {
+        Some(self.last_read.load(Ordering::Relaxed)).filter(|t| *t != 0)
     }
 
     /// Parses a stamped line; a line that is not stamped is skipped and counted as malformed.
     pub fn parse(&self, job: &JobContext) -> impl Fn(String) -> Option<Timed> + 'static {
-        let (job, ingested, first) = (job.clone(), self.ingested.clone(), self.first_sent.clone());
+        let (job, ingested) = (job.clone(), self.ingested.clone());
+        let (first, last) = (self.first_sent.clone(), self.last_read.clone());
         move |line: String| {
             ingested.fetch_add(1, Ordering::Relaxed);
+            last.fetch_max(now_nanos(), Ordering::Relaxed);
             match parse_stamped(&line) {
                 Ok((sent, rest)) => {
                     first.fetch_min(sent, Ordering::Relaxed);
@@ -110,7 +100,7 @@ impl Probe {
     pub fn native(&self, sent: Stream<'_, u64>) {
         let (outputs, from) = (self.outputs.clone(), self.measure_from);
         sent.filter(move |sent| {
-            outputs.add(1);
+            outputs.fetch_add(1, Ordering::Relaxed);
             *sent >= from
         })
         .record_latency(&self.recorder, |sent| *sent);
@@ -124,7 +114,7 @@ impl Probe {
     pub fn window_results(&self, counts: Stream<'_, u64>) {
         let outputs = self.outputs.clone();
         let counted = counts.inspect(move |count| {
-            outputs.add(*count);
+            outputs.fetch_add(*count, Ordering::Relaxed);
         });
         self.window_latency(counted);
     }
@@ -143,7 +133,7 @@ impl Probe {
     pub fn count_outputs(&self, counts: Stream<'_, u64>) {
         let outputs = self.outputs.clone();
         counts.for_each(move |count| {
-            outputs.add(count);
+            outputs.fetch_add(count, Ordering::Relaxed);
         });
     }
 
@@ -153,7 +143,7 @@ impl Probe {
     pub fn minibatch<'s>(&self, sent: &DStream<'s, (u64, u64)>, results: &DStream<'s, u64>) {
         let (outputs, from) = (self.outputs.clone(), self.measure_from);
         let results = results.tagged().clone().inspect(move |(_, n)| {
-            outputs.add(*n);
+            outputs.fetch_add(*n, Ordering::Relaxed);
         });
         sent.tagged()
             .clone()

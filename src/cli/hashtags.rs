@@ -1,0 +1,202 @@
+//! `sluice run hashtags`: the D-Streams paper's Twitter example,
+//! `hashTags.window(Minutes(1), Seconds(5)).countByValue()`, over a synthetic tweet stream.
+//!
+//! Natively it runs in event time: windows hold the tweets that *happened* in them, whatever
+//! order they arrive in; tweets up to `--lateness-ms` late update their windows, later ones are
+//! counted as late. Contract for scripts: with `--disorder-ms D` ≤ `--lateness-ms L` and no late
+//! fraction, the `--output` file is byte-identical for any `--arrival-seed`, any `D` and any
+//! worker count. With `--mode minibatch` the windows are Spark Streaming's processing-time
+//! windows: a tweet counts in the window it *arrived* in (so disorder moves tweets between
+//! windows and nothing is ever late): a different result, by design.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use sluice::bench::workloads::hashtags::{self, WindowCounts};
+use sluice::bench::workloads::tweets::{Arrivals, TweetSpec};
+use sluice::engine::operators::window::WindowSpec;
+use sluice::engine::{Error, Time};
+
+use super::cluster::ClusterArgs;
+use super::run::Mode;
+
+#[derive(Args, Debug)]
+pub struct HashtagsArgs {
+    /// Window length (e.g. 60s, 500ms, 2m).
+    #[arg(long, default_value = "60s", value_parser = duration)]
+    pub window: Duration,
+    /// Window slide.
+    #[arg(long, default_value = "5s", value_parser = duration)]
+    pub slide: Duration,
+    /// Tweets in the stream.
+    #[arg(long, default_value_t = 100_000)]
+    pub tweets: u64,
+    /// Seed of the tweets and their event times.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Tweets per second of event time.
+    #[arg(long, default_value_t = 1000.0)]
+    pub tweets_per_second: f64,
+    /// Distinct hashtags (Zipf-popular).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub hashtags: u64,
+    /// Seed of the arrival order.
+    #[arg(long, default_value_t = 7)]
+    pub arrival_seed: u64,
+    /// Each tweet arrives up to this many ms (of event time) out of order.
+    #[arg(long, default_value_t = 0)]
+    pub disorder_ms: Time,
+    /// Allowed lateness of the event-time windows, in ms.
+    #[arg(long, default_value_t = 0)]
+    pub lateness_ms: Time,
+    /// Fraction of tweets that arrive later than any window plus the allowed lateness.
+    #[arg(long, default_value_t = 0.0)]
+    pub late_fraction: f64,
+    /// Write every window's final counts as `window_end_ms<TAB>hashtag<TAB>count` lines, sorted.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Hashtags shown per window.
+    #[arg(long, default_value_t = 3)]
+    pub top: usize,
+    /// Event-time windows (native) or processing-time windows (micro-batch).
+    #[arg(long, value_enum, default_value_t = Mode::Native)]
+    pub mode: Mode,
+    /// With --mode minibatch: the batch interval in ms (window and slide must be multiples).
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_ms: u64,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// Parses `500ms`, `5s` or `2m`.
+fn duration(s: &str) -> Result<Duration, String> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration such as 500ms, 5s or 2m"))?;
+    let ms = match unit {
+        "ms" => n,
+        "s" | "" => n * 1000,
+        "m" => n * 60_000,
+        _ => return Err(format!("'{s}': the unit must be ms, s or m")),
+    };
+    match ms {
+        0 => Err(format!("'{s}' must be longer than 0")),
+        _ => Ok(Duration::from_millis(ms)),
+    }
+}
+
+pub fn run(args: HashtagsArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let (window, slide) = (
+        args.window.as_millis() as Time,
+        args.slide.as_millis() as Time,
+    );
+    if window % slide != 0 {
+        return Err(
+            format!("--window {window} ms must be a multiple of --slide {slide} ms").into(),
+        );
+    }
+    if !(0.0..=1.0).contains(&args.late_fraction) {
+        return Err("--late-fraction must be between 0 and 1".into());
+    }
+    if args.tweets_per_second.is_nan() || args.tweets_per_second <= 0.0 {
+        return Err("--tweets-per-second must be positive".into());
+    }
+    let spec = TweetSpec {
+        tweets: args.tweets,
+        seed: args.seed,
+        per_second: args.tweets_per_second,
+        hashtags: args.hashtags as usize,
+        ..TweetSpec::default()
+    };
+    let arrivals = Arrivals {
+        seed: args.arrival_seed,
+        disorder_ms: args.disorder_ms,
+        late_fraction: args.late_fraction,
+        late_by_ms: window + args.lateness_ms + args.disorder_ms + 1000,
+    }
+    .schedule(&spec);
+    let tweets = spec.all();
+    let execution = args.cluster.execution();
+    let leader = execution.is_leader();
+    let (counts, late) = match args.mode {
+        Mode::Native => {
+            let in_order = arrivals.iter().map(|(_, i)| tweets[*i as usize].clone());
+            hashtags::run_event_time(
+                execution,
+                Arc::new(in_order.collect()),
+                WindowSpec::sliding(args.window, args.slide),
+                args.lateness_ms,
+            )?
+        }
+        Mode::Minibatch => {
+            if execution.total_workers() != execution.local_workers() {
+                return Err(
+                    "--mode minibatch replays the tweets in one process; drop --processes".into(),
+                );
+            }
+            if window % args.batch_ms != 0 || slide % args.batch_ms != 0 {
+                return Err(format!(
+                    "--window and --slide must be multiples of --batch-ms {}",
+                    args.batch_ms
+                )
+                .into());
+            }
+            let timed = arrivals
+                .iter()
+                .map(|(at, i)| (*at, tweets[*i as usize].clone()))
+                .collect();
+            let workers = execution.local_workers();
+            let counts = hashtags::run_arrival_time(
+                workers,
+                timed,
+                args.batch_ms,
+                (args.window, args.slide),
+            )?;
+            (counts, 0)
+        }
+    };
+    if !leader {
+        return Ok(());
+    }
+    print_top(&counts, args.top);
+    eprintln!("sluice: {late} hashtag occurrence(s) too late for every window (late side output)");
+    if let Some(path) = &args.output {
+        write_counts(path, &counts).map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// Prints each window's `top` hashtags.
+fn print_top(counts: &WindowCounts, top: usize) {
+    let mut windows: BTreeMap<Time, Vec<(&str, u64)>> = BTreeMap::new();
+    for ((end, tag), count) in counts {
+        windows.entry(*end).or_default().push((tag, *count));
+    }
+    for (end, mut tags) in windows {
+        tags.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let shown: Vec<String> = tags
+            .iter()
+            .take(top)
+            .map(|(tag, n)| format!("{tag} {n}"))
+            .collect();
+        println!("window ending {end} ms: {}", shown.join(", "));
+    }
+}
+
+/// Writes `window_end_ms<TAB>hashtag<TAB>count` lines in (window, hashtag) order.
+fn write_counts(path: &PathBuf, counts: &WindowCounts) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for ((end, tag), count) in counts {
+        writeln!(out, "{end}\t{tag}\t{count}")?;
+    }
+    out.flush()
+}
