@@ -241,8 +241,10 @@ mod tests {
             5,
             "each record counts as many times as it stands for"
         );
+        // Sent while the dataflow was built, measured after the 300 ms hold: well over 200 ms
+        // (a measurement on arrival would be microseconds).
         assert!(
-            measured.min() >= 300_000_000,
+            measured.min() >= 200_000_000,
             "measured after the release, not before"
         );
     }
