@@ -227,3 +227,30 @@ fn loadgen_sends_ysb_ad_events() {
         assert!(["view", "click", "purchase"].contains(&parsed.event_type));
     }
 }
+
+#[test]
+fn demo_reads_lines_from_a_socket() {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let server = std::thread::spawn(move || {
+        let (mut client, _) = listener.accept().unwrap();
+        client.write_all(b"hello socket\nhello\n").unwrap();
+    });
+    let out = sluice()
+        .args(["demo", "--socket", &address, "--batch-ms", "100"])
+        .output()
+        .unwrap();
+    server.join().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(stdout.contains("hello = 2"), "{stdout}");
+    assert!(stdout.contains("Final counts agree (2 words)"), "{stdout}");
+
+    let refused = sluice()
+        .args(["demo", "--socket", "127.0.0.1:1"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("127.0.0.1:1"));
+}

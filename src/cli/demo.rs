@@ -22,8 +22,12 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 3)]
     pub words: usize,
     /// Type the lines instead (one per Enter; Ctrl-D ends the demo).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "socket")]
     pub stdin: bool,
+    /// Read the lines from a TCP server instead, e.g. `nc -lk 9999` to type into (as in
+    /// Spark's network word count); the demo ends when the server closes the connection.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub socket: Option<String>,
 }
 
 pub fn demo(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
@@ -33,6 +37,11 @@ pub fn demo(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
     let input = if args.stdin {
         eprintln!("sluice demo: type lines of words; Ctrl-D ends");
         DemoInput::Typed(Box::new(std::io::BufReader::new(std::io::stdin())))
+    } else if let Some(address) = &args.socket {
+        let stream = std::net::TcpStream::connect(address)
+            .map_err(|e| format!("cannot connect to {address}: {e}"))?;
+        eprintln!("sluice demo: reading lines from {address}; the demo ends when it closes");
+        DemoInput::Typed(Box::new(std::io::BufReader::new(stream)))
     } else {
         DemoInput::Generated {
             corpus: CorpusSpec {
