@@ -1,16 +1,21 @@
 //! # sluice-bench
 //!
-//! Sluice's benchmark harness and the workloads it measures.
+//! Sluice's benchmark harness and the workloads it measures: native vs micro-batch on the same
+//! operators, the same load and the same machine.
 //!
-//! - [`workloads`]: the jobs themselves (word count), shared with `sluice run`;
-//! - [`throughput`]: word count at full speed, from memory and from a file, on 1 and 2 workers,
-//!   beside a hand-written single-thread loop measured in the same run (absolute figures on
-//!   shared machines drift; the ratio to the loop does not);
+//! - [`workloads`]: the jobs themselves — word count, grep, top-k, windowed hashtags, the Yahoo
+//!   Streaming Benchmark — shared with `sluice run`, each with a latency probe for both modes;
+//! - [`mode`]: native, or micro-batch with its interval — the control variable;
+//! - [`throughput`]: word count at full speed beside a hand-written single-thread loop measured
+//!   in the same run;
+//! - [`latency`]: latency at fixed open-loop rates, from each input's *scheduled* send time;
+//! - [`loadgen`]: the open-loop TCP load generator any engine can be measured with;
 //! - [`batch_overhead`]: the CPU cost of one micro-batch beyond native mode, at 10 ms batches;
-//! - [`report`]: the table on stdout, JSON and CSV files;
+//! - [`report`], [`plot`], [`stats`]: the table, JSON and CSV files, SVG plots, and summaries;
+//! - [`demo`]: the teaching view, both modes side by side on a slow input;
 //! - [`machine`]: what the figures were measured on, and peak memory.
 //!
-//! Every figure comes from a release build, after a warm-up run that is not counted, as the
+//! Every figure comes from a release build, after a warm-up that is not counted, as the
 //! min / median / max of several runs, with the record counts that show nothing was lost.
 
 pub mod batch_overhead;

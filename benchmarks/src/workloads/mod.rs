@@ -2,7 +2,7 @@
 //! and `sluice bench` so that what is measured is what users run.
 //!
 //! [`Workload`] names the timed jobs of the latency benchmark; each builds the same computation
-//! in native and in micro-batch mode over [timed](timed) lines.
+//! in native and in micro-batch mode over [`timed`] lines.
 
 pub mod grep;
 pub mod hashtags;
