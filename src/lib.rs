@@ -4,7 +4,7 @@
 //! Spark-style micro-batches on one DAG of operators, one benchmark harness to compare them.
 //!
 //! This crate is the front door: it re-exports the engine ([`engine`], and its [`prelude`]) and
-//! the micro-batch layer ([`minibatch`]), the benchmark harness with its workloads ([`bench`]),
+//! the micro-batch layer ([`minibatch`]), the benchmark harness with its workloads ([`bench`](mod@bench)),
 //! and builds the `sluice` command.
 
 pub use sluice_bench as bench;
