@@ -16,6 +16,7 @@
 //! assert_eq!(per_worker, vec![0, 1]);
 //! ```
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -219,6 +220,8 @@ struct Shared {
     aborted: AtomicBool,
     errors: Mutex<Vec<Error>>,
     malformed: AtomicU64,
+    /// Each event-time operator's watermark on each local worker, by operator address.
+    watermarks: Mutex<BTreeMap<Vec<usize>, BTreeMap<usize, Time>>>,
 }
 
 impl JobContext {
@@ -292,6 +295,40 @@ impl JobContext {
     /// How many malformed records this process has skipped.
     pub fn malformed_count(&self) -> u64 {
         self.inner.malformed.load(Ordering::Relaxed)
+    }
+
+    /// The process's current event-time watermark: the lowest over every event-time operator
+    /// on every local worker whose input is still open (`None` if there is none) — the metric
+    /// to watch when windows do not fire.
+    pub fn watermark(&self) -> Option<Time> {
+        let watermarks = self
+            .inner
+            .watermarks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        watermarks.values().flat_map(|w| w.values()).min().copied()
+    }
+
+    /// Records the watermark of the event-time operator at `operator` on `worker` (`None` when
+    /// its input has ended), and returns the highest watermark any local worker's instance of
+    /// that operator has reached.
+    pub(crate) fn publish_watermark(
+        &self,
+        operator: &[usize],
+        worker: usize,
+        watermark: Option<Time>,
+    ) -> Option<Time> {
+        let mut all = self
+            .inner
+            .watermarks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mine = all.entry(operator.to_vec()).or_default();
+        match watermark {
+            Some(w) => mine.insert(worker, w),
+            None => mine.remove(&worker),
+        };
+        mine.values().max().copied()
     }
 }
 

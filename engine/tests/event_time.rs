@@ -199,3 +199,60 @@ fn an_allowed_late_record_updates_a_fired_window() {
     assert!(results.contains(&first), "{results:?}");
     assert!(results.contains(&update), "{results:?}");
 }
+
+/// Worker 0 reads events; worker 1's input stays open and silent. Without an idle timeout no
+/// window can fire while worker 1 holds the watermark at 0; with one, windows fire while its
+/// input is still open, and the job's watermark metric moves.
+#[test]
+fn an_idle_worker_stops_holding_the_watermark_back() {
+    let run = |idle: Option<Duration>| -> (bool, Option<Time>) {
+        let (busy, silent): (Queue<(String, Time)>, Queue<(String, Time)>) =
+            (Queue::new(), Queue::new());
+        busy.push_all((0..50).map(|i| ("k".to_string(), i * 100)));
+        let fired = Collector::new();
+        let job = JobContext::default();
+        let (b, s, f, context) = (busy.clone(), silent.clone(), fired.clone(), job.clone());
+        let handle = std::thread::spawn(move || {
+            execute(
+                Execution::default().workers(2).context(context),
+                move |worker| {
+                    let (b, s, f) = (b.clone(), s.clone(), f.clone());
+                    let index = worker.index();
+                    worker.dataflow(move |scope| {
+                        // Worker 0 reads the events; worker 1 waits on a queue nobody fills.
+                        let input = scope.queue(if index == 0 { &b } else { &s });
+                        let watermarks = Watermarks::ascending();
+                        let watermarks = match idle {
+                            Some(timeout) => watermarks.idle_timeout(timeout),
+                            None => watermarks,
+                        };
+                        let (windows, _) = input
+                            .with_event_time(|(_, t)| *t, watermarks)
+                            .count_by_event_window(WindowSpec::tumbling(Duration::from_secs(1)), 0);
+                        windows.collect_into(&f);
+                    });
+                },
+            )
+        });
+        // Long enough for a slow machine when windows can fire; a negative check needs less.
+        let wait = if idle.is_some() { 10_000 } else { 1500 };
+        let deadline = std::time::Instant::now() + Duration::from_millis(wait);
+        while fired.is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let (fired_while_open, watermark) = (!fired.is_empty(), job.watermark());
+        busy.close();
+        silent.close();
+        handle.join().unwrap().unwrap();
+        (fired_while_open, watermark)
+    };
+    let (fired, watermark) = run(None);
+    assert!(!fired, "a silent worker holds every window back");
+    assert_eq!(watermark, Some(0));
+    let (fired, watermark) = run(Some(Duration::from_millis(200)));
+    assert!(
+        fired,
+        "with an idle timeout, windows fire while the silent input is open"
+    );
+    assert!(watermark.is_some_and(|w| w >= 4900), "{watermark:?}");
+}

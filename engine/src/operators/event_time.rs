@@ -13,6 +13,14 @@
 //! each worker reads its records, not on how they were batched. When the input ends the
 //! watermark jumps to the end of time and every window closes.
 //!
+//! **Idle inputs.** A worker whose share of the input is silent would hold the watermark back
+//! forever. With [`Watermarks::idle_timeout`], a worker that has read nothing for that long
+//! (processing time) stops holding it back: its watermark follows the highest one the other
+//! workers of this process have reached, as Flink's `withIdleness` excludes an idle split.
+//! Records it reads afterwards may be late. If every worker is idle, nothing moves (as in
+//! Flink). [`JobContext::watermark`](crate::JobContext::watermark) reports the current
+//! watermark.
+//!
 //! ```
 //! use sluice_engine::prelude::*;
 //! use sluice_engine::operators::event_time::{EventTime, Watermarks};
@@ -32,12 +40,15 @@
 //! assert_eq!(out.take().len(), 3);
 //! ```
 
+use std::time::{Duration, Instant};
+
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::OutputBuilder;
 use timely::progress::Antichain;
 
+use crate::execution::JobContext;
 use crate::stream::Stream;
 use crate::time::Time;
 
@@ -45,6 +56,7 @@ use crate::time::Time;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Watermarks {
     out_of_orderness: Time,
+    idle_timeout: Option<Duration>,
 }
 
 impl Watermarks {
@@ -53,7 +65,14 @@ impl Watermarks {
     pub fn bounded_out_of_orderness(ms: Time) -> Self {
         Watermarks {
             out_of_orderness: ms,
+            idle_timeout: None,
         }
+    }
+    /// A worker that reads nothing for `timeout` stops holding the watermark back (see the
+    /// module docs).
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = Some(timeout);
+        self
     }
     /// The watermark is the highest event time seen (for inputs in event-time order).
     pub fn ascending() -> Self {
@@ -77,7 +96,10 @@ impl<'scope, D: 'static> EventTime<'scope, D> for Stream<'scope, D> {
         event_time: impl Fn(&D) -> Time + 'static,
         watermarks: Watermarks,
     ) -> Stream<'scope, D> {
-        let mut builder = OperatorBuilder::new("WithEventTime".to_owned(), self.scope());
+        let scope = self.scope();
+        let (job, worker) = (JobContext::of(scope), scope.index());
+        let mut builder = OperatorBuilder::new("WithEventTime".to_owned(), scope);
+        let address = builder.operator_info().address.to_vec();
         let mut input = builder.new_input(self, Pipeline);
         // The output's times come from the records, not from the input's (processing) times.
         let (output, stream) =
@@ -87,12 +109,14 @@ impl<'scope, D: 'static> EventTime<'scope, D> for Stream<'scope, D> {
             let mut capability = capabilities.pop();
             let mut highest: Option<Time> = None;
             let mut stamped: Vec<(Time, D)> = Vec::new();
+            let mut last_read = Instant::now();
             move |frontiers| {
                 let mut output = output.activate();
                 input.for_each_stamp(|_, data| {
                     let Some(cap) = capability.as_ref() else {
                         return; // the input ended: nothing more arrives
                     };
+                    last_read = Instant::now();
                     let mut watermark = *cap.time();
                     for batch in data {
                         for record in batch.drain(..) {
@@ -122,6 +146,17 @@ impl<'scope, D: 'static> EventTime<'scope, D> for Stream<'scope, D> {
                 }
                 if frontiers[0].is_empty() {
                     capability = None;
+                }
+                let mine = capability.as_ref().map(|cap| *cap.time());
+                let others = job.publish_watermark(&address, worker, mine);
+                let idle = watermarks
+                    .idle_timeout
+                    .is_some_and(|timeout| last_read.elapsed() >= timeout);
+                if let (Some(cap), Some(others), true) = (capability.as_mut(), others, idle) {
+                    if others > *cap.time() {
+                        cap.downgrade(&others); // idle: follow the others
+                        job.publish_watermark(&address, worker, Some(others));
+                    }
                 }
             }
         });
