@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use sluice_engine::operators::event_time::{EventTime, Watermarks};
-use sluice_engine::operators::event_window::{EventWindows, WindowCount};
+use sluice_engine::operators::event_window::{EventWindows, SessionWindows, WindowCount};
 use sluice_engine::prelude::*;
 
 type Counts = BTreeMap<(Time, u8), u64>;
@@ -153,6 +153,67 @@ proptest! {
     ) {
         let got = run(arrivals.clone(), workers, spec_of(shape), bound, lateness);
         prop_assert_eq!(got, oracle(&arrivals, workers, shape, bound, lateness));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// With the watermark trailing by at least the disorder, every session fires once, with
+    /// exactly the events a plain loop groups into it, for any arrival order and worker count.
+    #[test]
+    fn sessions_equal_a_plain_grouping(
+        events in proptest::collection::vec((0u8..4, 0u64..3000), 0..150),
+        delays in proptest::collection::vec(0u64..=300, 150),
+        disorder in 0u64..=300,
+        gap in 1u64..400,
+        workers in 1usize..=2,
+    ) {
+        let mut arrivals: Vec<(Time, (u8, Time))> = events
+            .iter()
+            .zip(&delays)
+            .map(|(&(k, e), d)| (e + d % (disorder + 1), (k, e)))
+            .collect();
+        arrivals.sort();
+        let arrivals = Arc::new(arrivals.into_iter().map(|(_, r)| r).collect::<Vec<_>>());
+        let out = Collector::new();
+        let sink = out.clone();
+        execute(Execution::default().workers(workers), move |worker| {
+            let (index, peers) = (worker.index(), worker.peers());
+            let mine: Vec<(u8, Time)> = arrivals.iter().skip(index).step_by(peers).copied().collect();
+            worker.dataflow(|scope| {
+                let (sessions, late) = scope
+                    .iterator_source(mine)
+                    .with_event_time(|(_, t)| *t, Watermarks::bounded_out_of_orderness(disorder))
+                    .count_by_session(gap, 0);
+                sessions.map(|w| (w.end, w.key, w.count, w.update)).collect_into(&sink);
+                late.map(|(k, t)| (t, k, u64::MAX, true)).collect_into(&sink);
+            });
+        })
+        .unwrap();
+        let mut got = out.take();
+        got.sort();
+
+        let mut expected = Vec::new();
+        let mut by_key: BTreeMap<u8, Vec<Time>> = BTreeMap::new();
+        for &(k, e) in &events {
+            by_key.entry(k).or_default().push(e);
+        }
+        for (k, mut times) in by_key {
+            times.sort();
+            let (mut last, mut count) = (times[0], 0);
+            for t in times {
+                if t >= last + gap {
+                    expected.push((last + gap, k, count, false));
+                    count = 0;
+                }
+                last = t;
+                count += 1;
+            }
+            expected.push((last + gap, k, count, false));
+        }
+        expected.sort();
+        prop_assert_eq!(got, expected);
     }
 }
 

@@ -166,3 +166,123 @@ impl<'scope, K: Data + Hash + Eq> EventWindows<'scope, K> for Stream<'scope, (K,
         (counts, late)
     }
 }
+
+/// One key's open session.
+struct Session {
+    /// The last event time plus the gap: where the session closes.
+    end: Time,
+    count: u64,
+    /// Held until the session fires (at its end).
+    capability: Option<Capability<Time>>,
+}
+
+/// Event-time session windows on `(key, event time)` streams.
+pub trait SessionWindows<'scope, K: Data + Hash + Eq>: Sized {
+    /// Each key's count per session — a run of events less than `gap` ms apart, closing `gap`
+    /// after its last event — emitted when the watermark passes the session's end, as a
+    /// [`WindowCount`] whose `end` is the session's end. An event within `gap` of two sessions
+    /// merges them. Lateness works as in
+    /// [`count_by_event_window`](EventWindows::count_by_event_window): an allowed late event
+    /// updates (or merges into) a fired session and the new count is emitted as an update;
+    /// an event whose session would already be past `end + lateness` goes to the late output.
+    #[allow(clippy::type_complexity)]
+    fn count_by_session(
+        self,
+        gap: Time,
+        lateness: Time,
+    ) -> (Stream<'scope, WindowCount<K>>, Stream<'scope, (K, Time)>);
+}
+
+impl<'scope, K: Data + Hash + Eq> SessionWindows<'scope, K> for Stream<'scope, (K, Time)> {
+    fn count_by_session(
+        self,
+        gap: Time,
+        lateness: Time,
+    ) -> (Stream<'scope, WindowCount<K>>, Stream<'scope, (K, Time)>) {
+        let gap = gap.max(1);
+        let mut builder = OperatorBuilder::new("CountBySession".to_owned(), self.scope());
+        let mut input = builder.new_input(self, Exchange::new(|(k, _): &(K, Time)| route(k)));
+        let (counts_out, counts) = builder.new_output::<Vec<WindowCount<K>>>();
+        let (late_out, late) = builder.new_output::<Vec<(K, Time)>>();
+        let mut counts_out =
+            OutputBuilder::<_, CapacityContainerBuilder<Vec<WindowCount<K>>>>::from(counts_out);
+        let mut late_out =
+            OutputBuilder::<_, CapacityContainerBuilder<Vec<(K, Time)>>>::from(late_out);
+        builder.build(move |_| {
+            // Per key, the open sessions by start time; they never overlap.
+            let mut sessions: HashMap<K, BTreeMap<Time, Session>> = new_map();
+            move |frontiers| {
+                let (mut counts_out, mut late_out) = (counts_out.activate(), late_out.activate());
+                input.for_each_stamp(|cap, data| {
+                    let t = *cap.least().expect("a Vec message has one time");
+                    let mut updates = counts_out.session(&cap);
+                    let mut too_late = late_out.session(&cap);
+                    for batch in data {
+                        for (key, event_time) in batch.drain(..) {
+                            let open = sessions.entry(key.clone()).or_default();
+                            // The sessions this event touches: those overlapping [e, e + gap).
+                            let touching: Vec<Time> = open
+                                .range(..event_time + gap)
+                                .filter(|(_, s)| s.end > event_time)
+                                .map(|(start, _)| *start)
+                                .collect();
+                            let mut start = event_time;
+                            let mut merged = Session {
+                                end: event_time + gap,
+                                count: 1,
+                                capability: None,
+                            };
+                            for s in &touching {
+                                start = start.min(*s);
+                                merged.end = merged.end.max(open[s].end);
+                            }
+                            if t >= merged.end + lateness {
+                                too_late.give((key, event_time));
+                                continue;
+                            }
+                            let mut fired = t >= merged.end;
+                            for s in touching {
+                                let old = open.remove(&s).expect("a session just found");
+                                merged.count += old.count;
+                                fired |= old.capability.is_none();
+                            }
+                            if fired {
+                                updates.give(WindowCount {
+                                    end: merged.end,
+                                    key: key.clone(),
+                                    count: merged.count,
+                                    update: true,
+                                });
+                            } else {
+                                merged.capability = Some(cap.delayed(&merged.end, 0));
+                            }
+                            open.insert(start, merged);
+                        }
+                    }
+                });
+                // Fire the sessions the watermark has passed; free those past their lateness.
+                let frontier = &frontiers[0];
+                for (key, open) in sessions.iter_mut() {
+                    for session in open.values_mut() {
+                        if frontier.less_than(&session.end) {
+                            continue;
+                        }
+                        if let Some(capability) = session.capability.take() {
+                            counts_out.session(&capability).give(WindowCount {
+                                end: session.end,
+                                key: key.clone(),
+                                count: session.count,
+                                update: false,
+                            });
+                        }
+                    }
+                    open.retain(|_, s| {
+                        s.capability.is_some() || frontier.less_than(&(s.end + lateness))
+                    });
+                }
+                sessions.retain(|_, open| !open.is_empty());
+            }
+        });
+        (counts, late)
+    }
+}

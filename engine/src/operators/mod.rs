@@ -7,7 +7,8 @@
 //! - [`table`]: the last value per key, emitted when the input ends, and gathering to worker 0;
 //! - [`window`]: per-key counts over sliding and tumbling windows, closed by the frontier;
 //! - [`event_time`]: event time from the records, watermarks carried by the frontier;
-//! - [`event_window`]: event-time windows with allowed lateness and a late side output;
+//! - [`event_window`]: event-time sliding, tumbling and session windows with allowed lateness
+//!   and a late side output;
 //! - [`side_output`]: parsing with an error side output for malformed records.
 
 pub mod event_time;
