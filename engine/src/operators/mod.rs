@@ -9,10 +9,12 @@
 //! - [`event_time`]: event time from the records, watermarks carried by the frontier;
 //! - [`event_window`]: event-time sliding, tumbling and session windows with allowed lateness
 //!   and a late side output;
+//! - [`join`]: stream–table joins against a broadcast table, as of each record's time;
 //! - [`side_output`]: parsing with an error side output for malformed records.
 
 pub mod event_time;
 pub mod event_window;
+pub mod join;
 pub mod keyed;
 pub mod partition;
 pub mod side_output;
