@@ -91,3 +91,102 @@ proptest! {
         prop_assert_eq!(inner, expected_inner);
     }
 }
+
+/// Interval join: every pair within the bounds, and (outer) every left record without one,
+/// for any arrival order within the watermark's bound and any worker count.
+mod interval {
+    use super::*;
+    use sluice_engine::operators::join::IntervalJoin;
+    use sluice_engine::timely::container::CapacityContainerBuilder;
+    use sluice_engine::timely::dataflow::operators::generic::operator::source;
+
+    /// Emits one record per activation, at times 1, 2, …, so that the operators downstream see
+    /// their inputs and frontiers move step by step rather than all at once.
+    fn trickle<'s>(scope: Scope<'s>, records: Vec<Event>) -> Stream<'s, Event> {
+        source::<_, CapacityContainerBuilder<Vec<Event>>, _, _>(
+            scope,
+            "Trickle",
+            move |cap, info| {
+                let activator = scope.activator_for(info.address.clone());
+                let mut cap = Some(cap);
+                let mut records = records.into_iter();
+                let mut time = 0;
+                activator.activate();
+                move |output| match (cap.as_mut(), records.next()) {
+                    (Some(c), Some(record)) => {
+                        time += 1;
+                        c.downgrade(&time);
+                        output.session(&*c).give(record);
+                        activator.activate();
+                    }
+                    _ => cap = None,
+                }
+            },
+        )
+    }
+
+    type Event = (u8, Time, u32); // key, event time, id
+
+    fn arrive(events: &[Event], delays: &[u64], disorder: u64) -> Vec<Event> {
+        let mut keyed: Vec<(Time, Event)> = events
+            .iter()
+            .zip(delays.iter().cycle())
+            .map(|(&e, d)| (e.1 + d % (disorder + 1), e))
+            .collect();
+        keyed.sort();
+        keyed.into_iter().map(|(_, e)| e).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        #[test]
+        fn pairs_within_the_bounds_equal_a_plain_loop(
+            lefts in proptest::collection::vec((0u8..4, 0u64..2000), 0..60),
+            rights in proptest::collection::vec((0u8..4, 0u64..2000), 0..60),
+            delays in proptest::collection::vec(0u64..300, 1..60),
+            disorder in 0u64..300,
+            (lower, upper) in (-300i64..300).prop_flat_map(|l| (Just(l), l..l + 400)),
+            outer: bool,
+            workers in 1usize..=2,
+        ) {
+            let lefts: Vec<Event> = lefts.iter().enumerate().map(|(i, &(k, t))| (k, t, i as u32)).collect();
+            let rights: Vec<Event> = rights.iter().enumerate().map(|(i, &(k, t))| (k, t, i as u32)).collect();
+            let (a_in, b_in) = (Arc::new(arrive(&lefts, &delays, disorder)), Arc::new(arrive(&rights, &delays, disorder)));
+            let out = Collector::new();
+            let sink = out.clone();
+            execute(Execution::default().workers(workers), move |worker| {
+                let (index, peers) = (worker.index(), worker.peers());
+                let share = |v: &[Event]| -> Vec<Event> { v.iter().skip(index).step_by(peers).copied().collect() };
+                let (a, b) = (share(&a_in), share(&b_in));
+                worker.dataflow(|scope| {
+                    let watermarks = Watermarks::bounded_out_of_orderness(disorder);
+                    let a = trickle(scope, a).with_event_time(|e: &Event| e.1, watermarks);
+                    let b = trickle(scope, b).with_event_time(|e: &Event| e.1, watermarks);
+                    a.interval_join(b, lower, upper, outer, |_, a: &u32, b: Option<&u32>| (*a, b.copied()))
+                        .collect_into(&sink);
+                });
+            })
+            .unwrap();
+            let mut got = out.take();
+            got.sort();
+
+            let mut expected = Vec::new();
+            for &(ka, ta, ia) in &lefts {
+                let mut matched = false;
+                for &(kb, tb, ib) in &rights {
+                    let (tb, ta) = (tb as i64, ta as i64);
+                    if ka == kb && tb >= ta + lower && tb <= ta + upper {
+                        expected.push((ia, Some(ib)));
+                        matched = true;
+                    }
+                }
+                if outer && !matched {
+                    expected.push((ia, None));
+                }
+            }
+            expected.sort();
+            prop_assert_eq!(got, expected);
+        }
+    }
+}

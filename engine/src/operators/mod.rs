@@ -9,7 +9,8 @@
 //! - [`event_time`]: event time from the records, watermarks carried by the frontier;
 //! - [`event_window`]: event-time sliding, tumbling and session windows with allowed lateness
 //!   and a late side output;
-//! - [`join`]: stream–table joins against a broadcast table, as of each record's time;
+//! - [`join`]: stream–table joins against a broadcast table, as of each record's time, and
+//!   event-time interval joins;
 //! - [`side_output`]: parsing with an error side output for malformed records.
 
 pub mod event_time;
