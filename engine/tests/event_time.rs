@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use sluice_engine::operators::event_time::{EventTime, Watermarks};
-use sluice_engine::operators::event_window::{EventWindows, SessionWindows, WindowCount};
+use sluice_engine::operators::event_window::{
+    EventWindowAggregates, EventWindows, SessionWindows, WindowAggregate, WindowCount,
+};
 use sluice_engine::prelude::*;
 
 type Counts = BTreeMap<(Time, u8), u64>;
@@ -213,6 +215,64 @@ proptest! {
             expected.push((last + gap, k, count, false));
         }
         expected.sort();
+        prop_assert_eq!(got, expected);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Aggregates other than counts: per window and key, the (sum, max) of the values, as a
+    /// plain loop computes them, for any order within the lateness and any worker count.
+    #[test]
+    fn window_aggregates_equal_a_plain_loop(
+        events in proptest::collection::vec((0u8..4, 0u64..3000, 0u64..1000), 0..150),
+        delays in proptest::collection::vec(0u64..=300, 150),
+        disorder in 0u64..=300,
+        shape in shapes(),
+        workers in 1usize..=2,
+    ) {
+        let mut arrivals: Vec<(Time, (u8, Time, u64))> = events
+            .iter()
+            .zip(&delays)
+            .map(|(&(k, e, v), d)| (e + d % (disorder + 1), (k, e, v)))
+            .collect();
+        arrivals.sort();
+        let arrivals = Arc::new(arrivals.into_iter().map(|(_, r)| r).collect::<Vec<_>>());
+        let out = Collector::new();
+        let sink = out.clone();
+        execute(Execution::default().workers(workers), move |worker| {
+            let (index, peers) = (worker.index(), worker.peers());
+            let mine: Vec<(u8, Time, u64)> =
+                arrivals.iter().skip(index).step_by(peers).copied().collect();
+            worker.dataflow(|scope| {
+                let (results, _late) = scope
+                    .iterator_source(mine)
+                    .with_event_time(|(_, t, _)| *t, Watermarks::ascending())
+                    .aggregate_by_event_window(spec_of(shape), disorder, |acc: &mut (u64, u64), v| {
+                        acc.0 += v;
+                        acc.1 = acc.1.max(*v);
+                    });
+                results.collect_into(&sink);
+            });
+        })
+        .unwrap();
+        // The final value of each window is its last emission (updates only add).
+        let mut got: BTreeMap<(Time, u8), (u64, u64)> = BTreeMap::new();
+        for WindowAggregate { end, key, value, .. } in out.take() {
+            let slot = got.entry((end, key)).or_default();
+            if value.0 >= slot.0 {
+                *slot = value;
+            }
+        }
+        let mut expected: BTreeMap<(Time, u8), (u64, u64)> = BTreeMap::new();
+        for &(k, e, v) in &events {
+            for end in ends(shape.0, shape.1, e) {
+                let acc = expected.entry((end, k)).or_default();
+                acc.0 += v;
+                acc.1 = acc.1.max(v);
+            }
+        }
         prop_assert_eq!(got, expected);
     }
 }

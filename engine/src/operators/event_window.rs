@@ -54,6 +54,7 @@ use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::Capability;
 
+use super::stateless::Stateless;
 use super::window::WindowSpec;
 use crate::hash::{new_map, route, HashMap};
 use crate::stream::{Data, Stream};
@@ -71,10 +72,10 @@ pub struct WindowCount<K> {
 }
 
 /// A window's state on one worker.
-struct Window<K> {
+struct Window<K, A> {
     /// Held until the window fires (at its end).
     capability: Option<Capability<Time>>,
-    counts: HashMap<K, u64>,
+    values: HashMap<K, A>,
 }
 
 /// Event-time window aggregations on `(key, event time)` streams.
@@ -95,24 +96,96 @@ impl<'scope, K: Data + Hash + Eq> EventWindows<'scope, K> for Stream<'scope, (K,
         spec: WindowSpec,
         lateness: Time,
     ) -> (Stream<'scope, WindowCount<K>>, Stream<'scope, (K, Time)>) {
-        let mut builder = OperatorBuilder::new("CountByEventWindow".to_owned(), self.scope());
-        let mut input = builder.new_input(self, Exchange::new(|(k, _): &(K, Time)| route(k)));
-        let (counts_out, counts) = builder.new_output::<Vec<WindowCount<K>>>();
-        let (late_out, late) = builder.new_output::<Vec<(K, Time)>>();
-        let mut counts_out =
-            OutputBuilder::<_, CapacityContainerBuilder<Vec<WindowCount<K>>>>::from(counts_out);
+        let (counts, late) = self
+            .map(|(key, time)| (key, time, ()))
+            .aggregate_by_event_window(spec, lateness, |count: &mut u64, _| *count += 1);
+        let counts = counts.map(|w| WindowCount {
+            end: w.end,
+            key: w.key,
+            count: w.value,
+            update: w.update,
+        });
+        (counts, late.map(|(key, time, ())| (key, time)))
+    }
+}
+
+/// One window's aggregate for one key.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct WindowAggregate<K, A> {
+    /// The window's end (exclusive); its start is `end − length`.
+    pub end: Time,
+    pub key: K,
+    pub value: A,
+    /// `false` for the window's first firing, `true` for a later update caused by a late record.
+    pub update: bool,
+}
+
+/// Incremental event-time window aggregations on `(key, event time, value)` streams.
+pub trait EventWindowAggregates<'scope, K: Data + Hash + Eq, V: Data>: Sized {
+    /// Each key's aggregate per window: `add` folds each value into an accumulator that starts
+    /// at `A::default()`, as it arrives (nothing is buffered but the accumulator, as Flink's
+    /// incremental `AggregateFunction`). Firing, lateness, updates and the late output work as
+    /// in [`count_by_event_window`](EventWindows::count_by_event_window), which is this with a
+    /// counter.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sluice_engine::prelude::*;
+    /// # use sluice_engine::operators::event_window::{EventWindowAggregates, WindowAggregate};
+    /// # fn average<'s>(readings: Stream<'s, (String, Time, f64)>) -> Stream<'s, WindowAggregate<String, (f64, u64)>> {
+    /// // (sensor, time, reading) -> per sensor and minute: (sum, count)
+    /// let (sums, _late) = readings.aggregate_by_event_window(
+    ///     WindowSpec::tumbling(Duration::from_secs(60)),
+    ///     0,
+    ///     |acc: &mut (f64, u64), reading| { acc.0 += reading; acc.1 += 1 },
+    /// );
+    /// sums
+    /// # }
+    /// ```
+    #[allow(clippy::type_complexity)]
+    fn aggregate_by_event_window<A: Data + Default>(
+        self,
+        spec: WindowSpec,
+        lateness: Time,
+        add: impl Fn(&mut A, &V) + 'static,
+    ) -> (
+        Stream<'scope, WindowAggregate<K, A>>,
+        Stream<'scope, (K, Time, V)>,
+    );
+}
+
+impl<'scope, K: Data + Hash + Eq, V: Data> EventWindowAggregates<'scope, K, V>
+    for Stream<'scope, (K, Time, V)>
+{
+    fn aggregate_by_event_window<A: Data + Default>(
+        self,
+        spec: WindowSpec,
+        lateness: Time,
+        add: impl Fn(&mut A, &V) + 'static,
+    ) -> (
+        Stream<'scope, WindowAggregate<K, A>>,
+        Stream<'scope, (K, Time, V)>,
+    ) {
+        let mut builder = OperatorBuilder::new("AggregateByEventWindow".to_owned(), self.scope());
+        let mut input = builder.new_input(self, Exchange::new(|(k, _, _): &(K, Time, V)| route(k)));
+        let (results_out, results) = builder.new_output::<Vec<WindowAggregate<K, A>>>();
+        let (late_out, late) = builder.new_output::<Vec<(K, Time, V)>>();
+        let mut results_out = OutputBuilder::<
+            _,
+            CapacityContainerBuilder<Vec<WindowAggregate<K, A>>>,
+        >::from(results_out);
         let mut late_out =
-            OutputBuilder::<_, CapacityContainerBuilder<Vec<(K, Time)>>>::from(late_out);
+            OutputBuilder::<_, CapacityContainerBuilder<Vec<(K, Time, V)>>>::from(late_out);
         builder.build(move |_| {
-            let mut windows: BTreeMap<Time, Window<K>> = BTreeMap::new();
+            let mut windows: BTreeMap<Time, Window<K, A>> = BTreeMap::new();
             move |frontiers| {
-                let (mut counts_out, mut late_out) = (counts_out.activate(), late_out.activate());
+                let (mut results_out, mut late_out) = (results_out.activate(), late_out.activate());
                 input.for_each_stamp(|cap, data| {
                     let t = *cap.least().expect("a Vec message has one time");
-                    let mut updates = counts_out.session(&cap);
+                    let mut updates = results_out.session(&cap);
                     let mut too_late = late_out.session(&cap);
                     for batch in data {
-                        for (key, event_time) in batch.drain(..) {
+                        for (key, event_time, value) in batch.drain(..) {
                             let mut accepted = false;
                             for end in spec.ends_containing(event_time) {
                                 if t >= end + lateness {
@@ -121,22 +194,21 @@ impl<'scope, K: Data + Hash + Eq> EventWindows<'scope, K> for Stream<'scope, (K,
                                 accepted = true;
                                 let window = windows.entry(end).or_insert_with(|| Window {
                                     capability: (t < end).then(|| cap.delayed(&end, 0)),
-                                    counts: new_map(),
+                                    values: new_map(),
                                 });
-                                let count = window.counts.entry(key.clone()).or_default();
-                                *count += 1;
-                                let fired = window.capability.is_none();
-                                if fired {
-                                    updates.give(WindowCount {
+                                let acc = window.values.entry(key.clone()).or_default();
+                                add(acc, &value);
+                                if window.capability.is_none() {
+                                    updates.give(WindowAggregate {
                                         end,
                                         key: key.clone(),
-                                        count: *count,
+                                        value: acc.clone(),
                                         update: true,
                                     });
                                 }
                             }
                             if !accepted {
-                                too_late.give((key, event_time));
+                                too_late.give((key, event_time, value));
                             }
                         }
                     }
@@ -148,13 +220,15 @@ impl<'scope, K: Data + Hash + Eq> EventWindows<'scope, K> for Stream<'scope, (K,
                         break;
                     }
                     if let Some(capability) = window.capability.take() {
-                        counts_out
+                        results_out
                             .session(&capability)
-                            .give_iterator(window.counts.iter().map(|(key, count)| WindowCount {
-                                end,
-                                key: key.clone(),
-                                count: *count,
-                                update: false,
+                            .give_iterator(window.values.iter().map(|(key, value)| {
+                                WindowAggregate {
+                                    end,
+                                    key: key.clone(),
+                                    value: value.clone(),
+                                    update: false,
+                                }
                             }));
                     }
                 }
@@ -163,7 +237,7 @@ impl<'scope, K: Data + Hash + Eq> EventWindows<'scope, K> for Stream<'scope, (K,
                 });
             }
         });
-        (counts, late)
+        (results, late)
     }
 }
 
