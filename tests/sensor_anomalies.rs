@@ -63,7 +63,7 @@ fn alerts_equal_a_plain_loop_for_any_order_and_workers() {
                 )
             })
             .collect();
-        shuffled.sort_by(|a, b| a.0.cmp(&b.0));
+        shuffled.sort_by_key(|a| a.0);
         let got = run(shuffled.into_iter().map(|(_, r)| r).collect(), workers);
         assert_eq!(
             got.len(),
