@@ -8,6 +8,8 @@
 
 use std::path::{Path, PathBuf};
 
+use plotters::coord::combinators::LogCoord;
+use plotters::coord::ranged1d::Ranged;
 use plotters::prelude::*;
 
 use crate::latency::LatencyMeasurement;
@@ -129,7 +131,8 @@ fn against_interval(
         .filter_map(|m| interval(m.mode))
         .chain(latency.iter().filter_map(|m| m.config.mode.interval_ms()));
     let (lo, hi) = intervals.fold((u64::MAX, 0), |(lo, hi), i| (lo.min(i), hi.max(i)));
-    let x_range = ((lo as f64 / 2.0)..(hi as f64 * 2.0)).log_scale();
+    let span = (lo as f64 / 2.0, hi as f64 * 2.0);
+    let x_range = (span.0..span.1).log_scale();
     let root = SVGBackend::new(path, (SIZE.0, SIZE.1 * 2)).into_drawing_area();
     root.fill(&WHITE)?;
     let (top, bottom) = root.split_vertically(SIZE.1);
@@ -155,35 +158,30 @@ fn against_interval(
     chart
         .configure_mesh()
         .x_desc("batch interval (ms, log scale)")
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .y_desc("words/s")
         .y_label_formatter(&|y| si(*y))
         .draw()?;
     let mut workers: Vec<usize> = throughput.iter().map(|m| m.workers).collect();
     workers.dedup();
     for (i, w) in workers.iter().enumerate() {
-        let color = color(i);
         let series = throughput.iter().filter(|m| m.workers == *w);
-        let batched: Vec<(f64, f64)> = series
+        let batched = series
             .clone()
-            .filter_map(|m| Some((interval(m.mode)? as f64, m.words_per_sec.median)))
-            .collect();
-        chart
-            .draw_series(LineSeries::new(batched.clone(), color.stroke_width(2)))?
-            .label(format!("micro-batch, {w} workers"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-        chart.draw_series(batched.iter().map(|p| Circle::new(*p, 4, color.filled())))?;
-        if let Some(native) = series.clone().find(|m| m.mode == Some(Mode::Native)) {
-            let y = native.words_per_sec.median;
-            chart
-                .draw_series(DashedLineSeries::new(
-                    [(lo as f64 / 2.0, y), (hi as f64 * 2.0, y)],
-                    8,
-                    6,
-                    color.stroke_width(1),
-                ))?
-                .label(format!("native, {w} workers"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-        }
+            .filter_map(|m| Some((interval(m.mode)? as f64, m.words_per_sec.median)));
+        let native = series
+            .clone()
+            .find(|m| m.mode == Some(Mode::Native))
+            .map(|m| m.words_per_sec.median);
+        let label = format!("{w} workers");
+        draw_against_interval(
+            &mut chart,
+            span,
+            batched.collect(),
+            native,
+            &label,
+            color(i),
+        )?;
     }
     chart
         .configure_series_labels()
@@ -216,32 +214,19 @@ fn against_interval(
     chart
         .configure_mesh()
         .x_desc("batch interval (ms, log scale)")
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .y_desc("p99 latency (ms, log scale)")
         .draw()?;
     for (i, key) in keys.iter().enumerate() {
-        let color = color(i);
         let series = latency.iter().filter(|m| series_key(m) == *key);
-        let batched: Vec<(f64, f64)> = series
+        let batched = series
             .clone()
-            .filter_map(|m| Some((m.config.mode.interval_ms()? as f64, m.p99_ms.median)))
-            .collect();
-        chart
-            .draw_series(LineSeries::new(batched.clone(), color.stroke_width(2)))?
-            .label(format!("micro-batch, {key}"))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-        chart.draw_series(batched.iter().map(|p| Circle::new(*p, 4, color.filled())))?;
-        if let Some(native) = series.clone().find(|m| m.config.mode == Mode::Native) {
-            let y = native.p99_ms.median;
-            chart
-                .draw_series(DashedLineSeries::new(
-                    [(lo as f64 / 2.0, y), (hi as f64 * 2.0, y)],
-                    8,
-                    6,
-                    color.stroke_width(1),
-                ))?
-                .label(format!("native, {key}"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
-        }
+            .filter_map(|m| Some((m.config.mode.interval_ms()? as f64, m.p99_ms.median)));
+        let native = series
+            .clone()
+            .find(|m| m.config.mode == Mode::Native)
+            .map(|m| m.p99_ms.median);
+        draw_against_interval(&mut chart, span, batched.collect(), native, key, color(i))?;
     }
     chart
         .configure_series_labels()
@@ -250,6 +235,32 @@ fn against_interval(
         .border_style(BLACK)
         .draw()?;
     root.present()?;
+    Ok(())
+}
+
+/// One measure against the batch interval: the micro-batch points, joined, and native mode (if
+/// measured) as a dashed line across the chart, both labelled with `what`.
+fn draw_against_interval<Y: Ranged<ValueType = f64>>(
+    chart: &mut ChartContext<'_, SVGBackend<'_>, Cartesian2d<LogCoord<f64>, Y>>,
+    (from, to): (f64, f64),
+    batched: Vec<(f64, f64)>,
+    native: Option<f64>,
+    what: &str,
+    color: RGBAColor,
+) -> Result<(), Failure> {
+    let legend = move |(x, y): (i32, i32)| PathElement::new(vec![(x, y), (x + 20, y)], color);
+    chart
+        .draw_series(LineSeries::new(batched.clone(), color.stroke_width(2)))?
+        .label(format!("micro-batch, {what}"))
+        .legend(legend);
+    chart.draw_series(batched.iter().map(|p| Circle::new(*p, 4, color.filled())))?;
+    if let Some(y) = native {
+        let line = [(from, y), (to, y)];
+        chart
+            .draw_series(DashedLineSeries::new(line, 8, 6, color.stroke_width(1)))?
+            .label(format!("native, {what}"))
+            .legend(legend);
+    }
     Ok(())
 }
 
