@@ -222,6 +222,8 @@ struct Shared {
     malformed: AtomicU64,
     /// Each event-time operator's watermark on each local worker, by operator address.
     watermarks: Mutex<BTreeMap<Vec<usize>, BTreeMap<usize, Time>>>,
+    /// Entries held by the stateful operators of this process (see [`StateGauge`]).
+    state_entries: AtomicU64,
 }
 
 impl JobContext {
@@ -309,6 +311,23 @@ impl JobContext {
         watermarks.values().flat_map(|w| w.values()).min().copied()
     }
 
+    /// How many entries — a window's aggregate for one key, a buffered record, an open session
+    /// — the windowing and join operators of this process hold right now. A gauge to watch state
+    /// stay bounded on an endless stream: it should rise and fall with the open windows, never
+    /// grow with the input.
+    pub fn state_entries(&self) -> u64 {
+        self.inner.state_entries.load(Ordering::Relaxed)
+    }
+
+    /// A gauge through which one operator instance reports its share of
+    /// [`state_entries`](Self::state_entries).
+    pub(crate) fn state_gauge(&self) -> StateGauge {
+        StateGauge {
+            job: self.clone(),
+            reported: 0,
+        }
+    }
+
     /// Records the watermark of the event-time operator at `operator` on `worker` (`None` when
     /// its input has ended), and returns the highest watermark any local worker's instance of
     /// that operator has reached.
@@ -329,6 +348,32 @@ impl JobContext {
             None => mine.remove(&worker),
         };
         mine.values().max().copied()
+    }
+}
+
+/// One operator instance's share of [`JobContext::state_entries`]; withdrawn when dropped.
+pub(crate) struct StateGauge {
+    job: JobContext,
+    reported: u64,
+}
+
+impl StateGauge {
+    /// Reports that the operator now holds `entries` entries.
+    pub(crate) fn set(&mut self, entries: usize) {
+        let entries = entries as u64;
+        let total = &self.job.inner.state_entries;
+        if entries > self.reported {
+            total.fetch_add(entries - self.reported, Ordering::Relaxed);
+        } else {
+            total.fetch_sub(self.reported - entries, Ordering::Relaxed);
+        }
+        self.reported = entries;
+    }
+}
+
+impl Drop for StateGauge {
+    fn drop(&mut self) {
+        self.set(0);
     }
 }
 

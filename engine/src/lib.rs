@@ -61,8 +61,11 @@ pub use timely;
 pub mod prelude {
     pub use crate::execution::{execute, Execution, JobContext, Worker, WorkerExt};
     pub use crate::operators::event_time::{EventTime, Watermarks};
-    pub use crate::operators::event_window::{EventWindows, SessionWindows, WindowCount};
-    pub use crate::operators::join::TableJoin;
+    pub use crate::operators::event_window::{
+        CoGroupWindows, CountWindows, EventWindowAggregates, EventWindows, ProcessWindows,
+        SessionAggregates, SessionWindows, TopKPerWindow, WindowAggregate, WindowCount,
+    };
+    pub use crate::operators::join::{IntervalJoin, TableJoin, WindowJoin};
     pub use crate::operators::keyed::{Combiner, Keyed, KeyedCount, KeysWith};
     pub use crate::operators::partition::Partition;
     pub use crate::operators::side_output::TryMap;

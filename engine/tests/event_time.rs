@@ -11,6 +11,10 @@ use sluice_engine::operators::event_window::{
     EventWindowAggregates, EventWindows, SessionWindows, WindowAggregate, WindowCount,
 };
 use sluice_engine::prelude::*;
+use sluice_engine::testing::arrivals_within;
+
+mod common;
+use common::{ends, shapes, spec_of};
 
 type Counts = BTreeMap<(Time, u8), u64>;
 
@@ -57,14 +61,6 @@ fn run(
     (finals, late)
 }
 
-/// The windows (ends) of `spec` containing `t`.
-fn ends(length: Time, slide: Time, t: Time) -> Vec<Time> {
-    (0..=(t + length) / slide)
-        .map(|i| i * slide)
-        .filter(|end| *end > t && *end <= t + length)
-        .collect()
-}
-
 /// Brute force: each worker's watermark simulated record by record, as the semantics say.
 fn oracle(
     arrivals: &[(u8, Time)],
@@ -95,18 +91,6 @@ fn oracle(
     (counts, late)
 }
 
-fn spec_of((length, slide): (Time, Time)) -> WindowSpec {
-    WindowSpec::sliding(Duration::from_millis(length), Duration::from_millis(slide))
-}
-
-/// Window shapes: tumbling and sliding, lengths a multiple of the slide.
-fn shapes() -> impl Strategy<Value = (Time, Time)> {
-    prop_oneof![
-        (1u64..=10).prop_map(|s| (s * 100, s * 100)),
-        (1u64..=5, 1u64..=4).prop_map(|(s, k)| (s * 100 * k, s * 100)),
-    ]
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -123,13 +107,7 @@ proptest! {
         workers in 1usize..=2,
     ) {
         // Each event arrives at most `disorder` ms of event time after its own time.
-        let mut arrivals: Vec<(Time, (u8, Time))> = events
-            .iter()
-            .zip(&delays)
-            .map(|(&(k, e), d)| (e + d % (disorder + 1), (k, e)))
-            .collect();
-        arrivals.sort();
-        let arrivals: Vec<(u8, Time)> = arrivals.into_iter().map(|(_, r)| r).collect();
+        let arrivals = arrivals_within(&events, &delays, disorder, |(_, e)| *e);
         let lateness = disorder + extra_lateness;
         let (counts, late) = run(arrivals, workers, spec_of(shape), bound, lateness);
 
@@ -171,13 +149,7 @@ proptest! {
         gap in 1u64..400,
         workers in 1usize..=2,
     ) {
-        let mut arrivals: Vec<(Time, (u8, Time))> = events
-            .iter()
-            .zip(&delays)
-            .map(|(&(k, e), d)| (e + d % (disorder + 1), (k, e)))
-            .collect();
-        arrivals.sort();
-        let arrivals = Arc::new(arrivals.into_iter().map(|(_, r)| r).collect::<Vec<_>>());
+        let arrivals = Arc::new(arrivals_within(&events, &delays, disorder, |(_, e)| *e));
         let out = Collector::new();
         let sink = out.clone();
         execute(Execution::default().workers(workers), move |worker| {
@@ -232,13 +204,7 @@ proptest! {
         shape in shapes(),
         workers in 1usize..=2,
     ) {
-        let mut arrivals: Vec<(Time, (u8, Time, u64))> = events
-            .iter()
-            .zip(&delays)
-            .map(|(&(k, e, v), d)| (e + d % (disorder + 1), (k, e, v)))
-            .collect();
-        arrivals.sort();
-        let arrivals = Arc::new(arrivals.into_iter().map(|(_, r)| r).collect::<Vec<_>>());
+        let arrivals = Arc::new(arrivals_within(&events, &delays, disorder, |(_, e, _)| *e));
         let out = Collector::new();
         let sink = out.clone();
         execute(Execution::default().workers(workers), move |worker| {
@@ -307,12 +273,14 @@ fn an_allowed_late_record_updates_a_fired_window() {
     let results: Vec<WindowCount<String>> = updates.take();
     let first = WindowCount {
         end: 1000,
+        start: 0,
         key: "a".to_string(),
         count: 1,
         update: false,
     };
     let update = WindowCount {
         end: 1000,
+        start: 0,
         key: "a".to_string(),
         count: 2,
         update: true,
@@ -326,9 +294,9 @@ fn an_allowed_late_record_updates_a_fired_window() {
 /// input is still open, and the job's watermark metric moves.
 #[test]
 fn an_idle_worker_stops_holding_the_watermark_back() {
+    type Clicks = Queue<(String, Time)>;
     let run = |idle: Option<Duration>| -> (bool, Option<Time>) {
-        let (busy, silent): (Queue<(String, Time)>, Queue<(String, Time)>) =
-            (Queue::new(), Queue::new());
+        let (busy, silent): (Clicks, Clicks) = (Queue::new(), Queue::new());
         busy.push_all((0..50).map(|i| ("k".to_string(), i * 100)));
         let fired = Collector::new();
         let job = JobContext::default();

@@ -8,13 +8,15 @@ use proptest::prelude::*;
 use sluice_engine::prelude::*;
 
 type Update = (u8, Option<u32>);
+/// A record's time, its key, and the value it was joined with.
+type Joined<V> = Vec<(Time, u8, V)>;
 
 /// Runs both joins; records are split across workers, updates come from worker 0.
 fn run(
     records: Vec<(Time, u8)>,
     updates: Vec<(Time, Update)>,
     workers: usize,
-) -> (Vec<(Time, u8, u32)>, Vec<(Time, u8, Option<u32>)>) {
+) -> (Joined<u32>, Joined<Option<u32>>) {
     let (inner, outer) = (Collector::new(), Collector::new());
     let (i, o) = (inner.clone(), outer.clone());
     let (records, updates) = (Arc::new(records), Arc::new(updates));
@@ -96,7 +98,7 @@ proptest! {
 /// for any arrival order within the watermark's bound and any worker count.
 mod interval {
     use super::*;
-    use sluice_engine::operators::join::IntervalJoin;
+    use sluice_engine::testing::arrivals_within;
     use sluice_engine::timely::container::CapacityContainerBuilder;
     use sluice_engine::timely::dataflow::operators::generic::operator::source;
 
@@ -128,13 +130,8 @@ mod interval {
     type Event = (u8, Time, u32); // key, event time, id
 
     fn arrive(events: &[Event], delays: &[u64], disorder: u64) -> Vec<Event> {
-        let mut keyed: Vec<(Time, Event)> = events
-            .iter()
-            .zip(delays.iter().cycle())
-            .map(|(&e, d)| (e.1 + d % (disorder + 1), e))
-            .collect();
-        keyed.sort();
-        keyed.into_iter().map(|(_, e)| e).collect()
+        let delays: Vec<u64> = delays.iter().cycle().take(events.len()).copied().collect();
+        arrivals_within(events, &delays, disorder, |e| e.1)
     }
 
     proptest! {

@@ -8,10 +8,15 @@
 //! broadcast stream–table join: a lookup, no shuffle), as YSB's Redis lookup does.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use sluice_engine::hash::{new_map, HashMap};
+use sluice_engine::prelude::*;
 use sluice_engine::sources::corpus::SplitMix64;
 use sluice_engine::sources::generator::Lines;
+use sluice_minibatch::DStream;
+
+use super::timed::{Probe, Timed};
 
 /// Campaigns, and ads per campaign, as in the original benchmark.
 pub const CAMPAIGNS: u64 = 100;
@@ -91,6 +96,34 @@ pub fn campaign_of_view(line: &str, table: &HashMap<String, String>) -> Option<S
         .flatten()
 }
 
+/// Timed YSB, native: views joined with their campaign, counted per campaign in event-time
+/// tumbling windows of `window`.
+pub fn timed_native(lines: Stream<'_, Timed>, window: Duration, probe: &Probe) {
+    let table = campaigns();
+    let (counts, _late) = lines
+        .with_event_time(|(sent, _)| sent / 1_000_000, Watermarks::ascending())
+        .flat_map(move |(sent, line)| {
+            campaign_of_view(&line, &table).map(|campaign| (campaign, sent / 1_000_000))
+        })
+        .count_by_event_window(WindowSpec::tumbling(window), 0);
+    probe.window_results(counts.map(|w| w.count));
+}
+
+/// Timed YSB, micro-batch: the same, in windows of batches.
+pub fn timed_minibatch(lines: DStream<'_, Timed>, window: Duration, probe: &Probe) {
+    let table = campaigns();
+    let counts = lines
+        .flat_map(move |(_, line)| campaign_of_view(&line, &table))
+        .count_by_value_and_window(window, window);
+    counts.foreach_partition(|_, _| {}); // the batch's output action
+    probe.window_results(
+        counts
+            .tagged()
+            .clone()
+            .flat_map(|(_, (_, n))| (n > 0).then_some(n)),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,42 +140,4 @@ mod tests {
         assert!(ad < CAMPAIGNS * ADS_PER_CAMPAIGN);
         assert_eq!(table[&format!("ad{ad}")], format!("campaign{}", ad / 10));
     }
-}
-
-/// Timed YSB, native: views joined with their campaign, counted per campaign in event-time
-/// tumbling windows of `window`.
-pub fn timed_native(
-    lines: sluice_engine::Stream<'_, super::timed::Timed>,
-    window: std::time::Duration,
-    probe: &super::timed::Probe,
-) {
-    use sluice_engine::prelude::*;
-    let table = campaigns();
-    let (counts, _late) = lines
-        .with_event_time(|(sent, _)| sent / 1_000_000, Watermarks::ascending())
-        .flat_map(move |(sent, line)| {
-            campaign_of_view(&line, &table).map(|campaign| (campaign, sent / 1_000_000))
-        })
-        .count_by_event_window(WindowSpec::tumbling(window), 0);
-    probe.window_results(counts.map(|w| w.count));
-}
-
-/// Timed YSB, micro-batch: the same, in windows of batches.
-pub fn timed_minibatch(
-    lines: sluice_minibatch::DStream<'_, super::timed::Timed>,
-    window: std::time::Duration,
-    probe: &super::timed::Probe,
-) {
-    use sluice_engine::prelude::*;
-    let table = campaigns();
-    let counts = lines
-        .flat_map(move |(_, line)| campaign_of_view(&line, &table))
-        .count_by_value_and_window(window, window);
-    counts.foreach_partition(|_, _| {}); // the batch's output action
-    probe.window_results(
-        counts
-            .tagged()
-            .clone()
-            .flat_map(|(_, (_, n))| (n > 0).then_some(n)),
-    );
 }

@@ -46,6 +46,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::OutputBuilder;
+use timely::dataflow::operators::Operator;
 use timely::progress::Antichain;
 
 use crate::execution::JobContext;
@@ -80,8 +81,26 @@ impl Watermarks {
     }
 }
 
-/// Assigning event time.
+/// Assigning the time domain windows and joins work in.
 pub trait EventTime<'scope, D: 'static>: Sized {
+    /// Pairs each record with its processing time — the time its source read it, which is its
+    /// timestamp on a stream not re-stamped by
+    /// [`with_event_time`](EventTime::with_event_time) — so that the event-time windows and
+    /// joins run in processing time (Flink's processing-time windows): results then depend on
+    /// when records arrive, and nothing is ever late.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// use sluice_engine::prelude::*;
+    /// # fn f<'s>(words: Stream<'s, String>) {
+    /// let (per_second, _) = words
+    ///     .with_processing_time()
+    ///     .map(|(t, word)| (word, t))
+    ///     .count_by_event_window(WindowSpec::tumbling(Duration::from_secs(1)), 0);
+    /// # }
+    /// ```
+    fn with_processing_time(self) -> Stream<'scope, (Time, D)>;
+
     /// Re-stamps each record at `max(event_time(record), watermark)`; see the module docs.
     fn with_event_time(
         self,
@@ -91,6 +110,20 @@ pub trait EventTime<'scope, D: 'static>: Sized {
 }
 
 impl<'scope, D: 'static> EventTime<'scope, D> for Stream<'scope, D> {
+    fn with_processing_time(self) -> Stream<'scope, (Time, D)> {
+        self.unary(Pipeline, "WithProcessingTime", |_, _| {
+            |input, output| {
+                input.for_each_stamp(|cap, data| {
+                    let t = *cap.least().expect("a Vec message has one time");
+                    let mut session = output.session(&cap);
+                    for batch in data {
+                        session.give_iterator(batch.drain(..).map(|d| (t, d)));
+                    }
+                });
+            }
+        })
+    }
+
     fn with_event_time(
         self,
         event_time: impl Fn(&D) -> Time + 'static,

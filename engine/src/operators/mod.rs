@@ -6,11 +6,12 @@
 //!   local pre-aggregation (combiner) before the exchange;
 //! - [`table`]: the last value per key, emitted when the input ends, and gathering to worker 0;
 //! - [`window`]: per-key counts over sliding and tumbling windows, closed by the frontier;
-//! - [`event_time`]: event time from the records, watermarks carried by the frontier;
-//! - [`event_window`]: event-time sliding, tumbling and session windows with allowed lateness
-//!   and a late side output;
+//! - [`event_time`]: event time from the records, watermarks carried by the frontier; or
+//!   processing time;
+//! - [`event_window`]: event-time tumbling, sliding, session and count windows with allowed
+//!   lateness and a late side output; incremental aggregates, full-window functions, top-k;
 //! - [`join`]: stream–table joins against a broadcast table, as of each record's time, and
-//!   event-time interval joins;
+//!   event-time interval and window joins;
 //! - [`side_output`]: parsing with an error side output for malformed records.
 
 pub mod event_time;

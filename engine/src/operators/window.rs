@@ -63,6 +63,16 @@ impl WindowSpec {
         }
     }
 
+    /// The window length in ms.
+    pub fn length(&self) -> Time {
+        self.length
+    }
+
+    /// The slide in ms (the length, for tumbling windows).
+    pub fn slide(&self) -> Time {
+        self.slide
+    }
+
     /// The ends of the windows that contain time `t`, in increasing order.
     pub fn ends_containing(&self, t: Time) -> impl Iterator<Item = Time> {
         let first = (t / self.slide + 1) * self.slide;

@@ -1,0 +1,174 @@
+//! Tumbling and sliding event-time windows with an incremental aggregate: each record is folded
+//! into its windows' accumulators as it arrives, and nothing else is kept (Flink's
+//! `AggregateFunction`). Counting is the aggregate that adds one.
+
+use std::collections::BTreeMap;
+use std::hash::Hash;
+
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::generic::OutputBuilder;
+use timely::dataflow::operators::Capability;
+
+use super::{Late, WindowAggregate, WindowCount};
+use crate::execution::JobContext;
+use crate::hash::{new_map, route, HashMap};
+use crate::operators::stateless::Stateless;
+use crate::operators::window::WindowSpec;
+use crate::stream::{Data, Stream};
+use crate::time::Time;
+
+/// A window's state on one worker.
+struct Window<K, A> {
+    /// Held until the window fires (at its end).
+    capability: Option<Capability<Time>>,
+    values: HashMap<K, A>,
+}
+
+/// Event-time window aggregations on `(key, event time)` streams.
+pub trait EventWindows<'scope, K: Data + Hash + Eq>: Sized {
+    /// Each key's count per window, and the records too late for all their windows; see the
+    /// module docs. `lateness` is in ms.
+    #[allow(clippy::type_complexity)]
+    fn count_by_event_window(
+        self,
+        spec: WindowSpec,
+        lateness: Time,
+    ) -> (Stream<'scope, WindowCount<K>>, Stream<'scope, (K, Time)>);
+}
+
+impl<'scope, K: Data + Hash + Eq> EventWindows<'scope, K> for Stream<'scope, (K, Time)> {
+    fn count_by_event_window(
+        self,
+        spec: WindowSpec,
+        lateness: Time,
+    ) -> (Stream<'scope, WindowCount<K>>, Stream<'scope, (K, Time)>) {
+        let (counts, late) = self
+            .map(|(key, time)| (key, time, ()))
+            .aggregate_by_event_window(spec, lateness, |count: &mut u64, _| *count += 1);
+        (
+            counts.map(WindowCount::from),
+            late.map(|(key, time, ())| (key, time)),
+        )
+    }
+}
+
+/// Incremental event-time window aggregations on `(key, event time, value)` streams.
+pub trait EventWindowAggregates<'scope, K: Data + Hash + Eq, V: Data>: Sized {
+    /// Each key's aggregate per window: `add` folds each value into an accumulator that starts
+    /// at `A::default()`, as it arrives (nothing is buffered but the accumulator, as Flink's
+    /// incremental `AggregateFunction`). Firing, lateness, updates and the late output work as
+    /// in [`count_by_event_window`](EventWindows::count_by_event_window), which is this with a
+    /// counter.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sluice_engine::prelude::*;
+    /// # use sluice_engine::operators::event_window::{EventWindowAggregates, WindowAggregate};
+    /// # fn average<'s>(readings: Stream<'s, (String, Time, f64)>) -> Stream<'s, WindowAggregate<String, (f64, u64)>> {
+    /// // (sensor, time, reading) -> per sensor and minute: (sum, count)
+    /// let (sums, _late) = readings.aggregate_by_event_window(
+    ///     WindowSpec::tumbling(Duration::from_secs(60)),
+    ///     0,
+    ///     |acc: &mut (f64, u64), reading| { acc.0 += reading; acc.1 += 1 },
+    /// );
+    /// sums
+    /// # }
+    /// ```
+    #[allow(clippy::type_complexity)]
+    fn aggregate_by_event_window<A: Data + Default>(
+        self,
+        spec: WindowSpec,
+        lateness: Time,
+        add: impl Fn(&mut A, &V) + 'static,
+    ) -> (Stream<'scope, WindowAggregate<K, A>>, Late<'scope, K, V>);
+}
+
+impl<'scope, K: Data + Hash + Eq, V: Data> EventWindowAggregates<'scope, K, V>
+    for Stream<'scope, (K, Time, V)>
+{
+    fn aggregate_by_event_window<A: Data + Default>(
+        self,
+        spec: WindowSpec,
+        lateness: Time,
+        add: impl Fn(&mut A, &V) + 'static,
+    ) -> (Stream<'scope, WindowAggregate<K, A>>, Late<'scope, K, V>) {
+        let mut gauge = JobContext::of(self.scope()).state_gauge();
+        let mut builder = OperatorBuilder::new("AggregateByEventWindow".to_owned(), self.scope());
+        let mut input = builder.new_input(self, Exchange::new(|(k, _, _): &(K, Time, V)| route(k)));
+        let (results_out, results) = builder.new_output::<Vec<WindowAggregate<K, A>>>();
+        let (late_out, late) = builder.new_output::<Vec<(K, Time, V)>>();
+        let mut results_out = OutputBuilder::<
+            _,
+            CapacityContainerBuilder<Vec<WindowAggregate<K, A>>>,
+        >::from(results_out);
+        let mut late_out =
+            OutputBuilder::<_, CapacityContainerBuilder<Vec<(K, Time, V)>>>::from(late_out);
+        builder.build(move |_| {
+            let mut windows: BTreeMap<Time, Window<K, A>> = BTreeMap::new();
+            move |frontiers| {
+                let (mut results_out, mut late_out) = (results_out.activate(), late_out.activate());
+                input.for_each_stamp(|cap, data| {
+                    let t = *cap.least().expect("a Vec message has one time");
+                    let mut updates = results_out.session(&cap);
+                    let mut too_late = late_out.session(&cap);
+                    for batch in data {
+                        for (key, event_time, value) in batch.drain(..) {
+                            let mut accepted = false;
+                            for end in spec.ends_containing(event_time) {
+                                if t >= end + lateness {
+                                    continue; // too late for this window
+                                }
+                                accepted = true;
+                                let window = windows.entry(end).or_insert_with(|| Window {
+                                    capability: (t < end).then(|| cap.delayed(&end, 0)),
+                                    values: new_map(),
+                                });
+                                let acc = window.values.entry(key.clone()).or_default();
+                                add(acc, &value);
+                                if window.capability.is_none() {
+                                    updates.give(WindowAggregate {
+                                        end,
+                                        start: end.saturating_sub(spec.length()),
+                                        key: key.clone(),
+                                        value: acc.clone(),
+                                        update: true,
+                                    });
+                                }
+                            }
+                            if !accepted {
+                                too_late.give((key, event_time, value));
+                            }
+                        }
+                    }
+                });
+                // Fire the windows the watermark has reached; free those past their lateness.
+                let frontier = &frontiers[0];
+                for (&end, window) in windows.range_mut(..) {
+                    if frontier.less_than(&end) {
+                        break;
+                    }
+                    if let Some(capability) = window.capability.take() {
+                        results_out
+                            .session(&capability)
+                            .give_iterator(window.values.iter().map(|(key, value)| {
+                                WindowAggregate {
+                                    end,
+                                    start: end.saturating_sub(spec.length()),
+                                    key: key.clone(),
+                                    value: value.clone(),
+                                    update: false,
+                                }
+                            }));
+                    }
+                }
+                windows.retain(|&end, w| {
+                    w.capability.is_some() || frontier.less_than(&(end + lateness))
+                });
+                gauge.set(windows.values().map(|w| w.values.len()).sum());
+            }
+        });
+        (results, late)
+    }
+}

@@ -1,0 +1,182 @@
+//! Count windows: a key's records grouped by number rather than by time (Flink's
+//! `countWindow(size, slide)`): every `slide` records of a key, a window of its last `size`
+//! records fires (fewer at the very start when `slide < size`; exactly `size` when tumbling).
+//!
+//! Flink counts records in arrival order, so its count windows change with the arrival order.
+//! Sluice counts them in **event-time order**: a key's records are held until the watermark
+//! passes them and then taken in event-time order, so the windows are the same for any
+//! arrival order within the watermark's bound and any worker count. A window is emitted at its
+//! last record's event time. A record already behind the watermark when it arrives can no
+//! longer take its place in the order and goes to the late output (count windows have no
+//! allowed lateness). A key's records that never complete a window are not emitted, as in
+//! Flink.
+//!
+//! ```
+//! use sluice_engine::prelude::*;
+//! use sluice_engine::operators::event_window::CountWindows;
+//! # fn f<'s>(readings: Stream<'s, (String, Time, f64)>) {
+//! // (sensor, time, reading) -> the average of every 100 readings of each sensor
+//! let (windows, _late) = readings.window_by_count(100, 100);
+//! let averages = windows.map(|w| {
+//!     let sum: f64 = w.value.iter().map(|(_, r)| r).sum();
+//!     (w.key, w.end, sum / w.value.len() as f64)
+//! });
+//! # }
+//! ```
+
+use std::collections::VecDeque;
+use std::hash::Hash;
+
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::generic::OutputBuilder;
+use timely::dataflow::operators::Capability;
+
+use super::{Late, WindowAggregate};
+use crate::execution::JobContext;
+use crate::hash::{new_map, route, HashMap};
+use crate::stream::{Data, Stream};
+use crate::time::Time;
+
+/// One key's records on one worker.
+struct KeyState<V> {
+    /// Records the watermark has not passed yet, in arrival order.
+    pending: Vec<(Time, V)>,
+    /// The last records taken in event-time order, at most `size` of them.
+    recent: VecDeque<(Time, V)>,
+    /// Records taken since the last firing.
+    since_firing: usize,
+}
+
+impl<V> Default for KeyState<V> {
+    fn default() -> Self {
+        KeyState {
+            pending: Vec::new(),
+            recent: VecDeque::new(),
+            since_firing: 0,
+        }
+    }
+}
+
+/// Count windows on `(key, event time, value)` streams.
+pub trait CountWindows<'scope, K: Data + Hash + Eq, V: Data>: Sized {
+    /// Every `slide` records of a key, the window of its last `size` records as `(event time,
+    /// value)` in event-time order, from the first record's time to just after the last's; and
+    /// the records late on arrival. See the module docs.
+    #[allow(clippy::type_complexity)]
+    fn window_by_count(
+        self,
+        size: usize,
+        slide: usize,
+    ) -> (
+        Stream<'scope, WindowAggregate<K, Vec<(Time, V)>>>,
+        Late<'scope, K, V>,
+    );
+}
+
+impl<'scope, K: Data + Hash + Eq, V: Data> CountWindows<'scope, K, V>
+    for Stream<'scope, (K, Time, V)>
+{
+    fn window_by_count(
+        self,
+        size: usize,
+        slide: usize,
+    ) -> (
+        Stream<'scope, WindowAggregate<K, Vec<(Time, V)>>>,
+        Late<'scope, K, V>,
+    ) {
+        let (size, slide) = (size.max(1), slide.max(1));
+        let mut gauge = JobContext::of(self.scope()).state_gauge();
+        let mut builder = OperatorBuilder::new("WindowByCount".to_owned(), self.scope());
+        let mut input = builder.new_input(self, Exchange::new(|(k, _, _): &(K, Time, V)| route(k)));
+        let (windows_out, windows) =
+            builder.new_output::<Vec<WindowAggregate<K, Vec<(Time, V)>>>>();
+        let (late_out, late) = builder.new_output::<Vec<(K, Time, V)>>();
+        let mut windows_out = OutputBuilder::<
+            _,
+            CapacityContainerBuilder<Vec<WindowAggregate<K, Vec<(Time, V)>>>>,
+        >::from(windows_out);
+        let mut late_out =
+            OutputBuilder::<_, CapacityContainerBuilder<Vec<(K, Time, V)>>>::from(late_out);
+        builder.build(move |_| {
+            let mut keys: HashMap<K, KeyState<V>> = new_map();
+            // Held at the earliest pending record's time: windows are emitted at or after it.
+            let mut held: Option<Capability<Time>> = None;
+            move |frontiers| {
+                let (mut windows_out, mut late_out) = (windows_out.activate(), late_out.activate());
+                input.for_each_stamp(|cap, data| {
+                    let t = *cap.least().expect("a Vec message has one time");
+                    let mut too_late = late_out.session(&cap);
+                    for batch in data {
+                        for (key, event_time, value) in batch.drain(..) {
+                            if event_time < t {
+                                too_late.give((key, event_time, value)); // behind the watermark
+                            } else {
+                                keys.entry(key)
+                                    .or_default()
+                                    .pending
+                                    .push((event_time, value));
+                                if held.as_ref().is_none_or(|h| t < *h.time()) {
+                                    held = Some(cap.delayed(&t, 0));
+                                }
+                            }
+                        }
+                    }
+                });
+                // Take, per key and in event-time order, the records the watermark has passed.
+                let frontier = &frontiers[0];
+                let mut earliest_pending: Option<Time> = None;
+                for (key, state) in keys.iter_mut() {
+                    let (mut ready, waiting): (Vec<_>, Vec<_>) = state
+                        .pending
+                        .drain(..)
+                        .partition(|(t, _)| !frontier.less_equal(t));
+                    state.pending = waiting;
+                    if let Some(t) = state.pending.iter().map(|(t, _)| *t).min() {
+                        earliest_pending = Some(earliest_pending.map_or(t, |e| e.min(t)));
+                    }
+                    ready.sort_by_key(|(t, _)| *t);
+                    for record in ready {
+                        state.recent.push_back(record);
+                        if state.recent.len() > size {
+                            state.recent.pop_front();
+                        }
+                        state.since_firing += 1;
+                        if state.since_firing < slide {
+                            continue;
+                        }
+                        state.since_firing = 0;
+                        let values: Vec<(Time, V)> = state.recent.iter().cloned().collect();
+                        let (start, last) = (values[0].0, values[values.len() - 1].0);
+                        let at = held.as_ref().expect("held while records are pending");
+                        windows_out
+                            .session(&at.delayed(&last))
+                            .give(WindowAggregate {
+                                end: last + 1,
+                                start,
+                                key: key.clone(),
+                                value: values,
+                                update: false,
+                            });
+                        // Only the last `size − slide` records can be in a later window.
+                        while state.recent.len() > size.saturating_sub(slide) {
+                            state.recent.pop_front();
+                        }
+                    }
+                }
+                keys.retain(|_, s| !s.pending.is_empty() || !s.recent.is_empty());
+                match (earliest_pending, held.as_mut()) {
+                    (Some(t), Some(h)) => h.downgrade(&t),
+                    _ => held = None,
+                }
+                gauge.set(
+                    keys.values()
+                        .map(|s| s.pending.len() + s.recent.len())
+                        .sum(),
+                );
+            }
+        });
+        (windows, late)
+    }
+}

@@ -1,0 +1,199 @@
+//! Session windows: a key's run of events less than `gap` apart, closing `gap` after its last
+//! event. A new event within `gap` of two sessions merges them, so sessions have no fixed
+//! bounds; their accumulators merge too (Flink's merging windows).
+//!
+//! ```
+//! use sluice_engine::prelude::*;
+//! use sluice_engine::operators::event_window::SessionAggregates;
+//! # fn f<'s>(clicks: Stream<'s, (String, Time, u64)>) {
+//! // (user, time, cents) -> spending per visit; a visit ends after 30 minutes without a click
+//! let (visits, _late) = clicks.aggregate_by_session(
+//!     30 * 60 * 1000,
+//!     0,
+//!     |spent: &mut u64, cents| *spent += cents,
+//!     |spent, other| *spent += other,
+//! );
+//! # }
+//! ```
+
+use std::collections::BTreeMap;
+use std::hash::Hash;
+
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::generic::OutputBuilder;
+use timely::dataflow::operators::Capability;
+
+use super::{Late, WindowAggregate, WindowCount};
+use crate::execution::JobContext;
+use crate::hash::{new_map, route, HashMap};
+use crate::operators::stateless::Stateless;
+use crate::stream::{Data, Stream};
+use crate::time::Time;
+
+/// One key's open session.
+struct Session<A> {
+    /// The last event time plus the gap: where the session closes.
+    end: Time,
+    acc: A,
+    /// Held until the session fires (at its end).
+    capability: Option<Capability<Time>>,
+}
+
+/// Counting events per session on `(key, event time)` streams.
+pub trait SessionWindows<'scope, K: Data + Hash + Eq>: Sized {
+    /// Each key's count per session, emitted when the watermark passes the session's end, as a
+    /// [`WindowCount`] from the session's first event to its end. Lateness works as for
+    /// [time windows](super): an allowed late event updates (or merges into) a fired session
+    /// and the new count is emitted as an update; an event whose session would already be past
+    /// `end + lateness` goes to the late output. `gap` and `lateness` are in ms.
+    #[allow(clippy::type_complexity)]
+    fn count_by_session(
+        self,
+        gap: Time,
+        lateness: Time,
+    ) -> (Stream<'scope, WindowCount<K>>, Stream<'scope, (K, Time)>);
+}
+
+impl<'scope, K: Data + Hash + Eq> SessionWindows<'scope, K> for Stream<'scope, (K, Time)> {
+    fn count_by_session(
+        self,
+        gap: Time,
+        lateness: Time,
+    ) -> (Stream<'scope, WindowCount<K>>, Stream<'scope, (K, Time)>) {
+        let (counts, late) = self
+            .map(|(key, time)| (key, time, ()))
+            .aggregate_by_session(
+                gap,
+                lateness,
+                |count: &mut u64, _| *count += 1,
+                |count, other| *count += other,
+            );
+        (
+            counts.map(WindowCount::from),
+            late.map(|(key, time, ())| (key, time)),
+        )
+    }
+}
+
+/// Aggregating per session on `(key, event time, value)` streams.
+pub trait SessionAggregates<'scope, K: Data + Hash + Eq, V: Data>: Sized {
+    /// Each key's aggregate per session: `add` folds each value into its session's accumulator
+    /// (starting at `A::default()`), and `merge` folds one session's accumulator into another's
+    /// when an event joins them; `merge` must agree with `add` in any order (as Flink's
+    /// `AggregateFunction::merge`). Firing and lateness as in
+    /// [`count_by_session`](SessionWindows::count_by_session), which is this with a counter.
+    fn aggregate_by_session<A: Data + Default>(
+        self,
+        gap: Time,
+        lateness: Time,
+        add: impl Fn(&mut A, &V) + 'static,
+        merge: impl Fn(&mut A, A) + 'static,
+    ) -> (Stream<'scope, WindowAggregate<K, A>>, Late<'scope, K, V>);
+}
+
+impl<'scope, K: Data + Hash + Eq, V: Data> SessionAggregates<'scope, K, V>
+    for Stream<'scope, (K, Time, V)>
+{
+    fn aggregate_by_session<A: Data + Default>(
+        self,
+        gap: Time,
+        lateness: Time,
+        add: impl Fn(&mut A, &V) + 'static,
+        merge: impl Fn(&mut A, A) + 'static,
+    ) -> (Stream<'scope, WindowAggregate<K, A>>, Late<'scope, K, V>) {
+        let gap = gap.max(1);
+        let mut gauge = JobContext::of(self.scope()).state_gauge();
+        let mut builder = OperatorBuilder::new("AggregateBySession".to_owned(), self.scope());
+        let mut input = builder.new_input(self, Exchange::new(|(k, _, _): &(K, Time, V)| route(k)));
+        let (results_out, results) = builder.new_output::<Vec<WindowAggregate<K, A>>>();
+        let (late_out, late) = builder.new_output::<Vec<(K, Time, V)>>();
+        let mut results_out = OutputBuilder::<
+            _,
+            CapacityContainerBuilder<Vec<WindowAggregate<K, A>>>,
+        >::from(results_out);
+        let mut late_out =
+            OutputBuilder::<_, CapacityContainerBuilder<Vec<(K, Time, V)>>>::from(late_out);
+        builder.build(move |_| {
+            // Per key, the open sessions by start time; they never overlap.
+            let mut sessions: HashMap<K, BTreeMap<Time, Session<A>>> = new_map();
+            move |frontiers| {
+                let (mut results_out, mut late_out) = (results_out.activate(), late_out.activate());
+                input.for_each_stamp(|cap, data| {
+                    let t = *cap.least().expect("a Vec message has one time");
+                    let mut updates = results_out.session(&cap);
+                    let mut too_late = late_out.session(&cap);
+                    for batch in data {
+                        for (key, event_time, value) in batch.drain(..) {
+                            let open = sessions.entry(key.clone()).or_default();
+                            // The sessions this event touches: those overlapping [e, e + gap).
+                            let touching: Vec<Time> = open
+                                .range(..event_time + gap)
+                                .filter(|(_, s)| s.end > event_time)
+                                .map(|(start, _)| *start)
+                                .collect();
+                            let start = touching.first().map_or(event_time, |s| event_time.min(*s));
+                            let end = touching
+                                .iter()
+                                .map(|s| open[s].end)
+                                .fold(event_time + gap, Time::max);
+                            if t >= end + lateness {
+                                too_late.give((key, event_time, value));
+                                continue;
+                            }
+                            let mut merged = Session {
+                                end,
+                                acc: A::default(),
+                                capability: None,
+                            };
+                            add(&mut merged.acc, &value);
+                            let mut fired = t >= end;
+                            for s in touching {
+                                let old = open.remove(&s).expect("a session just found");
+                                merge(&mut merged.acc, old.acc);
+                                fired |= old.capability.is_none();
+                            }
+                            if fired {
+                                updates.give(WindowAggregate {
+                                    end,
+                                    start,
+                                    key: key.clone(),
+                                    value: merged.acc.clone(),
+                                    update: true,
+                                });
+                            } else {
+                                merged.capability = Some(cap.delayed(&end, 0));
+                            }
+                            open.insert(start, merged);
+                        }
+                    }
+                });
+                // Fire the sessions the watermark has passed; free those past their lateness.
+                let frontier = &frontiers[0];
+                for (key, open) in sessions.iter_mut() {
+                    for (&start, session) in open.iter_mut() {
+                        if frontier.less_than(&session.end) {
+                            continue;
+                        }
+                        if let Some(capability) = session.capability.take() {
+                            results_out.session(&capability).give(WindowAggregate {
+                                end: session.end,
+                                start,
+                                key: key.clone(),
+                                value: session.acc.clone(),
+                                update: false,
+                            });
+                        }
+                    }
+                    open.retain(|_, s| {
+                        s.capability.is_some() || frontier.less_than(&(s.end + lateness))
+                    });
+                }
+                sessions.retain(|_, open| !open.is_empty());
+                gauge.set(sessions.values().map(BTreeMap::len).sum());
+            }
+        });
+        (results, late)
+    }
+}

@@ -1,0 +1,122 @@
+//! Top-k per window: the `k` keys with the highest counts in each window, across all keys — the
+//! D-Streams paper's TopKCount, and a window function over keyed results.
+//!
+//! The counts come from a keyed window ([`count_by_event_window`](super::EventWindows::count_by_event_window)
+//! or any [`WindowCount`] stream); each window's ranking is made in one place (windows are spread
+//! over the workers by their end) once the frontier shows every key's count has arrived. A late
+//! record's updated count re-ranks its window, and a changed ranking is emitted again as an
+//! update. Ties are broken by key, so the ranking is deterministic.
+//!
+//! ```
+//! use std::time::Duration;
+//! use sluice_engine::prelude::*;
+//! use sluice_engine::operators::event_window::{EventWindows, TopKPerWindow};
+//! # fn f<'s>(hashtags: Stream<'s, (String, Time)>) {
+//! // the 10 most used hashtags of each minute
+//! let (counts, _late) = hashtags.count_by_event_window(WindowSpec::tumbling(Duration::from_secs(60)), 0);
+//! let top = counts.top_k_per_window(10, 0); // WindowAggregate<(), Vec<(String, u64)>>
+//! # }
+//! ```
+
+use std::collections::BTreeMap;
+use std::hash::Hash;
+
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::{Capability, Operator};
+
+use super::{WindowAggregate, WindowCount};
+use crate::execution::JobContext;
+use crate::hash::{new_map, route, HashMap};
+use crate::stream::{Data, Stream};
+use crate::time::Time;
+
+/// The `k` highest counts, highest first; ties by key.
+pub fn top_k<K: Ord>(mut counts: Vec<(K, u64)>, k: usize) -> Vec<(K, u64)> {
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    counts.truncate(k);
+    counts
+}
+
+/// One window's counts and what was last emitted for it.
+struct Ranking<K> {
+    start: Time,
+    counts: HashMap<K, u64>,
+    emitted: Option<Vec<(K, u64)>>,
+}
+
+/// Ranking windowed counts.
+pub trait TopKPerWindow<'scope, K: Data + Hash + Ord>: Sized {
+    /// Each window's `k` highest counts, highest first, as one result with the key `()`;
+    /// `lateness` (ms) must be the lateness the counts were made with, so that a window's
+    /// ranking is kept exactly as long as its counts may change. See the module docs.
+    fn top_k_per_window(
+        self,
+        k: usize,
+        lateness: Time,
+    ) -> Stream<'scope, WindowAggregate<(), Vec<(K, u64)>>>;
+}
+
+impl<'scope, K: Data + Hash + Ord> TopKPerWindow<'scope, K> for Stream<'scope, WindowCount<K>> {
+    fn top_k_per_window(
+        self,
+        k: usize,
+        lateness: Time,
+    ) -> Stream<'scope, WindowAggregate<(), Vec<(K, u64)>>> {
+        let mut gauge = JobContext::of(self.scope()).state_gauge();
+        let by_window = Exchange::new(|w: &WindowCount<K>| route(&w.end));
+        self.unary_frontier(by_window, "TopKPerWindow", move |_, _| {
+            let mut windows: BTreeMap<Time, Ranking<K>> = BTreeMap::new();
+            // The windows whose counts changed at each time, ranked once the frontier passes it.
+            let mut changed: BTreeMap<Time, (Capability<Time>, Vec<Time>)> = BTreeMap::new();
+            move |(input, frontier), output| {
+                input.for_each_stamp(|cap, data| {
+                    let t = *cap.least().expect("a Vec message has one time");
+                    let (_, ends) = changed
+                        .entry(t)
+                        .or_insert_with(|| (cap.delayed(&t, 0), Vec::new()));
+                    for batch in data {
+                        for w in batch.drain(..) {
+                            let ranking = windows.entry(w.end).or_insert_with(|| Ranking {
+                                start: w.start,
+                                counts: new_map(),
+                                emitted: None,
+                            });
+                            let count = ranking.counts.entry(w.key).or_default();
+                            *count = (*count).max(w.count); // updates only raise a count
+                            ends.push(w.end);
+                        }
+                    }
+                });
+                while let Some(entry) = changed.first_entry() {
+                    if frontier.less_equal(entry.key()) {
+                        break;
+                    }
+                    let (cap, mut ends) = entry.remove();
+                    ends.sort_unstable();
+                    ends.dedup();
+                    let mut session = output.session(&cap);
+                    for end in ends {
+                        let Some(ranking) = windows.get_mut(&end) else {
+                            continue;
+                        };
+                        let counts = ranking.counts.iter().map(|(k, n)| (k.clone(), *n));
+                        let top = top_k(counts.collect(), k);
+                        if ranking.emitted.as_ref() != Some(&top) {
+                            session.give(WindowAggregate {
+                                end,
+                                start: ranking.start,
+                                key: (),
+                                value: top.clone(),
+                                update: ranking.emitted.is_some(),
+                            });
+                            ranking.emitted = Some(top);
+                        }
+                    }
+                }
+                // Counts change at `end` (the first firing) and before `end + lateness`.
+                windows.retain(|&end, _| frontier.less_equal(&(end + lateness)));
+                gauge.set(windows.values().map(|r| r.counts.len()).sum());
+            }
+        })
+    }
+}
