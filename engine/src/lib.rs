@@ -8,7 +8,8 @@
 //!   side outputs for malformed records — extension traits on [`Stream`], as timely's own are;
 //! - [`sources`]: the corpus generator, text files, a directory monitor, a TCP socket client and
 //!   an in-memory queue — each a long-running operator woken by an activator, never a busy loop;
-//! - [`sinks`]: print, text files, foreach, collect, and HdrHistogram latency recording.
+//! - [`sinks`]: print, text files, foreach, collect, and HdrHistogram latency recording;
+//! - [`checkpoint`]: the checkpoint directory and its framed, checksummed state files.
 //!
 //! In native mode a record is processed the moment it arrives; its timely timestamp is its time
 //! in milliseconds ([`Time`]). The micro-batch layer (`sluice-minibatch`) rounds that time up to a
@@ -37,6 +38,7 @@
 //! assert_eq!(counts, vec![("a".to_string(), 1), ("b".to_string(), 2)]);
 //! ```
 
+pub mod checkpoint;
 pub mod clock;
 pub mod error;
 pub mod execution;

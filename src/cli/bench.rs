@@ -323,7 +323,11 @@ fn sustainable_rates(
                     ))
                 })
             };
-            let holds = |m: &LatencyMeasurement| m.complete() && m.p99_ms.median <= bound;
+            // A rate holds if nothing was lost and outputs were measured within the bound (a
+            // run whose windows all ended outside the measured span proves nothing).
+            let holds = |m: &LatencyMeasurement| {
+                m.complete() && m.runs.iter().all(|r| r.measured > 0) && m.p99_ms.median <= bound
+            };
             let (mut good, mut bad): (Option<LatencyMeasurement>, Option<f64>) = (None, None);
             let mut rate = 10_000.0;
             while bad.is_none() && rate <= 64e6 {

@@ -1,0 +1,162 @@
+//! The framed, checksummed encoding of every checkpoint data file.
+//!
+//! A frame is a fixed header — magic `SLCK`, a format version, the payload's length and its
+//! CRC32 — followed by the payload: the state encoded with serde by bincode. The header is
+//! checked before anything is decoded, so a truncated or corrupt file is reported (with its path
+//! and what is wrong) and never handed to the decoder. Files are written atomically: to a
+//! temporary name, synced, then renamed over the final name, so a crash leaves either the old
+//! file or the new one, never half of one.
+//!
+//! ```
+//! use sluice_engine::checkpoint::frame;
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("counts.state");
+//! let counts = vec![("a".to_string(), 2u64), ("b".to_string(), 5)];
+//! frame::write(&path, &counts).unwrap();
+//! let back: Vec<(String, u64)> = frame::read(&path).unwrap();
+//! assert_eq!(back, counts);
+//! ```
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use super::CheckpointError;
+
+/// The first bytes of every frame.
+pub const MAGIC: [u8; 4] = *b"SLCK";
+/// The format version this build writes and reads.
+pub const VERSION: u16 = 1;
+/// Magic, version, two reserved bytes, payload length (u64) and CRC32 (u32), little-endian.
+pub const HEADER_LEN: usize = 4 + 2 + 2 + 8 + 4;
+
+/// Encodes `value` as one frame.
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CheckpointError> {
+    let payload = bincode::serialize(value).map_err(|e| CheckpointError::Encode(e.to_string()))?;
+    let mut frame = Vec::with_capacity(HEADER_LEN + payload.len());
+    frame.extend_from_slice(&MAGIC);
+    frame.extend_from_slice(&VERSION.to_le_bytes());
+    frame.extend_from_slice(&[0, 0]);
+    frame.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    frame.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    frame.extend_from_slice(&payload);
+    Ok(frame)
+}
+
+/// Checks `bytes` (read from `path`) as one frame and returns its payload.
+pub fn payload<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a [u8], CheckpointError> {
+    let corrupt = |reason: String| CheckpointError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    if bytes.len() < HEADER_LEN {
+        return Err(corrupt(format!(
+            "truncated: {} bytes, shorter than the {HEADER_LEN}-byte header",
+            bytes.len()
+        )));
+    }
+    if bytes[..4] != MAGIC {
+        return Err(corrupt("not a Sluice checkpoint file (bad magic)".into()));
+    }
+    let version = u16::from_le_bytes([bytes[4], bytes[5]]);
+    if version != VERSION {
+        return Err(corrupt(format!(
+            "format version {version}, this build reads {VERSION}"
+        )));
+    }
+    let length = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
+    let crc = u32::from_le_bytes(bytes[16..20].try_into().expect("4 bytes"));
+    let payload = &bytes[HEADER_LEN..];
+    if payload.len() as u64 != length {
+        return Err(corrupt(format!(
+            "truncated: the header announces {length} bytes of state, the file holds {}",
+            payload.len()
+        )));
+    }
+    if crc32fast::hash(payload) != crc {
+        return Err(corrupt("checksum mismatch".into()));
+    }
+    Ok(payload)
+}
+
+/// Decodes one frame read from `path`.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T, CheckpointError> {
+    let payload = payload(bytes, path)?;
+    bincode::deserialize(payload).map_err(|e| CheckpointError::Corrupt {
+        path: path.to_path_buf(),
+        reason: format!("state does not decode as this program's type: {e}"),
+    })
+}
+
+/// Writes `value` to `path` as one frame, atomically (temporary file, sync, rename).
+pub fn write<T: Serialize + ?Sized>(path: &Path, value: &T) -> Result<u64, CheckpointError> {
+    let frame = encode(value)?;
+    write_atomically(path, &frame)?;
+    Ok(frame.len() as u64)
+}
+
+/// Reads and decodes the frame at `path`.
+pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T, CheckpointError> {
+    let bytes = fs::read(path).map_err(|e| CheckpointError::io(path, e))?;
+    decode(&bytes, path)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory: written, synced,
+/// renamed over `path`, and the directory synced, so that the rename is durable too.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+    let tmp = temporary(path);
+    let mut file = File::create(&tmp).map_err(|e| CheckpointError::io(&tmp, e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| CheckpointError::io(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| CheckpointError::io(path, e))?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// Syncs a directory, making renames and creations in it durable.
+pub fn sync_dir(dir: &Path) -> Result<(), CheckpointError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| CheckpointError::io(dir, e))
+}
+
+/// The temporary name `path` is written under before its rename.
+fn temporary(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp-{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_damage_is_reported_with_the_path_and_never_decoded() {
+        let value = vec![("key".to_string(), 7u64, vec![1u32, 2, 3])];
+        let frame = encode(&value).unwrap();
+        let path = Path::new("/checkpoints/epoch-100/op.state");
+        let decoded: Vec<(String, u64, Vec<u32>)> = decode(&frame, path).unwrap();
+        assert_eq!(decoded, value);
+        let reason = |bytes: &[u8]| {
+            decode::<Vec<(String, u64, Vec<u32>)>>(bytes, path)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(reason(&frame[..frame.len() - 1]).contains("truncated"));
+        assert!(reason(&frame[..10]).contains("truncated"));
+        let mut flipped = frame.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        assert!(reason(&flipped).contains("checksum"));
+        let mut magic = frame.clone();
+        magic[0] = b'X';
+        assert!(reason(&magic).contains("magic"));
+        let mut version = frame.clone();
+        version[4] = 9;
+        assert!(reason(&version).contains("version 9"));
+        assert!(reason(&flipped).contains("/checkpoints/epoch-100/op.state"));
+    }
+}

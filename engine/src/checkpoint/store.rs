@@ -1,0 +1,336 @@
+//! The checkpoint directory: one subdirectory per committed epoch, a `LATEST` pointer, and
+//! retention of the last few.
+//!
+//! ```text
+//! DIR/
+//!   LATEST                      the newest committed epoch, e.g. "1200"
+//!   epoch-1100/  epoch-1200/    committed: metadata.json + one frame per part
+//!   epoch-1300.pending/         parts being written; never read by recovery
+//! ```
+//!
+//! Each worker writes its parts (one per stateful operator or source) into the epoch's pending
+//! directory, each file atomically. When every part is there, one committer writes
+//! `metadata.json` (listing the parts with their sizes), syncs, renames the directory to
+//! `epoch-T`, syncs the parent and moves `LATEST` with an atomic rename: a crash at any moment
+//! leaves the previous checkpoint intact and in force. Recovery reads `LATEST`, checks every
+//! part's frame (length and checksum) before decoding anything, and if the newest checkpoint is
+//! damaged says which file and falls back to the newest one that is whole.
+//!
+//! ```
+//! use sluice_engine::checkpoint::{CheckpointDir, Metadata};
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = CheckpointDir::open(dir.path()).unwrap();
+//! store.write_part(100, "count-w0", &vec![("a".to_string(), 3u64)]).unwrap();
+//! store.commit(Metadata::new("wordcount", "v1", 100)).unwrap();
+//! let (latest, warnings) = store.latest_valid().unwrap();
+//! let latest = latest.unwrap();
+//! assert!(warnings.is_empty());
+//! assert_eq!(latest.metadata.epoch, 100);
+//! let counts: Vec<(String, u64)> = latest.read_part("count-w0").unwrap();
+//! assert_eq!(counts, vec![("a".to_string(), 3)]);
+//! ```
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use super::frame;
+use super::CheckpointError;
+use crate::time::Time;
+
+const LATEST: &str = "LATEST";
+const METADATA: &str = "metadata.json";
+const PART_SUFFIX: &str = ".state";
+
+/// What a checkpoint is of: enough to refuse restoring it into a different program.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// The program's name, e.g. "wordcount".
+    pub program: String,
+    /// A fingerprint of the program's shape and options: a checkpoint is only restored into
+    /// a program with the same one.
+    pub fingerprint: String,
+    /// "native" or "minibatch".
+    pub mode: String,
+    /// The batch interval in micro-batch mode.
+    pub batch_interval_ms: Option<Time>,
+    /// The checkpoint's epoch: its state holds exactly the effect of every record before it.
+    pub epoch: Time,
+    /// Each source part's replay offset as of the epoch.
+    pub source_offsets: BTreeMap<String, u64>,
+    /// The checkpointed operators.
+    pub operators: Vec<String>,
+    pub workers: usize,
+    pub processes: usize,
+    /// Every part file of the epoch and its size in bytes; filled in by the commit.
+    pub parts: BTreeMap<String, u64>,
+}
+
+impl Metadata {
+    /// Metadata for `program` with `fingerprint` at `epoch`, native mode, one worker.
+    pub fn new(program: &str, fingerprint: &str, epoch: Time) -> Self {
+        Metadata {
+            program: program.to_string(),
+            fingerprint: fingerprint.to_string(),
+            mode: "native".to_string(),
+            batch_interval_ms: None,
+            epoch,
+            source_offsets: BTreeMap::new(),
+            operators: Vec::new(),
+            workers: 1,
+            processes: 1,
+            parts: BTreeMap::new(),
+        }
+    }
+}
+
+/// A committed checkpoint whose files all checked out.
+#[derive(Clone, Debug)]
+pub struct Checkpoint {
+    pub dir: PathBuf,
+    pub metadata: Metadata,
+}
+
+impl Checkpoint {
+    /// Decodes one part of the checkpoint.
+    pub fn read_part<T: DeserializeOwned>(&self, part: &str) -> Result<T, CheckpointError> {
+        frame::read(&self.dir.join(format!("{part}{PART_SUFFIX}")))
+    }
+}
+
+/// One epoch as `sluice checkpoint inspect` lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct EpochReport {
+    pub epoch: Time,
+    /// Whether `LATEST` points at it.
+    pub latest: bool,
+    /// Total bytes of its part files.
+    pub bytes: u64,
+    pub parts: usize,
+    pub operators: Vec<String>,
+    /// `None` if every file checks out, else what is wrong (naming the file).
+    pub problem: Option<String>,
+}
+
+/// A checkpoint directory; see the module docs.
+#[derive(Clone, Debug)]
+pub struct CheckpointDir {
+    root: PathBuf,
+    retain: usize,
+}
+
+impl CheckpointDir {
+    /// Opens (creating if needed) the checkpoint directory at `root`; keeps the last 3 epochs.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self, CheckpointError> {
+        let root = root.into();
+        fs::create_dir_all(&root).map_err(|e| CheckpointError::io(&root, e))?;
+        Ok(CheckpointDir { root, retain: 3 })
+    }
+
+    /// Keeps the last `epochs` committed epochs (at least 1).
+    pub fn retain(mut self, epochs: usize) -> Self {
+        self.retain = epochs.max(1);
+        self
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    fn committed(&self, epoch: Time) -> PathBuf {
+        self.root.join(format!("epoch-{epoch}"))
+    }
+
+    fn pending(&self, epoch: Time) -> PathBuf {
+        self.root.join(format!("epoch-{epoch}.pending"))
+    }
+
+    /// Writes one part of `epoch` (atomically); returns its size in bytes.
+    pub fn write_part<T: Serialize + ?Sized>(
+        &self,
+        epoch: Time,
+        part: &str,
+        value: &T,
+    ) -> Result<u64, CheckpointError> {
+        let dir = self.pending(epoch);
+        fs::create_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
+        frame::write(&dir.join(format!("{part}{PART_SUFFIX}")), value)
+    }
+
+    /// The parts written so far for `epoch`, not yet committed.
+    pub fn pending_parts(&self, epoch: Time) -> Vec<String> {
+        let mut parts: Vec<String> = fs::read_dir(self.pending(epoch))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().into_string().ok()?;
+                name.strip_suffix(PART_SUFFIX).map(str::to_string)
+            })
+            .collect();
+        parts.sort();
+        parts
+    }
+
+    /// Commits the pending parts of `metadata.epoch` (see the module docs), then drops the
+    /// epochs beyond the retention and any older pending ones.
+    pub fn commit(&self, mut metadata: Metadata) -> Result<(), CheckpointError> {
+        let epoch = metadata.epoch;
+        let pending = self.pending(epoch);
+        fs::create_dir_all(&pending).map_err(|e| CheckpointError::io(&pending, e))?;
+        for part in self.pending_parts(epoch) {
+            let path = pending.join(format!("{part}{PART_SUFFIX}"));
+            let bytes = fs::metadata(&path)
+                .map_err(|e| CheckpointError::io(&path, e))?
+                .len();
+            metadata.parts.insert(part, bytes);
+        }
+        let json = serde_json::to_vec_pretty(&metadata)
+            .map_err(|e| CheckpointError::Encode(e.to_string()))?;
+        frame::write_atomically(&pending.join(METADATA), &json)?;
+        let committed = self.committed(epoch);
+        if committed.exists() {
+            // A replay after recovery re-made this epoch: the new parts replace the old.
+            fs::remove_dir_all(&committed).map_err(|e| CheckpointError::io(&committed, e))?;
+        }
+        fs::rename(&pending, &committed).map_err(|e| CheckpointError::io(&committed, e))?;
+        frame::sync_dir(&self.root)?;
+        frame::write_atomically(&self.root.join(LATEST), epoch.to_string().as_bytes())?;
+        self.prune(epoch)
+    }
+
+    /// Removes committed epochs beyond the retention, and pending ones older than `latest`.
+    fn prune(&self, latest: Time) -> Result<(), CheckpointError> {
+        let epochs = self.epochs()?;
+        let keep_from = epochs.len().saturating_sub(self.retain);
+        for &old in &epochs[..keep_from] {
+            let dir = self.committed(old);
+            fs::remove_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
+        }
+        for (epoch, path) in self.listing()? {
+            if path.extension().is_some_and(|e| e == "pending") && epoch < latest {
+                fs::remove_dir_all(&path).map_err(|e| CheckpointError::io(&path, e))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every `epoch-T` entry of the directory, committed or pending.
+    fn listing(&self) -> Result<Vec<(Time, PathBuf)>, CheckpointError> {
+        let entries = fs::read_dir(&self.root).map_err(|e| CheckpointError::io(&self.root, e))?;
+        let mut found = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(rest) = name.strip_prefix("epoch-") else {
+                continue;
+            };
+            let digits = rest.strip_suffix(".pending").unwrap_or(rest);
+            if let Ok(epoch) = digits.parse::<Time>() {
+                found.push((epoch, entry.path()));
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+
+    /// The committed epochs, oldest first.
+    pub fn epochs(&self) -> Result<Vec<Time>, CheckpointError> {
+        Ok(self
+            .listing()?
+            .into_iter()
+            .filter(|(_, path)| path.extension().is_none())
+            .map(|(epoch, _)| epoch)
+            .collect())
+    }
+
+    /// The epoch `LATEST` points at, if any.
+    pub fn latest(&self) -> Result<Option<Time>, CheckpointError> {
+        let path = self.root.join(LATEST);
+        match fs::read_to_string(&path) {
+            Ok(text) => text
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| CheckpointError::Corrupt {
+                    path,
+                    reason: format!("not an epoch: {:?}", text.trim()),
+                }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(CheckpointError::io(&path, e)),
+        }
+    }
+
+    /// Loads and checks the checkpoint of `epoch`: its metadata, and every part's frame.
+    pub fn load(&self, epoch: Time) -> Result<Checkpoint, CheckpointError> {
+        let dir = self.committed(epoch);
+        let path = dir.join(METADATA);
+        let json = fs::read(&path).map_err(|e| CheckpointError::io(&path, e))?;
+        let metadata: Metadata =
+            serde_json::from_slice(&json).map_err(|e| CheckpointError::Corrupt {
+                path: path.clone(),
+                reason: format!("metadata does not parse: {e}"),
+            })?;
+        for (part, &bytes) in &metadata.parts {
+            let path = dir.join(format!("{part}{PART_SUFFIX}"));
+            let content = fs::read(&path).map_err(|e| CheckpointError::io(&path, e))?;
+            if content.len() as u64 != bytes {
+                return Err(CheckpointError::Corrupt {
+                    path,
+                    reason: format!("{} bytes, the metadata says {bytes}", content.len()),
+                });
+            }
+            frame::payload(&content, &path)?;
+        }
+        Ok(Checkpoint { dir, metadata })
+    }
+
+    /// The newest checkpoint that checks out, starting from `LATEST` and falling back to older
+    /// committed epochs; with a warning for each damaged one skipped (naming the file).
+    #[allow(clippy::type_complexity)]
+    pub fn latest_valid(&self) -> Result<(Option<Checkpoint>, Vec<String>), CheckpointError> {
+        let mut warnings = Vec::new();
+        let latest = match self.latest() {
+            Ok(latest) => latest,
+            Err(e) => {
+                warnings.push(e.to_string());
+                None
+            }
+        };
+        let mut candidates = self.epochs()?;
+        candidates.retain(|e| latest.is_none_or(|l| *e <= l));
+        for &epoch in candidates.iter().rev() {
+            match self.load(epoch) {
+                Ok(checkpoint) => return Ok((Some(checkpoint), warnings)),
+                Err(e) => warnings.push(format!(
+                    "checkpoint of epoch {epoch} is unusable ({e}); falling back to an older one"
+                )),
+            }
+        }
+        Ok((None, warnings))
+    }
+
+    /// Every committed epoch, newest last, with its size, operators and validity.
+    pub fn inspect(&self) -> Result<Vec<EpochReport>, CheckpointError> {
+        let latest = self.latest().ok().flatten();
+        let mut reports = Vec::new();
+        for epoch in self.epochs()? {
+            let (problem, metadata) = match self.load(epoch) {
+                Ok(checkpoint) => (None, Some(checkpoint.metadata)),
+                Err(e) => (Some(e.to_string()), None),
+            };
+            reports.push(EpochReport {
+                epoch,
+                latest: latest == Some(epoch),
+                bytes: metadata.as_ref().map_or(0, |m| m.parts.values().sum()),
+                parts: metadata.as_ref().map_or(0, |m| m.parts.len()),
+                operators: metadata.map(|m| m.operators).unwrap_or_default(),
+                problem,
+            });
+        }
+        Ok(reports)
+    }
+}

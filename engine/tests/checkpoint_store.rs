@@ -1,0 +1,117 @@
+//! The checkpoint directory: commits, retention, and recovery past damage and interrupted
+//! commits.
+
+use std::fs;
+
+use sluice_engine::checkpoint::{CheckpointDir, Metadata};
+
+type Counts = Vec<(String, u64)>;
+
+fn counts(n: u64) -> Counts {
+    (0..n).map(|i| (format!("key{i}"), i * 3)).collect()
+}
+
+/// Writes two workers' parts of `epoch` and commits it.
+fn checkpoint(store: &CheckpointDir, epoch: u64) {
+    for worker in 0..2 {
+        store
+            .write_part(
+                epoch,
+                &format!("count-w{worker}"),
+                &counts(epoch / 100 + worker),
+            )
+            .unwrap();
+    }
+    let mut metadata = Metadata::new("wordcount", "fp", epoch);
+    metadata.operators = vec!["count".to_string()];
+    metadata.workers = 2;
+    store.commit(metadata).unwrap();
+}
+
+#[test]
+fn the_latest_commit_is_restored_and_only_the_last_few_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = CheckpointDir::open(dir.path()).unwrap().retain(2);
+    for epoch in [100, 200, 300] {
+        checkpoint(&store, epoch);
+    }
+    assert_eq!(store.epochs().unwrap(), vec![200, 300]);
+    let (latest, warnings) = store.latest_valid().unwrap();
+    let latest = latest.unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(latest.metadata.epoch, 300);
+    assert_eq!(latest.metadata.parts.len(), 2);
+    assert_eq!(latest.read_part::<Counts>("count-w1").unwrap(), counts(4));
+}
+
+#[test]
+fn an_interrupted_commit_leaves_the_previous_checkpoint_in_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = CheckpointDir::open(dir.path()).unwrap();
+    checkpoint(&store, 100);
+    // A crash after one worker's part of epoch 200: nothing committed.
+    store.write_part(200, "count-w0", &counts(9)).unwrap();
+    let (latest, _) = store.latest_valid().unwrap();
+    assert_eq!(latest.unwrap().metadata.epoch, 100);
+    assert_eq!(store.epochs().unwrap(), vec![100]);
+    // The next commit clears the stale pending epoch.
+    checkpoint(&store, 300);
+    let leftovers: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.ends_with(".pending"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_damaged_latest_checkpoint_is_named_and_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = CheckpointDir::open(dir.path()).unwrap().retain(5);
+    for epoch in [100, 200, 300] {
+        checkpoint(&store, epoch);
+    }
+    // Flip a byte of one part of 300, truncate one part of 200.
+    let flipped = dir.path().join("epoch-300/count-w1.state");
+    let mut bytes = fs::read(&flipped).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    fs::write(&flipped, bytes).unwrap();
+    let truncated = dir.path().join("epoch-200/count-w0.state");
+    let bytes = fs::read(&truncated).unwrap();
+    fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+
+    let (latest, warnings) = store.latest_valid().unwrap();
+    assert_eq!(latest.unwrap().metadata.epoch, 100);
+    assert_eq!(warnings.len(), 2, "{warnings:?}");
+    assert!(
+        warnings[0].contains("epoch-300/count-w1.state"),
+        "{warnings:?}"
+    );
+    assert!(warnings[0].contains("checksum"), "{warnings:?}");
+    assert!(
+        warnings[1].contains("epoch-200/count-w0.state"),
+        "{warnings:?}"
+    );
+
+    let reports = store.inspect().unwrap();
+    let problems: Vec<(u64, bool)> = reports
+        .iter()
+        .map(|r| (r.epoch, r.problem.is_some()))
+        .collect();
+    assert_eq!(problems, vec![(100, false), (200, true), (300, true)]);
+    assert!(reports[2].latest);
+}
+
+#[test]
+fn a_replayed_epoch_is_committed_again_over_the_old_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = CheckpointDir::open(dir.path()).unwrap();
+    checkpoint(&store, 100);
+    store.write_part(100, "count-w0", &counts(7)).unwrap();
+    store.commit(Metadata::new("wordcount", "fp", 100)).unwrap();
+    let (latest, _) = store.latest_valid().unwrap();
+    let latest = latest.unwrap();
+    assert_eq!(latest.read_part::<Counts>("count-w0").unwrap(), counts(7));
+    assert_eq!(latest.metadata.parts.len(), 1);
+}
