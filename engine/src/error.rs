@@ -41,6 +41,9 @@ pub enum Error {
     /// An operator failed while running; the message says which and why.
     #[error("{0}")]
     Operator(String),
+    /// A checkpoint could not be written or restored; the message names the file.
+    #[error("{0}")]
+    Checkpoint(String),
     /// A worker thread panicked; the message is the panic's.
     #[error("worker failed: {0}")]
     Worker(String),

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::checkpoint::{Checkpointing, Coordinator};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::stream::Scope;
@@ -37,6 +38,7 @@ const MALFORMED_REPORTED: u64 = 5;
 /// Where and how widely a job runs. Build it with the methods; the default is one worker.
 #[derive(Clone, Debug)]
 pub struct Execution {
+    checkpointing: Option<Checkpointing>,
     workers: usize,
     processes: usize,
     process: usize,
@@ -47,6 +49,7 @@ pub struct Execution {
 impl Default for Execution {
     fn default() -> Self {
         Execution {
+            checkpointing: None,
             workers: 1,
             processes: 1,
             process: 0,
@@ -57,6 +60,13 @@ impl Default for Execution {
 }
 
 impl Execution {
+    /// Checkpoints the job's state, and resumes from the newest checkpoint if there is one
+    /// (see [`checkpoint`](crate::checkpoint)).
+    pub fn checkpointing(mut self, checkpointing: Checkpointing) -> Self {
+        self.checkpointing = Some(checkpointing);
+        self
+    }
+
     /// Worker threads in this process.
     pub fn workers(mut self, workers: usize) -> Self {
         self.workers = workers;
@@ -190,12 +200,28 @@ where
     T: Send + 'static,
     F: Fn(&mut Worker) -> T + Send + Sync + 'static,
 {
+    let mut execution = execution;
+    if let Some(checkpointing) = execution.checkpointing.take() {
+        let coordinator = Coordinator::open(
+            checkpointing,
+            execution.workers,
+            execution.processes,
+            execution.process,
+        )?;
+        if let Some(epoch) = coordinator.restored_epoch() {
+            eprintln!("sluice: resuming from the checkpoint of epoch {epoch}");
+        }
+        execution.context.checkpoints = Some(Arc::new(coordinator));
+    }
     let config = execution.timely_config()?;
     let context = execution.context.clone();
     let guards = timely::execute(config, work).map_err(Error::Startup)?;
     let mut results = Vec::new();
     for result in guards.join() {
         results.push(result.map_err(Error::Worker)?);
+    }
+    if let Some(checkpoints) = context.checkpoints() {
+        checkpoints.flush()?;
     }
     match context.take_error() {
         Some(error) => Err(error),
@@ -212,6 +238,7 @@ pub struct JobContext {
     inner: Arc<Shared>,
     clock: Clock,
     tick: Option<Time>,
+    checkpoints: Option<Arc<Coordinator>>,
 }
 
 #[derive(Debug, Default)]
@@ -240,6 +267,11 @@ impl JobContext {
     /// The clock sources stamp records with.
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The job's checkpoint coordinator, if it checkpoints.
+    pub fn checkpoints(&self) -> Option<Arc<Coordinator>> {
+        self.checkpoints.clone()
     }
 
     /// The interval at whose multiples idle sources wake, if any (see [`Execution::tick`]).

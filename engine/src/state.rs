@@ -98,3 +98,12 @@ impl<K: Hash + Eq, S> KeyedState<K, S> {
         self.map.extend(image);
     }
 }
+
+/// A keyed state serializes as its `(key, state)` pairs (in no particular order), without
+/// copying: what a checkpoint writes. It is restored with [`KeyedState::restore`] from a
+/// `Vec<(K, S)>`.
+impl<K: serde::Serialize, S: serde::Serialize> serde::Serialize for KeyedState<K, S> {
+    fn serialize<Se: serde::Serializer>(&self, serializer: Se) -> Result<Se::Ok, Se::Error> {
+        serializer.collect_seq(self.map.iter())
+    }
+}

@@ -3,6 +3,7 @@
 //! Flag names are contracts that scripts rely on: keep them stable.
 
 mod bench;
+mod checkpoint;
 mod cluster;
 mod conformance;
 mod corpus;
@@ -40,6 +41,11 @@ enum Command {
     Conformance(conformance::ConformanceArgs),
     /// Watch native and micro-batch word count side by side on a slow input (the teaching view).
     Demo(demo::DemoArgs),
+    /// Inspect a checkpoint directory (e.g. `sluice checkpoint inspect DIR`).
+    Checkpoint {
+        #[command(subcommand)]
+        command: checkpoint::CheckpointCommand,
+    },
     /// Serve open-loop load over TCP: `<scheduled unix nanos> <line>` lines on a fixed schedule.
     Loadgen(loadgen::LoadgenArgs),
 }
@@ -53,5 +59,6 @@ pub fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Conformance(args) => conformance::conformance(args),
         Command::Loadgen(args) => loadgen::loadgen(args),
         Command::Demo(args) => demo::demo(args),
+        Command::Checkpoint { command } => checkpoint::checkpoint(command),
     }
 }

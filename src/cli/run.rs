@@ -1,12 +1,13 @@
 //! `sluice run JOB`: runs a job from one of the sources.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use sluice::bench::workloads::lines::LineSource;
 use sluice::bench::workloads::wordcount::{self, Progress};
+use sluice::engine::checkpoint::{frame, Checkpointing};
 use sluice::engine::sources::{Directory, Generator, Socket, TextFile};
 use sluice::engine::Error;
 
@@ -66,6 +67,17 @@ pub struct RunArgs {
     /// How often to print the running counts to stderr, in ms (0: never).
     #[arg(long, default_value_t = 1000, value_name = "MS")]
     pub status_every_ms: u64,
+    /// Checkpoint the counts into DIR (native mode) and resume from the newest valid
+    /// checkpoint there: after a crash, the same command continues where the checkpoint was
+    /// taken, and the final counts are those of a run without the crash.
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// With --checkpoint-dir: take a checkpoint every MS of stream time.
+    #[arg(long, default_value_t = 1000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: u64,
+    /// With --checkpoint-dir: start afresh even if DIR holds another program's checkpoint.
+    #[arg(long)]
+    pub discard_checkpoint: bool,
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }
@@ -110,9 +122,42 @@ impl RunArgs {
     }
 }
 
+impl RunArgs {
+    /// The checkpoint settings, if asked for: the fingerprint is what decides the result (the
+    /// source and the mode), so a checkpoint is never restored into a different job.
+    fn checkpointing(&self) -> Result<Option<Checkpointing>, Error> {
+        let Some(dir) = &self.checkpoint_dir else {
+            return Ok(None);
+        };
+        if self.mode == Mode::Minibatch {
+            return Err(Error::Config(
+                "--checkpoint-dir is not supported with --mode minibatch yet".into(),
+            ));
+        }
+        let s = &self.source;
+        let source = if let Some(path) = &s.input {
+            format!("input={}", path.display())
+        } else if let Some(address) = &s.socket {
+            format!("socket={address}")
+        } else if let Some(dir) = &s.dir {
+            format!("dir={}", dir.display())
+        } else {
+            format!("generate={:?} {:?}", s.generate, self.corpus.spec())
+        };
+        Ok(Some(
+            Checkpointing::new(dir, self.checkpoint_every)
+                .program("wordcount", &format!("{source} mode=native"))
+                .discard_existing(self.discard_checkpoint),
+        ))
+    }
+}
+
 pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     let source = args.line_source()?;
-    let execution = args.cluster.execution();
+    let mut execution = args.cluster.execution();
+    if let Some(checkpointing) = args.checkpointing()? {
+        execution = execution.checkpointing(checkpointing);
+    }
     let leader = execution.is_leader();
     stop_on_ctrl_c(execution.job());
     let progress = Progress::default();
@@ -152,11 +197,12 @@ pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// Writes `word<TAB>count` lines, in the table's (sorted) order.
-fn write_counts(path: &PathBuf, table: &[(String, u64)]) -> std::io::Result<()> {
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+/// Writes `word<TAB>count` lines, in the table's (sorted) order, atomically: a crash leaves
+/// the old file or the new one, never a part of one.
+fn write_counts(path: &Path, table: &[(String, u64)]) -> std::io::Result<()> {
+    let mut out = Vec::new();
     for (word, count) in table {
         writeln!(out, "{word}\t{count}")?;
     }
-    out.flush()
+    frame::write_atomically(path, &out).map_err(std::io::Error::other)
 }

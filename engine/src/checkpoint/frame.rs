@@ -113,7 +113,8 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError
         .and_then(|()| file.sync_all())
         .map_err(|e| CheckpointError::io(&tmp, e))?;
     fs::rename(&tmp, path).map_err(|e| CheckpointError::io(path, e))?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")))
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    sync_dir(parent.unwrap_or(Path::new(".")))
 }
 
 /// Syncs a directory, making renames and creations in it durable.

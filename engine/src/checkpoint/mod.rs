@@ -2,6 +2,9 @@
 //!
 //! - [`frame`]: the framed, checksummed encoding of every state file (serde + bincode inside
 //!   magic, version, length and CRC32), so that damage is detected before decoding;
+//! - [`gate`]: snapshots by frontier — what a stateful operator does to save its state as of an
+//!   epoch, holding back later records meanwhile;
+//! - [`coordinator`]: the job's side — which epochs, what to restore, when to commit;
 //! - [`store`]: the checkpoint directory — one subdirectory per committed epoch, atomic
 //!   commits, a `LATEST` pointer, retention, and recovery that falls back past a damaged
 //!   checkpoint.
@@ -10,9 +13,13 @@
 //! addresses, undefined behaviour that current Rust's debug assertions abort on. serde with
 //! bincode is safe, and every type that crosses timely workers already implements serde.
 
+pub mod coordinator;
 pub mod frame;
+pub mod gate;
 pub mod store;
 
+pub use coordinator::{Checkpointing, Coordinator};
+pub use gate::EpochGate;
 pub use store::{Checkpoint, CheckpointDir, EpochReport, Metadata};
 
 use std::path::{Path, PathBuf};
@@ -33,6 +40,17 @@ pub enum CheckpointError {
     /// State could not be encoded.
     #[error("cannot encode checkpoint state: {0}")]
     Encode(String),
+}
+
+/// Fails the job if it checkpoints: the operator `name` keeps state that checkpoints do not
+/// capture yet, and restoring without it would silently lose that state.
+pub(crate) fn unsupported(scope: crate::stream::Scope<'_>, name: &str) {
+    let job = crate::execution::JobContext::of(scope);
+    if job.checkpoints().is_some() && scope.index() == 0 {
+        job.fail(crate::error::Error::Config(format!(
+            "{name} cannot be checkpointed yet: run this program without checkpoints"
+        )));
+    }
 }
 
 impl CheckpointError {

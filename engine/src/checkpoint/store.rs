@@ -161,6 +161,27 @@ impl CheckpointDir {
         frame::write(&dir.join(format!("{part}{PART_SUFFIX}")), value)
     }
 
+    /// Writes one part of `epoch` given as an encoded frame (atomically).
+    pub fn write_part_frame(
+        &self,
+        epoch: Time,
+        part: &str,
+        frame: &[u8],
+    ) -> Result<(), CheckpointError> {
+        let dir = self.pending(epoch);
+        fs::create_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
+        frame::write_atomically(&dir.join(format!("{part}{PART_SUFFIX}")), frame)
+    }
+
+    /// Decodes a part of `epoch` written but not yet committed.
+    pub fn read_pending_part<T: DeserializeOwned>(
+        &self,
+        epoch: Time,
+        part: &str,
+    ) -> Result<T, CheckpointError> {
+        frame::read(&self.pending(epoch).join(format!("{part}{PART_SUFFIX}")))
+    }
+
     /// The parts written so far for `epoch`, not yet committed.
     pub fn pending_parts(&self, epoch: Time) -> Vec<String> {
         let mut parts: Vec<String> = fs::read_dir(self.pending(epoch))

@@ -129,6 +129,7 @@ impl<'scope, D: 'static> EventTime<'scope, D> for Stream<'scope, D> {
         event_time: impl Fn(&D) -> Time + 'static,
         watermarks: Watermarks,
     ) -> Stream<'scope, D> {
+        crate::checkpoint::unsupported(self.scope(), "with_event_time");
         let scope = self.scope();
         let (job, worker) = (JobContext::of(scope), scope.index());
         let mut builder = OperatorBuilder::new("WithEventTime".to_owned(), scope);

@@ -40,6 +40,7 @@ use std::marker::PhantomData;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::Operator;
 
+use crate::checkpoint::EpochGate;
 use crate::hash::{new_map, route, HashMap};
 use crate::state::KeyedState;
 use crate::stream::{Data, Stream};
@@ -254,6 +255,7 @@ impl<'scope, K: Data + Hash + Eq, V: Data> Keyed<'scope, K, V> for Stream<'scope
         self,
         mut f: impl FnMut(&K, Vec<V>, Option<S>) -> Option<S> + 'static,
     ) -> Stream<'scope, (K, S)> {
+        crate::checkpoint::unsupported(self.scope(), "update_state_by_key");
         let pact = Exchange::new(|(k, _): &(K, V)| route(k));
         self.unary(pact, "UpdateStateByKey", |_, _| {
             let mut state: KeyedState<K, S> = KeyedState::new();
@@ -281,6 +283,7 @@ impl<'scope, K: Data + Hash + Eq, V: Data> Keyed<'scope, K, V> for Stream<'scope
         self,
         mut f: impl FnMut(&K, V, &mut Option<S>) -> O + 'static,
     ) -> Stream<'scope, O> {
+        crate::checkpoint::unsupported(self.scope(), "map_with_state");
         let pact = Exchange::new(|(k, _): &(K, V)| route(k));
         self.unary(pact, "MapWithState", |_, _| {
             let mut state: KeyedState<K, S> = KeyedState::new();
@@ -402,28 +405,52 @@ impl<'scope, D: 'static> KeysWith<'scope, D> for Stream<'scope, D> {
         G: Aggregation<V>,
     {
         let partials = self.combine_with(aggregation.clone(), extract);
+        let scope = partials.scope();
         let pact = Exchange::new(|(k, _): &(K, G::Acc)| route(k));
-        partials.unary(pact, "KeyedState", move |_, _| {
+        partials.unary_frontier(pact, "KeyedState", move |_, info| {
+            let mut gate = EpochGate::new(scope, "KeyedState", &info.address);
             let mut state: KeyedState<K, G::Acc> = KeyedState::new();
-            move |input, output| {
+            if let Some(image) = gate.restore::<Vec<(K, G::Acc)>>() {
+                state.restore(image);
+            }
+            move |(input, frontier), output| {
                 input.for_each_stamp(|cap, data| {
-                    let mut session = output.session(&cap);
-                    for batch in data {
-                        for (key, partial) in batch.drain(..) {
-                            match state.get_mut(&key) {
-                                Some(acc) => {
-                                    aggregation.merge(acc, partial);
-                                    session.give((key, acc.clone()));
-                                }
-                                None => {
-                                    session.give((key.clone(), partial.clone()));
-                                    state.insert(key, partial);
-                                }
-                            }
-                        }
+                    let records = data.flat_map(|batch| batch.drain(..));
+                    if let Some(records) = gate.admit(&cap, records) {
+                        let mut session = output.session(&cap);
+                        merge_partials(&aggregation, &mut state, records, |r| session.give(r));
                     }
                 });
+                while let Some(epoch) = gate.due(frontier) {
+                    gate.save(epoch, &state, frontier);
+                    for (cap, records) in gate.release() {
+                        let mut session = output.session(&cap);
+                        let records = records.into_iter();
+                        merge_partials(&aggregation, &mut state, records, |r| session.give(r));
+                    }
+                }
             }
         })
+    }
+}
+
+/// Merges partial aggregates into the keyed state, giving each key's new value to `emit`.
+fn merge_partials<K: Data + Hash + Eq, V, G: Aggregation<V>>(
+    aggregation: &G,
+    state: &mut KeyedState<K, G::Acc>,
+    partials: impl Iterator<Item = (K, G::Acc)>,
+    mut emit: impl FnMut((K, G::Acc)),
+) {
+    for (key, partial) in partials {
+        match state.get_mut(&key) {
+            Some(acc) => {
+                aggregation.merge(acc, partial);
+                emit((key, acc.clone()));
+            }
+            None => {
+                emit((key.clone(), partial.clone()));
+                state.insert(key, partial);
+            }
+        }
     }
 }

@@ -10,6 +10,7 @@ use std::hash::Hash;
 use timely::dataflow::channels::pact::Exchange as ExchangePact;
 use timely::dataflow::operators::{Exchange, Operator};
 
+use crate::checkpoint::EpochGate;
 use crate::hash::route;
 use crate::state::KeyedState;
 use crate::stream::{Data, Stream};
@@ -23,18 +24,28 @@ pub trait LastByKey<'scope, K: Data + Hash + Eq, V: Data>: Sized {
 
 impl<'scope, K: Data + Hash + Eq, V: Data> LastByKey<'scope, K, V> for Stream<'scope, (K, V)> {
     fn last_by_key(self) -> Stream<'scope, (K, V)> {
+        let scope = self.scope();
         let pact = ExchangePact::new(|(k, _): &(K, V)| route(k));
-        self.unary_frontier(pact, "LastByKey", |capability, _| {
+        self.unary_frontier(pact, "LastByKey", move |capability, info| {
+            let mut gate = EpochGate::new(scope, "LastByKey", &info.address);
             let mut capability = Some(capability);
             let mut table: KeyedState<K, V> = KeyedState::new();
+            if let Some(image) = gate.restore::<Vec<(K, V)>>() {
+                table.restore(image);
+            }
             move |(input, frontier), output| {
-                input.for_each_stamp(|_, data| {
-                    for batch in data {
-                        for (k, v) in batch.drain(..) {
-                            table.insert(k, v);
-                        }
+                input.for_each_stamp(|cap, data| {
+                    let records = data.flat_map(|batch| batch.drain(..));
+                    if let Some(records) = gate.admit(&cap, records) {
+                        records.for_each(|(k, v)| table.insert(k, v));
                     }
                 });
+                while let Some(epoch) = gate.due(frontier) {
+                    gate.save(epoch, &table, frontier);
+                    for (_, records) in gate.release() {
+                        records.into_iter().for_each(|(k, v)| table.insert(k, v));
+                    }
+                }
                 if frontier.is_empty() {
                     if let Some(cap) = capability.take() {
                         output.session(&cap).give_iterator(table.drain());

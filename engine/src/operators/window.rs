@@ -90,6 +90,7 @@ pub trait Windowed<'scope, K: Data + Hash + Eq>: Sized {
 
 impl<'scope, K: Data + Hash + Eq> Windowed<'scope, K> for Stream<'scope, K> {
     fn count_by_key_and_window(self, spec: WindowSpec) -> Stream<'scope, (Time, K, u64)> {
+        crate::checkpoint::unsupported(self.scope(), "count_by_key_and_window");
         self.unary_frontier(
             Exchange::new(|k: &K| route(k)),
             "CountByKeyAndWindow",

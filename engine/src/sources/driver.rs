@@ -16,6 +16,7 @@ use std::time::Duration;
 use timely::dataflow::operators::generic::operator::source;
 use timely::scheduling::SyncActivator;
 
+use crate::checkpoint::gate::SourceEpochs;
 use crate::error::Error;
 use crate::execution::JobContext;
 use crate::stream::{Scope, Stream};
@@ -41,6 +42,16 @@ pub enum Poll {
 pub trait Read<T>: 'static {
     /// Appends available records to `out`.
     fn read(&mut self, out: &mut Vec<T>) -> Result<Poll, Error>;
+    /// Where a replay would start: everything before it has been emitted. `None` for a source
+    /// that cannot replay (a socket): after a failure, what it had sent since the checkpoint
+    /// is lost, as with Spark's unreliable receivers.
+    fn offset(&self) -> Option<u64> {
+        None
+    }
+    /// Continues from `offset`, a position [`offset`](Self::offset) reported in an earlier run.
+    fn seek(&mut self, _offset: u64) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 impl<T, F: FnMut(&mut Vec<T>) -> Result<Poll, Error> + 'static> Read<T> for F {
@@ -61,21 +72,33 @@ where
     R: Read<T>,
 {
     let job = JobContext::of(scope);
-    source(scope, name, move |capability, info| {
+    let name = name.to_string();
+    source(scope, &name.clone(), move |capability, info| {
+        let mut epochs = SourceEpochs::new(scope, &name, &info.address);
         let activator = scope.activator_for(info.address.clone());
         let waker = scope.worker().sync_activator_for(info.address.to_vec());
         job.clock().wake_on_advance(waker.clone());
         let mut reader = make(waker);
+        if let (Some(reader), Some(offset)) = (reader.as_mut(), epochs.restored_offset()) {
+            if let Err(error) = reader.seek(offset) {
+                job.fail(error);
+            }
+        }
+        if reader.is_none() {
+            epochs.finish(0, None);
+        }
+        let start = epochs.start();
         let mut capability = reader.is_some().then_some(capability);
         let mut buffer = Vec::new();
         move |output| {
             let (Some(cap), Some(read)) = (capability.as_mut(), reader.as_mut()) else {
                 return;
             };
-            let now = job.clock().now_ms();
+            let now = job.clock().now_ms().max(start);
             if now > *cap.time() {
                 cap.downgrade(&now);
             }
+            epochs.advance(now, read.offset());
             let poll = if job.is_stopped() {
                 Ok(Poll::Done)
             } else {
@@ -100,6 +123,7 @@ where
                 Ok(Poll::Idle) => activator.activate_after(longest),
             }
             if capability.is_none() {
+                epochs.finish(now, read.offset());
                 reader = None;
             }
         }

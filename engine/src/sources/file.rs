@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::driver::{drive, Poll};
+use super::driver::{drive, Poll, Read};
 use super::lines::decode_line;
 use crate::error::{Error, Result};
 use crate::execution::JobContext;
@@ -132,45 +132,87 @@ impl Split {
     }
 }
 
+/// One worker's reading of its split.
+struct FileRead {
+    file: TextFile,
+    index: usize,
+    /// The split's byte range.
+    range: (u64, u64),
+    split: Option<Split>,
+    /// Where to continue, set by a resume or a restored checkpoint.
+    resume: Option<u64>,
+    job: JobContext,
+}
+
+impl FileRead {
+    fn io_error(&self, source: std::io::Error) -> Error {
+        Error::Read {
+            path: self.file.path.clone(),
+            source,
+        }
+    }
+}
+
+impl Read<String> for FileRead {
+    fn read(&mut self, out: &mut Vec<String>) -> Result<Poll> {
+        if self.split.is_none() {
+            let (start, end) = self.range;
+            let mut split =
+                Split::open(&self.file.path, start, end).map_err(|e| self.io_error(e))?;
+            if let Some(resume) = self.resume {
+                split.position = resume.max(split.position);
+                let position = split.position;
+                split
+                    .reader
+                    .seek(SeekFrom::Start(position))
+                    .map_err(|e| self.io_error(e))?;
+            }
+            self.split = Some(split);
+        }
+        let (path, job) = (&self.file.path, &self.job);
+        let split = self.split.as_mut().expect("opened above");
+        let more = split
+            .read(BATCH_LINES, out, |at| {
+                job.malformed(|| format!("{}: byte {at}: line is not UTF-8", path.display()))
+            })
+            .map_err(|source| Error::Read {
+                path: path.clone(),
+                source,
+            })?;
+        self.file
+            .positions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(self.index, split.position);
+        Ok(if more { Poll::Ready } else { Poll::Done })
+    }
+
+    fn offset(&self) -> Option<u64> {
+        Some(match &self.split {
+            Some(split) => split.position,
+            None => self.resume.unwrap_or(self.range.0),
+        })
+    }
+
+    fn seek(&mut self, offset: u64) -> Result<()> {
+        self.resume = Some(offset);
+        self.split = None;
+        Ok(())
+    }
+}
+
 pub(super) fn build<'scope>(scope: Scope<'scope>, file: &TextFile) -> Stream<'scope, String> {
     let (index, peers) = (scope.index() as u64, scope.peers() as u64);
     let job = JobContext::of(scope);
     let file = file.clone();
     drive(scope, "TextFile", move |_| {
-        let start = index * file.len / peers;
-        let end = (index + 1) * file.len / peers;
-        let mut split = None;
-        Some(move |out: &mut Vec<String>| {
-            let io_error = |source| Error::Read {
-                path: file.path.clone(),
-                source,
-            };
-            let split = match &mut split {
-                Some(split) => split,
-                None => {
-                    let opened = Split::open(&file.path, start, end).map_err(io_error)?;
-                    let split = split.insert(opened);
-                    if let Some(&resume) = file.resume.get(&(index as usize)) {
-                        split.position = resume.max(split.position);
-                        split
-                            .reader
-                            .seek(SeekFrom::Start(split.position))
-                            .map_err(io_error)?;
-                    }
-                    split
-                }
-            };
-            let path = &file.path;
-            let more = split
-                .read(BATCH_LINES, out, |at| {
-                    job.malformed(|| format!("{}: byte {at}: line is not UTF-8", path.display()))
-                })
-                .map_err(io_error)?;
-            file.positions
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(index as usize, split.position);
-            Ok(if more { Poll::Ready } else { Poll::Done })
+        Some(FileRead {
+            range: (index * file.len / peers, (index + 1) * file.len / peers),
+            resume: file.resume.get(&(index as usize)).copied(),
+            index: index as usize,
+            split: None,
+            file,
+            job,
         })
     })
 }

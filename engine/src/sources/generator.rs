@@ -24,8 +24,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::corpus::{Corpus, CorpusSpec};
-use super::driver::{drive, Poll};
+use super::driver::{drive, Poll, Read};
 use super::stamped::stamp;
+use crate::error::Error;
 use crate::stream::{Scope, Stream};
 use crate::time::now_nanos;
 
@@ -120,53 +121,93 @@ impl Generator {
     }
 }
 
+/// One worker's generation: which line is next, and the schedule.
+struct GeneratorRead {
+    generator: Generator,
+    peers: u64,
+    /// The next global line this worker produces.
+    next: u64,
+    /// Lines before this one were made in an earlier run (a restored checkpoint): the schedule
+    /// goes on from it rather than from line 0.
+    first: u64,
+    start: Instant,
+    start_nanos: u64,
+}
+
+impl GeneratorRead {
+    /// When line `line` is due, in ns since the Unix epoch (now, at full speed).
+    fn scheduled(&self, line: u64) -> u64 {
+        match self.generator.rate {
+            Some(rate) => self.start_nanos + ((line - self.first) as f64 * 1e9 / rate) as u64,
+            None => now_nanos(),
+        }
+    }
+
+    /// How far into the schedule line `line` is.
+    fn at(&self, line: u64) -> Duration {
+        let rate = self.generator.rate.unwrap_or(f64::INFINITY);
+        Duration::from_secs_f64(line.saturating_sub(self.first) as f64 / rate)
+    }
+}
+
+impl Read<String> for GeneratorRead {
+    fn read(&mut self, out: &mut Vec<String>) -> Result<Poll, Error> {
+        let limit = self.generator.lines.unwrap_or(u64::MAX);
+        let due = match self.generator.rate {
+            None => limit,
+            Some(rate) => self.first + (self.start.elapsed().as_secs_f64() * rate) as u64 + 1,
+        };
+        let stop = due
+            .min(limit)
+            .min(self.next.saturating_add(BATCH_LINES * self.peers));
+        while self.next < stop {
+            let line = match &self.generator.cached {
+                Some(lines) => lines[self.next as usize].clone(),
+                None => self.generator.source.line(self.next),
+            };
+            out.push(match self.generator.stamped {
+                true => stamp(self.scheduled(self.next), &line),
+                false => line,
+            });
+            self.next += self.peers;
+        }
+        let linger = self.generator.linger;
+        Ok(if self.next >= limit {
+            match (self.at(limit) + linger).checked_sub(self.start.elapsed()) {
+                Some(wait) if !linger.is_zero() => Poll::Wait(wait),
+                _ => Poll::Done,
+            }
+        } else if self.next < due {
+            Poll::Ready
+        } else {
+            let wait = self.at(self.next).saturating_sub(self.start.elapsed());
+            Poll::Wait(wait.max(MIN_WAIT))
+        })
+    }
+
+    fn offset(&self) -> Option<u64> {
+        Some(self.next)
+    }
+
+    fn seek(&mut self, offset: u64) -> Result<(), Error> {
+        // The offset is this worker's own next line, from an earlier run of the same job.
+        self.next = offset;
+        self.first = offset - offset % self.peers;
+        Ok(())
+    }
+}
+
 pub(super) fn build<'scope>(scope: Scope<'scope>, generator: &Generator) -> Stream<'scope, String> {
     let (index, peers) = (scope.index() as u64, scope.peers() as u64);
-    let Generator {
-        source,
-        lines,
-        rate,
-        stamped,
-        linger,
-        cached,
-    } = generator.clone();
-    let limit = lines.unwrap_or(u64::MAX);
+    let generator = generator.clone();
     drive(scope, "Generator", move |_| {
-        let (start, start_nanos) = (Instant::now(), now_nanos());
-        let scheduled = move |line: u64| match rate {
-            Some(rate) => start_nanos + (line as f64 * 1e9 / rate) as u64,
-            None => now_nanos(),
-        };
-        let mut next = index; // the next global line this worker produces
-        Some(move |out: &mut Vec<String>| {
-            let due = match rate {
-                None => limit,
-                Some(rate) => (start.elapsed().as_secs_f64() * rate) as u64 + 1,
-            };
-            let stop = due.min(limit).min(next.saturating_add(BATCH_LINES * peers));
-            while next < stop {
-                let line = match &cached {
-                    Some(lines) => lines[next as usize].clone(),
-                    None => source.line(next),
-                };
-                out.push(match stamped {
-                    true => stamp(scheduled(next), &line),
-                    false => line,
-                });
-                next += peers;
-            }
-            Ok(if next >= limit {
-                let end = Duration::from_secs_f64(limit as f64 / rate.unwrap_or(f64::INFINITY));
-                match (end + linger).checked_sub(start.elapsed()) {
-                    Some(wait) if !linger.is_zero() => Poll::Wait(wait),
-                    _ => Poll::Done,
-                }
-            } else if next < due {
-                Poll::Ready
-            } else {
-                let at = Duration::from_secs_f64(next as f64 / rate.unwrap_or(f64::INFINITY));
-                Poll::Wait(at.saturating_sub(start.elapsed()).max(MIN_WAIT))
-            })
+        Some(GeneratorRead {
+            generator,
+            peers,
+            next: index,
+            first: 0,
+            start: Instant::now(),
+            start_nanos: now_nanos(),
         })
     })
 }

@@ -94,6 +94,7 @@ impl<'scope, K: Data + Hash + Eq, V: Data> EventWindowAggregates<'scope, K, V>
         lateness: Time,
         add: impl Fn(&mut A, &V) + 'static,
     ) -> (Stream<'scope, WindowAggregate<K, A>>, Late<'scope, K, V>) {
+        crate::checkpoint::unsupported(self.scope(), "event-time windows");
         let mut gauge = JobContext::of(self.scope()).state_gauge();
         let mut builder = OperatorBuilder::new("AggregateByEventWindow".to_owned(), self.scope());
         let mut input = builder.new_input(self, Exchange::new(|(k, _, _): &(K, Time, V)| route(k)));

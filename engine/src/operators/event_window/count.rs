@@ -87,6 +87,7 @@ impl<'scope, K: Data + Hash + Eq, V: Data> CountWindows<'scope, K, V>
         Late<'scope, K, V>,
     ) {
         let (size, slide) = (size.max(1), slide.max(1));
+        crate::checkpoint::unsupported(self.scope(), "count windows");
         let mut gauge = JobContext::of(self.scope()).state_gauge();
         let mut builder = OperatorBuilder::new("WindowByCount".to_owned(), self.scope());
         let mut input = builder.new_input(self, Exchange::new(|(k, _, _): &(K, Time, V)| route(k)));

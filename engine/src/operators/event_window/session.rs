@@ -104,6 +104,7 @@ impl<'scope, K: Data + Hash + Eq, V: Data> SessionAggregates<'scope, K, V>
         merge: impl Fn(&mut A, A) + 'static,
     ) -> (Stream<'scope, WindowAggregate<K, A>>, Late<'scope, K, V>) {
         let gap = gap.max(1);
+        crate::checkpoint::unsupported(self.scope(), "session windows");
         let mut gauge = JobContext::of(self.scope()).state_gauge();
         let mut builder = OperatorBuilder::new("AggregateBySession".to_owned(), self.scope());
         let mut input = builder.new_input(self, Exchange::new(|(k, _, _): &(K, Time, V)| route(k)));

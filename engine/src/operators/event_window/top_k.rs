@@ -62,6 +62,7 @@ impl<'scope, K: Data + Hash + Ord> TopKPerWindow<'scope, K> for Stream<'scope, W
         k: usize,
         lateness: Time,
     ) -> Stream<'scope, WindowAggregate<(), Vec<(K, u64)>>> {
+        crate::checkpoint::unsupported(self.scope(), "top_k_per_window");
         let mut gauge = JobContext::of(self.scope()).state_gauge();
         let by_window = Exchange::new(|w: &WindowCount<K>| route(&w.end));
         self.unary_frontier(by_window, "TopKPerWindow", move |_, _| {

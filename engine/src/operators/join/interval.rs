@@ -52,6 +52,7 @@ impl<'scope, K: Data + Hash + Eq, A: Data> IntervalJoin<'scope, K, A>
     ) -> Stream<'scope, O> {
         let by_key_a = Exchange::new(|(k, _, _): &(K, Time, A)| route(k));
         let by_key_b = Exchange::new(|(k, _, _): &(K, Time, B)| route(k));
+        crate::checkpoint::unsupported(self.scope(), "interval_join");
         let mut gauge = JobContext::of(self.scope()).state_gauge();
         self.binary_frontier(right, by_key_a, by_key_b, "IntervalJoin", move |_, _| {
             let mut lefts: HashMap<K, Buffered<A>> = new_map();

@@ -89,6 +89,7 @@ impl<'scope, D: 'static> TableJoin<'scope, D> for Stream<'scope, D> {
         V: Data,
         O: 'static,
     {
+        crate::checkpoint::unsupported(self.scope(), "join_table");
         // Every worker gets every update: one copy addressed to each.
         let peers = self.scope().peers() as u64;
         let broadcast =

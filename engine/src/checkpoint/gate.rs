@@ -1,0 +1,227 @@
+//! Snapshots by frontier, for one stateful operator instance.
+//!
+//! A checkpoint of epoch `E` must hold exactly the effect of the records before `E`. Timely may
+//! hand an operator records of a later time before those of an earlier one are all in, so an
+//! [`EpochGate`] holds back the records at or after the next epoch. Once the input frontier has
+//! passed the epoch, everything before it has been applied and nothing after it: the operator
+//! saves its state, and the held records are released. No barriers flow through the dataflow —
+//! timely's progress tracking already says when an epoch is complete.
+//!
+//! When the frontier jumps over several epochs with nothing held in between, the state is the
+//! same for all of them, and only the last is written. Without checkpointing a gate holds
+//! nothing and costs a branch.
+//!
+//! ```ignore
+//! input.for_each_stamp(|cap, data| {
+//!     let records = data.flat_map(|batch| batch.drain(..));
+//!     if let Some(records) = gate.admit(&cap, records) {
+//!         apply(&cap.retain_least(0).unwrap(), records);   // or straight into a session
+//!     }
+//! });
+//! while let Some(epoch) = gate.due(frontier) {
+//!     gate.save(epoch, &state);
+//!     for (cap, records) in gate.release() { apply(&cap, records) }
+//! }
+//! ```
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use timely::dataflow::operators::{Capability, InputCapability};
+use timely::progress::frontier::MutableAntichain;
+
+use super::coordinator::Coordinator;
+use crate::execution::JobContext;
+use crate::stream::Scope;
+use crate::time::Time;
+
+/// One operator instance's checkpoints; see the module docs.
+pub struct EpochGate<D> {
+    checkpoint: Option<Gate>,
+    job: JobContext,
+    held: BTreeMap<Time, (Capability<Time>, Vec<D>)>,
+}
+
+struct Gate {
+    coordinator: Arc<Coordinator>,
+    part: String,
+    /// The next epoch to save: every record before it has been applied.
+    next: Time,
+}
+
+impl<D> EpochGate<D> {
+    /// The gate of the operator `name` at `address` on this worker; inert without checkpointing.
+    pub fn new(scope: Scope<'_>, name: &str, address: &[usize]) -> Self {
+        let job = JobContext::of(scope);
+        let checkpoint = job.checkpoints().map(|coordinator| {
+            let id = address
+                .iter()
+                .map(|i| i.to_string())
+                .collect::<Vec<_>>()
+                .join(".");
+            let part = coordinator.register(&format!("{name}@{id}"), scope.index());
+            let next = coordinator.epoch_after(coordinator.restored_epoch().unwrap_or(0));
+            Gate {
+                coordinator,
+                part,
+                next,
+            }
+        });
+        EpochGate {
+            checkpoint,
+            job,
+            held: BTreeMap::new(),
+        }
+    }
+
+    /// The state this instance had at the restored checkpoint, if the job resumed from one.
+    pub fn restore<S: DeserializeOwned>(&self) -> Option<S> {
+        let gate = self.checkpoint.as_ref()?;
+        match gate.coordinator.restore(&gate.part) {
+            Ok(state) => state,
+            Err(error) => {
+                self.job.fail(error);
+                None
+            }
+        }
+    }
+
+    /// Lets `records` at `cap`'s time through, or holds them until the next epoch is saved.
+    pub fn admit(
+        &mut self,
+        cap: &InputCapability<Time>,
+        records: impl Iterator<Item = D>,
+    ) -> Option<impl Iterator<Item = D>> {
+        let t = *cap.least().expect("a Vec message has one time");
+        match &self.checkpoint {
+            Some(gate) if t >= gate.next => {
+                let (_, held) = self
+                    .held
+                    .entry(t)
+                    .or_insert_with(|| (cap.delayed(&t, 0), Vec::new()));
+                held.extend(records);
+                None
+            }
+            _ => Some(records),
+        }
+    }
+
+    /// The next epoch to save, if the frontier has passed it (every record before it applied).
+    pub fn due(&self, frontier: &MutableAntichain<Time>) -> Option<Time> {
+        let gate = self.checkpoint.as_ref().filter(|g| g.next < Time::MAX)?;
+        let passed = frontier.frontier().iter().all(|t| *t >= gate.next);
+        passed.then_some(gate.next)
+    }
+
+    /// Saves `state` as of `epoch` (from [`due`](Self::due)) unless the frontier has also passed
+    /// later epochs with nothing held before them (the state is theirs too: the last is saved),
+    /// and moves on to the next epoch.
+    pub fn save<S: Serialize + ?Sized>(
+        &mut self,
+        epoch: Time,
+        state: &S,
+        frontier: &MutableAntichain<Time>,
+    ) {
+        let Some(gate) = self.checkpoint.as_mut() else {
+            return;
+        };
+        let every = gate.coordinator.every();
+        let Some(&reached) = frontier.frontier().iter().min() else {
+            // The input has ended: this state stands for every later epoch.
+            let finish = gate
+                .coordinator
+                .finish(Some(epoch), epoch, &gate.part, state);
+            if let Err(error) = finish {
+                self.job.fail(error);
+            }
+            gate.next = Time::MAX;
+            return;
+        };
+        // The last epoch the frontier has passed whose state is the same as `epoch`'s.
+        let next_held = self.held.keys().next().copied().unwrap_or(Time::MAX);
+        let last = (reached.min(next_held) / every * every).max(epoch);
+        if let Err(error) = gate.coordinator.write(last, &gate.part, state) {
+            self.job.fail(error);
+        }
+        gate.next = last + every;
+    }
+
+    /// The held records now before the next epoch, in time order, with their capabilities.
+    pub fn release(&mut self) -> Vec<(Capability<Time>, Vec<D>)> {
+        let Some(gate) = &self.checkpoint else {
+            return Vec::new();
+        };
+        let later = self.held.split_off(&gate.next);
+        std::mem::replace(&mut self.held, later)
+            .into_values()
+            .collect()
+    }
+}
+
+/// A source instance's checkpoints: its replay offset as of each epoch its time passes.
+pub struct SourceEpochs {
+    gate: Option<Gate>,
+    job: JobContext,
+}
+
+impl SourceEpochs {
+    /// The checkpoints of the source `name` at `address` on this worker; inert without
+    /// checkpointing.
+    pub fn new(scope: Scope<'_>, name: &str, address: &[usize]) -> Self {
+        let gate = EpochGate::<()>::new(scope, &format!("source-{name}"), address);
+        SourceEpochs {
+            gate: gate.checkpoint,
+            job: gate.job,
+        }
+    }
+
+    /// The offset this instance had reached at the restored checkpoint, if any.
+    pub fn restored_offset(&self) -> Option<u64> {
+        let gate = self.gate.as_ref()?;
+        match gate.coordinator.restore::<Option<u64>>(&gate.part) {
+            Ok(offset) => offset.flatten(),
+            Err(error) => {
+                self.job.fail(error);
+                None
+            }
+        }
+    }
+
+    /// The epoch the source's time must start from: the restored checkpoint's, else 0.
+    pub fn start(&self) -> Time {
+        self.gate
+            .as_ref()
+            .and_then(|g| g.coordinator.restored_epoch())
+            .unwrap_or(0)
+    }
+
+    /// The source's time moves to `now`, having emitted everything before `offset`: that is
+    /// its offset as of every epoch in between (the last of them is written).
+    pub fn advance(&mut self, now: Time, offset: Option<u64>) {
+        let Some(gate) = self.gate.as_mut() else {
+            return;
+        };
+        if now < gate.next {
+            return;
+        }
+        let every = gate.coordinator.every();
+        let last = now / every * every;
+        if let Err(error) = gate.coordinator.write(last, &gate.part, &offset) {
+            self.job.fail(error);
+        }
+        gate.next = last + every;
+    }
+
+    /// The source has ended at `offset`, having emitted its last records at `time` (or has no
+    /// part on this worker: `time` 0, `offset` none).
+    pub fn finish(&mut self, time: Time, offset: Option<u64>) {
+        if let Some(gate) = self.gate.take() {
+            let finish = gate.coordinator.finish(None, time + 1, &gate.part, &offset);
+            if let Err(error) = finish {
+                self.job.fail(error);
+            }
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! Crash recovery: word count with checkpoints every 100 ms of stream time is killed — SIGKILL
+//! at moments of the run, or an abort in the middle of writing a checkpoint — and the same
+//! command run again resumes from the newest checkpoint; the final counts equal a plain loop's
+//! over the same input, byte for byte: nothing lost, nothing counted twice. On 2 workers, from
+//! the generator and from a file, and with 2 processes on loopback.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
+
+use common::{read, reference_counts, sluice, stderr};
+use sluice::engine::sources::corpus::{Corpus, CorpusSpec};
+
+/// Lines generated per run, and their rate: a run takes about 1.5 s.
+const LINES: u64 = 150_000;
+const RATE: &str = "100000";
+
+/// The generated corpus's final counts, by a plain loop.
+fn expected_counts() -> String {
+    let corpus = Corpus::new(CorpusSpec::default());
+    let text: String = (0..LINES).map(|i| corpus.line(i) + "\n").collect();
+    reference_counts(&text)
+}
+
+/// `sluice run wordcount` over the paced generator, checkpointing into `checkpoints`.
+fn wordcount(checkpoints: &Path, out: &Path, extra: &[&str]) -> Command {
+    let mut command = sluice();
+    command
+        .args([
+            "run",
+            "wordcount",
+            "--generate",
+            &LINES.to_string(),
+            "--rate",
+            RATE,
+        ])
+        .args(["--workers", "2", "--status-every-ms", "0"])
+        .args(["--checkpoint-every", "100", "--checkpoint-dir"])
+        .arg(checkpoints)
+        .arg("--final-counts")
+        .arg(out)
+        .args(extra);
+    command
+}
+
+/// Runs `command` to the end; panics with its stderr if it fails.
+fn complete(mut command: Command) -> Output {
+    let output = command.output().expect("sluice runs");
+    assert!(output.status.success(), "{}", stderr(&output));
+    output
+}
+
+/// Starts `command` and SIGKILLs it after `after`.
+fn kill_after(mut command: Command, after: Duration) {
+    let mut child: Child = command
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("sluice starts");
+    std::thread::sleep(after);
+    child.kill().expect("SIGKILL");
+    child.wait().unwrap();
+}
+
+/// What a crash left: the newest committed epoch, if any.
+fn latest_epoch(checkpoints: &Path) -> Option<u64> {
+    std::fs::read_to_string(checkpoints.join("LATEST"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+}
+
+/// How a run is stopped.
+#[derive(Debug)]
+enum Kill {
+    /// SIGKILL after this long.
+    After(Duration),
+    /// Abort after writing this many checkpoint parts (in the middle of a checkpoint).
+    AbortAfterParts(usize),
+}
+
+#[test]
+fn a_killed_word_count_resumes_to_the_failure_free_result() {
+    let expected = expected_counts();
+    let dir = tempfile::tempdir().unwrap();
+    let mut resumed = 0;
+    // SIGKILL at moments of the run, and aborts after a number of checkpoint parts: with 2
+    // workers and 3 checkpointed operators an epoch has 6 parts, so 4, 9 and 17 stop the
+    // process in the middle of writing one.
+    let kills = [
+        Kill::After(Duration::from_millis(300)),
+        Kill::After(Duration::from_millis(800)),
+        Kill::After(Duration::from_millis(1300)),
+        Kill::AbortAfterParts(4),
+        Kill::AbortAfterParts(9),
+        Kill::AbortAfterParts(17),
+    ];
+    for (k, kill) in kills.iter().enumerate() {
+        let what = format!("{kill:?}");
+        let (checkpoints, out) = (
+            dir.path().join(format!("cp-{k}")),
+            dir.path().join(format!("out-{k}")),
+        );
+        match *kill {
+            Kill::After(after) => kill_after(wordcount(&checkpoints, &out, &[]), after),
+            Kill::AbortAfterParts(parts) => abort_after(wordcount(&checkpoints, &out, &[]), parts),
+        }
+        assert!(
+            !out.exists(),
+            "{what}: the killed run finished before the kill"
+        );
+        let had_checkpoint = latest_epoch(&checkpoints).is_some();
+        let output = complete(wordcount(&checkpoints, &out, &[]));
+        let log = stderr(&output);
+        if had_checkpoint {
+            assert!(
+                log.contains("resuming from the checkpoint of epoch"),
+                "{what}: {log}"
+            );
+            resumed += 1;
+        }
+        assert!(
+            read(&out) == expected,
+            "{what}: final counts differ from a plain loop"
+        );
+    }
+    assert!(
+        resumed >= 4,
+        "only {resumed} of the runs resumed from a checkpoint"
+    );
+}
+
+/// Runs `command` with the crash injection that aborts after `parts` checkpoint parts.
+fn abort_after(mut command: Command, parts: usize) {
+    let output = command
+        .env("SLUICE_TEST_CRASH_AFTER_PARTS", parts.to_string())
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "the run did not abort");
+    assert!(
+        stderr(&output).contains("aborting after"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn two_crashes_in_a_row_still_give_the_failure_free_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let (checkpoints, out) = (dir.path().join("cp"), dir.path().join("out"));
+    kill_after(
+        wordcount(&checkpoints, &out, &[]),
+        Duration::from_millis(500),
+    );
+    let first = latest_epoch(&checkpoints).expect("a checkpoint within 500 ms");
+    kill_after(
+        wordcount(&checkpoints, &out, &[]),
+        Duration::from_millis(500),
+    );
+    let second = latest_epoch(&checkpoints).expect("a checkpoint after resuming");
+    assert!(second > first, "the resumed run checkpointed nothing new");
+    complete(wordcount(&checkpoints, &out, &[]));
+    assert!(read(&out) == expected_counts());
+}
+
+#[test]
+fn a_file_source_resumes_at_its_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = Corpus::new(CorpusSpec::default());
+    let text: String = (0..400_000).map(|i| corpus.line(i) + "\n").collect();
+    let input = dir.path().join("corpus.txt");
+    std::fs::write(&input, &text).unwrap();
+    let (checkpoints, out) = (dir.path().join("cp"), dir.path().join("out"));
+    let command = || {
+        let mut command = sluice();
+        command
+            .args(["run", "wordcount", "--input"])
+            .arg(&input)
+            .args([
+                "--workers",
+                "2",
+                "--status-every-ms",
+                "0",
+                "--checkpoint-every",
+                "10",
+            ])
+            .arg("--checkpoint-dir")
+            .arg(&checkpoints)
+            .arg("--final-counts")
+            .arg(&out);
+        command
+    };
+    let mut resumed = 0;
+    for parts in [10, 16, 24, 32] {
+        std::fs::remove_dir_all(&checkpoints).ok();
+        abort_after(command(), parts);
+        let output = complete(command());
+        resumed += usize::from(stderr(&output).contains("resuming from the checkpoint"));
+        assert!(
+            read(&out) == reference_counts(&text),
+            "abort after {parts} parts: final counts differ from a plain loop"
+        );
+    }
+    assert!(
+        resumed >= 2,
+        "only {resumed} runs resumed from a checkpoint"
+    );
+}
+
+#[test]
+fn two_processes_resume_together() {
+    let expected = expected_counts();
+    let dir = tempfile::tempdir().unwrap();
+    let (checkpoints, out) = (dir.path().join("cp"), dir.path().join("out"));
+    let hosts = dir.path().join("hosts");
+    let start = |kill: Option<Duration>| {
+        let ports = [common::free_port(), common::free_port()];
+        std::fs::write(
+            &hosts,
+            format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1]),
+        )
+        .unwrap();
+        let process = |i: usize| {
+            let mut command = wordcount(&checkpoints, &out, &["--processes", "2"]);
+            command
+                .args(["--process", &i.to_string(), "--hostfile"])
+                .arg(&hosts)
+                .stderr(std::process::Stdio::piped());
+            command.spawn().expect("sluice starts")
+        };
+        // Process 0 first: process 1 connects to it (and would wait a second to retry).
+        let first = process(0);
+        let mut children = [first, process(1)];
+        match kill {
+            Some(after) => {
+                // Kill both once a checkpoint is committed (the start-up takes a while).
+                let deadline = Instant::now() + Duration::from_secs(20);
+                while latest_epoch(&checkpoints).is_none() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                std::thread::sleep(after);
+                for child in &mut children {
+                    child.kill().unwrap();
+                    child.wait().unwrap();
+                }
+                String::new()
+            }
+            None => {
+                let deadline = Instant::now() + Duration::from_secs(60);
+                let mut log = String::new();
+                for child in children {
+                    let output = child.wait_with_output().unwrap();
+                    assert!(output.status.success(), "{}", stderr(&output));
+                    log += &stderr(&output);
+                }
+                assert!(Instant::now() < deadline);
+                log
+            }
+        }
+    };
+    start(Some(Duration::from_millis(200)));
+    assert!(
+        latest_epoch(&checkpoints).is_some(),
+        "no checkpoint within 20 s"
+    );
+    assert!(!out.exists(), "the killed run finished before the kill");
+    let log = start(None);
+    assert_eq!(
+        log.matches("resuming from the checkpoint").count(),
+        2,
+        "{log}"
+    );
+    assert!(
+        read(&out) == expected,
+        "2 processes: final counts differ from a plain loop"
+    );
+}
+
+#[test]
+fn a_checkpoint_is_only_restored_into_its_own_program() {
+    let dir = tempfile::tempdir().unwrap();
+    let (checkpoints, out) = (dir.path().join("cp"), dir.path().join("out"));
+    let generate = |lines: &str, extra: &[&str]| {
+        let mut command = sluice();
+        command
+            .args([
+                "run",
+                "wordcount",
+                "--generate",
+                lines,
+                "--status-every-ms",
+                "0",
+            ])
+            .arg("--checkpoint-dir")
+            .arg(&checkpoints)
+            .arg("--final-counts")
+            .arg(&out)
+            .args(extra);
+        command.output().unwrap()
+    };
+    assert!(generate("1000", &[]).status.success());
+    let other = generate("2000", &[]);
+    assert!(!other.status.success());
+    let message = stderr(&other);
+    assert!(message.contains("another program"), "{message}");
+    assert!(message.contains(checkpoints.to_str().unwrap()), "{message}");
+    assert!(!message.contains("panicked"), "{message}");
+    let discarded = generate("2000", &["--discard-checkpoint"]);
+    assert!(discarded.status.success(), "{}", stderr(&discarded));
+}
+
+#[test]
+fn a_damaged_checkpoint_is_named_and_an_older_one_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let (checkpoints, out) = (dir.path().join("cp"), dir.path().join("out"));
+    kill_after(
+        wordcount(&checkpoints, &out, &[]),
+        Duration::from_millis(900),
+    );
+    let latest = latest_epoch(&checkpoints).expect("a checkpoint within 900 ms");
+    let damaged: PathBuf = std::fs::read_dir(checkpoints.join(format!("epoch-{latest}")))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("KeyedState"))
+        .expect("a keyed state part");
+    let bytes = std::fs::read(&damaged).unwrap();
+    std::fs::write(&damaged, &bytes[..bytes.len() - 3]).unwrap();
+
+    let inspect = sluice()
+        .args(["checkpoint", "inspect"])
+        .arg(&checkpoints)
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&inspect.stdout);
+    assert!(inspect.status.success(), "{}", stderr(&inspect));
+    assert!(listing.contains(&latest.to_string()), "{listing}");
+    assert!(listing.contains("corrupt"), "{listing}");
+    assert!(listing.contains("KeyedState"), "{listing}");
+
+    let output = complete(wordcount(&checkpoints, &out, &[]));
+    let log = stderr(&output);
+    assert!(log.contains(damaged.to_str().unwrap()), "{log}");
+    assert!(log.contains("falling back"), "{log}");
+    assert!(read(&out) == expected_counts());
+}
+
+#[test]
+fn inspecting_a_missing_directory_names_it() {
+    let output = sluice()
+        .args(["checkpoint", "inspect", "/no/such/checkpoints"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("/no/such/checkpoints"),
+        "{}",
+        stderr(&output)
+    );
+}
