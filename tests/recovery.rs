@@ -84,9 +84,9 @@ fn a_killed_word_count_resumes_to_the_failure_free_result() {
     let expected = expected_counts();
     let dir = tempfile::tempdir().unwrap();
     let mut resumed = 0;
-    // SIGKILL at moments of the run, and aborts after a number of checkpoint parts: with 2
-    // workers and 3 checkpointed operators an epoch has 6 parts, so 4, 9 and 17 stop the
-    // process in the middle of writing one.
+    // SIGKILL at moments of the run, and aborts after a number of checkpoint parts once a
+    // checkpoint exists: with 2 workers and 3 checkpointed operators an epoch has 6 parts, so
+    // 4, 9 and 17 stop the process in the middle of writing one.
     let kills = [
         Kill::After(Duration::from_millis(300)),
         Kill::After(Duration::from_millis(800)),
@@ -191,7 +191,7 @@ fn a_file_source_resumes_at_its_offsets() {
         command
     };
     let mut resumed = 0;
-    for parts in [10, 16, 24, 32] {
+    for parts in [1, 5, 11, 20] {
         std::fs::remove_dir_all(&checkpoints).ok();
         abort_after(command(), parts);
         let output = complete(command());
@@ -355,5 +355,96 @@ fn inspecting_a_missing_directory_names_it() {
         stderr(&output).contains("/no/such/checkpoints"),
         "{}",
         stderr(&output)
+    );
+}
+
+/// `<time_ms> words…` lines (ten per ms) and the windowed counts a plain loop finds in them, as
+/// sorted `end<TAB>word<TAB>count` lines.
+fn timed_input(lines: u64, window: u64, slide: u64) -> (String, String) {
+    let corpus = Corpus::new(CorpusSpec::default());
+    let mut text = String::new();
+    let mut counts: std::collections::BTreeMap<(u64, String), u64> = Default::default();
+    for i in 0..lines {
+        let (t, line) = (i / 10, corpus.line(i));
+        text += &format!("{t} {line}\n");
+        for end in (t / slide + 1..)
+            .map(|k| k * slide)
+            .take_while(|end| *end <= t + window)
+        {
+            for word in line.split_ascii_whitespace() {
+                *counts.entry((end, word.to_string())).or_default() += 1;
+            }
+        }
+    }
+    let mut expected: Vec<String> = counts
+        .into_iter()
+        .map(|((end, word), n)| format!("{end}\t{word}\t{n}"))
+        .collect();
+    expected.sort();
+    (text, expected.join("\n") + "\n")
+}
+
+/// Every line of every file in `dir`, sorted.
+fn all_lines(dir: &Path) -> String {
+    let mut lines: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flat_map(|e| {
+            read(&e.unwrap().path())
+                .lines()
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    lines.sort();
+    lines.join("\n") + "\n"
+}
+
+#[test]
+fn a_killed_windowed_count_writes_every_window_exactly_once() {
+    let (text, expected) = timed_input(200_000, 1000, 500);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("timed.txt");
+    std::fs::write(&input, text).unwrap();
+    let mut resumed = 0;
+    for (k, kill) in [
+        // The sources alone give a part per epoch each: 2 × 200 at least.
+        Kill::AbortAfterParts(5),
+        Kill::AbortAfterParts(150),
+        Kill::AbortAfterParts(301),
+        Kill::After(Duration::from_millis(250)),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (checkpoints, out) = (
+            dir.path().join(format!("cp-{k}")),
+            dir.path().join(format!("out-{k}")),
+        );
+        let command = || {
+            let mut command = sluice();
+            command
+                .args(["run", "windowcount", "--input"])
+                .arg(&input)
+                .args(["--window-ms", "1000", "--slide-ms", "500", "--workers", "2"])
+                .args(["--checkpoint-every", "100", "--checkpoint-dir"])
+                .arg(&checkpoints)
+                .arg("--output")
+                .arg(&out);
+            command
+        };
+        match *kill {
+            Kill::After(after) => kill_after(command(), after),
+            Kill::AbortAfterParts(parts) => abort_after(command(), parts),
+        }
+        let output = complete(command());
+        resumed += usize::from(stderr(&output).contains("resuming from the checkpoint"));
+        assert!(
+            all_lines(&out) == expected,
+            "{kill:?}: windows differ from a plain loop"
+        );
+    }
+    assert!(
+        resumed >= 3,
+        "only {resumed} runs resumed from a checkpoint"
     );
 }

@@ -2,9 +2,38 @@
 
 use std::path::PathBuf;
 
-use clap::Subcommand;
-use sluice::engine::checkpoint::CheckpointDir;
+use clap::{Args, Subcommand};
+use sluice::engine::checkpoint::{CheckpointDir, Checkpointing};
 use sluice::engine::Error;
+
+/// The checkpoint flags of a job.
+#[derive(Args, Debug, Clone)]
+pub struct CheckpointArgs {
+    /// Checkpoint the job's state into DIR and resume from the newest valid checkpoint there:
+    /// after a crash, the same command continues where the checkpoint was taken, and the
+    /// outputs are those of a run without the crash.
+    #[arg(long, value_name = "DIR")]
+    pub checkpoint_dir: Option<PathBuf>,
+    /// With --checkpoint-dir: take a checkpoint every MS of stream time.
+    #[arg(long, default_value_t = 1000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: u64,
+    /// With --checkpoint-dir: start afresh even if DIR holds another program's checkpoint.
+    #[arg(long)]
+    pub discard_checkpoint: bool,
+}
+
+impl CheckpointArgs {
+    /// The checkpoint settings for `program`, whose result is decided by `fingerprint` (its
+    /// input and options), if checkpoints were asked for.
+    pub fn checkpointing(&self, program: &str, fingerprint: &str) -> Option<Checkpointing> {
+        let dir = self.checkpoint_dir.as_ref()?;
+        Some(
+            Checkpointing::new(dir, self.checkpoint_every)
+                .program(program, fingerprint)
+                .discard_existing(self.discard_checkpoint),
+        )
+    }
+}
 
 /// Checkpoint directory commands.
 #[derive(Subcommand, Debug)]

@@ -12,6 +12,7 @@ mod hashtags;
 mod loadgen;
 mod run;
 mod status;
+mod windowcount;
 
 use clap::{Parser, Subcommand};
 

@@ -8,6 +8,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use sluice::bench::workloads::lines::LineSource;
 use sluice::bench::workloads::wordcount::{self, Progress};
 use sluice::engine::checkpoint::{frame, Checkpointing};
+
+use super::checkpoint::CheckpointArgs;
 use sluice::engine::sources::{Directory, Generator, Socket, TextFile};
 use sluice::engine::Error;
 
@@ -22,6 +24,8 @@ pub enum Job {
     Wordcount(RunArgs),
     /// Hashtag counts per sliding window over a synthetic tweet stream, in event time.
     Hashtags(super::hashtags::HashtagsArgs),
+    /// Word counts per window of the lines' own time, written exactly once per epoch.
+    Windowcount(super::windowcount::WindowcountArgs),
 }
 
 /// Runs the job.
@@ -29,6 +33,7 @@ pub fn run_job(job: Job) -> Result<(), Box<dyn std::error::Error>> {
     match job {
         Job::Wordcount(args) => run(args),
         Job::Hashtags(args) => super::hashtags::run(args),
+        Job::Windowcount(args) => super::windowcount::run(args),
     }
 }
 
@@ -67,17 +72,8 @@ pub struct RunArgs {
     /// How often to print the running counts to stderr, in ms (0: never).
     #[arg(long, default_value_t = 1000, value_name = "MS")]
     pub status_every_ms: u64,
-    /// Checkpoint the counts into DIR (native mode) and resume from the newest valid
-    /// checkpoint there: after a crash, the same command continues where the checkpoint was
-    /// taken, and the final counts are those of a run without the crash.
-    #[arg(long, value_name = "DIR")]
-    pub checkpoint_dir: Option<PathBuf>,
-    /// With --checkpoint-dir: take a checkpoint every MS of stream time.
-    #[arg(long, default_value_t = 1000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub checkpoint_every: u64,
-    /// With --checkpoint-dir: start afresh even if DIR holds another program's checkpoint.
-    #[arg(long)]
-    pub discard_checkpoint: bool,
+    #[command(flatten)]
+    pub checkpoint: CheckpointArgs,
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }
@@ -126,10 +122,7 @@ impl RunArgs {
     /// The checkpoint settings, if asked for: the fingerprint is what decides the result (the
     /// source and the mode), so a checkpoint is never restored into a different job.
     fn checkpointing(&self) -> Result<Option<Checkpointing>, Error> {
-        let Some(dir) = &self.checkpoint_dir else {
-            return Ok(None);
-        };
-        if self.mode == Mode::Minibatch {
+        if self.checkpoint.checkpoint_dir.is_some() && self.mode == Mode::Minibatch {
             return Err(Error::Config(
                 "--checkpoint-dir is not supported with --mode minibatch yet".into(),
             ));
@@ -144,11 +137,9 @@ impl RunArgs {
         } else {
             format!("generate={:?} {:?}", s.generate, self.corpus.spec())
         };
-        Ok(Some(
-            Checkpointing::new(dir, self.checkpoint_every)
-                .program("wordcount", &format!("{source} mode=native"))
-                .discard_existing(self.discard_checkpoint),
-        ))
+        Ok(self
+            .checkpoint
+            .checkpointing("wordcount", &format!("{source} mode=native")))
     }
 }
 
@@ -199,7 +190,7 @@ pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
 
 /// Writes `word<TAB>count` lines, in the table's (sorted) order, atomically: a crash leaves
 /// the old file or the new one, never a part of one.
-fn write_counts(path: &Path, table: &[(String, u64)]) -> std::io::Result<()> {
+pub fn write_counts(path: &Path, table: &[(String, u64)]) -> std::io::Result<()> {
     let mut out = Vec::new();
     for (word, count) in table {
         writeln!(out, "{word}\t{count}")?;

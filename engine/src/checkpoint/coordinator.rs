@@ -108,7 +108,8 @@ impl fmt::Debug for Coordinator {
 }
 
 /// The environment variable that makes a process abort after writing that many checkpoint
-/// parts, so that tests can kill a job in the middle of a checkpoint.
+/// parts once a checkpoint exists (committed by this run, or restored), so that tests can
+/// kill a job in the middle of a checkpoint and know there is one to resume from.
 pub const CRASH_AFTER_PARTS: &str = "SLUICE_TEST_CRASH_AFTER_PARTS";
 
 /// Encoded parts the writer may hold before workers wait for it.
@@ -363,7 +364,9 @@ impl Writer {
             self.store
                 .write_part_frame(epoch, &part.name, &part.frame)
                 .map_err(checkpoint_error)?;
-            self.parts_written += 1;
+            if self.committed.is_some() {
+                self.parts_written += 1;
+            }
             if self.crash_after_parts == Some(self.parts_written) {
                 eprintln!(
                     "sluice: aborting after {} checkpoint parts ({CRASH_AFTER_PARTS})",

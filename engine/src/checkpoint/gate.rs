@@ -108,16 +108,25 @@ impl<D> EpochGate<D> {
         }
     }
 
-    /// The next epoch to save, if the frontier has passed it (every record before it applied).
+    /// The epoch to save now, if the frontier has passed the next one: every record before
+    /// it has been applied. When the frontier has passed several epochs with nothing held
+    /// between them, the state is the same for all of them and the last is the one to save.
+    /// Anything the operator emits at times before the epoch (windows ending by it) must be
+    /// emitted before it saves, so that the snapshot holds only what comes after.
     pub fn due(&self, frontier: &MutableAntichain<Time>) -> Option<Time> {
         let gate = self.checkpoint.as_ref().filter(|g| g.next < Time::MAX)?;
-        let passed = frontier.frontier().iter().all(|t| *t >= gate.next);
-        passed.then_some(gate.next)
+        let Some(&reached) = frontier.frontier().iter().min() else {
+            return Some(gate.next); // the input has ended
+        };
+        if reached < gate.next {
+            return None;
+        }
+        let every = gate.coordinator.every();
+        let next_held = self.held.keys().next().copied().unwrap_or(Time::MAX);
+        Some((reached.min(next_held) / every * every).max(gate.next))
     }
 
-    /// Saves `state` as of `epoch` (from [`due`](Self::due)) unless the frontier has also passed
-    /// later epochs with nothing held before them (the state is theirs too: the last is saved),
-    /// and moves on to the next epoch.
+    /// Saves `state` as of `epoch` (from [`due`](Self::due)) and moves on to the next epoch.
     pub fn save<S: Serialize + ?Sized>(
         &mut self,
         epoch: Time,
@@ -127,25 +136,18 @@ impl<D> EpochGate<D> {
         let Some(gate) = self.checkpoint.as_mut() else {
             return;
         };
-        let every = gate.coordinator.every();
-        let Some(&reached) = frontier.frontier().iter().min() else {
+        let result = if frontier.is_empty() {
             // The input has ended: this state stands for every later epoch.
-            let finish = gate
-                .coordinator
-                .finish(Some(epoch), epoch, &gate.part, state);
-            if let Err(error) = finish {
-                self.job.fail(error);
-            }
             gate.next = Time::MAX;
-            return;
+            gate.coordinator
+                .finish(Some(epoch), epoch, &gate.part, state)
+        } else {
+            gate.next = epoch + gate.coordinator.every();
+            gate.coordinator.write(epoch, &gate.part, state)
         };
-        // The last epoch the frontier has passed whose state is the same as `epoch`'s.
-        let next_held = self.held.keys().next().copied().unwrap_or(Time::MAX);
-        let last = (reached.min(next_held) / every * every).max(epoch);
-        if let Err(error) = gate.coordinator.write(last, &gate.part, state) {
+        if let Err(error) = result {
             self.job.fail(error);
         }
-        gate.next = last + every;
     }
 
     /// The held records now before the next epoch, in time order, with their capabilities.

@@ -38,6 +38,8 @@ use std::time::Duration;
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::{Capability, Operator};
 
+use crate::checkpoint::EpochGate;
+
 use crate::hash::{new_map, route, HashMap};
 use crate::stream::{Data, Stream};
 use crate::time::Time;
@@ -90,37 +92,85 @@ pub trait Windowed<'scope, K: Data + Hash + Eq>: Sized {
 
 impl<'scope, K: Data + Hash + Eq> Windowed<'scope, K> for Stream<'scope, K> {
     fn count_by_key_and_window(self, spec: WindowSpec) -> Stream<'scope, (Time, K, u64)> {
-        crate::checkpoint::unsupported(self.scope(), "count_by_key_and_window");
-        self.unary_frontier(
-            Exchange::new(|k: &K| route(k)),
-            "CountByKeyAndWindow",
-            move |_, _| {
-                let mut open: BTreeMap<Time, (Capability<Time>, HashMap<K, u64>)> = BTreeMap::new();
-                move |(input, frontier), output| {
-                    input.for_each_stamp(|cap, data| {
-                        let t = *cap.least().expect("a Vec message has one time");
-                        let records: Vec<K> = data.flat_map(|batch| batch.drain(..)).collect();
-                        for end in spec.ends_containing(t) {
-                            let (_, counts) = open
-                                .entry(end)
-                                .or_insert_with(|| (cap.delayed(&end, 0), new_map()));
-                            for k in &records {
-                                *counts.entry(k.clone()).or_default() += 1;
-                            }
-                        }
-                    });
-                    while let Some(entry) = open.first_entry() {
-                        if frontier.less_than(entry.key()) {
-                            break;
-                        }
-                        let (end, (cap, counts)) = entry.remove_entry();
+        let scope = self.scope();
+        let pact = Exchange::new(|k: &K| route(k));
+        self.unary_frontier(pact, "CountByKeyAndWindow", move |initial, info| {
+            let mut gate = EpochGate::new(scope, "CountByKeyAndWindow", &info.address);
+            // The open windows by end, each with the capability to emit it at its end.
+            let mut open: Open<K> = BTreeMap::new();
+            for (end, counts) in gate
+                .restore::<Vec<(Time, Vec<(K, u64)>)>>()
+                .unwrap_or_default()
+            {
+                open.insert(end, (initial.delayed(&end), counts.into_iter().collect()));
+            }
+            drop(initial);
+            move |(input, frontier), output| {
+                input.for_each_stamp(|cap, data| {
+                    let t = *cap.least().expect("a Vec message has one time");
+                    let records = data.flat_map(|batch| batch.drain(..));
+                    if let Some(records) = gate.admit(&cap, records) {
+                        let records: Vec<K> = records.collect();
+                        count_into(&mut open, spec, t, &records, |end| cap.delayed(&end, 0));
+                    }
+                });
+                while let Some(epoch) = gate.due(frontier) {
+                    // Windows ending by the epoch are emitted before it, not saved in it.
+                    for (end, (cap, counts)) in take_closed(&mut open, |end| end <= epoch) {
                         output
                             .session(&cap)
                             .give_iterator(counts.into_iter().map(|(k, n)| (end, k, n)));
                     }
+                    let image: Vec<(Time, Vec<(&K, &u64)>)> = open
+                        .iter()
+                        .map(|(end, (_, counts))| (*end, counts.iter().collect()))
+                        .collect();
+                    gate.save(epoch, &image, frontier);
+                    for (cap, records) in gate.release() {
+                        let t = *cap.time();
+                        count_into(&mut open, spec, t, &records, |end| cap.delayed(&end));
+                    }
                 }
-            },
-        )
+                for (end, (cap, counts)) in take_closed(&mut open, |end| !frontier.less_than(&end))
+                {
+                    output
+                        .session(&cap)
+                        .give_iterator(counts.into_iter().map(|(k, n)| (end, k, n)));
+                }
+            }
+        })
+    }
+}
+
+/// Open windows by end: the capability to emit each at its end, and its counts.
+type Open<K> = BTreeMap<Time, (Capability<Time>, HashMap<K, u64>)>;
+
+/// Removes the windows whose end is `closed`, in order of end.
+fn take_closed<K>(open: &mut Open<K>, closed: impl Fn(Time) -> bool) -> Open<K> {
+    let first_open = open.keys().copied().find(|&end| !closed(end));
+    match first_open {
+        Some(end) => {
+            let still_open = open.split_off(&end);
+            std::mem::replace(open, still_open)
+        }
+        None => std::mem::take(open),
+    }
+}
+
+/// Counts `records`, which arrived at time `t`, into the windows containing `t`; a window
+/// opened here gets its capability from `at(end)`.
+fn count_into<K: Data + Hash + Eq>(
+    open: &mut Open<K>,
+    spec: WindowSpec,
+    t: Time,
+    records: &[K],
+    at: impl Fn(Time) -> Capability<Time>,
+) {
+    for end in spec.ends_containing(t) {
+        let (_, counts) = open.entry(end).or_insert_with(|| (at(end), new_map()));
+        for k in records {
+            *counts.entry(k.clone()).or_default() += 1;
+        }
     }
 }
 

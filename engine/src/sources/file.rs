@@ -13,11 +13,16 @@ use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use timely::dataflow::operators::generic::operator::source;
+
 use super::driver::{drive, Poll, Read};
 use super::lines::decode_line;
+use crate::checkpoint::gate::SourceEpochs;
 use crate::error::{Error, Result};
 use crate::execution::JobContext;
+use crate::hash::route;
 use crate::stream::{Scope, Stream};
+use crate::time::Time;
 
 /// Lines read per activation.
 const BATCH_LINES: usize = 8192;
@@ -29,6 +34,20 @@ pub struct TextFile {
     len: u64,
     resume: BTreeMap<usize, u64>,
     positions: Arc<Mutex<BTreeMap<usize, u64>>>,
+    time_of: Option<TimeOf>,
+}
+
+/// Reads a line's own time (ms) from it.
+type TimeFn = dyn Fn(&str) -> Option<Time> + Send + Sync;
+
+/// How a line's own time is read from it.
+#[derive(Clone)]
+struct TimeOf(Arc<TimeFn>);
+
+impl std::fmt::Debug for TimeOf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TimeOf")
+    }
 }
 
 impl TextFile {
@@ -52,7 +71,30 @@ impl TextFile {
             len: meta.len(),
             resume: BTreeMap::new(),
             positions: Default::default(),
+            time_of: None,
         })
+    }
+
+    /// Stamps each line with its own time (ms), read from it by `time_of`, instead of the time
+    /// it was read: the stream's time is the data's, so windows over it, and checkpoints
+    /// taken every so much of it, come out the same on every run (a replay of recorded data).
+    /// Each worker's lines must be in ascending time; a line earlier than one before it is
+    /// stamped with that later time (Flink's ascending timestamps). A line whose time does not
+    /// parse is skipped and counted as malformed.
+    ///
+    /// ```
+    /// # use sluice_engine::sources::TextFile;
+    /// # fn f(file: TextFile) -> TextFile {
+    /// // lines like "1717171717000 GET /index.html": the first field is the time in ms
+    /// file.timed_by(|line| line.split_ascii_whitespace().next()?.parse().ok())
+    /// # }
+    /// ```
+    pub fn timed_by(
+        mut self,
+        time_of: impl Fn(&str) -> Option<Time> + Send + Sync + 'static,
+    ) -> Self {
+        self.time_of = Some(TimeOf(Arc::new(time_of)));
+        self
     }
 
     /// Resumes worker `w`'s split at byte `offset` (a position it reported earlier).
@@ -153,8 +195,9 @@ impl FileRead {
     }
 }
 
-impl Read<String> for FileRead {
-    fn read(&mut self, out: &mut Vec<String>) -> Result<Poll> {
+impl FileRead {
+    /// Reads up to `max` lines into `out`; false once the split is exhausted.
+    fn read_lines(&mut self, max: usize, out: &mut Vec<String>) -> Result<bool> {
         if self.split.is_none() {
             let (start, end) = self.range;
             let mut split =
@@ -172,7 +215,7 @@ impl Read<String> for FileRead {
         let (path, job) = (&self.file.path, &self.job);
         let split = self.split.as_mut().expect("opened above");
         let more = split
-            .read(BATCH_LINES, out, |at| {
+            .read(max, out, |at| {
                 job.malformed(|| format!("{}: byte {at}: line is not UTF-8", path.display()))
             })
             .map_err(|source| Error::Read {
@@ -184,7 +227,16 @@ impl Read<String> for FileRead {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(self.index, split.position);
-        Ok(if more { Poll::Ready } else { Poll::Done })
+        Ok(more)
+    }
+}
+
+impl Read<String> for FileRead {
+    fn read(&mut self, out: &mut Vec<String>) -> Result<Poll> {
+        Ok(match self.read_lines(BATCH_LINES, out)? {
+            true => Poll::Ready,
+            false => Poll::Done,
+        })
     }
 
     fn offset(&self) -> Option<u64> {
@@ -202,6 +254,9 @@ impl Read<String> for FileRead {
 }
 
 pub(super) fn build<'scope>(scope: Scope<'scope>, file: &TextFile) -> Stream<'scope, String> {
+    if let Some(time_of) = &file.time_of {
+        return build_timed(scope, file, time_of.clone());
+    }
     let (index, peers) = (scope.index() as u64, scope.peers() as u64);
     let job = JobContext::of(scope);
     let file = file.clone();
@@ -214,6 +269,82 @@ pub(super) fn build<'scope>(scope: Scope<'scope>, file: &TextFile) -> Stream<'sc
             file,
             job,
         })
+    })
+}
+
+/// The file at the lines' own times: one line at a time, so that the source knows the exact
+/// offset at which its time passes each checkpoint epoch.
+///
+/// A time-ordered file is not split by byte range: the worker with the second half would run
+/// far ahead in time of the first, and everything it read would wait on the watermark. Every
+/// worker scans the whole file instead and keeps the lines whose start offset hashes to it, so
+/// all workers move through time together (the scan costs a read of the file per worker).
+fn build_timed<'scope>(
+    scope: Scope<'scope>,
+    file: &TextFile,
+    time_of: TimeOf,
+) -> Stream<'scope, String> {
+    let (index, peers) = (scope.index() as u64, scope.peers() as u64);
+    let job = JobContext::of(scope);
+    let file = file.clone();
+    source(scope, "TimedTextFile", move |capability, info| {
+        let activator = scope.activator_for(info.address.clone());
+        let mut epochs = SourceEpochs::new(scope, "TimedTextFile", &info.address);
+        let mut reader = FileRead {
+            range: (0, file.len),
+            resume: epochs
+                .restored_offset()
+                .or_else(|| file.resume.get(&(index as usize)).copied()),
+            index: index as usize,
+            split: None,
+            file: file.clone(),
+            job: job.clone(),
+        };
+        let mut capability = Some(capability);
+        if let Some(cap) = capability.as_mut() {
+            cap.downgrade(&epochs.start());
+        }
+        let (mut line, mut batch) = (Vec::new(), Vec::new());
+        move |output| {
+            let Some(cap) = capability.as_mut() else {
+                return;
+            };
+            let mut more = !job.is_stopped();
+            for _ in 0..BATCH_LINES {
+                if !more {
+                    break;
+                }
+                let offset = reader.offset();
+                match reader.read_lines(1, &mut line) {
+                    Ok(still) => more = still,
+                    Err(error) => {
+                        job.fail(error);
+                        more = false;
+                    }
+                }
+                let Some(text) = line.pop() else { continue };
+                if offset.is_some_and(|at| route(&at) % peers != index) {
+                    continue; // another worker's line
+                }
+                let Some(t) = (time_of.0)(&text) else {
+                    job.malformed(|| format!("{}: no time in line {text:?}", file.path.display()));
+                    continue;
+                };
+                if t > *cap.time() {
+                    output.session(&*cap).give_container(&mut batch);
+                    epochs.advance(t, offset);
+                    cap.downgrade(&t);
+                }
+                batch.push(text);
+            }
+            output.session(&*cap).give_container(&mut batch);
+            if more {
+                activator.activate();
+            } else {
+                epochs.finish(*cap.time(), reader.offset());
+                capability = None;
+            }
+        }
     })
 }
 
