@@ -34,6 +34,12 @@ pub trait IntervalJoin<'scope, K: Data + Hash + Eq, A: Data>: Sized {
     ) -> Stream<'scope, O>;
 }
 
+/// Whether `tb` lies in `[ta + lower, ta + upper]` (exactly, with no clamping at 0).
+fn within(ta: Time, tb: Time, lower: i64, upper: i64) -> bool {
+    let gap = tb as i128 - ta as i128;
+    (lower as i128..=upper as i128).contains(&gap)
+}
+
 /// `t + offset`, clamped to the time range.
 fn shift(t: Time, offset: i64) -> Time {
     (t as i128 + offset as i128).clamp(0, Time::MAX as i128) as Time
@@ -63,10 +69,9 @@ impl<'scope, K: Data + Hash + Eq, A: Data> IntervalJoin<'scope, K, A>
                     let mut session = output.session(&cap);
                     for batch in data {
                         for (k, ta, a) in batch.drain(..) {
-                            let (from, to) = (shift(ta, lower), shift(ta, upper));
                             let mut matched = false;
                             for (tb, b, _, _) in rights.get(&k).into_iter().flatten() {
-                                if (from..=to).contains(tb) {
+                                if within(ta, *tb, lower, upper) {
                                     session.give(f(&k, &a, Some(b)));
                                     matched = true;
                                 }
@@ -80,9 +85,8 @@ impl<'scope, K: Data + Hash + Eq, A: Data> IntervalJoin<'scope, K, A>
                     let mut session = output.session(&cap);
                     for batch in data {
                         for (k, tb, b) in batch.drain(..) {
-                            let (from, to) = (shift(tb, -upper), shift(tb, -lower));
                             for (ta, a, matched, hold) in lefts.get_mut(&k).into_iter().flatten() {
-                                if (from..=to).contains(ta) {
+                                if within(*ta, tb, lower, upper) {
                                     session.give(f(&k, a, Some(&b)));
                                     *matched = true;
                                     *hold = None;
