@@ -63,6 +63,31 @@ fn kill_after(mut command: Command, after: Duration) {
     child.wait().unwrap();
 }
 
+/// Where `got` first differs from `expected`, for a failure message.
+fn first_difference(got: &str, expected: &str) -> String {
+    let line = got
+        .lines()
+        .zip(expected.lines())
+        .position(|(g, e)| g != e)
+        .unwrap_or(got.lines().count().min(expected.lines().count()));
+    format!(
+        "line {line}: got {:?}, expected {:?} ({} lines, expected {})",
+        got.lines().nth(line),
+        expected.lines().nth(line),
+        got.lines().count(),
+        expected.lines().count()
+    )
+}
+
+/// Asserts that the file at `out` holds `expected`.
+fn assert_output(got: String, expected: &str, what: &str) {
+    assert!(
+        got == expected,
+        "{what}: output differs from a plain loop's: {}",
+        first_difference(&got, expected)
+    );
+}
+
 /// What a crash left: the newest committed epoch, if any.
 fn latest_epoch(checkpoints: &Path) -> Option<u64> {
     std::fs::read_to_string(checkpoints.join("LATEST"))
@@ -119,10 +144,7 @@ fn a_killed_word_count_resumes_to_the_failure_free_result() {
             );
             resumed += 1;
         }
-        assert!(
-            read(&out) == expected,
-            "{what}: final counts differ from a plain loop"
-        );
+        assert_output(read(&out), &expected, &what);
     }
     assert!(
         resumed >= 4,
@@ -160,7 +182,7 @@ fn two_crashes_in_a_row_still_give_the_failure_free_result() {
     let second = latest_epoch(&checkpoints).expect("a checkpoint after resuming");
     assert!(second > first, "the resumed run checkpointed nothing new");
     complete(wordcount(&checkpoints, &out, &[]));
-    assert!(read(&out) == expected_counts());
+    assert_output(read(&out), &expected_counts(), "after restarts");
 }
 
 #[test]
@@ -196,9 +218,10 @@ fn a_file_source_resumes_at_its_offsets() {
         abort_after(command(), parts);
         let output = complete(command());
         resumed += usize::from(stderr(&output).contains("resuming from the checkpoint"));
-        assert!(
-            read(&out) == reference_counts(&text),
-            "abort after {parts} parts: final counts differ from a plain loop"
+        assert_output(
+            read(&out),
+            &reference_counts(&text),
+            &format!("abort after {parts} parts"),
         );
     }
     assert!(
@@ -270,10 +293,7 @@ fn two_processes_resume_together() {
         2,
         "{log}"
     );
-    assert!(
-        read(&out) == expected,
-        "2 processes: final counts differ from a plain loop"
-    );
+    assert_output(read(&out), &expected, "2 processes");
 }
 
 #[test]
@@ -341,7 +361,7 @@ fn a_damaged_checkpoint_is_named_and_an_older_one_used() {
     let log = stderr(&output);
     assert!(log.contains(damaged.to_str().unwrap()), "{log}");
     assert!(log.contains("falling back"), "{log}");
-    assert!(read(&out) == expected_counts());
+    assert_output(read(&out), &expected_counts(), "after restarts");
 }
 
 #[test]
@@ -438,10 +458,7 @@ fn a_killed_windowed_count_writes_every_window_exactly_once() {
         }
         let output = complete(command());
         resumed += usize::from(stderr(&output).contains("resuming from the checkpoint"));
-        assert!(
-            all_lines(&out) == expected,
-            "{kill:?}: windows differ from a plain loop"
-        );
+        assert_output(all_lines(&out), &expected, &format!("{kill:?}"));
     }
     assert!(
         resumed >= 3,

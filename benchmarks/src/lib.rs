@@ -11,6 +11,7 @@
 //! - [`latency`]: latency at fixed open-loop rates, from each input's *scheduled* send time;
 //! - [`loadgen`]: the open-loop TCP load generator any engine can be measured with;
 //! - [`batch_overhead`]: the CPU cost of one micro-batch beyond native mode, at 10 ms batches;
+//! - [`checkpoint`]: what checkpoints cost — snapshot speed and size, throughput, recovery;
 //! - [`report`], [`plot`], [`stats`]: the table, JSON and CSV files, SVG plots, and summaries;
 //! - [`demo`]: the teaching view, both modes side by side on a slow input;
 //! - [`machine`]: what the figures were measured on, and peak memory.
@@ -19,6 +20,7 @@
 //! min / median / max of several runs, with the record counts that show nothing was lost.
 
 pub mod batch_overhead;
+pub mod checkpoint;
 pub mod demo;
 pub mod latency;
 pub mod loadgen;

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
+use sluice::bench::checkpoint::{measure, CheckpointBenchConfig};
 use sluice::engine::checkpoint::{CheckpointDir, Checkpointing};
 use sluice::engine::Error;
 
@@ -46,10 +47,92 @@ pub enum CheckpointCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Measure what checkpoints cost: snapshot encode/decode speed, size and write time on a
+    /// large keyed state, word count's throughput with checkpoints, and recovery time.
+    Bench {
+        /// Distinct keys in the state.
+        #[arg(long, default_value_t = 100_000)]
+        keys: usize,
+        /// Lines per throughput run.
+        #[arg(long, default_value_t = 5_000_000)]
+        lines: u64,
+        #[arg(long, default_value_t = 2)]
+        workers: usize,
+        /// Runs per figure.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Checkpoint intervals to measure throughput at, ms, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1000,100")]
+        intervals: Vec<u64>,
+        /// Where to write checkpoint.json (and scratch checkpoints).
+        #[arg(long, value_name = "DIR", default_value = "results/checkpoints")]
+        out: PathBuf,
+    },
 }
 
 pub fn checkpoint(command: CheckpointCommand) -> Result<(), Box<dyn std::error::Error>> {
-    let CheckpointCommand::Inspect { dir, json } = command;
+    match command {
+        CheckpointCommand::Inspect { dir, json } => inspect(dir, json),
+        CheckpointCommand::Bench {
+            keys,
+            lines,
+            workers,
+            runs,
+            intervals,
+            out,
+        } => bench(CheckpointBenchConfig {
+            keys,
+            lines,
+            workers,
+            runs,
+            intervals_ms: intervals,
+            scratch: out,
+        }),
+    }
+}
+
+fn bench(config: CheckpointBenchConfig) -> Result<(), Box<dyn std::error::Error>> {
+    if cfg!(debug_assertions) {
+        eprintln!("sluice: warning: a debug build; figures are only meaningful from `cargo run --release`");
+    }
+    std::fs::create_dir_all(&config.scratch)
+        .map_err(|e| format!("cannot create {}: {e}", config.scratch.display()))?;
+    let figures = measure(&config, |what| eprintln!("sluice checkpoint bench: {what}"))?;
+    let m = |s: &sluice::bench::stats::Spread| format!("{:.1}/{:.1}/{:.1}", s.min, s.median, s.max);
+    println!(
+        "state of {} keys: snapshot {} bytes; encode {} MB/s, decode {} MB/s (min/median/max); \
+         write + commit {} ms",
+        config.keys,
+        figures.snapshot_bytes,
+        m(&figures.encode_mb_per_sec),
+        m(&figures.decode_mb_per_sec),
+        m(&figures.write_and_commit_ms)
+    );
+    for t in &figures.throughput {
+        let interval = t
+            .interval_ms
+            .map_or("no checkpoints".to_string(), |ms| format!("every {ms} ms"));
+        println!(
+            "word count, {} workers, {interval}: {} words/s ({:.1}% of no checkpoints, {} checkpoints)",
+            config.workers,
+            sluice::bench::report::si(t.words_per_sec.median),
+            t.relative * 100.0,
+            t.checkpoints
+        );
+    }
+    println!(
+        "recovery, start to first output with {} keys restored: {} ms",
+        config.keys,
+        m(&figures.recovery_ms)
+    );
+    let path = config.scratch.join("checkpoint.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&figures)?)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!("results: {}", path.display());
+    Ok(())
+}
+
+fn inspect(dir: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>> {
     if !dir.is_dir() {
         return Err(Error::Read {
             path: dir,

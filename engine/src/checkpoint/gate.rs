@@ -115,15 +115,27 @@ impl<D> EpochGate<D> {
     /// emitted before it saves, so that the snapshot holds only what comes after.
     pub fn due(&self, frontier: &MutableAntichain<Time>) -> Option<Time> {
         let gate = self.checkpoint.as_ref().filter(|g| g.next < Time::MAX)?;
-        let Some(&reached) = frontier.frontier().iter().min() else {
-            return Some(gate.next); // the input has ended
-        };
+        let reached = frontier
+            .frontier()
+            .iter()
+            .min()
+            .copied()
+            .unwrap_or(Time::MAX);
         if reached < gate.next {
             return None;
+        }
+        if self.is_last(frontier) {
+            return Some(gate.next);
         }
         let every = gate.coordinator.every();
         let next_held = self.held.keys().next().copied().unwrap_or(Time::MAX);
         Some((reached.min(next_held) / every * every).max(gate.next))
+    }
+
+    /// Whether the next save is the last: the input has ended and nothing is held back, so the
+    /// state is final, and stands for every later epoch.
+    pub fn is_last(&self, frontier: &MutableAntichain<Time>) -> bool {
+        frontier.is_empty() && self.held.is_empty()
     }
 
     /// Saves `state` as of `epoch` (from [`due`](Self::due)) and moves on to the next epoch.
@@ -136,8 +148,9 @@ impl<D> EpochGate<D> {
         let Some(gate) = self.checkpoint.as_mut() else {
             return;
         };
-        let result = if frontier.is_empty() {
-            // The input has ended: this state stands for every later epoch.
+        let result = if frontier.is_empty() && self.held.is_empty() {
+            // The input has ended and everything is applied: this state stands for every
+            // later epoch.
             gate.next = Time::MAX;
             gate.coordinator
                 .finish(Some(epoch), epoch, &gate.part, state)

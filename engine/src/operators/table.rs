@@ -29,30 +29,49 @@ impl<'scope, K: Data + Hash + Eq, V: Data> LastByKey<'scope, K, V> for Stream<'s
         self.unary_frontier(pact, "LastByKey", move |capability, info| {
             let mut gate = EpochGate::new(scope, "LastByKey", &info.address);
             let mut capability = Some(capability);
-            let mut table: KeyedState<K, V> = KeyedState::new();
-            if let Some(image) = gate.restore::<Vec<(K, V)>>() {
+            // Each key's last value with its arrival number: a checkpoint holds records back
+            // and applies them later, and the arrival number keeps "last" meaning last to
+            // arrive.
+            let mut table: KeyedState<K, (u64, V)> = KeyedState::new();
+            if let Some(image) = gate.restore::<Vec<(K, (u64, V))>>() {
                 table.restore(image);
             }
+            let mut arrivals = table.iter().map(|(_, (n, _))| n + 1).max().unwrap_or(0);
             move |(input, frontier), output| {
                 input.for_each_stamp(|cap, data| {
-                    let records = data.flat_map(|batch| batch.drain(..));
-                    if let Some(records) = gate.admit(&cap, records) {
-                        records.for_each(|(k, v)| table.insert(k, v));
+                    let numbered = data.flat_map(|batch| batch.drain(..)).map(|(k, v)| {
+                        arrivals += 1;
+                        (k, (arrivals, v))
+                    });
+                    if let Some(records) = gate.admit(&cap, numbered) {
+                        records.for_each(|(k, v)| keep_last(&mut table, k, v));
                     }
                 });
                 while let Some(epoch) = gate.due(frontier) {
                     gate.save(epoch, &table, frontier);
                     for (_, records) in gate.release() {
-                        records.into_iter().for_each(|(k, v)| table.insert(k, v));
+                        records
+                            .into_iter()
+                            .for_each(|(k, v)| keep_last(&mut table, k, v));
                     }
                 }
                 if frontier.is_empty() {
                     if let Some(cap) = capability.take() {
-                        output.session(&cap).give_iterator(table.drain());
+                        let last = table.drain().map(|(k, (_, v))| (k, v));
+                        output.session(&cap).give_iterator(last);
                     }
                 }
             }
         })
+    }
+}
+
+/// Keeps `value` for `key` unless the key holds a value that arrived later.
+fn keep_last<K: Hash + Eq, V>(table: &mut KeyedState<K, (u64, V)>, key: K, value: (u64, V)) {
+    match table.get_mut(&key) {
+        Some(held) if held.0 > value.0 => {}
+        Some(held) => *held = value,
+        None => table.insert(key, value),
     }
 }
 

@@ -115,8 +115,10 @@ impl<'scope, K: Data + Hash + Eq> Windowed<'scope, K> for Stream<'scope, K> {
                     }
                 });
                 while let Some(epoch) = gate.due(frontier) {
-                    // Windows ending by the epoch are emitted before it, not saved in it.
-                    for (end, (cap, counts)) in take_closed(&mut open, |end| end <= epoch) {
+                    // Windows ending by the epoch are emitted before it, not saved in it; after
+                    // the input's end, all of them.
+                    let last = gate.is_last(frontier);
+                    for (end, (cap, counts)) in take_closed(&mut open, |end| end <= epoch || last) {
                         output
                             .session(&cap)
                             .give_iterator(counts.into_iter().map(|(k, n)| (end, k, n)));
