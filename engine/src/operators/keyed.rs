@@ -225,7 +225,7 @@ pub trait Keyed<'scope, K: Data + Hash + Eq, V: Data>: Sized {
     /// })
     /// # }
     /// ```
-    fn map_with_state<S: 'static, O: 'static>(
+    fn map_with_state<S: Data, O: 'static>(
         self,
         f: impl FnMut(&K, V, &mut Option<S>) -> O + 'static,
     ) -> Stream<'scope, O>;
@@ -255,51 +255,86 @@ impl<'scope, K: Data + Hash + Eq, V: Data> Keyed<'scope, K, V> for Stream<'scope
         self,
         mut f: impl FnMut(&K, Vec<V>, Option<S>) -> Option<S> + 'static,
     ) -> Stream<'scope, (K, S)> {
-        crate::checkpoint::unsupported(self.scope(), "update_state_by_key");
+        let scope = self.scope();
         let pact = Exchange::new(|(k, _): &(K, V)| route(k));
-        self.unary(pact, "UpdateStateByKey", |_, _| {
+        self.unary_frontier(pact, "UpdateStateByKey", move |_, info| {
+            let mut gate = EpochGate::new(scope, "UpdateStateByKey", &info.address);
             let mut state: KeyedState<K, S> = KeyedState::new();
-            let mut grouped: HashMap<K, Vec<V>> = new_map();
-            move |input, output| {
-                input.for_each_stamp(|cap, data| {
-                    for batch in data {
-                        for (k, v) in batch.drain(..) {
-                            grouped.entry(k).or_default().push(v);
-                        }
+            if let Some(image) = gate.restore::<Vec<(K, S)>>() {
+                state.restore(image);
+            }
+            let mut update = move |state: &mut KeyedState<K, S>,
+                                   records: &mut dyn Iterator<Item = (K, V)>,
+                                   emit: &mut dyn FnMut((K, S))| {
+                let mut grouped: HashMap<K, Vec<V>> = new_map();
+                for (k, v) in records {
+                    grouped.entry(k).or_default().push(v);
+                }
+                for (k, values) in grouped {
+                    if let Some(s) = f(&k, values, state.remove(&k)) {
+                        emit((k.clone(), s.clone()));
+                        state.insert(k, s);
                     }
-                    let mut session = output.session(&cap);
-                    for (k, values) in grouped.drain() {
-                        if let Some(s) = f(&k, values, state.remove(&k)) {
-                            session.give((k.clone(), s.clone()));
-                            state.insert(k, s);
-                        }
+                }
+            };
+            move |(input, frontier), output| {
+                input.for_each_stamp(|cap, data| {
+                    let records = data.flat_map(|batch| batch.drain(..));
+                    if let Some(mut records) = gate.admit(&cap, records) {
+                        let mut session = output.session(&cap);
+                        update(&mut state, &mut records, &mut |r| session.give(r));
                     }
                 });
+                while let Some(epoch) = gate.due(frontier) {
+                    gate.save(epoch, &state, frontier);
+                    for (cap, records) in gate.release() {
+                        let mut session = output.session(&cap);
+                        update(&mut state, &mut records.into_iter(), &mut |r| {
+                            session.give(r)
+                        });
+                    }
+                }
             }
         })
     }
 
-    fn map_with_state<S: 'static, O: 'static>(
+    fn map_with_state<S: Data, O: 'static>(
         self,
         mut f: impl FnMut(&K, V, &mut Option<S>) -> O + 'static,
     ) -> Stream<'scope, O> {
-        crate::checkpoint::unsupported(self.scope(), "map_with_state");
+        let scope = self.scope();
         let pact = Exchange::new(|(k, _): &(K, V)| route(k));
-        self.unary(pact, "MapWithState", |_, _| {
+        self.unary_frontier(pact, "MapWithState", move |_, info| {
+            let mut gate = EpochGate::new(scope, "MapWithState", &info.address);
             let mut state: KeyedState<K, S> = KeyedState::new();
-            move |input, output| {
+            if let Some(image) = gate.restore::<Vec<(K, S)>>() {
+                state.restore(image);
+            }
+            let mut apply = move |state: &mut KeyedState<K, S>, (k, v): (K, V)| {
+                let mut slot = state.remove(&k);
+                let out = f(&k, v, &mut slot);
+                if let Some(s) = slot {
+                    state.insert(k, s);
+                }
+                out
+            };
+            move |(input, frontier), output| {
                 input.for_each_stamp(|cap, data| {
-                    let mut session = output.session(&cap);
-                    for batch in data {
-                        for (k, v) in batch.drain(..) {
-                            let mut slot = state.remove(&k);
-                            session.give(f(&k, v, &mut slot));
-                            if let Some(s) = slot {
-                                state.insert(k, s);
-                            }
-                        }
+                    let records = data.flat_map(|batch| batch.drain(..));
+                    if let Some(records) = gate.admit(&cap, records) {
+                        let mut session = output.session(&cap);
+                        records.for_each(|r| session.give(apply(&mut state, r)));
                     }
                 });
+                while let Some(epoch) = gate.due(frontier) {
+                    gate.save(epoch, &state, frontier);
+                    for (cap, records) in gate.release() {
+                        let mut session = output.session(&cap);
+                        records
+                            .into_iter()
+                            .for_each(|r| session.give(apply(&mut state, r)));
+                    }
+                }
             }
         })
     }
