@@ -105,8 +105,13 @@ pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T, CheckpointError> {
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory: written, synced,
-/// renamed over `path`, and the directory synced, so that the rename is durable too.
+/// renamed over `path`, and the directory synced, so that the rename is durable too. A path
+/// that exists and is not a regular file (`/dev/null`, `/dev/stdout`, a named pipe) is written
+/// to directly: renaming over it would replace the device with a file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+    if fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return fs::write(path, bytes).map_err(|e| CheckpointError::io(path, e));
+    }
     let tmp = temporary(path);
     let mut file = File::create(&tmp).map_err(|e| CheckpointError::io(&tmp, e))?;
     file.write_all(bytes)
@@ -134,6 +139,16 @@ fn temporary(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_device_is_written_to_not_replaced() {
+        let null = Path::new("/dev/null");
+        write_atomically(null, b"gone").unwrap();
+        assert!(
+            !fs::metadata(null).unwrap().is_file(),
+            "/dev/null became a file"
+        );
+    }
 
     #[test]
     fn every_damage_is_reported_with_the_path_and_never_decoded() {
