@@ -129,9 +129,11 @@ pub fn sync_dir(dir: &Path) -> Result<(), CheckpointError> {
         .map_err(|e| CheckpointError::io(dir, e))
 }
 
-/// The temporary name `path` is written under before its rename.
+/// The temporary name `path` is written under before its rename: hidden (a leading dot), so
+/// that a reader of the directory never mistakes a file a crash left half-written for output.
 fn temporary(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    let mut name = std::ffi::OsString::from(".");
+    name.push(path.file_name().unwrap_or_default());
     name.push(format!(".tmp-{}", std::process::id()));
     path.with_file_name(name)
 }

@@ -7,7 +7,9 @@
 //! before the sink's part of the epoch's checkpoint, so a committed checkpoint implies its
 //! files. After a failure the job resumes from a checkpoint and recomputes the epochs after it:
 //! their files are rewritten with the same bytes (the sort makes the content independent of
-//! arrival order). Reading the directory's files in name order gives the output once.
+//! arrival order). Reading the directory's `epoch-*.txt` files in name order gives the output
+//! once; a file being written is hidden (`.epoch-….tmp-PID`), and one a crash left behind is
+//! never renamed into place.
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
