@@ -422,12 +422,10 @@ fn all_lines(dir: &Path) -> String {
     lines.join("\n") + "\n"
 }
 
-/// Known bug, left failing visibly rather than weakened: under load (this test beside the
-/// others on 2 cores), a restored windowed job sometimes loses one window end's results
-/// (~20k lines of 800k), or the output holds a half window twice. Alone it passes. Run it with
-/// `cargo test --test recovery -- --ignored` while fixing it (issue 7's closing note).
+/// A window ending at a checkpoint's epoch emits at the epoch, after the cut: it must be in the
+/// snapshot (an earlier version emitted it before saving and lost it when the crash came
+/// before the sink's next epoch).
 #[test]
-#[ignore = "known bug: windowed exactly-once fails under load; see issue 7"]
 fn a_killed_windowed_count_writes_every_window_exactly_once() {
     let (text, expected) = timed_input(200_000, 1000, 500);
     let dir = tempfile::tempdir().unwrap();

@@ -115,10 +115,12 @@ impl<'scope, K: Data + Hash + Eq> Windowed<'scope, K> for Stream<'scope, K> {
                     }
                 });
                 while let Some(epoch) = gate.due(frontier) {
-                    // Windows ending by the epoch are emitted before it, not saved in it; after
-                    // the input's end, all of them.
+                    // Windows ending before the epoch emit their results before it, so they are
+                    // not saved in it. A window ending *at* the epoch emits at the epoch, on the
+                    // far side of the cut: it is saved, and re-emitted after a restore (the sink
+                    // writes the epoch from the epoch on again). After the input's end, all of them.
                     let last = gate.is_last(frontier);
-                    for (end, (cap, counts)) in take_closed(&mut open, |end| end <= epoch || last) {
+                    for (end, (cap, counts)) in take_closed(&mut open, |end| end < epoch || last) {
                         output
                             .session(&cap)
                             .give_iterator(counts.into_iter().map(|(k, n)| (end, k, n)));
