@@ -44,6 +44,9 @@ pub enum Error {
     /// A checkpoint could not be written or restored; the message names the file.
     #[error("{0}")]
     Checkpoint(String),
+    /// An event log is damaged, locked or misused; the message names its file and offset.
+    #[error("event log {path}: {reason}")]
+    Log { path: PathBuf, reason: String },
     /// A worker thread panicked; the message is the panic's.
     #[error("worker failed: {0}")]
     Worker(String),

@@ -9,7 +9,8 @@
 //! - [`sources`]: the corpus generator, text files, a directory monitor, a TCP socket client and
 //!   an in-memory queue — each a long-running operator woken by an activator, never a busy loop;
 //! - [`sinks`]: print, text files, foreach, collect, and HdrHistogram latency recording;
-//! - [`checkpoint`]: the checkpoint directory and its framed, checksummed state files.
+//! - [`checkpoint`]: the checkpoint directory and its framed, checksummed state files;
+//! - [`log`]: the durable event log — replayable input, write-ahead log, lambda/kappa's master data.
 //!
 //! In native mode a record is processed the moment it arrives; its timely timestamp is its time
 //! in milliseconds ([`Time`]). The micro-batch layer (`sluice-minibatch`) rounds that time up to a
@@ -43,6 +44,7 @@ pub mod clock;
 pub mod error;
 pub mod execution;
 pub mod hash;
+pub mod log;
 pub mod operators;
 pub mod sinks;
 pub mod sources;

@@ -1,0 +1,110 @@
+//! The durable event log: an append-only, segmented, checksummed sequence of records.
+//!
+//! It is a single-machine analogue of one Kafka topic partition, and it is what makes input
+//! replayable: the replayable source of both modes, the write-ahead log of socket input, the
+//! master dataset of the lambda architecture and the replay source of the kappa architecture.
+//!
+//! - Every record has an **offset** (0, 1, 2, … for as long as the log exists) and a **time**
+//!   in ms (its event time if the appender knows it, else the append time), and is framed with
+//!   its length and a CRC32 ([`record`]).
+//! - Records go to **segments** of a configured size; only the newest is appended to. Each has
+//!   a sparse **index** by offset and by time, so a reader can start at either without reading
+//!   from the beginning ([`segment`]).
+//! - One [`EventLog`] appends at a time (a lock file enforces it); any number of
+//!   [`LogReader`]s, in any process, read — also while it grows (tail-follow).
+//! - **Durability** follows the [`Fsync`] policy: under [`Fsync::Always`] an append has reached
+//!   the disk when it returns. A crash mid-append leaves a torn record at the end; opening the
+//!   log cuts it off. Damage anywhere else is reported with the segment, offset and byte.
+//! - **Retention** deletes whole old segments beyond a total size or an age.
+//!
+//! ```
+//! use sluice_engine::log::{EventLog, Fsync, LogConfig, LogReader};
+//! let dir = tempfile::tempdir().unwrap();
+//! let config = LogConfig::default().fsync(Fsync::Never).segment_bytes(64);
+//! let mut log = EventLog::open_with(dir.path(), config).unwrap();
+//! for t in 0..10 {
+//!     log.append(t * 100, format!("event {t}").as_bytes()).unwrap();
+//! }
+//! let mut reader = LogReader::open(dir.path()).unwrap();
+//! reader.seek_time(450).unwrap(); // the first record at or after 450 ms
+//! let record = reader.next().unwrap().unwrap();
+//! assert_eq!((record.offset, record.text()), (5, Some("event 5")));
+//! ```
+
+pub mod reader;
+pub mod record;
+pub mod segment;
+pub mod writer;
+
+pub use reader::LogReader;
+pub use record::LogRecord;
+pub use writer::EventLog;
+
+use std::time::Duration;
+
+/// When appended records are forced to disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fsync {
+    /// After every append call: what an append acknowledges survives a crash of the machine.
+    Always,
+    /// At the first append after this long since the last sync: up to that much may be lost
+    /// if the machine (not just the process) fails.
+    Every(Duration),
+    /// Never explicitly: the operating system writes back when it likes (Kafka's default).
+    Never,
+}
+
+/// How a log is written: segment size, durability, index density and retention.
+#[derive(Clone, Debug)]
+pub struct LogConfig {
+    segment_bytes: u64,
+    fsync: Fsync,
+    index_interval: u64,
+    retention_bytes: Option<u64>,
+    retention_age: Option<Duration>,
+}
+
+impl Default for LogConfig {
+    /// 64 MiB segments, [`Fsync::Always`], an index entry every 4 KiB, no retention limit.
+    fn default() -> Self {
+        LogConfig {
+            segment_bytes: 64 << 20,
+            fsync: Fsync::Always,
+            index_interval: 4096,
+            retention_bytes: None,
+            retention_age: None,
+        }
+    }
+}
+
+impl LogConfig {
+    /// Starts a new segment once the current one holds this many bytes.
+    pub fn segment_bytes(mut self, bytes: u64) -> Self {
+        self.segment_bytes = bytes.max(1);
+        self
+    }
+
+    /// When appends are forced to disk.
+    pub fn fsync(mut self, fsync: Fsync) -> Self {
+        self.fsync = fsync;
+        self
+    }
+
+    /// Bytes between index entries (smaller: faster seeks, bigger indexes).
+    pub fn index_interval(mut self, bytes: u64) -> Self {
+        self.index_interval = bytes.max(1);
+        self
+    }
+
+    /// Deletes the oldest segments while the log is larger than this (the newest is kept).
+    pub fn retention_bytes(mut self, bytes: u64) -> Self {
+        self.retention_bytes = Some(bytes);
+        self
+    }
+
+    /// Deletes segments last written longer ago than this (the newest is kept).
+    pub fn retention_age(mut self, age: Duration) -> Self {
+        self.retention_age = Some(age);
+        self
+    }
+}
