@@ -216,13 +216,16 @@ where
     let config = execution.timely_config()?;
     let context = execution.context.clone();
     let guards = timely::execute(config, work).map_err(Error::Startup)?;
-    let mut results = Vec::new();
-    for result in guards.join() {
-        results.push(result.map_err(Error::Worker)?);
-    }
-    if let Some(checkpoints) = context.checkpoints() {
-        checkpoints.flush()?;
-    }
+    let results: Result<Vec<T>> = guards
+        .join()
+        .into_iter()
+        .map(|result| result.map_err(Error::Worker))
+        .collect();
+    // Also after a failure: the checkpoint writer must be done before this returns (a job
+    // restarted in the same process would otherwise race with it).
+    let flushed = context.checkpoints().map_or(Ok(()), |c| c.flush());
+    let results = results?;
+    flushed?;
     match context.take_error() {
         Some(error) => Err(error),
         None => Ok(results),

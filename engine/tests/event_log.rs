@@ -20,7 +20,7 @@ fn payload(i: usize) -> Vec<u8> {
 
 fn read_all(dir: &Path) -> Vec<LogRecord> {
     let mut reader = LogReader::open(dir).unwrap();
-    std::iter::from_fn(|| reader.next().unwrap()).collect()
+    std::iter::from_fn(|| reader.read().unwrap()).collect()
 }
 
 fn segment_files(dir: &Path) -> Vec<std::path::PathBuf> {
@@ -64,10 +64,10 @@ proptest! {
         for &probe in &probes {
             let offset = probe as usize % times.len();
             reader.seek(offset as u64).unwrap();
-            prop_assert_eq!(reader.next().unwrap().unwrap().offset, offset as u64);
+            prop_assert_eq!(reader.read().unwrap().unwrap().offset, offset as u64);
             reader.seek_time(probe).unwrap();
             let expected = times.iter().position(|&t| t >= probe);
-            let got = reader.next().unwrap().map(|r| r.offset as usize);
+            let got = reader.read().unwrap().map(|r| r.offset as usize);
             prop_assert_eq!(got, expected, "seek_time({})", probe);
         }
     }
@@ -158,9 +158,9 @@ fn damage_in_the_middle_is_reported_with_its_offset_by_writer_and_reader() {
 
     let mut reader = LogReader::open(dir.path()).unwrap();
     for i in 0..7 {
-        assert_eq!(reader.next().unwrap().unwrap().offset, i);
+        assert_eq!(reader.read().unwrap().unwrap().offset, i);
     }
-    let error = reader.next().unwrap_err().to_string();
+    let error = reader.read().unwrap_err().to_string();
     assert!(
         error.contains("offset 7") && error.contains("checksum"),
         "{error}"
@@ -191,7 +191,7 @@ fn retention_by_size_deletes_old_segments_and_readers_are_told() {
         .sum();
     assert!(size <= 1_000 + 300 + 100, "{size} bytes kept");
     let mut reader = LogReader::open(dir.path()).unwrap();
-    assert_eq!(reader.next().unwrap().unwrap().offset, start);
+    assert_eq!(reader.read().unwrap().unwrap().offset, start);
     let error = reader.seek(0).unwrap_err().to_string();
     assert!(error.contains("removed by retention"), "{error}");
     drop(log);
@@ -238,12 +238,12 @@ fn a_reader_follows_a_growing_log() {
         let mut reader = LogReader::open(&path).unwrap();
         let mut seen = Vec::new();
         while seen.len() < total {
-            match reader.next().unwrap() {
+            match reader.read().unwrap() {
                 Some(record) => seen.push(record),
                 None => std::thread::sleep(Duration::from_micros(200)),
             }
         }
-        assert!(reader.next().unwrap().is_none());
+        assert!(reader.read().unwrap().is_none());
         seen
     });
     for i in 1..total {

@@ -10,6 +10,7 @@ mod corpus;
 mod demo;
 mod hashtags;
 mod loadgen;
+mod log;
 mod run;
 mod status;
 mod windowcount;
@@ -47,6 +48,11 @@ enum Command {
         #[command(subcommand)]
         command: checkpoint::CheckpointCommand,
     },
+    /// The durable event log: `sluice log append|tail|info DIR`.
+    Log {
+        #[command(subcommand)]
+        command: log::LogCommand,
+    },
     /// Serve open-loop load over TCP: `<scheduled unix nanos> <line>` lines on a fixed schedule.
     Loadgen(loadgen::LoadgenArgs),
 }
@@ -61,5 +67,6 @@ pub fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Loadgen(args) => loadgen::loadgen(args),
         Command::Demo(args) => demo::demo(args),
         Command::Checkpoint { command } => checkpoint::checkpoint(command),
+        Command::Log { command } => log::log(command),
     }
 }

@@ -241,6 +241,25 @@ impl Coordinator {
             .map_err(checkpoint_error)
     }
 
+    /// The state `part` had when the job first started in this directory, for a sink whose
+    /// external system runs ahead of the checkpoints: after a crash before the first
+    /// checkpoint, the restarted job must still know where the first attempt began. `now` is
+    /// recorded the first time (and whenever the old checkpoints are discarded) and returned
+    /// on every later start without a checkpoint.
+    pub fn initial<S: Serialize + DeserializeOwned>(&self, part: &str, now: S) -> Result<S, Error> {
+        let dir = self.config.dir.join("initial");
+        let path = dir.join(format!("{part}.state"));
+        if path.exists() && !self.config.discard {
+            return frame::read(&path).map_err(checkpoint_error);
+        }
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Write {
+            path: dir.clone(),
+            source,
+        })?;
+        frame::write(&path, &now).map_err(checkpoint_error)?;
+        Ok(now)
+    }
+
     /// Gives `part`'s state as of `epoch` to the writer.
     pub fn write<S: Serialize + ?Sized>(
         &self,

@@ -88,6 +88,23 @@ impl<D> EpochGate<D> {
         }
     }
 
+    /// With checkpointing and no checkpoint to restore: the state this instance had when the
+    /// job first started in the checkpoint directory, recording `now` if this is that start
+    /// (see [`Coordinator::initial`]). Without checkpointing: `now`. `None` if it could not be
+    /// read or recorded (the job is failed with the reason).
+    pub fn initial<S: Serialize + DeserializeOwned>(&self, now: S) -> Option<S> {
+        let Some(gate) = self.checkpoint.as_ref() else {
+            return Some(now);
+        };
+        match gate.coordinator.initial(&gate.part, now) {
+            Ok(state) => Some(state),
+            Err(error) => {
+                self.job.fail(error);
+                None
+            }
+        }
+    }
+
     /// Lets `records` at `cap`'s time through, or holds them until the next epoch is saved.
     pub fn admit(
         &mut self,

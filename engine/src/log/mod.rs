@@ -27,15 +27,17 @@
 //! }
 //! let mut reader = LogReader::open(dir.path()).unwrap();
 //! reader.seek_time(450).unwrap(); // the first record at or after 450 ms
-//! let record = reader.next().unwrap().unwrap();
+//! let record = reader.read().unwrap().unwrap();
 //! assert_eq!((record.offset, record.text()), (5, Some("event 5")));
 //! ```
 
+pub mod info;
 pub mod reader;
 pub mod record;
 pub mod segment;
 pub mod writer;
 
+pub use info::{info, LogInfo};
 pub use reader::LogReader;
 pub use record::LogRecord;
 pub use writer::EventLog;

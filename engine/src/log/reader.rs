@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::time::Time;
 
 /// A reader of an event log: records in offset order from a chosen start. At the current end,
-/// [`next`](Self::next) returns `None`; called again later it returns what has been appended
+/// [`read`](Self::read) returns `None`; called again later it returns what has been appended
 /// since (tail-follow), moving on to new segments as the writer rolls them.
 pub struct LogReader {
     dir: PathBuf,
@@ -37,7 +37,7 @@ impl LogReader {
         })
     }
 
-    /// The offset of the next record [`next`](Self::next) returns.
+    /// The offset of the next record [`read`](Self::read) returns.
     pub fn offset(&self) -> u64 {
         self.next_offset
     }
@@ -66,8 +66,7 @@ impl LogReader {
         let start = segment::read_index(&segment::index_path(&self.dir, base), len)
             .unwrap_or_default()
             .into_iter()
-            .filter(|e| e.offset <= offset && e.position < len)
-            .last()
+            .rfind(|e| e.offset <= offset && e.position < len)
             .unwrap_or(IndexEntry {
                 offset: base,
                 position: 0,
@@ -76,7 +75,7 @@ impl LogReader {
         self.at = Some((base, Cursor::open(&path, start.position)?));
         self.next_offset = start.offset;
         while self.next_offset < offset {
-            if self.next_with(|_, _, _| ())?.is_none() {
+            if self.read_with(|_, _, _| ())?.is_none() {
                 return Err(Error::Log {
                     path: self.dir.clone(),
                     reason: format!(
@@ -116,7 +115,7 @@ impl LogReader {
         };
         self.seek(start)?;
         let mut found = None;
-        while let Some((offset, t)) = self.next_with(|offset, t, _| (offset, t))? {
+        while let Some((offset, t)) = self.read_with(|offset, t, _| (offset, t))? {
             if t >= time {
                 found = Some(offset);
                 break;
@@ -131,13 +130,13 @@ impl LogReader {
     /// Moves past the last record now in the log.
     pub fn seek_end(&mut self) -> Result<(), Error> {
         self.seek(segment::list(&self.dir)?.last().copied().unwrap_or(0))?;
-        while self.next_with(|_, _, _| ())?.is_some() {}
+        while self.read_with(|_, _, _| ())?.is_some() {}
         Ok(())
     }
 
     /// The next record, or `None` at the current end of the log.
-    pub fn next(&mut self) -> Result<Option<LogRecord>, Error> {
-        self.next_with(|offset, time, payload| LogRecord {
+    pub fn read(&mut self) -> Result<Option<LogRecord>, Error> {
+        self.read_with(|offset, time, payload| LogRecord {
             offset,
             time,
             payload: payload.to_vec(),
@@ -146,7 +145,7 @@ impl LogReader {
 
     /// The next record, handed to `f` as `(offset, time, payload)` without a copy; `None` at
     /// the current end of the log.
-    pub fn next_with<R>(
+    pub fn read_with<R>(
         &mut self,
         f: impl FnOnce(u64, Time, &[u8]) -> R,
     ) -> Result<Option<R>, Error> {

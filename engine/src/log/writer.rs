@@ -25,7 +25,7 @@ const WRITE_BUFFER: usize = 1 << 20;
 /// assert_eq!(log.append_all([(1_005, "second"), (1_010, "third")]).unwrap(), 1..3);
 /// let mut reader = LogReader::open(dir.path()).unwrap();
 /// reader.seek(1).unwrap();
-/// assert_eq!(reader.next().unwrap().unwrap().payload, b"second");
+/// assert_eq!(reader.read().unwrap().unwrap().payload, b"second");
 /// ```
 pub struct EventLog {
     dir: PathBuf,

@@ -15,8 +15,10 @@ use std::collections::BTreeMap;
 use std::fmt::Display;
 use std::path::{Path, PathBuf};
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::channels::pact::{ParallelizationContract, Pipeline};
 use timely::dataflow::operators::Operator;
 
 use crate::checkpoint::{frame, EpochGate};
@@ -25,52 +27,139 @@ use crate::execution::JobContext;
 use crate::stream::Stream;
 use crate::time::Time;
 
-pub(super) fn write_epochs<D: Display + 'static>(stream: Stream<'_, D>, dir: &Path, every: Time) {
+/// A sink that writes whole epochs: `(time, line)` pairs sorted by both, once every time
+/// before the epoch's end has passed.
+pub(super) trait EpochWriter: 'static {
+    /// What the writer must remember across a restore (saved with each epoch).
+    type State: Serialize + DeserializeOwned;
+    /// Writes the epoch ending at `end`.
+    fn write(&mut self, end: Time, records: Vec<(Time, String)>) -> Result<(), Error>;
+    /// Its state after the epochs written so far.
+    fn state(&self) -> Self::State;
+    /// Continues from a state saved in an earlier run.
+    fn restore(&mut self, state: Self::State) -> Result<(), Error>;
+}
+
+/// Collects `stream` (moved by `pact`) per epoch of `every` ms — the checkpoint interval when
+/// the job checkpoints — and hands each complete epoch to this worker's writer from `make`
+/// (`None`: this worker receives nothing). An epoch is written before the sink's part of the
+/// checkpoint of its end, so a committed checkpoint implies its epochs' output.
+pub(super) fn write_per_epoch<D, P, W>(
+    stream: Stream<'_, D>,
+    name: &str,
+    pact: P,
+    every: Time,
+    make: impl FnOnce(usize) -> Result<Option<W>, Error>,
+) where
+    D: Display + 'static,
+    P: ParallelizationContract<Time, Vec<D>>,
+    W: EpochWriter,
+{
     let scope = stream.scope();
     let job = JobContext::of(scope);
     let every = job.checkpoints().map_or(every, |c| c.every()).max(1);
-    let worker = scope.index();
-    let dir = dir.to_path_buf();
-    if let Err(source) = std::fs::create_dir_all(&dir) {
-        job.fail(Error::Write {
-            path: dir.clone(),
-            source,
-        });
-    }
+    let mut writer = make(scope.index()).unwrap_or_else(|error| {
+        job.fail(error);
+        None
+    });
+    let name = name.to_string();
     stream.unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
-        Pipeline,
-        "WriteEpochs",
+        pact,
+        &name.clone(),
         move |initial, info| {
             drop(initial);
-            // Its checkpoint part is empty: what is before an epoch is written when the epoch is
-            // saved, and what is after it will be recomputed from the checkpoint.
-            let mut gate: EpochGate<()> = EpochGate::new(scope, "WriteEpochs", &info.address);
-            // Lines by the end of their epoch.
-            let mut pending: BTreeMap<Time, Vec<String>> = BTreeMap::new();
+            // Records at or after the next checkpoint epoch wait for its save: the writer's
+            // state at an epoch covers exactly the epochs before it.
+            let mut gate: EpochGate<String> = EpochGate::new(scope, &name, &info.address);
+            // Without a checkpoint, the state of the job's first start in the directory: the
+            // writer may have written past it before a crash that came before any checkpoint.
+            let restored = gate.restore::<Option<W::State>>().flatten().or_else(|| {
+                let now = writer.as_ref()?.state();
+                gate.initial(now)
+            });
+            if let (Some(writer), Some(state)) = (writer.as_mut(), restored) {
+                if let Err(error) = writer.restore(state) {
+                    job.fail(error);
+                }
+            }
+            // Records by the end of their epoch.
+            let mut pending: BTreeMap<Time, Vec<(Time, String)>> = BTreeMap::new();
+            let add = move |pending: &mut BTreeMap<Time, Vec<(Time, String)>>,
+                            t: Time,
+                            lines: Vec<String>| {
+                let records = pending.entry((t / every + 1) * every).or_default();
+                records.extend(lines.into_iter().map(|line| (t, line)));
+            };
             move |(input, frontier), _| {
                 input.for_each_stamp(|cap, data| {
                     let t = *cap.least().expect("a Vec message has one time");
-                    let lines = pending.entry((t / every + 1) * every).or_default();
-                    for batch in data {
-                        lines.extend(batch.drain(..).map(|record| record.to_string()));
+                    let lines = data.flat_map(|batch| batch.drain(..).map(|r| r.to_string()));
+                    if let Some(lines) = gate.admit(&cap, lines) {
+                        add(&mut pending, t, lines.collect());
                     }
                 });
-                // The epochs whose records are all in: every time before their end has passed.
-                while let Some(entry) = pending.first_entry() {
-                    if frontier.less_than(entry.key()) {
+                loop {
+                    // The epochs whose records are all in: every time before their end has
+                    // passed.
+                    while let Some(entry) = pending.first_entry() {
+                        if frontier.less_than(entry.key()) {
+                            break;
+                        }
+                        let (end, mut records) = entry.remove_entry();
+                        records.sort_unstable();
+                        if let Some(writer) = writer.as_mut() {
+                            if let Err(error) = writer.write(end, records) {
+                                job.fail(error);
+                            }
+                        }
+                    }
+                    let Some(epoch) = gate.due(frontier) else {
                         break;
+                    };
+                    match writer.as_ref() {
+                        Some(writer) => gate.save(epoch, &Some(writer.state()), frontier),
+                        None => gate.save(epoch, &None::<W::State>, frontier),
                     }
-                    let (end, lines) = entry.remove_entry();
-                    if let Err(error) = write_epoch(&path_of(&dir, end, worker), lines) {
-                        job.fail(error);
+                    for (cap, lines) in gate.release() {
+                        add(&mut pending, *cap.time(), lines);
                     }
-                }
-                while let Some(epoch) = gate.due(frontier) {
-                    gate.save(epoch, &(), frontier);
                 }
             }
         },
     );
+}
+
+pub(super) fn write_epochs<D: Display + 'static>(stream: Stream<'_, D>, dir: &Path, every: Time) {
+    let dir = dir.to_path_buf();
+    write_per_epoch(stream, "WriteEpochs", Pipeline, every, move |worker| {
+        std::fs::create_dir_all(&dir).map_err(|source| Error::Write {
+            path: dir.clone(),
+            source,
+        })?;
+        Ok(Some(EpochFiles { dir, worker }))
+    })
+}
+
+/// One worker's epoch files. Their checkpoint state is empty: what is before an epoch is
+/// written when the epoch is saved, and what is after it will be recomputed.
+struct EpochFiles {
+    dir: PathBuf,
+    worker: usize,
+}
+
+impl EpochWriter for EpochFiles {
+    type State = ();
+
+    fn write(&mut self, end: Time, records: Vec<(Time, String)>) -> Result<(), Error> {
+        let lines = records.into_iter().map(|(_, line)| line).collect();
+        write_epoch(&path_of(&self.dir, end, self.worker), lines)
+    }
+
+    fn state(&self) {}
+
+    fn restore(&mut self, (): ()) -> Result<(), Error> {
+        Ok(())
+    }
 }
 
 /// The file of `epoch` on `worker`.

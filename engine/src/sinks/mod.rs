@@ -4,6 +4,7 @@
 //! - [`write_text`](Sinks::write_text): one part file per worker in a directory;
 //! - [`write_epochs`](Sinks::write_epochs): one file per epoch and worker, written whole and
 //!   rewritten identically on replay — exactly-once output with checkpoints;
+//! - [`append_to_log`](Sinks::append_to_log): an event log, epoch by epoch, exactly-once;
 //! - [`collect_into`](Sinks::collect_into): records back to the program, for tests ([`Collector`]);
 //! - [`record_latency`](Sinks::record_latency): now − a record's send time, into an HdrHistogram
 //!   ([`LatencyRecorder`]), and [`record_latency_on_completion`](Sinks::record_latency_on_completion)
@@ -11,12 +12,14 @@
 //!
 //! Delivery: after a failure and a restore from a checkpoint, the records after the checkpoint
 //! are computed again. `write_epochs` is exactly-once: an epoch's file is written whole, and a
-//! replayed epoch rewrites it with the same bytes. The others are at-least-once across a
+//! replayed epoch rewrites it with the same bytes; `append_to_log` skips what the log already
+//! holds of the replayed epochs. The others are at-least-once across a
 //! restore (`write_text` appends the replayed records again; `print` prints them again).
 
 mod collect;
 mod epochs;
 mod latency;
+mod log;
 mod text;
 
 pub use collect::Collector;
@@ -29,6 +32,7 @@ use std::path::Path;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::Operator;
 
+use crate::log::LogConfig;
 use crate::stream::Stream;
 use crate::time::Time;
 
@@ -49,6 +53,12 @@ pub trait Sinks<'scope, D: 'static>: Sized {
     /// `dir/epoch-<end>-w<worker>.txt`, once the epoch is complete; exactly-once across
     /// restores from checkpoints (see the module docs).
     fn write_epochs(self, dir: impl AsRef<Path>, every_ms: Time)
+    where
+        D: Display;
+    /// Appends the records, as lines at their stream times, to the event log in `dir`: each
+    /// epoch (`every_ms`, or the checkpoint interval) sorted, once complete, by worker 0;
+    /// exactly-once across restores from checkpoints (see the module docs).
+    fn append_to_log(self, dir: impl AsRef<Path>, config: LogConfig, every_ms: Time)
     where
         D: Display;
     /// Appends every record to a [`Collector`] shared by the workers of this process.
@@ -103,6 +113,13 @@ impl<'scope, D: 'static> Sinks<'scope, D> for Stream<'scope, D> {
         D: Display,
     {
         epochs::write_epochs(self, dir.as_ref(), every_ms)
+    }
+
+    fn append_to_log(self, dir: impl AsRef<Path>, config: LogConfig, every_ms: Time)
+    where
+        D: Display,
+    {
+        log::append_to_log(self, dir.as_ref(), config, every_ms)
     }
 
     fn collect_into(self, collector: &Collector<D>)

@@ -13,11 +13,9 @@ use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use timely::dataflow::operators::generic::operator::source;
-
 use super::driver::{drive, Poll, Read};
 use super::lines::decode_line;
-use crate::checkpoint::gate::SourceEpochs;
+use super::timed::{drive_timed, Next, TimedRead};
 use crate::error::{Error, Result};
 use crate::execution::JobContext;
 use crate::hash::route;
@@ -272,8 +270,8 @@ pub(super) fn build<'scope>(scope: Scope<'scope>, file: &TextFile) -> Stream<'sc
     })
 }
 
-/// The file at the lines' own times: one line at a time, so that the source knows the exact
-/// offset at which its time passes each checkpoint epoch.
+/// The file at the lines' own times ([`drive_timed`]): one line at a time, so that the source
+/// knows the exact offset at which its time passes each checkpoint epoch.
 ///
 /// A time-ordered file is not split by byte range: the worker with the second half would run
 /// far ahead in time of the first, and everything it read would wait on the watermark. Every
@@ -287,65 +285,66 @@ fn build_timed<'scope>(
     let (index, peers) = (scope.index() as u64, scope.peers() as u64);
     let job = JobContext::of(scope);
     let file = file.clone();
-    source(scope, "TimedTextFile", move |capability, info| {
-        let activator = scope.activator_for(info.address.clone());
-        let mut epochs = SourceEpochs::new(scope, "TimedTextFile", &info.address);
-        let mut reader = FileRead {
-            range: (0, file.len),
-            resume: epochs
-                .restored_offset()
-                .or_else(|| file.resume.get(&(index as usize)).copied()),
-            index: index as usize,
-            split: None,
-            file: file.clone(),
-            job: job.clone(),
-        };
-        let mut capability = Some(capability);
-        if let Some(cap) = capability.as_mut() {
-            cap.downgrade(&epochs.start());
-        }
-        let (mut line, mut batch) = (Vec::new(), Vec::new());
-        move |output| {
-            let Some(cap) = capability.as_mut() else {
-                return;
-            };
-            let mut more = !job.is_stopped();
-            for _ in 0..BATCH_LINES {
-                if !more {
-                    break;
-                }
-                let offset = reader.offset();
-                match reader.read_lines(1, &mut line) {
-                    Ok(still) => more = still,
-                    Err(error) => {
-                        job.fail(error);
-                        more = false;
-                    }
-                }
-                let Some(text) = line.pop() else { continue };
-                if offset.is_some_and(|at| route(&at) % peers != index) {
-                    continue; // another worker's line
-                }
-                let Some(t) = (time_of.0)(&text) else {
-                    job.malformed(|| format!("{}: no time in line {text:?}", file.path.display()));
-                    continue;
-                };
-                if t > *cap.time() {
-                    output.session(&*cap).give_container(&mut batch);
-                    epochs.advance(t, offset);
-                    cap.downgrade(&t);
-                }
-                batch.push(text);
-            }
-            output.session(&*cap).give_container(&mut batch);
-            if more {
-                activator.activate();
-            } else {
-                epochs.finish(*cap.time(), reader.offset());
-                capability = None;
-            }
-        }
+    drive_timed(scope, "TimedTextFile", move |restored| {
+        Ok(TimedLines {
+            reader: FileRead {
+                range: (0, file.len),
+                resume: restored.or_else(|| file.resume.get(&(index as usize)).copied()),
+                index: index as usize,
+                split: None,
+                file,
+                job,
+            },
+            time_of,
+            line: Vec::new(),
+            index,
+            peers,
+        })
     })
+}
+
+/// One worker's lines of a timed file.
+struct TimedLines {
+    reader: FileRead,
+    time_of: TimeOf,
+    line: Vec<String>,
+    index: u64,
+    peers: u64,
+}
+
+impl TimedRead<String> for TimedLines {
+    fn next(&mut self) -> Result<Next<String>> {
+        let offset = self.offset();
+        let more = self.reader.read_lines(1, &mut self.line)?;
+        let skipped = Next::Record {
+            time: 0,
+            offset,
+            item: None,
+        };
+        let Some(text) = self.line.pop() else {
+            // A line that is not UTF-8 (counted as malformed), or the end.
+            return Ok(if more { skipped } else { Next::Done });
+        };
+        if route(&offset) % self.peers != self.index {
+            return Ok(skipped); // another worker's line
+        }
+        let Some(time) = (self.time_of.0)(&text) else {
+            let path = self.reader.file.path.display();
+            self.reader
+                .job
+                .malformed(|| format!("{path}: no time in line {text:?}"));
+            return Ok(skipped);
+        };
+        Ok(Next::Record {
+            time,
+            offset,
+            item: Some(text),
+        })
+    }
+
+    fn offset(&self) -> u64 {
+        Read::offset(&self.reader).unwrap_or(0)
+    }
 }
 
 #[cfg(test)]

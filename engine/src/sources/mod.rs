@@ -16,13 +16,16 @@ pub mod driver;
 pub mod file;
 pub mod generator;
 mod lines;
+pub mod log;
 pub mod queue;
 pub mod socket;
 pub mod stamped;
+pub mod timed;
 
 pub use directory::Directory;
 pub use file::TextFile;
 pub use generator::Generator;
+pub use log::LogSource;
 pub use queue::Queue;
 pub use socket::Socket;
 
@@ -57,6 +60,9 @@ pub trait Sources<'scope> {
     fn text_directory(self, directory: &Directory) -> Stream<'scope, String>;
     /// The lines read from a TCP server (Spark's `socketTextStream`).
     fn socket_text(self, socket: &Socket) -> Stream<'scope, String>;
+    /// The records of an event log as text lines (see [`LogSource`]): replayable, so a
+    /// checkpointed job resumes at the offsets of its checkpoint.
+    fn event_log(self, log: &LogSource) -> Stream<'scope, String>;
 }
 
 impl<'scope> Sources<'scope> for Scope<'scope> {
@@ -115,5 +121,9 @@ impl<'scope> Sources<'scope> for Scope<'scope> {
 
     fn socket_text(self, socket: &Socket) -> Stream<'scope, String> {
         socket::build(self, socket)
+    }
+
+    fn event_log(self, log: &LogSource) -> Stream<'scope, String> {
+        log::build(self, log)
     }
 }

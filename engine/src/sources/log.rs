@@ -1,0 +1,217 @@
+//! The event log as a source: replayable, so its offsets are its checkpoint state.
+//!
+//! Every worker reads the log and keeps the records whose offset is its own (`offset mod
+//! workers`), so each record is emitted once and the split does not depend on timing. Records
+//! are stamped either with their **log time** (the time stored with each record — its event
+//! time, or when it was appended: a replay then sees the same times as the first run) or with
+//! their **arrival** time (when this job read them, as Spark's Kafka stream makes batches of
+//! what arrived in each interval). Reading ends at the end of the log, at an `until` offset, or,
+//! when following, only when the job stops.
+//!
+//! ```
+//! use sluice_engine::log::EventLog;
+//! use sluice_engine::prelude::*;
+//! use sluice_engine::sources::LogSource;
+//! let dir = tempfile::tempdir().unwrap();
+//! let mut log = EventLog::open(dir.path()).unwrap();
+//! log.append_all([(10, "a b"), (20, "b"), (30, "c")]).unwrap();
+//! let source = LogSource::open(dir.path()).unwrap().until(2);
+//! let out = Collector::new();
+//! let sink = out.clone();
+//! execute(Execution::default().workers(2), move |worker| {
+//!     worker.dataflow(|scope| {
+//!         scope.event_log(&source).collect_into(&sink);
+//!     });
+//! })
+//! .unwrap();
+//! let mut lines = out.take();
+//! lines.sort();
+//! assert_eq!(lines, vec!["a b", "b"]);
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::driver::{drive, Poll, Read};
+use super::timed::{drive_timed, Next, TimedRead};
+use crate::error::{Error, Result};
+use crate::execution::JobContext;
+use crate::log::LogReader;
+use crate::stream::{Scope, Stream};
+use crate::time::Time;
+
+/// Records read per activation in arrival mode.
+const BATCH: usize = 8192;
+
+/// Where a log source starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Start {
+    Oldest,
+    Offset(u64),
+    Time(Time),
+}
+
+/// An event log to read, checked to be one when described.
+#[derive(Clone, Debug)]
+pub struct LogSource {
+    dir: PathBuf,
+    start: Start,
+    until: Option<u64>,
+    follow: bool,
+    arrival_time: bool,
+}
+
+impl LogSource {
+    /// The log in `dir`, from its oldest record to its current end, at log time; fails, naming
+    /// the directory, if it is not a log.
+    pub fn open(dir: impl AsRef<Path>) -> Result<LogSource> {
+        LogReader::open(dir.as_ref())?;
+        Ok(LogSource {
+            dir: dir.as_ref().to_path_buf(),
+            start: Start::Oldest,
+            until: None,
+            follow: false,
+            arrival_time: false,
+        })
+    }
+
+    /// Starts at `offset`.
+    pub fn from_offset(mut self, offset: u64) -> Self {
+        self.start = Start::Offset(offset);
+        self
+    }
+
+    /// Starts at the first record whose time is at least `time`.
+    pub fn from_time(mut self, time: Time) -> Self {
+        self.start = Start::Time(time);
+        self
+    }
+
+    /// Ends before `offset` (the batch layer's "everything up to X").
+    pub fn until(mut self, offset: u64) -> Self {
+        self.until = Some(offset);
+        self
+    }
+
+    /// Keeps reading what is appended until the job stops, instead of ending at the end.
+    /// At log time, the stream's time then rests at the last record's while the log is idle.
+    pub fn follow(mut self) -> Self {
+        self.follow = true;
+        self
+    }
+
+    /// Stamps records with the time this job read them instead of their log time.
+    pub fn arrival_time(mut self) -> Self {
+        self.arrival_time = true;
+        self
+    }
+
+    /// The log's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A reader for one worker, at the restored offset or the configured start.
+    fn reader(&self, (index, peers, job): Part, restored: Option<u64>) -> Result<LogLines> {
+        let mut reader = LogReader::open(&self.dir)?;
+        match (restored, self.start) {
+            (Some(offset), _) | (None, Start::Offset(offset)) => reader.seek(offset)?,
+            (None, Start::Time(time)) => reader.seek_time(time)?,
+            (None, Start::Oldest) => {}
+        }
+        Ok(LogLines {
+            reader,
+            until: self.until.unwrap_or(u64::MAX),
+            follow: self.follow,
+            index,
+            peers,
+            job,
+        })
+    }
+}
+
+pub(super) fn build<'scope>(scope: Scope<'scope>, log: &LogSource) -> Stream<'scope, String> {
+    let log = log.clone();
+    let job = JobContext::of(scope);
+    let part: Part = (scope.index() as u64, scope.peers() as u64, job.clone());
+    if log.arrival_time {
+        drive(scope, "EventLog", move |_| match log.reader(part, None) {
+            Ok(reader) => Some(reader),
+            Err(error) => {
+                job.fail(error);
+                None
+            }
+        })
+    } else {
+        drive_timed(scope, "EventLog", move |restored| {
+            log.reader(part, restored)
+        })
+    }
+}
+
+/// A worker's place among the readers: its index, their number, and the job.
+type Part = (u64, u64, JobContext);
+
+/// One worker's records of the log, as text lines.
+struct LogLines {
+    reader: LogReader,
+    until: u64,
+    follow: bool,
+    index: u64,
+    peers: u64,
+    job: JobContext,
+}
+
+impl TimedRead<String> for LogLines {
+    fn next(&mut self) -> Result<Next<String>> {
+        if self.reader.offset() >= self.until {
+            return Ok(Next::Done);
+        }
+        let (index, peers, job) = (self.index, self.peers, &self.job);
+        let dir = self.reader.dir().to_path_buf();
+        let next = self.reader.read_with(|offset, time, payload| {
+            let item = (offset % peers == index)
+                .then(|| match std::str::from_utf8(payload) {
+                    Ok(text) => Some(text.to_string()),
+                    Err(_) => {
+                        job.malformed(|| {
+                            format!("{}: record {offset} is not UTF-8", dir.display())
+                        });
+                        None
+                    }
+                })
+                .flatten();
+            Next::Record { time, offset, item }
+        })?;
+        Ok(match next {
+            Some(record) => record,
+            None if self.follow => Next::Pending,
+            None => Next::Done,
+        })
+    }
+
+    fn offset(&self) -> u64 {
+        self.reader.offset()
+    }
+}
+
+impl Read<String> for LogLines {
+    fn read(&mut self, out: &mut Vec<String>) -> Result<Poll> {
+        for _ in 0..BATCH {
+            match TimedRead::next(self)? {
+                Next::Record { item, .. } => out.extend(item),
+                Next::Pending => return Ok(Poll::Wait(Duration::from_millis(10))),
+                Next::Done => return Ok(Poll::Done),
+            }
+        }
+        Ok(Poll::Ready)
+    }
+
+    fn offset(&self) -> Option<u64> {
+        Some(self.reader.offset())
+    }
+
+    fn seek(&mut self, offset: u64) -> Result<(), Error> {
+        self.reader.seek(offset)
+    }
+}

@@ -1,0 +1,117 @@
+//! The loop behind sources whose records carry their own times (a timed file, the event log).
+//!
+//! Such a source's stream time is the data's: each record is emitted at its own time (a record
+//! earlier than one before it, at that later time — Flink's ascending timestamps), so windows
+//! over it, and checkpoints taken every so much of it, come out the same on every run. The
+//! source knows the exact offset at which its time passes each checkpoint epoch: the offset of
+//! the first record at or after the epoch is its replay position as of that epoch.
+
+use timely::dataflow::operators::generic::operator::source;
+
+use super::driver::HEARTBEAT;
+use crate::checkpoint::gate::SourceEpochs;
+use crate::error::Error;
+use crate::execution::JobContext;
+use crate::stream::{Scope, Stream};
+use crate::time::Time;
+
+/// Records read per activation.
+const BATCH: usize = 8192;
+
+/// What a timed reader found next.
+pub enum Next<T> {
+    /// A record at `time` that started at `offset`; `None` if it is not this worker's (or was
+    /// malformed and counted): it still moves the offset on, not the time.
+    Record {
+        time: Time,
+        offset: u64,
+        item: Option<T>,
+    },
+    /// Nothing more for now; more may come (a log being appended to).
+    Pending,
+    /// The input has ended.
+    Done,
+}
+
+/// Reads records that carry their own times.
+pub trait TimedRead<T>: 'static {
+    /// The next record.
+    fn next(&mut self) -> Result<Next<T>, Error>;
+    /// Where a replay would start: the offset of the next record.
+    fn offset(&self) -> u64;
+}
+
+/// Builds the source `name`. `make` gets the offset this worker's instance had reached at the
+/// restored checkpoint (if the job resumed from one) and returns the reader for this worker.
+pub fn drive_timed<'scope, T, R>(
+    scope: Scope<'scope>,
+    name: &str,
+    make: impl FnOnce(Option<u64>) -> Result<R, Error> + 'static,
+) -> Stream<'scope, T>
+where
+    T: 'static,
+    R: TimedRead<T>,
+{
+    let job = JobContext::of(scope);
+    let name = name.to_string();
+    source(scope, &name.clone(), move |capability, info| {
+        let activator = scope.activator_for(info.address.clone());
+        let mut epochs = SourceEpochs::new(scope, &name, &info.address);
+        let mut reader = match make(epochs.restored_offset()) {
+            Ok(reader) => Some(reader),
+            Err(error) => {
+                job.fail(error);
+                None
+            }
+        };
+        let mut capability = Some(capability);
+        if let Some(cap) = capability.as_mut() {
+            cap.downgrade(&epochs.start());
+        }
+        let mut batch = Vec::new();
+        move |output| {
+            let (Some(cap), Some(read)) = (capability.as_mut(), reader.as_mut()) else {
+                capability = None;
+                return;
+            };
+            let mut next = if job.is_stopped() {
+                Ok(Next::Done)
+            } else {
+                Ok(Next::Pending)
+            };
+            for _ in 0..BATCH {
+                if job.is_stopped() {
+                    break;
+                }
+                next = read.next();
+                let Ok(Next::Record { time, offset, item }) = &mut next else {
+                    break;
+                };
+                if let Some(item) = item.take() {
+                    if *time > *cap.time() {
+                        output.session(&*cap).give_container(&mut batch);
+                        epochs.advance(*time, Some(*offset));
+                        cap.downgrade(time);
+                    }
+                    batch.push(item);
+                }
+            }
+            output.session(&*cap).give_container(&mut batch);
+            match next {
+                Ok(Next::Record { .. }) => activator.activate(),
+                Ok(Next::Pending) => activator.activate_after(HEARTBEAT.min(FOLLOW_POLL)),
+                Ok(Next::Done) | Err(_) => {
+                    if let Err(error) = next {
+                        job.fail(error);
+                    }
+                    epochs.finish(*cap.time(), Some(read.offset()));
+                    capability = None;
+                    reader = None;
+                }
+            }
+        }
+    })
+}
+
+/// How often a source at the end of a growing input looks for more.
+const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(10);
