@@ -13,18 +13,26 @@
 //!   stream ends as soon as the server closes the connection, without trying to reconnect.
 //!
 //! Delivery: like Spark's unreliable receivers, lines received but not yet processed when the
-//! job fails are lost; the event log's write-ahead mode makes a socket replayable.
+//! job fails are lost. With [`write_ahead_log`](Socket::write_ahead_log) (Spark's receiver
+//! write-ahead log) the reader thread appends what it receives to an event log, synced to disk,
+//! before the job sees it, and the source reads the log: its offset is checkpointed, so after a
+//! failure the job replays from the log what it had received after the checkpoint — nothing
+//! the socket delivered is lost. (What the server sent but the crash kept from being logged is
+//! gone, as with any TCP receiver: the server cannot replay it.)
 
-use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use timely::scheduling::SyncActivator;
 use tokio::io::AsyncBufReadExt;
 
-use super::driver::{drive, Poll};
+use super::driver::{drive, Poll, Read};
 use super::lines::decode_line;
 use crate::error::{Error, Result};
 use crate::execution::JobContext;
+use crate::log::{EventLog, LogConfig, LogReader};
 use crate::stream::{Scope, Stream};
 
 /// How long to keep trying to (re)connect by default.
@@ -42,6 +50,7 @@ pub struct Socket {
     address: String,
     retry_window: Duration,
     end_on_close: bool,
+    write_ahead_log: Option<PathBuf>,
 }
 
 impl Socket {
@@ -60,6 +69,7 @@ impl Socket {
             address,
             retry_window: DEFAULT_RETRY_WINDOW,
             end_on_close: false,
+            write_ahead_log: None,
         })
     }
     /// How long to keep trying to connect (and, after a disconnect, to reconnect).
@@ -71,6 +81,15 @@ impl Socket {
     pub fn end_on_close(mut self) -> Self {
         self.end_on_close = true;
         self
+    }
+    /// Appends every received line to the event log in `dir` (created if missing), synced,
+    /// before the job processes it, and reads the stream from there: a checkpointed job then
+    /// loses nothing it received (see the module docs). Fails, naming `dir`, if it cannot be a
+    /// log.
+    pub fn write_ahead_log(mut self, dir: impl AsRef<Path>) -> Result<Socket> {
+        EventLog::open(dir.as_ref())?;
+        self.write_ahead_log = Some(dir.as_ref().to_path_buf());
+        Ok(self)
     }
     /// The server's address.
     pub fn address(&self) -> &str {
@@ -93,13 +112,145 @@ pub(super) fn build<'scope>(scope: Scope<'scope>, socket: &Socket) -> Stream<'sc
         if !reader {
             return None;
         }
+        if let Some(dir) = socket.write_ahead_log.clone() {
+            return logged(socket, dir, job, waker);
+        }
         let (tx, rx) = mpsc::channel();
+        let name = format!("socket {}", socket.address);
+        let deliver = move |event| tx.send(event).is_ok();
         std::thread::Builder::new()
-            .name(format!("socket {}", socket.address))
-            .spawn(move || read_socket(socket, job, tx, waker))
+            .name(name)
+            .spawn(move || read_socket(socket, job, deliver, waker))
             .ok()?;
-        Some(move |out: &mut Vec<String>| drain(&rx, out))
+        Some(SocketRead::Direct(rx))
     })
+}
+
+/// The write-ahead mode: the reader thread appends to the log; the source follows the log.
+fn logged(
+    socket: Socket,
+    dir: PathBuf,
+    job: JobContext,
+    waker: SyncActivator,
+) -> Option<SocketRead> {
+    let fail = |error: Error| {
+        job.fail(error);
+        None
+    };
+    let mut log = match EventLog::open_with(&dir, LogConfig::default()) {
+        Ok(log) => log,
+        Err(error) => return fail(error),
+    };
+    let reader = match LogReader::open(&dir) {
+        Ok(reader) => reader,
+        Err(error) => return fail(error),
+    };
+    let ended: Arc<Mutex<Option<Event>>> = Arc::default();
+    let end = ended.clone();
+    let (name, thread_job) = (format!("socket {} (logged)", socket.address), job.clone());
+    let deliver = move |event: Event| match event {
+        Event::Lines(lines) => {
+            let now = thread_job.clock().now_ms();
+            match log.append_all(lines.iter().map(|line| (now, line))) {
+                Ok(_) => true,
+                Err(error) => {
+                    *end.lock().unwrap_or_else(|e| e.into_inner()) = Some(Event::Failed(error));
+                    false
+                }
+            }
+        }
+        other => {
+            *end.lock().unwrap_or_else(|e| e.into_inner()) = Some(other);
+            false
+        }
+    };
+    let reader_job = job.clone();
+    std::thread::Builder::new()
+        .name(name)
+        .spawn(move || read_socket(socket, reader_job, deliver, waker))
+        .ok()?;
+    Some(SocketRead::Logged(LoggedLines { reader, ended, job }))
+}
+
+/// Worker 0's side of a socket: lines handed over by the reader thread, or read from the log
+/// it writes ahead to.
+enum SocketRead {
+    Direct(Receiver<Event>),
+    Logged(LoggedLines),
+}
+
+impl Read<String> for SocketRead {
+    fn read(&mut self, out: &mut Vec<String>) -> Result<Poll> {
+        match self {
+            SocketRead::Direct(rx) => drain(rx, out),
+            SocketRead::Logged(logged) => logged.read(out),
+        }
+    }
+
+    fn offset(&self) -> Option<u64> {
+        match self {
+            SocketRead::Direct(_) => None,
+            SocketRead::Logged(logged) => logged.offset(),
+        }
+    }
+
+    fn seek(&mut self, offset: u64) -> Result<()> {
+        match self {
+            SocketRead::Direct(_) => Ok(()),
+            SocketRead::Logged(logged) => logged.seek(offset),
+        }
+    }
+}
+
+/// The source side of the write-ahead mode: the log, until the socket has ended and the log
+/// has been read to its end.
+struct LoggedLines {
+    reader: LogReader,
+    ended: Arc<Mutex<Option<Event>>>,
+    job: JobContext,
+}
+
+impl Read<String> for LoggedLines {
+    fn read(&mut self, out: &mut Vec<String>) -> Result<Poll> {
+        // Whether the socket had ended before this read began: then the log is complete.
+        let ended = self.ended.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let (dir, job) = (self.reader.dir().to_path_buf(), &self.job);
+        for _ in 0..BATCH_LINES {
+            let line =
+                self.reader
+                    .read_with(|offset, _, payload| match std::str::from_utf8(payload) {
+                        Ok(text) => Some(text.to_string()),
+                        Err(_) => {
+                            job.malformed(|| {
+                                format!("{}: record {offset} is not UTF-8", dir.display())
+                            });
+                            None
+                        }
+                    })?;
+            match line {
+                Some(line) => out.extend(line),
+                None => {
+                    return match ended {
+                        Some(Event::Failed(error)) => Err(error),
+                        Some(_) => Ok(Poll::Done),
+                        None => Ok(Poll::Idle),
+                    }
+                }
+            }
+        }
+        if let Some(ended) = ended {
+            *self.ended.lock().unwrap_or_else(|e| e.into_inner()) = Some(ended);
+        }
+        Ok(Poll::Ready)
+    }
+
+    fn offset(&self) -> Option<u64> {
+        Some(self.reader.offset())
+    }
+
+    fn seek(&mut self, offset: u64) -> Result<()> {
+        self.reader.seek(offset)
+    }
 }
 
 /// Moves everything the reader thread has sent into `out`.
@@ -115,9 +266,16 @@ fn drain(rx: &Receiver<Event>, out: &mut Vec<String>) -> Result<Poll> {
 }
 
 /// The reader thread: connect, read, reconnect, until the window runs out or the job is gone.
-fn read_socket(socket: Socket, job: JobContext, tx: Sender<Event>, waker: SyncActivator) {
+/// `deliver` hands an event on and says whether the job still wants more.
+fn read_socket(
+    socket: Socket,
+    job: JobContext,
+    deliver: impl FnMut(Event) -> bool,
+    waker: SyncActivator,
+) {
+    let deliver = std::cell::RefCell::new(deliver);
     let send = |event: Event| {
-        let delivered = tx.send(event).is_ok();
+        let delivered = (deliver.borrow_mut())(event);
         let _ = waker.activate();
         delivered
     };
