@@ -471,3 +471,46 @@ fn a_killed_windowed_count_writes_every_window_exactly_once() {
         "only {resumed} runs resumed from a checkpoint"
     );
 }
+
+/// Word count over the event log (log time: 100 lines per ms), aborted in the middle of
+/// checkpoints and run again: the source resumes at the log offsets of the checkpoint.
+#[test]
+fn a_killed_word_count_over_the_event_log_resumes_to_the_failure_free_result() {
+    use sluice::engine::log::{EventLog, Fsync, LogConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let log_dir = dir.path().join("log");
+    let corpus = Corpus::new(CorpusSpec::default());
+    {
+        let config = LogConfig::default()
+            .fsync(Fsync::Never)
+            .segment_bytes(1 << 20);
+        let mut log = EventLog::open_with(&log_dir, config).unwrap();
+        log.append_all((0..LINES).map(|i| (i / 100, corpus.line(i))))
+            .unwrap();
+    }
+    let expected = expected_counts();
+    let mut resumed = 0;
+    for (k, parts) in [5, 25, 60].into_iter().enumerate() {
+        let (checkpoints, out) = (
+            dir.path().join(format!("cp-{k}")),
+            dir.path().join(format!("out-{k}")),
+        );
+        let command = || {
+            let mut command = sluice();
+            command
+                .args(["run", "wordcount", "--log"])
+                .arg(&log_dir)
+                .args(["--workers", "2", "--status-every-ms", "0"])
+                .args(["--checkpoint-every", "100", "--checkpoint-dir"])
+                .arg(&checkpoints)
+                .arg("--final-counts")
+                .arg(&out);
+            command
+        };
+        abort_after(command(), parts);
+        let output = complete(command());
+        resumed += usize::from(stderr(&output).contains("resuming from the checkpoint"));
+        assert_output(read(&out), &expected, &format!("abort after {parts} parts"));
+    }
+    assert_eq!(resumed, 3, "every run resumes from a checkpoint");
+}

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use sluice_engine::prelude::Sources;
 use sluice_engine::sources::driver::until_tick;
-use sluice_engine::sources::{Directory, Generator, Socket, TextFile};
+use sluice_engine::sources::{Directory, Generator, LogSource, Socket, TextFile};
 use sluice_engine::stream::{Data, Stream};
 use sluice_engine::timely::container::CapacityContainerBuilder;
 use sluice_engine::timely::dataflow::channels::pact::Pipeline;
@@ -85,6 +85,14 @@ impl<'s> Graph<'s> {
     /// The lines of one text file, read once at full speed, split over all workers.
     pub fn text_file(&self, file: &TextFile) -> DStream<'s, String> {
         self.record_stream(self.scope().text_file(file), Spread::AllWorkers)
+    }
+
+    /// The records of an event log as lines, split over all workers, batched by the time they
+    /// are read (as Spark's Kafka direct stream batches the offsets that arrived in each
+    /// interval).
+    pub fn event_log(&self, log: &LogSource) -> DStream<'s, String> {
+        let log = log.clone().arrival_time();
+        self.record_stream(self.scope().event_log(&log), Spread::AllWorkers)
     }
 
     /// The shared word-count corpus, split over all workers, at full speed or a fixed rate.

@@ -10,7 +10,7 @@ use sluice::bench::workloads::wordcount::{self, Progress};
 use sluice::engine::checkpoint::{frame, Checkpointing};
 
 use super::checkpoint::CheckpointArgs;
-use sluice::engine::sources::{Directory, Generator, Socket, TextFile};
+use sluice::engine::sources::{Directory, Generator, LogSource, Socket, TextFile};
 use sluice::engine::Error;
 
 use super::cluster::ClusterArgs;
@@ -66,6 +66,14 @@ pub struct RunArgs {
     /// With --socket: how long to keep trying to (re)connect, in ms.
     #[arg(long, default_value_t = 10_000, value_name = "MS")]
     pub retry_window_ms: u64,
+    /// With --socket: append every received line to the event log in DIR (synced) before
+    /// processing it (Spark's receiver write-ahead log); with --checkpoint-dir, a crash then
+    /// loses nothing the socket delivered.
+    #[arg(long, value_name = "DIR", requires = "socket")]
+    pub write_ahead_log: Option<PathBuf>,
+    /// With --log: keep reading what is appended until Ctrl-C.
+    #[arg(long, requires = "log")]
+    pub follow: bool,
     /// When the input ends, write `word<TAB>count` lines sorted by word to OUT (process 0).
     #[arg(long, value_name = "OUT")]
     pub final_counts: Option<PathBuf>,
@@ -91,6 +99,9 @@ pub struct SourceArgs {
     /// Read each new file moved into DIR (as Spark's textFileStream); runs until Ctrl-C.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
+    /// Read the records of the event log in DIR (see `sluice log`), from the oldest.
+    #[arg(long, value_name = "DIR")]
+    pub log: Option<PathBuf>,
     /// Generate LINES lines of the word-count corpus.
     #[arg(long, value_name = "LINES")]
     pub generate: Option<u64>,
@@ -102,9 +113,15 @@ impl RunArgs {
         Ok(if let Some(path) = &s.input {
             LineSource::File(TextFile::open(path)?)
         } else if let Some(address) = &s.socket {
-            LineSource::Socket(
-                Socket::new(address)?.retry_window(Duration::from_millis(self.retry_window_ms)),
-            )
+            let socket =
+                Socket::new(address)?.retry_window(Duration::from_millis(self.retry_window_ms));
+            LineSource::Socket(match &self.write_ahead_log {
+                Some(dir) => socket.write_ahead_log(dir)?,
+                None => socket,
+            })
+        } else if let Some(dir) = &s.log {
+            let log = LogSource::open(dir)?;
+            LineSource::Log(if self.follow { log.follow() } else { log })
         } else if let Some(dir) = &s.dir {
             LineSource::Directory(Directory::open(dir)?)
         } else {
@@ -132,6 +149,8 @@ impl RunArgs {
             format!("input={}", path.display())
         } else if let Some(address) = &s.socket {
             format!("socket={address}")
+        } else if let Some(dir) = &s.log {
+            format!("log={}", dir.display())
         } else if let Some(dir) = &s.dir {
             format!("dir={}", dir.display())
         } else {

@@ -1,7 +1,7 @@
 //! Choosing where a job's lines of text come from.
 
 use sluice_engine::prelude::*;
-use sluice_engine::sources::{Directory, Generator, Socket, TextFile};
+use sluice_engine::sources::{Directory, Generator, LogSource, Socket, TextFile};
 use sluice_minibatch::{DStream, Graph};
 
 /// A source of text lines, described (and checked) before the job starts.
@@ -15,6 +15,8 @@ pub enum LineSource {
     Socket(Socket),
     /// The shared corpus generator.
     Generator(Generator),
+    /// An event log (replayable).
+    Log(LogSource),
 }
 
 impl LineSource {
@@ -25,6 +27,7 @@ impl LineSource {
             LineSource::Directory(dir) => scope.text_directory(dir),
             LineSource::Socket(socket) => scope.socket_text(socket),
             LineSource::Generator(generator) => scope.generate(generator),
+            LineSource::Log(log) => scope.event_log(log),
         }
     }
 
@@ -35,6 +38,7 @@ impl LineSource {
             LineSource::Directory(dir) => graph.directory_stream(dir),
             LineSource::Socket(socket) => graph.socket_stream(socket),
             LineSource::Generator(generator) => graph.generator_stream(generator),
+            LineSource::Log(log) => graph.event_log(log),
         }
     }
 }

@@ -1,0 +1,170 @@
+//! `sluice log` from the shell: appends killed mid-stream and repaired, a `tail --follow` in
+//! one process seeing what `append` in another writes, and damage reported with its offset.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{sluice, stderr};
+
+fn append(dir: &Path, lines: &str) -> std::process::Output {
+    let mut child = sluice()
+        .args(["log", "append"])
+        .arg(dir)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn tail(dir: &Path) -> Vec<String> {
+    let output = sluice().args(["log", "tail"]).arg(dir).output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+fn segment(dir: &Path) -> std::path::PathBuf {
+    let mut segments: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    segments.sort();
+    segments.pop().unwrap()
+}
+
+/// An appender SIGKILLed while lines stream in keeps a prefix of them; a crash that tore the
+/// last record (here: the file cut short) is repaired by the next append, which says so.
+#[test]
+fn a_killed_append_keeps_a_prefix_and_a_torn_tail_is_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let mut child = sluice()
+        .args(["log", "append"])
+        .arg(&log)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        for i in 0..1_000_000 {
+            if writeln!(stdin, "event {i}").is_err() {
+                return;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !log.join("00000000000000000000.log").exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    writer.join().unwrap();
+
+    let kept = tail(&log);
+    assert!(!kept.is_empty());
+    for (i, line) in kept.iter().enumerate() {
+        assert_eq!(line, &format!("event {i}"), "not a prefix");
+    }
+    // Tear the last record.
+    let segment = segment(&log);
+    let len = std::fs::metadata(&segment).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&segment)
+        .unwrap()
+        .set_len(len - 3)
+        .unwrap();
+    let output = append(&log, "after the crash\n");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("cut off a torn record"),
+        "{}",
+        stderr(&output)
+    );
+    let repaired = tail(&log);
+    assert_eq!(repaired.len(), kept.len());
+    assert_eq!(&repaired[..kept.len() - 1], &kept[..kept.len() - 1]);
+    assert_eq!(repaired.last().unwrap(), "after the crash");
+}
+
+/// `tail --follow` in one process prints what `append`s in others write, in order.
+#[test]
+fn a_follower_in_another_process_sees_every_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    append(&log, "first\n");
+    let mut follower = sluice()
+        .args(["log", "tail", "--follow", "--offsets"])
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(follower.stdout.take().unwrap()).lines();
+    for batch in 0..3 {
+        let text: String = (0..100)
+            .map(|i| format!("batch {batch} line {i}\n"))
+            .collect();
+        assert!(append(&log, &text).status.success());
+    }
+    let mut seen = Vec::new();
+    for _ in 0..301 {
+        seen.push(lines.next().unwrap().unwrap());
+    }
+    follower.kill().unwrap();
+    follower.wait().unwrap();
+    assert!(seen[0].starts_with("0\t") && seen[0].ends_with("\tfirst"));
+    for (k, line) in seen[1..].iter().enumerate() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        assert_eq!(fields[0], (k + 1).to_string());
+        assert_eq!(fields[2], format!("batch {} line {}", k / 100, k % 100));
+    }
+}
+
+#[test]
+fn damage_is_reported_by_info_and_tail_with_its_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let text: String = (0..50).map(|i| format!("record number {i}\n")).collect();
+    assert!(append(&log, &text).status.success());
+    let segment = segment(&log);
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let start: usize = (0..20)
+        .map(|i| 24 + format!("record number {i}").len())
+        .sum();
+    bytes[start + 30] ^= 1; // inside record 20's payload
+    std::fs::write(&segment, bytes).unwrap();
+    for args in [&["log", "info"][..], &["log", "tail"][..]] {
+        let output = sluice().args(args).arg(&log).output().unwrap();
+        assert!(!output.status.success(), "{args:?} succeeded");
+        let message = stderr(&output);
+        assert!(
+            message.contains("offset 20") && message.contains("00000000000000000000.log"),
+            "{args:?}: {message}"
+        );
+        assert!(!message.contains("panicked"), "{message}");
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["log", "tail", "/no/such/log"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("/no/such/log"));
+}
