@@ -514,3 +514,40 @@ fn a_killed_word_count_over_the_event_log_resumes_to_the_failure_free_result() {
     }
     assert_eq!(resumed, 3, "every run resumes from a checkpoint");
 }
+
+/// The same crashes in micro-batch mode (50 ms batches, a checkpoint every other batch): the
+/// sources' offsets are taken where a batch begins, the totals' state restored, and the
+/// batches of the downtime run at once on restart.
+#[test]
+fn a_killed_micro_batch_word_count_resumes_to_the_failure_free_result() {
+    let expected = expected_counts();
+    let dir = tempfile::tempdir().unwrap();
+    let minibatch = ["--mode", "minibatch", "--batch-ms", "50"];
+    let mut resumed = 0;
+    let kills = [
+        Kill::After(Duration::from_millis(400)),
+        Kill::After(Duration::from_millis(1100)),
+        Kill::AbortAfterParts(5),
+        Kill::AbortAfterParts(13),
+        Kill::AbortAfterParts(30),
+    ];
+    for (k, kill) in kills.iter().enumerate() {
+        let (checkpoints, out) = (
+            dir.path().join(format!("cp-{k}")),
+            dir.path().join(format!("out-{k}")),
+        );
+        match *kill {
+            Kill::After(after) => kill_after(wordcount(&checkpoints, &out, &minibatch), after),
+            Kill::AbortAfterParts(parts) => {
+                abort_after(wordcount(&checkpoints, &out, &minibatch), parts)
+            }
+        }
+        let output = complete(wordcount(&checkpoints, &out, &minibatch));
+        resumed += usize::from(stderr(&output).contains("resuming from the checkpoint"));
+        assert_output(read(&out), &expected, &format!("micro-batch, {kill:?}"));
+    }
+    assert!(
+        resumed >= 4,
+        "only {resumed} runs resumed from a checkpoint"
+    );
+}

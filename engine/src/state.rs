@@ -107,3 +107,17 @@ impl<K: serde::Serialize, S: serde::Serialize> serde::Serialize for KeyedState<K
         serializer.collect_seq(self.map.iter())
     }
 }
+
+/// A keyed state deserializes from the `(key, state)` pairs it serialized as.
+impl<'de, K, S> serde::Deserialize<'de> for KeyedState<K, S>
+where
+    K: serde::Deserialize<'de> + Hash + Eq,
+    S: serde::Deserialize<'de>,
+{
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let pairs = Vec::<(K, S)>::deserialize(deserializer)?;
+        let mut state = KeyedState::new();
+        state.restore(pairs);
+        Ok(state)
+    }
+}

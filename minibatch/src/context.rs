@@ -48,6 +48,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use sluice_engine::checkpoint::Checkpointing;
 use sluice_engine::clock::Clock;
 use sluice_engine::execution::{execute, Execution, JobContext, WorkerExt};
 use sluice_engine::Time;
@@ -79,6 +80,9 @@ pub struct StreamingContext {
     definitions: Vec<Definition>,
     state: StreamingContextState,
     running: Option<JoinHandle<sluice_engine::Result<()>>>,
+    /// Whether `start()` resumes from the checkpoint directory's newest checkpoint
+    /// (`get_or_create`) rather than starting afresh (`checkpoint`).
+    recover: bool,
     outcome: Option<Result<()>>,
     completed: Arc<Completed>,
 }
@@ -92,12 +96,14 @@ impl StreamingContext {
             settings: Settings {
                 interval,
                 checkpoint: None,
+                checkpoint_every: None,
                 remember: None,
                 default_partitions: None,
             },
             definitions: Vec::new(),
             state: StreamingContextState::Initialized,
             running: None,
+            recover: false,
             outcome: None,
             completed: Arc::default(),
         }
@@ -118,7 +124,58 @@ impl StreamingContext {
         self.execution.job()
     }
 
-    /// Spark's `checkpoint(directory)`: where stateful operators checkpoint; created if missing.
+    /// Spark's `StreamingContext.getOrCreate(checkpointPath, creatingFunc)`: a context that
+    /// resumes from the newest valid checkpoint in `checkpoint_dir`, if there is one.
+    ///
+    /// Unlike Spark, `create` is called in either case: Spark deserializes the DStream graph
+    /// from the checkpoint, but a Rust closure cannot be serialized, so the program defines
+    /// its graph again and the checkpoint restores its state — the state of every stateful
+    /// operator (`update_state_by_key`, windows, the engine's keyed state) and the sources'
+    /// offsets. A checkpoint whose operators do not match the graph is refused with a message
+    /// naming the directory, as one from another program is.
+    ///
+    /// ```no_run
+    /// # use std::time::Duration;
+    /// # use sluice_engine::Execution;
+    /// # use sluice_minibatch::StreamingContext;
+    /// let mut ssc = StreamingContext::get_or_create("checkpoints", || {
+    ///     let mut ssc = StreamingContext::new(Execution::default(), Duration::from_secs(1));
+    ///     ssc.define(|graph| {
+    ///         graph
+    ///             .socket_text_stream("localhost:9999")
+    ///             .map(|line| (line, 1u64))
+    ///             .update_state_by_key(|new: Vec<u64>, total: Option<u64>| {
+    ///                 Some(total.unwrap_or(0) + new.iter().sum::<u64>())
+    ///             })
+    ///             .print();
+    ///     })?;
+    ///     Ok(ssc)
+    /// })
+    /// .unwrap();
+    /// ssc.start().unwrap();
+    /// ssc.await_termination().unwrap();
+    /// ```
+    pub fn get_or_create(
+        checkpoint_dir: impl Into<PathBuf>,
+        create: impl FnOnce() -> Result<StreamingContext>,
+    ) -> Result<StreamingContext> {
+        let mut ssc = create()?;
+        ssc.checkpoint(checkpoint_dir)?;
+        ssc.recover = true;
+        Ok(ssc)
+    }
+
+    /// How often to checkpoint, in batch time: a multiple of the batch interval (Spark's
+    /// `DStream.checkpoint(interval)`, for the whole graph). By default the smallest multiple
+    /// of the interval of at least 10 s, Spark's default for stateful streams.
+    pub fn checkpoint_interval(&mut self, interval: Duration) {
+        self.settings.checkpoint_every = Some(interval.as_millis() as Time);
+    }
+
+    /// Spark's `checkpoint(directory)`: where stateful operators checkpoint; created if
+    /// missing. The job checkpoints there, starting afresh (a checkpoint already there is
+    /// replaced, as Spark's new context does); [`get_or_create`](Self::get_or_create) resumes
+    /// from it instead.
     pub fn checkpoint(&mut self, directory: impl Into<PathBuf>) -> Result<()> {
         let directory = directory.into();
         std::fs::create_dir_all(&directory).map_err(|source| sluice_engine::Error::Write {
@@ -187,6 +244,23 @@ impl StreamingContext {
                 )));
             }
             *active = Some(call_site);
+        }
+        if let Some(dir) = &self.settings.checkpoint {
+            let interval = self.settings.interval;
+            let every = self
+                .settings
+                .checkpoint_every
+                .unwrap_or((10_000 / interval).max(1) * interval);
+            if every == 0 || !every.is_multiple_of(interval) {
+                *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                return Err(Error::InvalidArgument(format!(
+                    "Checkpoint interval ({every} ms) must be a multiple of the batch interval ({interval} ms)"
+                )));
+            }
+            let checkpointing = Checkpointing::new(dir, every)
+                .program("streaming-context", &format!("batch={interval}ms"))
+                .discard_existing(!self.recover);
+            self.execution = self.execution.clone().checkpointing(checkpointing);
         }
         let startup = Arc::new(Startup::default());
         let reporter = startup.clone();

@@ -32,7 +32,7 @@ use sluice_engine::timely::dataflow::operators::Exchange as _;
 use sluice_engine::timely::dataflow::operators::{Concatenate, Operator};
 use sluice_engine::Time;
 
-use crate::each_batch::each_batch_of;
+use crate::each_batch::{each_batch_of, each_batch_with_state};
 use crate::error::Error;
 use crate::graph::Graph;
 use crate::presence::Presence;
@@ -129,6 +129,26 @@ impl<'s, T: Data> DStream<'s, T> {
         >,
     {
         each_batch_of(name, self.graph.ticks(), (self.stream.clone(), pact), step)
+    }
+
+    /// [`each_batch`](Self::each_batch) for a step that carries `state` from batch to batch:
+    /// the state is checkpointed with the job (see `each_batch_with_state`).
+    pub(crate) fn each_batch_with_state<O: 'static, P, S>(
+        &self,
+        name: &str,
+        pact: P,
+        state: S,
+        step: impl FnMut(&mut S, Time, Vec<(Part, T)>, &mut Vec<O>) + 'static,
+    ) -> Stream<'s, O>
+    where
+        P: sluice_engine::timely::dataflow::channels::pact::ParallelizationContract<
+            Time,
+            Vec<(Part, T)>,
+        >,
+        S: serde::Serialize + serde::de::DeserializeOwned + 'static,
+    {
+        let input = (self.stream.clone(), pact);
+        each_batch_with_state(name, self.graph.ticks(), input, state, step)
     }
 
     /// Calls `step` on the driver (worker 0) once per batch time, with the whole batch, its

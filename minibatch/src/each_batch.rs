@@ -13,6 +13,9 @@
 
 use std::collections::BTreeMap;
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sluice_engine::checkpoint::EpochGate;
 use sluice_engine::stream::Stream;
 use sluice_engine::timely::container::CapacityContainerBuilder;
 use sluice_engine::timely::dataflow::channels::pact::{ParallelizationContract, Pipeline};
@@ -107,7 +110,7 @@ pub(crate) fn each_batch_folding<'s, A, B, LA, LB, O, P1, P2>(
     ticks: &Stream<'s, ()>,
     left: (Stream<'s, A>, P1),
     right: (Stream<'s, B>, P2),
-    mut absorb: (
+    absorb: (
         impl FnMut(&mut LA, &mut Vec<A>) + 'static,
         impl FnMut(&mut LB, &mut Vec<B>) + 'static,
     ),
@@ -122,14 +125,81 @@ where
     P1: ParallelizationContract<Time, Vec<A>>,
     P2: ParallelizationContract<Time, Vec<B>>,
 {
-    let mut builder = OperatorBuilder::new(name.to_owned(), ticks.scope());
+    let stateless = move |_: &mut (), t, a, b, out: &mut Vec<O>| step(t, a, b, out);
+    batches(name, ticks, left, right, absorb, ((), false), stateless)
+}
+
+/// [`each_batch`] over one input, for a step that carries `state` from batch to batch: the
+/// state is checkpointed when the job checkpoints — saved before the first batch at or after
+/// each epoch, so a checkpoint of epoch `E` holds the state after every batch before `E` —
+/// and restored from the checkpoint the job resumes from.
+pub(crate) fn each_batch_with_state<'s, A, O, P, S>(
+    name: &str,
+    ticks: &Stream<'s, ()>,
+    input: (Stream<'s, A>, P),
+    state: S,
+    mut step: impl FnMut(&mut S, Time, Vec<A>, &mut Vec<O>) + 'static,
+) -> Stream<'s, O>
+where
+    A: 'static,
+    O: 'static,
+    P: ParallelizationContract<Time, Vec<A>>,
+    S: Serialize + DeserializeOwned + 'static,
+{
+    let nothing = empty::<Time, Vec<()>>(ticks.scope());
+    let append = |all: &mut Vec<A>, more: &mut Vec<A>| all.append(more);
+    let ignore = |_: &mut Vec<()>, _: &mut Vec<()>| {};
+    batches(
+        name,
+        ticks,
+        input,
+        (nothing, Pipeline),
+        (append, ignore),
+        (state, true),
+        move |state, t, records, _, out| step(state, t, records, out),
+    )
+}
+
+/// The operator behind every `each_batch` form: `state` is handed to every step, and
+/// checkpointed if asked for.
+fn batches<'s, A, B, LA, LB, O, P1, P2, S>(
+    name: &str,
+    ticks: &Stream<'s, ()>,
+    left: (Stream<'s, A>, P1),
+    right: (Stream<'s, B>, P2),
+    mut absorb: (
+        impl FnMut(&mut LA, &mut Vec<A>) + 'static,
+        impl FnMut(&mut LB, &mut Vec<B>) + 'static,
+    ),
+    (mut state, checkpointed): (S, bool),
+    mut step: impl FnMut(&mut S, Time, LA, LB, &mut Vec<O>) + 'static,
+) -> Stream<'s, O>
+where
+    A: 'static,
+    B: 'static,
+    LA: Default + 'static,
+    LB: Default + 'static,
+    O: 'static,
+    P1: ParallelizationContract<Time, Vec<A>>,
+    P2: ParallelizationContract<Time, Vec<B>>,
+    S: Serialize + DeserializeOwned + 'static,
+{
+    let scope = ticks.scope();
+    let mut builder = OperatorBuilder::new(name.to_owned(), scope);
     let mut left_input = builder.new_input(left.0, left.1);
     let mut right_input = builder.new_input(right.0, right.1);
     let mut tick_input = builder.new_input(ticks.clone(), Pipeline);
     let (output, stream) = builder.new_output::<Vec<O>>();
     let mut output = OutputBuilder::<_, CapacityContainerBuilder<Vec<O>>>::from(output);
+    let address = builder.operator_info().address.to_vec();
+    let name = name.to_owned();
 
     builder.build(move |_initial| {
+        let mut gate: Option<EpochGate<()>> =
+            checkpointed.then(|| EpochGate::new(scope, &name, &address));
+        if let Some(restored) = gate.as_ref().and_then(|g| g.restore::<S>()) {
+            state = restored;
+        }
         let mut pending: BTreeMap<Time, Pending<LA, LB>> = BTreeMap::new();
         let mut out = Vec::new();
         move |frontiers| {
@@ -150,14 +220,27 @@ where
                 if frontiers.iter().any(|f| f.less_equal(&time)) {
                     break;
                 }
+                if let Some(gate) = gate.as_mut() {
+                    if let Some(epoch) = gate.due_before(time) {
+                        gate.save_before(epoch, &state);
+                    }
+                }
                 let batch = entry.remove();
-                step(time, batch.left, batch.right, &mut out);
+                step(&mut state, time, batch.left, batch.right, &mut out);
                 if let Some(capability) = batch.capability {
                     if !out.is_empty() {
                         output.session(&capability).give_container(&mut out);
                     }
                 }
                 out.clear();
+            }
+            // Epochs are saved before the batches after them (above); once every input has
+            // ended and every batch is applied, the state is final.
+            let ended = frontiers.iter().all(|f| f.is_empty()) && pending.is_empty();
+            if let (Some(gate), true) = (gate.as_mut(), ended) {
+                while let Some(epoch) = gate.due(&frontiers[0]) {
+                    gate.save(epoch, &state, &frontiers[0]);
+                }
             }
         }
     });

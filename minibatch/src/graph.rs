@@ -36,6 +36,8 @@ pub(crate) struct Settings {
     pub interval: Time,
     /// Where stateful operators may checkpoint (Spark requires one for them).
     pub checkpoint: Option<PathBuf>,
+    /// How often to checkpoint, in ms of batch time (a multiple of the interval).
+    pub checkpoint_every: Option<Time>,
     /// How long output streams keep their batches for `slice`, in ms.
     pub remember: Option<Time>,
     /// Partitions of a shuffle when the operation names none.
@@ -44,9 +46,14 @@ pub(crate) struct Settings {
 
 impl Settings {
     /// The first batch time of a graph built now: every source and the ticker start there, so
-    /// no batch is skipped however late an operator first runs.
+    /// no batch is skipped however late an operator first runs. A job resumed from a checkpoint
+    /// of epoch `E` starts at batch `E`, the first one the checkpoint does not hold: the
+    /// batches of the downtime then run at once, as Spark's recovery generates them.
     fn first_batch(&self, job: &JobContext) -> Time {
-        batch_of(job.clock().now_ms(), self.interval)
+        let now = batch_of(job.clock().now_ms(), self.interval);
+        job.checkpoints()
+            .and_then(|c| c.restored_epoch())
+            .unwrap_or(now)
     }
 }
 

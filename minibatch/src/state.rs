@@ -115,10 +115,11 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
         }
         let presence = Presence::from_first_of(self.presence.clone(), self.slide);
         let present = presence.clone();
-        let updated = self.keyed(n).each_batch(
+        let updated = self.keyed(n).each_batch_with_state(
             "UpdateStateByKey",
             Exchange::new(|(p, _): &(Part, (K, V))| *p as u64),
-            move |t, records, out| {
+            state,
+            move |state, t, records, out| {
                 if present.at(t) != Ok(true) {
                     return;
                 }
@@ -142,7 +143,7 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
                     next.iter()
                         .map(|(k, s)| (partition_of(k, n), (k.clone(), s.clone()))),
                 );
-                state = next;
+                *state = next;
             },
         );
         self.repartitioned(updated, n, presence)

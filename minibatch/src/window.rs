@@ -42,6 +42,10 @@ use crate::presence::Presence;
 /// One batch's tagged pairs.
 type Tagged<K, V> = Vec<(Part, (K, V))>;
 
+/// An incremental window's state: the reduced batches still in the window, and each key's
+/// value (and partition) in the previous window.
+type WindowState<K, V> = (BTreeMap<Time, Tagged<K, V>>, Vec<(K, (Part, V))>);
+
 /// A key filter applied to incremental window results (Spark's `filterFunc`).
 type KeyFilter<K, V> = Rc<dyn Fn(&(K, V)) -> bool>;
 
@@ -78,19 +82,22 @@ impl<'s, T: Data> DStream<'s, T> {
         let (length, slide) = (ms(length), ms(slide));
         self.check_window(length, slide, false);
         let slide = slide.max(1);
-        let mut kept: BTreeMap<Time, Vec<(Part, T)>> = BTreeMap::new();
-        let windowed = self.each_batch("Window", Pipeline, move |t, records, out| {
-            if !records.is_empty() {
-                kept.insert(t, records);
-            }
-            if t % slide == 0 {
-                let from = Excluded(t.saturating_sub(length));
-                for (_, records) in kept.range((from, Included(t))) {
-                    out.extend(records.iter().cloned());
+        // The batches still in some window: checkpointed, as Spark checkpoints a windowed
+        // stream's parent RDDs.
+        let kept: BTreeMap<Time, Vec<(Part, T)>> = BTreeMap::new();
+        let windowed =
+            self.each_batch_with_state("Window", Pipeline, kept, move |kept, t, records, out| {
+                if !records.is_empty() {
+                    kept.insert(t, records);
                 }
-            }
-            kept.retain(|&time, _| time > t.saturating_sub(length));
-        });
+                if t % slide == 0 {
+                    let from = Excluded(t.saturating_sub(length));
+                    for (_, records) in kept.range((from, Included(t))) {
+                        out.extend(records.iter().cloned());
+                    }
+                }
+                kept.retain(|&time, _| time > t.saturating_sub(length));
+            });
         DStream {
             graph: self.graph.clone(),
             stream: windowed,
@@ -216,9 +223,10 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
         let reduced = self.reduce_by_key_into(f.clone(), partitions);
         let combine = f.clone();
         let reduce = move |values: Vec<V>| values.into_iter().reduce(|a, b| combine(&a, &b));
-        let mut history: BTreeMap<Time, Tagged<K, V>> = BTreeMap::new();
-        let mut previous: HashMap<K, (Part, V)> = new_map();
-        let windowed = reduced.each_batch("ReduceByKeyAndWindow", Pipeline, move |t, records, out| {
+        // The reduced batches still in the window, and each key's previous window value:
+        // Spark's ReducedWindowedDStream checkpoints the same.
+        let state: WindowState<K, V> = (BTreeMap::new(), Vec::new());
+        let windowed = reduced.each_batch_with_state("ReduceByKeyAndWindow", Pipeline, state, move |(history, previous_pairs), t, records, out| {
             if !records.is_empty() {
                 history.insert(t, records);
             }
@@ -226,7 +234,7 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
                 return;
             }
             let mut keys: HashMap<K, Window<V>> = new_map();
-            for (k, (p, v)) in previous.drain() {
+            for (k, (p, v)) in previous_pairs.drain(..) {
                 keys.entry(k).or_insert_with(|| Window::new(p)).previous = Some(v);
             }
             let old = (Excluded(t.saturating_sub(slide + length)), Included(t.saturating_sub(length)));
@@ -262,7 +270,7 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
                 };
                 let pair = (k, value);
                 if filter.as_ref().is_none_or(|keep| keep(&pair)) {
-                    previous.insert(pair.0.clone(), (part, pair.1.clone()));
+                    previous_pairs.push((pair.0.clone(), (part, pair.1.clone())));
                     out.push((part, pair));
                 }
             }

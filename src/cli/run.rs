@@ -139,10 +139,15 @@ impl RunArgs {
     /// The checkpoint settings, if asked for: the fingerprint is what decides the result (the
     /// source and the mode), so a checkpoint is never restored into a different job.
     fn checkpointing(&self) -> Result<Option<Checkpointing>, Error> {
-        if self.checkpoint.checkpoint_dir.is_some() && self.mode == Mode::Minibatch {
-            return Err(Error::Config(
-                "--checkpoint-dir is not supported with --mode minibatch yet".into(),
-            ));
+        let every = self.checkpoint.checkpoint_every;
+        if self.checkpoint.checkpoint_dir.is_some()
+            && self.mode == Mode::Minibatch
+            && !every.is_multiple_of(self.batch_ms)
+        {
+            return Err(Error::Config(format!(
+                "--checkpoint-every {every} must be a multiple of --batch-ms {} (a checkpoint is taken between batches)",
+                self.batch_ms
+            )));
         }
         let s = &self.source;
         let source = if let Some(path) = &s.input {
@@ -156,9 +161,13 @@ impl RunArgs {
         } else {
             format!("generate={:?} {:?}", s.generate, self.corpus.spec())
         };
+        let mode = match self.mode {
+            Mode::Native => "native".to_string(),
+            Mode::Minibatch => format!("minibatch batch={}ms", self.batch_ms),
+        };
         Ok(self
             .checkpoint
-            .checkpointing("wordcount", &format!("{source} mode=native")))
+            .checkpointing("wordcount", &format!("{source} mode={mode}")))
     }
 }
 

@@ -149,6 +149,30 @@ impl<D> EpochGate<D> {
         Some((reached.min(next_held) / every * every).max(gate.next))
     }
 
+    /// For an operator that applies whole batches in time order (the micro-batch layer): the
+    /// epoch to save *before* applying the batch at `t`, if the next epoch is at or before it.
+    /// Everything before the batch has been applied, and nothing from it on.
+    pub fn due_before(&self, t: Time) -> Option<Time> {
+        let gate = self.checkpoint.as_ref().filter(|g| g.next <= t)?;
+        let every = gate.coordinator.every();
+        Some((t / every * every).max(gate.next))
+    }
+
+    /// Saves `state` as of `epoch` (from [`due_before`](Self::due_before)); never the last save,
+    /// since a batch is still to be applied.
+    pub fn save_before<S: Serialize + ?Sized>(&mut self, epoch: Time, state: &S) {
+        let Some(gate) = self.checkpoint.as_mut() else {
+            return;
+        };
+        gate.next = epoch + gate.coordinator.every();
+        if self.job.is_aborted() {
+            return; // see `save`
+        }
+        if let Err(error) = gate.coordinator.write(epoch, &gate.part, state) {
+            self.job.fail(error);
+        }
+    }
+
     /// Whether the next save is the last: the input has ended and nothing is held back, so the
     /// state is final, and stands for every later epoch.
     pub fn is_last(&self, frontier: &MutableAntichain<Time>) -> bool {
@@ -165,14 +189,23 @@ impl<D> EpochGate<D> {
         let Some(gate) = self.checkpoint.as_mut() else {
             return;
         };
-        let result = if frontier.is_empty() && self.held.is_empty() {
+        let last = frontier.is_empty() && self.held.is_empty();
+        gate.next = if last {
+            Time::MAX
+        } else {
+            epoch + gate.coordinator.every()
+        };
+        let result = if self.job.is_aborted() {
+            // An aborted job (Flink's cancel, Spark's non-graceful stop) takes no more
+            // checkpoints: its sources stopped mid-stream, and what it drains is no cut of the
+            // input. A restart resumes from the last checkpoint taken before.
+            Ok(())
+        } else if last {
             // The input has ended and everything is applied: this state stands for every
             // later epoch.
-            gate.next = Time::MAX;
             gate.coordinator
                 .finish(Some(epoch), epoch, &gate.part, state)
         } else {
-            gate.next = epoch + gate.coordinator.every();
             gate.coordinator.write(epoch, &gate.part, state)
         };
         if let Err(error) = result {
@@ -221,17 +254,34 @@ impl SourceEpochs {
         }
     }
 
-    /// The epoch the source's time must start from: the restored checkpoint's, else 0.
+    /// The time the source must start from: that of the restored checkpoint's cut, else 0.
     pub fn start(&self) -> Time {
-        self.gate
+        let epoch = self
+            .gate
             .as_ref()
-            .and_then(|g| g.coordinator.restored_epoch())
-            .unwrap_or(0)
+            .and_then(|g| g.coordinator.restored_epoch());
+        match (epoch, self.job.tick()) {
+            // Batch E holds what arrived from E − interval on.
+            (Some(epoch), Some(interval)) => epoch.saturating_sub(interval),
+            (epoch, _) => epoch.unwrap_or(0),
+        }
+    }
+
+    /// Where a source at time `t` cuts the stream. Natively that is `t` itself; in micro-batch
+    /// mode (the job has a batch tick) records are re-stamped with the end of the batch they
+    /// arrive in, so a source at `t` stands between batch `⌈t⌉` (still filling) and the ones
+    /// before it: its offset at `t` belongs to the epoch of that batch.
+    fn cut(&self, t: Time) -> Time {
+        match self.job.tick() {
+            Some(interval) => (t / interval + 1) * interval,
+            None => t,
+        }
     }
 
     /// The source's time moves to `now`, having emitted everything before `offset`: that is
     /// its offset as of every epoch in between (the last of them is written).
     pub fn advance(&mut self, now: Time, offset: Option<u64>) {
+        let now = self.cut(now);
         let Some(gate) = self.gate.as_mut() else {
             return;
         };
@@ -240,17 +290,23 @@ impl SourceEpochs {
         }
         let every = gate.coordinator.every();
         let last = now / every * every;
+        gate.next = last + every;
+        if self.job.is_aborted() {
+            return; // see `EpochGate::save`
+        }
         if let Err(error) = gate.coordinator.write(last, &gate.part, &offset) {
             self.job.fail(error);
         }
-        gate.next = last + every;
     }
 
     /// The source has ended at `offset`, having emitted its last records at `time` (or has no
     /// part on this worker: `time` 0, `offset` none).
     pub fn finish(&mut self, time: Time, offset: Option<u64>) {
-        if let Some(gate) = self.gate.take() {
-            let finish = gate.coordinator.finish(None, time + 1, &gate.part, &offset);
+        let valid_from = self.cut(time) + 1;
+        if let Some(gate) = self.gate.take().filter(|_| !self.job.is_aborted()) {
+            let finish = gate
+                .coordinator
+                .finish(None, valid_from, &gate.part, &offset);
             if let Err(error) = finish {
                 self.job.fail(error);
             }
