@@ -3,6 +3,7 @@
 //! Sluice's benchmark harness and the workloads it measures: native vs micro-batch on the same
 //! operators, the same load and the same machine.
 //!
+//! - [`architectures`]: lambda and kappa on one engine, over the event log and a serving store;
 //! - [`workloads`]: the jobs themselves — word count, grep, top-k, windowed hashtags, the Yahoo
 //!   Streaming Benchmark — shared with `sluice run`, each with a latency probe for both modes;
 //! - [`mode`]: native, or micro-batch with its interval — the control variable;
@@ -19,6 +20,7 @@
 //! Every figure comes from a release build, after a warm-up that is not counted, as the
 //! min / median / max of several runs, with the record counts that show nothing was lost.
 
+pub mod architectures;
 pub mod batch_overhead;
 pub mod checkpoint;
 pub mod demo;

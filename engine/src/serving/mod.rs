@@ -9,7 +9,8 @@
 //!
 //! Two stores implement it: [`Embedded`] (in the process, the default) and [`Redis`] (a real
 //! external store, as the Yahoo Streaming Benchmark uses). [`open`] picks one from a spec, and
-//! [`http::serve`] answers `GET /views/NAME/KEY` over HTTP.
+//! [`http::serve`] answers `GET /views/NAME/KEY` over HTTP; jobs write views with
+//! [`ServeView::serve_view`].
 //!
 //! ```
 //! use sluice_engine::serving::{open, ServingStore};
@@ -23,9 +24,11 @@
 pub mod embedded;
 pub mod http;
 pub mod redis;
+pub mod sink;
 
 pub use self::embedded::Embedded;
 pub use self::redis::Redis;
+pub use self::sink::ServeView;
 
 use std::sync::Arc;
 

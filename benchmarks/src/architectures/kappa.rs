@@ -1,0 +1,139 @@
+//! The kappa architecture (Kreps, 2014): the log is the source of truth; a view is whatever
+//! one streaming job over it has computed so far.
+//!
+//! A version of the job runs in two phases on one checkpoint directory of its own:
+//! 1. **catch up**: replay the log from offset 0 to the end it had when the version started
+//!    (`LogSource::until`), into version `v` of the view, unpublished — queries keep reading
+//!    the previous version. When the replay ends, its final checkpoint holds the state and the
+//!    offsets reached, and the view's version `v` is published: readers switch to it at once,
+//!    whole (no gap, no mix of versions).
+//! 2. **follow**: the same program resumes from that checkpoint and follows the log, keeping
+//!    version `v` up to date until it is stopped.
+//!
+//! Reprocessing after a code change is starting version `v + 1` beside `v`, then stopping `v`
+//! once `v + 1` is published.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use sluice_engine::checkpoint::Checkpointing;
+use sluice_engine::log::LogReader;
+use sluice_engine::prelude::*;
+use sluice_engine::serving::{ServeView, ServingStore};
+use sluice_engine::sources::LogSource;
+
+/// A view's program: the log's lines in, the view's `(key, value)` updates out.
+pub type ViewProgram =
+    Arc<dyn for<'s> Fn(Stream<'s, String>) -> Stream<'s, (String, u64)> + Send + Sync>;
+
+/// Where a kappa job reads, writes and checkpoints.
+#[derive(Clone)]
+pub struct Kappa {
+    pub log: PathBuf,
+    pub store: Arc<dyn ServingStore>,
+    pub view: String,
+    pub workers: usize,
+    /// Each version checkpoints in `checkpoints/v<version>`.
+    pub checkpoints: PathBuf,
+    /// Checkpoint interval, ms of log time.
+    pub every: Time,
+}
+
+/// A running version of a kappa job.
+pub struct KappaRun {
+    published: Arc<AtomicBool>,
+    stopped: Arc<AtomicBool>,
+    job: Arc<Mutex<Option<JobContext>>>,
+    thread: Option<JoinHandle<Result<Duration>>>,
+}
+
+impl Kappa {
+    /// Starts version `version` of `program` (see the module docs).
+    pub fn start(&self, version: u32, program: ViewProgram) -> Result<KappaRun> {
+        let end = {
+            let mut reader = LogReader::open(&self.log)?;
+            reader.seek_end()?;
+            reader.offset()
+        };
+        let published = Arc::new(AtomicBool::new(false));
+        let stopped = Arc::new(AtomicBool::new(false));
+        let job: Arc<Mutex<Option<JobContext>>> = Arc::default();
+        let (me, flag, stop, current) = (
+            self.clone(),
+            published.clone(),
+            stopped.clone(),
+            job.clone(),
+        );
+        let thread = std::thread::spawn(move || {
+            let started = Instant::now();
+            let checkpoints = me.checkpoints.join(format!("v{version}"));
+            let phase = |source: LogSource| -> Result<()> {
+                let execution = Execution::default().workers(me.workers).checkpointing(
+                    Checkpointing::new(&checkpoints, me.every)
+                        .program(&format!("kappa-{}", me.view), &format!("v{version}")),
+                );
+                *current.lock().unwrap_or_else(|e| e.into_inner()) = Some(execution.job().clone());
+                if stop.load(Ordering::SeqCst) {
+                    execution.job().stop();
+                }
+                let (store, view, program) = (me.store.clone(), me.view.clone(), program.clone());
+                execute(execution, move |worker| {
+                    worker.dataflow(|scope| {
+                        program(scope.event_log(&source)).serve_view(&store, &view, version);
+                    });
+                })
+                .map(|_| ())
+            };
+            phase(LogSource::open(&me.log)?.until(end))?;
+            if stop.load(Ordering::SeqCst) {
+                // Stopped before it caught up: never published.
+                return Ok(started.elapsed());
+            }
+            me.store.publish(&me.view, version)?;
+            let caught_up = started.elapsed();
+            flag.store(true, Ordering::SeqCst);
+            phase(LogSource::open(&me.log)?.follow())?;
+            Ok(caught_up)
+        });
+        Ok(KappaRun {
+            published,
+            stopped,
+            job,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl KappaRun {
+    /// Whether this version has caught up and is the published one.
+    pub fn is_published(&self) -> bool {
+        self.published.load(Ordering::SeqCst)
+    }
+
+    /// Waits until this version is published (or `timeout` passes); returns whether it was.
+    pub fn wait_published(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while !self.is_published() && Instant::now() < deadline {
+            if self.thread.as_ref().is_some_and(|t| t.is_finished()) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.is_published()
+    }
+
+    /// Stops the job and returns how long it took to catch up (its reprocessing time).
+    pub fn stop(mut self) -> Result<Duration> {
+        self.stopped.store(true, Ordering::SeqCst);
+        if let Some(job) = self.job.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            job.stop();
+        }
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(result)) => result,
+            _ => Err(Error::Worker("the kappa job panicked".into())),
+        }
+    }
+}
