@@ -2,15 +2,18 @@
 //! view, keeps it up to date as the log grows, and a reprocessed version (a code change)
 //! replaces it with no gap and no mix of versions — checked against plain loops.
 
+mod common;
+
+use common::wait_for;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
-use sluice_bench::architectures::kappa::{Kappa, ViewProgram};
+use sluice_bench::architectures::kappa::Kappa;
+use sluice_bench::architectures::word_count_view;
 use sluice_engine::log::{EventLog, Fsync, LogConfig};
-use sluice_engine::prelude::*;
 use sluice_engine::serving::{Embedded, ServingStore};
 
 fn line(i: u64) -> String {
@@ -31,22 +34,6 @@ fn reference(
     counts
 }
 
-fn program(normalize: fn(&str) -> String) -> ViewProgram {
-    Arc::new(move |lines| {
-        lines
-            .flat_map(move |line: String| {
-                line.split_ascii_whitespace()
-                    .map(|w| (normalize(w), ()))
-                    .collect::<Vec<_>>()
-            })
-            .map_with_state(|word: &String, (), count: &mut Option<u64>| {
-                let count = count.get_or_insert(0);
-                *count += 1;
-                (word.clone(), *count)
-            })
-    })
-}
-
 fn view_of(store: &dyn ServingStore) -> BTreeMap<String, u64> {
     store
         .entries("counts")
@@ -54,14 +41,6 @@ fn view_of(store: &dyn ServingStore) -> BTreeMap<String, u64> {
         .into_iter()
         .map(|(k, v)| (k, v.as_u64().unwrap()))
         .collect()
-}
-
-fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 #[test]
@@ -79,6 +58,7 @@ fn a_reprocessed_version_takes_over_the_view_with_no_gap_and_no_mix() {
         log: log_dir.clone(),
         store: store.clone(),
         view: "counts".into(),
+        from: 0,
         workers: 2,
         checkpoints: dir.path().join("checkpoints"),
         every: 50,
@@ -87,7 +67,7 @@ fn a_reprocessed_version_takes_over_the_view_with_no_gap_and_no_mix() {
     let lower: fn(&str) -> String = |w| w.to_lowercase();
 
     // Version 1 catches up, then follows.
-    let v1 = kappa.start(1, program(as_is)).unwrap();
+    let v1 = kappa.start(1, word_count_view(as_is)).unwrap();
     assert!(v1.wait_published(Duration::from_secs(30)));
     assert_eq!(store.published("counts").unwrap(), Some(1));
     log.append_all((5_000..6_000).map(|i| (i / 10, line(i))))
@@ -126,7 +106,7 @@ fn a_reprocessed_version_takes_over_the_view_with_no_gap_and_no_mix() {
             (versions, new)
         })
     };
-    let v2 = kappa.start(2, program(lower)).unwrap();
+    let v2 = kappa.start(2, word_count_view(lower)).unwrap();
     assert!(v2.wait_published(Duration::from_secs(30)));
     let reprocessing = v1.stop().unwrap();
     log.append_all((6_000..6_500).map(|i| (i / 10, line(i))))

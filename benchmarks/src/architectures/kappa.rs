@@ -35,6 +35,9 @@ pub struct Kappa {
     pub log: PathBuf,
     pub store: Arc<dyn ServingStore>,
     pub view: String,
+    /// The offset to replay from: 0 for kappa (the speed layer of lambda starts where its
+    /// batch view ends).
+    pub from: u64,
     pub workers: usize,
     /// Each version checkpoints in `checkpoints/v<version>`.
     pub checkpoints: PathBuf,
@@ -87,7 +90,7 @@ impl Kappa {
                 })
                 .map(|_| ())
             };
-            phase(LogSource::open(&me.log)?.until(end))?;
+            phase(LogSource::open(&me.log)?.from_offset(me.from).until(end))?;
             if stop.load(Ordering::SeqCst) {
                 // Stopped before it caught up: never published.
                 return Ok(started.elapsed());
