@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::wait_for;
+use common::{log_of, wait_for};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,7 +13,6 @@ use std::time::Duration;
 use serde_json::json;
 use sluice_bench::architectures::kappa::Kappa;
 use sluice_bench::architectures::word_count_view;
-use sluice_engine::log::{EventLog, Fsync, LogConfig};
 use sluice_engine::serving::{Embedded, ServingStore};
 
 fn line(i: u64) -> String {
@@ -46,13 +45,7 @@ fn view_of(store: &dyn ServingStore) -> BTreeMap<String, u64> {
 #[test]
 fn a_reprocessed_version_takes_over_the_view_with_no_gap_and_no_mix() {
     let dir = tempfile::tempdir().unwrap();
-    let log_dir = dir.path().join("log");
-    let config = LogConfig::default()
-        .fsync(Fsync::Never)
-        .segment_bytes(16 << 10);
-    let mut log = EventLog::open_with(&log_dir, config).unwrap();
-    log.append_all((0..5_000).map(|i| (i / 10, line(i))))
-        .unwrap();
+    let (mut log, log_dir) = log_of(dir.path(), 5_000, line);
     let store: Arc<dyn ServingStore> = Arc::new(Embedded::default());
     let kappa = Kappa {
         log: log_dir.clone(),

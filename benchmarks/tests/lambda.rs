@@ -4,14 +4,13 @@
 
 mod common;
 
-use common::wait_for;
+use common::{log_of, wait_for};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use sluice_bench::architectures::lambda::Lambda;
 use sluice_bench::architectures::word_count_view;
-use sluice_engine::log::{EventLog, Fsync, LogConfig};
 use sluice_engine::serving::{Embedded, ServingStore};
 
 fn line(i: u64) -> String {
@@ -37,13 +36,7 @@ fn served(lambda: &Lambda, keys: &BTreeMap<String, u64>) -> BTreeMap<String, u64
 #[test]
 fn batch_and_speed_layers_merge_to_the_whole_log_across_generations() {
     let dir = tempfile::tempdir().unwrap();
-    let log_dir = dir.path().join("log");
-    let config = LogConfig::default()
-        .fsync(Fsync::Never)
-        .segment_bytes(16 << 10);
-    let mut log = EventLog::open_with(&log_dir, config).unwrap();
-    log.append_all((0..4_000).map(|i| (i / 10, line(i))))
-        .unwrap();
+    let (mut log, log_dir) = log_of(dir.path(), 4_000, line);
     let store: Arc<dyn ServingStore> = Arc::new(Embedded::default());
     let lambda = Lambda {
         log: log_dir.clone(),
