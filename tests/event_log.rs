@@ -168,3 +168,93 @@ fn damage_is_reported_by_info_and_tail_with_its_offset() {
     assert!(!output.status.success());
     assert!(stderr(&output).contains("/no/such/log"));
 }
+
+/// `GET path` on `address`: the status and the body.
+fn http_get(address: &str, path: &str) -> Option<(u16, String)> {
+    let mut stream = std::net::TcpStream::connect(address).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut response).ok()?;
+    let status = response.get(9..12)?.parse().ok()?;
+    let body = response.split("\r\n\r\n").nth(1)?.to_string();
+    Some((status, body))
+}
+
+/// `sluice serve`: the kappa word-count view of a log over HTTP, following appends.
+#[test]
+fn serve_answers_the_view_of_the_log_and_follows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    assert!(append(&log, "to be or not to be\n").status.success());
+    let port = common::free_port();
+    let address = format!("127.0.0.1:{port}");
+    let mut server = sluice()
+        .args(["serve", "--log"])
+        .arg(&log)
+        .args(["--address", &address])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let first = BufReader::new(server.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert!(
+        first.contains(&format!("http://{address}/views/wordcount/KEY")),
+        "{first}"
+    );
+    let wait_for = |word: &str, count: u64| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let answer = http_get(&address, &format!("/views/wordcount/{word}"));
+            if let Some((200, body)) = &answer {
+                let value: serde_json::Value = serde_json::from_str(body).unwrap();
+                if value["value"] == count {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "{word}: {answer:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait_for("to", 2);
+    wait_for("be", 2);
+    assert!(append(&log, "to do\n").status.success());
+    wait_for("to", 3);
+    wait_for("do", 1);
+    assert_eq!(
+        http_get(&address, "/views/wordcount/absent").unwrap().0,
+        404
+    );
+    let killed = Command::new("kill")
+        .args(["-INT", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = server.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn serve_names_a_bad_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    assert!(append(&log, "x\n").status.success());
+    let output = sluice()
+        .args(["serve", "--serving", "redis://127.0.0.1:1", "--log"])
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("redis://127.0.0.1:1"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -12,6 +12,7 @@ mod hashtags;
 mod loadgen;
 mod log;
 mod run;
+mod serve;
 mod status;
 mod windowcount;
 
@@ -53,6 +54,8 @@ enum Command {
         #[command(subcommand)]
         command: log::LogCommand,
     },
+    /// The kappa architecture live: a word-count view over an event log, served over HTTP.
+    Serve(serve::ServeArgs),
     /// Serve open-loop load over TCP: `<scheduled unix nanos> <line>` lines on a fixed schedule.
     Loadgen(loadgen::LoadgenArgs),
 }
@@ -68,5 +71,6 @@ pub fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Demo(args) => demo::demo(args),
         Command::Checkpoint { command } => checkpoint::checkpoint(command),
         Command::Log { command } => log::log(command),
+        Command::Serve(args) => serve::serve(args),
     }
 }
