@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::process::Stdio;
 
-use common::sluice;
+use common::{sluice, stderr};
 use sluice::engine::sources::corpus::{Corpus, CorpusSpec};
 use sluice::engine::sources::stamped::parse_stamped;
 
@@ -253,4 +253,40 @@ fn demo_reads_lines_from_a_socket() {
         .unwrap();
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("127.0.0.1:1"));
+}
+
+/// `sluice compare lambda-kappa` on a small log: both final views equal the plain loop,
+/// freshness was measured for both, and the results and plot are written.
+#[test]
+fn compare_lambda_kappa_reports_both_architectures() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = sluice()
+        .args([
+            "compare",
+            "lambda-kappa",
+            "--initial",
+            "5000",
+            "--rate",
+            "500",
+        ])
+        .args(["--seconds", "1", "--out"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("equal a plain loop: yes"), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("compare.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["views_equal"], true);
+    assert_eq!(report["events"], 5500);
+    for name in ["kappa", "lambda"] {
+        let r = &report[name];
+        assert_eq!(r["equals_reference"], true, "{name}");
+        assert!(r["probes"].as_u64().unwrap() >= 4, "{name}: {r}");
+        assert!(r["reprocessing_ms"].as_f64().unwrap() > 0.0);
+    }
+    let svg = std::fs::read_to_string(dir.path().join("freshness.svg")).unwrap();
+    assert!(svg.contains("kappa") && svg.contains("lambda"));
 }

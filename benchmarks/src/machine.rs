@@ -61,3 +61,13 @@ pub fn reset_peak_memory() {
 pub fn peak_memory_bytes() -> Option<u64> {
     proc_kib("/proc/self/status", "VmHWM:").map(|kib| kib * 1024)
 }
+
+/// CPU time (user + system) this process has used, in seconds, from `/proc/self/stat` (whose
+/// clock ticks are 1/100 s on Linux).
+pub fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
+}

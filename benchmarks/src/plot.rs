@@ -75,39 +75,48 @@ fn interval(mode: Option<Mode>) -> Option<u64> {
 
 /// Latency CDFs of the configurations in `group` (same workload, workers and rate).
 fn latency_cdf(path: &Path, group: &[&LatencyMeasurement]) -> Result<(), Failure> {
-    let points = group.iter().flat_map(|m| m.cdf.iter().map(|p| p.0));
+    let c = &group[0].config;
+    let title = format!(
+        "{} at {} lines/s, {} workers: latency from scheduled send time",
+        c.workload,
+        si(c.rate),
+        c.workers
+    );
+    let series: Vec<(String, &[(f64, f64)])> = group
+        .iter()
+        .map(|m| (m.config.mode.to_string(), m.cdf.as_slice()))
+        .collect();
+    cdf_chart(path, &title, "latency (ms, log scale)", &series)
+}
+
+/// Cumulative distributions `(ms, fraction)`, one line per named series, on a log time axis.
+pub fn cdf_chart(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    series: &[(String, &[(f64, f64)])],
+) -> Result<(), Failure> {
+    let points = series.iter().flat_map(|(_, cdf)| cdf.iter().map(|p| p.0));
     let (lo, hi) = points.fold((f64::MAX, 0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
     let (lo, hi) = ((lo * 0.8).max(1e-3), (hi * 1.25).max(lo * 10.0));
-    let c = &group[0].config;
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!(
-                "{} at {} lines/s, {} workers: latency from scheduled send time",
-                c.workload,
-                si(c.rate),
-                c.workers
-            ),
-            ("sans-serif", 20),
-        )
+        .caption(title, ("sans-serif", 20))
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(60)
         .build_cartesian_2d((lo..hi).log_scale(), 0f64..1f64)?;
     chart
         .configure_mesh()
-        .x_desc("latency (ms, log scale)")
+        .x_desc(x_desc)
         .y_desc("fraction of records")
         .draw()?;
-    for (i, m) in group.iter().enumerate() {
+    for (i, (name, cdf)) in series.iter().enumerate() {
         let color = color(i);
         chart
-            .draw_series(LineSeries::new(
-                m.cdf.iter().copied(),
-                color.stroke_width(2),
-            ))?
-            .label(m.config.mode.to_string())
+            .draw_series(LineSeries::new(cdf.iter().copied(), color.stroke_width(2)))?
+            .label(name.as_str())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color));
     }
     chart

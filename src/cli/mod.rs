@@ -5,6 +5,7 @@
 mod bench;
 mod checkpoint;
 mod cluster;
+mod compare;
 mod conformance;
 mod corpus;
 mod demo;
@@ -54,6 +55,11 @@ enum Command {
         #[command(subcommand)]
         command: log::LogCommand,
     },
+    /// Compare architectures: `sluice compare lambda-kappa`.
+    Compare {
+        #[command(subcommand)]
+        command: compare::CompareCommand,
+    },
     /// The kappa architecture live: a word-count view over an event log, served over HTTP.
     Serve(serve::ServeArgs),
     /// Serve open-loop load over TCP: `<scheduled unix nanos> <line>` lines on a fixed schedule.
@@ -72,5 +78,6 @@ pub fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Checkpoint { command } => checkpoint::checkpoint(command),
         Command::Log { command } => log::log(command),
         Command::Serve(args) => serve::serve(args),
+        Command::Compare { command } => compare::run(command),
     }
 }

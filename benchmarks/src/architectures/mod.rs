@@ -4,8 +4,10 @@
 //!   version of the job replaying the log from its start into a new version of the view, which
 //!   takes over atomically once it has caught up;
 //! - [`lambda`]: a batch view over the log up to an offset, a speed layer after it, and a
-//!   serving layer that adds the two; a new generation replaces both at once.
+//!   serving layer that adds the two; a new generation replaces both at once;
+//! - [`compare`]: both over the same events — equality, freshness, reprocessing time, cost.
 
+pub mod compare;
 pub mod kappa;
 pub mod lambda;
 
