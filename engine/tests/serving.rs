@@ -128,9 +128,7 @@ fn http_answers_from_the_published_version() {
     let (status, body) = get(address, "/views/counts/zzz");
     assert_eq!(status, 404);
     assert!(body["error"].as_str().unwrap().contains("zzz"));
+    // Dropping the server shuts it down and joins its thread (a hang here would be the bug;
+    // whether the port refuses connections afterwards depends on who takes it next).
     drop(server);
-    assert!(
-        TcpStream::connect(address).is_err(),
-        "the server stops when dropped"
-    );
 }
