@@ -7,7 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
 use std::process::Stdio;
 
-use common::{sluice, stderr};
+use common::{run_with_stdin, sluice, stderr};
 use sluice::engine::sources::corpus::{Corpus, CorpusSpec};
 use sluice::engine::sources::stamped::parse_stamped;
 
@@ -171,21 +171,10 @@ fn demo_shows_every_arrival_and_both_modes_agree() {
 
 #[test]
 fn demo_counts_typed_lines() {
-    use std::io::Write;
-    let mut child = sluice()
-        .args(["demo", "--stdin", "--batch-ms", "100"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"to be or\nnot to be\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = run_with_stdin(
+        sluice().args(["demo", "--stdin", "--batch-ms", "100"]),
+        b"to be or\nnot to be\n",
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
     for update in ["to = 1", "be = 1", "or = 1", "not = 1", "to = 2", "be = 2"] {

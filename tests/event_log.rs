@@ -8,24 +8,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{sluice, stderr};
+use common::{run_with_stdin, sluice, stderr};
 
 fn append(dir: &Path, lines: &str) -> std::process::Output {
-    let mut child = sluice()
-        .args(["log", "append"])
-        .arg(dir)
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(lines.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    run_with_stdin(sluice().args(["log", "append"]).arg(dir), lines.as_bytes())
 }
 
 fn tail(dir: &Path) -> Vec<String> {
