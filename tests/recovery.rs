@@ -232,6 +232,19 @@ fn a_file_source_resumes_at_its_offsets() {
 
 #[test]
 fn two_processes_resume_together() {
+    two_processes_killed_and_resumed(&[], "2 processes");
+}
+
+#[test]
+fn two_processes_resume_together_in_micro_batch_mode() {
+    let minibatch = ["--mode", "minibatch", "--batch-ms", "50"];
+    two_processes_killed_and_resumed(&minibatch, "2 processes, micro-batch");
+}
+
+/// Word count on 2 processes on loopback (`extra` flags added), both SIGKILLed once a
+/// checkpoint is committed, then both restarted: they resume together and the final counts
+/// equal a plain loop's.
+fn two_processes_killed_and_resumed(extra: &[&str], what: &str) {
     let expected = expected_counts();
     let dir = tempfile::tempdir().unwrap();
     let (checkpoints, out) = (dir.path().join("cp"), dir.path().join("out"));
@@ -244,7 +257,8 @@ fn two_processes_resume_together() {
         )
         .unwrap();
         let process = |i: usize| {
-            let mut command = wordcount(&checkpoints, &out, &["--processes", "2"]);
+            let args: Vec<&str> = ["--processes", "2"].iter().chain(extra).copied().collect();
+            let mut command = wordcount(&checkpoints, &out, &args);
             command
                 .args(["--process", &i.to_string(), "--hostfile"])
                 .arg(&hosts)
@@ -293,7 +307,7 @@ fn two_processes_resume_together() {
         2,
         "{log}"
     );
-    assert_output(read(&out), &expected, "2 processes");
+    assert_output(read(&out), &expected, what);
 }
 
 #[test]
