@@ -95,6 +95,11 @@ fn latest_epoch(checkpoints: &Path) -> Option<u64> {
         .and_then(|s| s.trim().parse().ok())
 }
 
+/// The checkpoint and output paths of the `k`-th run in `dir`.
+fn run_dirs(dir: &Path, k: usize) -> (PathBuf, PathBuf) {
+    (dir.join(format!("cp-{k}")), dir.join(format!("out-{k}")))
+}
+
 /// How a run is stopped.
 #[derive(Debug)]
 enum Kill {
@@ -122,10 +127,7 @@ fn a_killed_word_count_resumes_to_the_failure_free_result() {
     ];
     for (k, kill) in kills.iter().enumerate() {
         let what = format!("{kill:?}");
-        let (checkpoints, out) = (
-            dir.path().join(format!("cp-{k}")),
-            dir.path().join(format!("out-{k}")),
-        );
+        let (checkpoints, out) = run_dirs(dir.path(), k);
         match *kill {
             Kill::After(after) => kill_after(wordcount(&checkpoints, &out, &[]), after),
             Kill::AbortAfterParts(parts) => abort_after(wordcount(&checkpoints, &out, &[]), parts),
@@ -456,10 +458,7 @@ fn a_killed_windowed_count_writes_every_window_exactly_once() {
     .iter()
     .enumerate()
     {
-        let (checkpoints, out) = (
-            dir.path().join(format!("cp-{k}")),
-            dir.path().join(format!("out-{k}")),
-        );
+        let (checkpoints, out) = run_dirs(dir.path(), k);
         let command = || {
             let mut command = sluice();
             command
@@ -505,10 +504,7 @@ fn a_killed_word_count_over_the_event_log_resumes_to_the_failure_free_result() {
     let expected = expected_counts();
     let mut resumed = 0;
     for (k, parts) in [5, 25, 60].into_iter().enumerate() {
-        let (checkpoints, out) = (
-            dir.path().join(format!("cp-{k}")),
-            dir.path().join(format!("out-{k}")),
-        );
+        let (checkpoints, out) = run_dirs(dir.path(), k);
         let command = || {
             let mut command = sluice();
             command
@@ -546,10 +542,7 @@ fn a_killed_micro_batch_word_count_resumes_to_the_failure_free_result() {
         Kill::AbortAfterParts(30),
     ];
     for (k, kill) in kills.iter().enumerate() {
-        let (checkpoints, out) = (
-            dir.path().join(format!("cp-{k}")),
-            dir.path().join(format!("out-{k}")),
-        );
+        let (checkpoints, out) = run_dirs(dir.path(), k);
         match *kill {
             Kill::After(after) => kill_after(wordcount(&checkpoints, &out, &minibatch), after),
             Kill::AbortAfterParts(parts) => {
