@@ -244,38 +244,47 @@ fn demo_reads_lines_from_a_socket() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("127.0.0.1:1"));
 }
 
-/// `sluice compare lambda-kappa` on a small log: both final views equal the plain loop,
-/// freshness was measured for both, and the results and plot are written.
+/// `sluice compare lambda-kappa` on a small log, for every workload: both final views equal
+/// the plain loop, freshness was measured for both, and the results and plot are written; with
+/// `--batch-every`, lambda's batch layer ran more than once.
 #[test]
 fn compare_lambda_kappa_reports_both_architectures() {
-    let dir = tempfile::tempdir().unwrap();
-    let output = sluice()
-        .args([
-            "compare",
-            "lambda-kappa",
-            "--initial",
-            "5000",
-            "--rate",
-            "500",
-        ])
-        .args(["--seconds", "1", "--out"])
-        .arg(dir.path())
-        .output()
+    for (workload, batch_every) in [
+        ("wordcount", None),
+        ("hashtags", Some("400")),
+        ("ysb", Some("400")),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = sluice();
+        command
+            .args(["compare", "lambda-kappa", "--workload", workload])
+            .args(["--initial", "5000", "--rate", "500", "--seconds", "1.5"]);
+        if let Some(ms) = batch_every {
+            command.args(["--batch-every", ms]);
+        }
+        let output = command.arg("--out").arg(dir.path()).output().unwrap();
+        assert!(output.status.success(), "{workload}: {}", stderr(&output));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.contains("equal a plain loop: yes"), "{stdout}");
+        let report: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("compare.json")).unwrap(),
+        )
         .unwrap();
-    assert!(output.status.success(), "{}", stderr(&output));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("equal a plain loop: yes"), "{stdout}");
-    let report: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.path().join("compare.json")).unwrap())
-            .unwrap();
-    assert_eq!(report["views_equal"], true);
-    assert_eq!(report["events"], 5500);
-    for name in ["kappa", "lambda"] {
-        let r = &report[name];
-        assert_eq!(r["equals_reference"], true, "{name}");
-        assert!(r["probes"].as_u64().unwrap() >= 4, "{name}: {r}");
-        assert!(r["reprocessing_ms"].as_f64().unwrap() > 0.0);
+        assert_eq!(report["workload"], workload);
+        assert_eq!(report["views_equal"], true);
+        assert_eq!(report["events"], 5750);
+        for name in ["kappa", "lambda"] {
+            let r = &report[name];
+            assert_eq!(r["equals_reference"], true, "{workload} {name}");
+            assert!(r["probes"].as_u64().unwrap() >= 6, "{workload} {name}: {r}");
+            assert!(r["reprocessing_ms"].as_f64().unwrap() > 0.0);
+        }
+        let batch_views = report["lambda"]["batch_views"].as_u64().unwrap();
+        match batch_every {
+            None => assert_eq!(batch_views, 2, "{workload}: the first and the code change"),
+            Some(_) => assert!(batch_views > 2, "{workload}: {batch_views} batch views"),
+        }
+        let svg = std::fs::read_to_string(dir.path().join("freshness.svg")).unwrap();
+        assert!(svg.contains("kappa") && svg.contains("lambda"));
     }
-    let svg = std::fs::read_to_string(dir.path().join("freshness.svg")).unwrap();
-    assert!(svg.contains("kappa") && svg.contains("lambda"));
 }

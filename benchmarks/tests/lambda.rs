@@ -1,13 +1,15 @@
 //! Lambda on the event log: batch view + speed layer, merged by the serving layer, equal a
 //! plain loop over the whole log; the speed layer follows appends; a new generation replaces
-//! the old one without any query seeing a double count or a gap.
+//! the old one without any query seeing a double count or a gap; the batch layer runs
+//! periodically and drops the views it covers.
 
 mod common;
 
 use common::{log_of, wait_for};
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use sluice_bench::architectures::lambda::Lambda;
 use sluice_bench::architectures::word_count_view;
@@ -87,4 +89,78 @@ fn batch_and_speed_layers_merge_to_the_whole_log_across_generations() {
         served(&lambda, &more) == more
     });
     second.speed.stop().unwrap();
+}
+
+#[test]
+fn the_batch_layer_runs_periodically_and_drops_the_views_it_covers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut log, log_dir) = log_of(dir.path(), 2_000, line);
+    let store: Arc<dyn ServingStore> = Arc::new(Embedded::default());
+    let lambda = Lambda {
+        log: log_dir.clone(),
+        store: store.clone(),
+        view: "counts".into(),
+        workers: 2,
+        checkpoints: dir.path().join("checkpoints"),
+        every: 50,
+    };
+    let run = lambda
+        .serve(
+            word_count_view(|w| w.to_string()),
+            Some(Duration::from_millis(150)),
+        )
+        .unwrap();
+    assert_eq!(run.generation(), 1);
+    // Appends go on while generations replace each other; no query ever sees more than
+    // what has been appended (a count in two generations' parts at once).
+    let appended = Arc::new(AtomicU64::new(2_000));
+    let checking = Arc::new(AtomicBool::new(true));
+    let checker = {
+        let (lambda, checking, appended) = (lambda.clone(), checking.clone(), appended.clone());
+        std::thread::spawn(move || {
+            let mut reads = 0;
+            while checking.load(Ordering::SeqCst) {
+                let value = lambda.get("c").unwrap().unwrap_or(0);
+                let limit = appended.load(Ordering::SeqCst);
+                assert!(value <= limit, "c = {value} with {limit} lines appended");
+                reads += 1;
+            }
+            reads
+        })
+    };
+    for chunk in 0..40u64 {
+        let lines = 2_000 + chunk * 100..2_100 + chunk * 100;
+        log.append_all(lines.clone().map(|i| (i / 10, line(i))))
+            .unwrap();
+        appended.store(lines.end, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    wait_for("three generations", || run.generation() >= 3);
+    let all = reference(0..6_000);
+    wait_for("the served generation", || served(&lambda, &all) == all);
+    checking.store(false, Ordering::SeqCst);
+    assert!(checker.join().unwrap() > 0);
+    // Every generation before the served one is retired: views and checkpoints dropped.
+    let served_generation = run.generation();
+    for generation in 1..served_generation {
+        for layer in ["batch", "rt"] {
+            let view = format!("counts-{layer}-{generation}");
+            assert_eq!(store.published(&view).unwrap(), None, "{view}");
+        }
+        assert!(!dir
+            .path()
+            .join(format!("checkpoints/rt-{generation}"))
+            .exists());
+    }
+    assert!(store
+        .published(&format!("counts-rt-{served_generation}"))
+        .unwrap()
+        .is_some());
+    // A code change builds a generation at once, and later ones keep its program.
+    let before = run.builds();
+    run.redeploy(word_count_view(|w| w.to_uppercase())).unwrap();
+    assert!(run.builds() > before);
+    assert_eq!(lambda.get("C").unwrap(), Some(6_000));
+    assert_eq!(lambda.get("c").unwrap(), None);
+    run.stop().unwrap();
 }

@@ -32,6 +32,21 @@ fn check_versions(store: &dyn ServingStore, view: &str) {
         store.entries(view).unwrap(),
         vec![("a".to_string(), json!(10))]
     );
+    // Removing a view drops every version of it, and no other view.
+    let other = format!("{view}-other");
+    store.put(&other, 1, &[("a".into(), json!(7))]).unwrap();
+    store.publish(&other, 1).unwrap();
+    store.put(view, 3, &[("a".into(), json!(11))]).unwrap();
+    store.remove(view).unwrap();
+    assert_eq!(store.published(view).unwrap(), None);
+    assert_eq!(store.get(view, "a").unwrap(), None);
+    store.publish(view, 3).unwrap();
+    assert_eq!(
+        store.get(view, "a").unwrap(),
+        None,
+        "unpublished versions go too"
+    );
+    assert_eq!(store.get(&other, "a").unwrap(), Some(json!(7)));
 }
 
 #[test]

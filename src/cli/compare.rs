@@ -1,9 +1,11 @@
 //! `sluice compare lambda-kappa`: both architectures over the same log and events.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 use sluice::bench::architectures::compare::{compare, write_results, CompareConfig};
+use sluice::bench::architectures::views::ViewWorkload;
 
 /// What to compare.
 #[derive(Subcommand, Debug)]
@@ -15,8 +17,23 @@ pub enum CompareCommand {
 /// The workloads the comparison knows.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Workload {
-    /// Running count of every word.
+    /// Running count of every word; the code change lower-cases words.
     Wordcount,
+    /// Hashtag counts per 1 s event-time window; the code change makes the windows 5 s.
+    Hashtags,
+    /// The Yahoo Streaming Benchmark: ad views per campaign per 10 s window; the code change
+    /// counts clicks too.
+    Ysb,
+}
+
+impl From<Workload> for ViewWorkload {
+    fn from(workload: Workload) -> Self {
+        match workload {
+            Workload::Wordcount => ViewWorkload::Wordcount,
+            Workload::Hashtags => ViewWorkload::Hashtags,
+            Workload::Ysb => ViewWorkload::Ysb,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -37,6 +54,10 @@ pub struct LambdaKappaArgs {
     serving: String,
     #[arg(long, default_value_t = 2)]
     workers: usize,
+    /// Lambda's batch layer recomputes its view every MS milliseconds (by default only on the
+    /// code change).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    batch_every: Option<u64>,
     /// Where to write compare.json and freshness.svg.
     #[arg(long, default_value = "results/compare", value_name = "DIR")]
     out: PathBuf,
@@ -45,6 +66,8 @@ pub struct LambdaKappaArgs {
 pub fn run(command: CompareCommand) -> Result<(), Box<dyn std::error::Error>> {
     let CompareCommand::LambdaKappa(args) = command;
     let config = CompareConfig {
+        workload: args.workload.into(),
+        batch_every: args.batch_every.map(Duration::from_millis),
         initial: args.initial,
         rate: args.rate,
         seconds: args.seconds,
@@ -55,7 +78,8 @@ pub fn run(command: CompareCommand) -> Result<(), Box<dyn std::error::Error>> {
     let report = compare(&config, |what| eprintln!("sluice compare: {what}"))?;
     let _ = std::fs::remove_dir_all(&config.scratch);
     println!(
-        "{} events ({} late), serving: {}; final views equal a plain loop: {}",
+        "{}: {} events ({} late), serving: {}; final views equal a plain loop: {}",
+        report.workload,
         report.events,
         report.late_events,
         report.serving,
@@ -77,6 +101,9 @@ pub fn run(command: CompareCommand) -> Result<(), Box<dyn std::error::Error>> {
                 .map_or(f64::NAN, |b| b as f64 / (1 << 20) as f64),
             r.lines_of_code
         );
+    }
+    if let Some(views) = report.lambda.batch_views {
+        println!("lambda built {views} batch views");
     }
     for path in write_results(&report, &args.out)? {
         println!("wrote {}", path.display());

@@ -2,16 +2,17 @@
 //!
 //! Each architecture runs alone (so that CPU time and peak memory are its own), on its own
 //! copy of one event log built the same way:
-//! 1. the initial events are appended (some of them *late*: an event time well before the
-//!    others'), and version 1 of the word-count view is built (kappa: a replay, then follow;
-//!    lambda: a batch view and a speed layer);
-//! 2. events are appended at a fixed rate; every 100th carries a probe word, and a poller
-//!    measures **freshness**: from the append to the probe's first appearance in the served
-//!    view;
-//! 3. a **code change** (words lower-cased) forces reprocessing: kappa starts version 2 beside
-//!    version 1 and times its catch-up; lambda builds generation 2 (batch view and speed layer)
-//!    with the new code;
-//! 4. the final served view is compared with a plain loop over the whole log.
+//! 1. the initial events of the [workload](super::views) are appended (some of them *late*:
+//!    an event time well before the others'), and version 1 of its view is built (kappa: a
+//!    replay, then follow; lambda: a batch view and a speed layer, and with `batch_every` a new
+//!    batch view periodically, as the batch layer runs in a loop);
+//! 2. events are appended at a fixed rate; every 100th is a probe with a key of its own, and a
+//!    poller measures **freshness**: from the append to the probe's first appearance in the
+//!    served view;
+//! 3. a **code change** (version 2 of the view) forces reprocessing: kappa starts version 2
+//!    beside version 1 and times its catch-up; lambda builds a new generation (batch view and
+//!    speed layer) with the new code;
+//! 4. every key of the final served view is compared with a plain loop over the whole log.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -24,17 +25,17 @@ use serde::Serialize;
 use sluice_engine::log::{EventLog, Fsync, LogConfig};
 use sluice_engine::prelude::*;
 use sluice_engine::serving;
-use sluice_engine::sources::corpus::{Corpus, CorpusSpec};
 
-use super::kappa::Kappa;
-use super::lambda::Lambda;
-use super::word_count_view;
+use super::kappa::{Kappa, KappaRun, ViewProgram};
+use super::lambda::{Lambda, LambdaRun};
+use super::views::{is_late, is_probe, ViewWorkload};
 use crate::machine::{cpu_seconds, peak_memory_bytes, reset_peak_memory};
 use crate::stats::{cdf, Percentiles};
 
 /// What to compare on.
 #[derive(Clone, Debug)]
 pub struct CompareConfig {
+    pub workload: ViewWorkload,
     /// Events in the log before the architectures start.
     pub initial: u64,
     /// Events appended per second while freshness is measured, and for how long.
@@ -43,6 +44,8 @@ pub struct CompareConfig {
     /// `embedded` or `redis://HOST:PORT`.
     pub serving: String,
     pub workers: usize,
+    /// Lambda's batch layer recomputes its view this often (besides on a code change).
+    pub batch_every: Option<Duration>,
     /// Scratch space for the logs and checkpoints.
     pub scratch: PathBuf,
 }
@@ -65,11 +68,15 @@ pub struct ArchitectureReport {
     /// Whether the final served view equals a plain loop over the whole log.
     pub equals_reference: bool,
     pub keys: usize,
+    /// Lambda: how many generations (batch views) were built, the code change's included.
+    pub batch_views: Option<u32>,
 }
 
 /// The comparison.
 #[derive(Debug, Serialize)]
 pub struct CompareReport {
+    pub workload: String,
+    pub batch_every_ms: Option<f64>,
     pub events: u64,
     pub late_events: u64,
     pub serving: String,
@@ -77,43 +84,6 @@ pub struct CompareReport {
     pub views_equal: bool,
     pub kappa: ArchitectureReport,
     pub lambda: ArchitectureReport,
-}
-
-/// Whether event `i` is a probe of freshness: every 100th.
-fn is_probe(i: u64) -> bool {
-    i % 100 == 99
-}
-
-/// The event at `i`: a corpus line, or a probe line.
-fn event(corpus: &Corpus, i: u64) -> String {
-    if is_probe(i) {
-        format!("Probe{i}")
-    } else {
-        corpus.line(i)
-    }
-}
-
-/// Whether event `i` is late: every 37th.
-fn is_late(i: u64) -> bool {
-    i.is_multiple_of(37)
-}
-
-/// The time of event `i`: 10 per ms, a late one 5 s earlier.
-fn event_time(i: u64) -> Time {
-    let t = 10_000 + i / 10;
-    if is_late(i) {
-        t - 5_000
-    } else {
-        t
-    }
-}
-
-fn lowercase(word: &str) -> String {
-    word.to_lowercase()
-}
-
-fn as_is(word: &str) -> String {
-    word.to_string()
 }
 
 /// Non-blank, non-comment lines of a source file.
@@ -127,21 +97,22 @@ fn code_lines(source: &str) -> usize {
 
 /// How an architecture is driven, so that one scenario runs both.
 trait Architecture: Send {
-    /// Builds and serves version `version` of the view with `normalize`; stops the previous.
-    fn deploy(&mut self, version: u32, normalize: fn(&str) -> String) -> Result<()>;
+    /// Builds and serves version `version` of the view, `program`; stops the previous.
+    fn deploy(&mut self, version: u32, program: ViewProgram) -> Result<()>;
     /// The served value of `key`.
     fn get(&self, key: &str) -> Result<Option<u64>>;
-    fn stop(&mut self) -> Result<()>;
+    /// Stops; returns how many batch views were built, if the architecture has any.
+    fn stop(&mut self) -> Result<Option<u32>>;
 }
 
 struct KappaArchitecture {
     kappa: Kappa,
-    running: Option<super::kappa::KappaRun>,
+    running: Option<KappaRun>,
 }
 
 impl Architecture for KappaArchitecture {
-    fn deploy(&mut self, version: u32, normalize: fn(&str) -> String) -> Result<()> {
-        let run = self.kappa.start(version, word_count_view(normalize))?;
+    fn deploy(&mut self, version: u32, program: ViewProgram) -> Result<()> {
+        let run = self.kappa.start(version, program)?;
         if !run.wait_published(Duration::from_secs(600)) {
             return Err(Error::Operator(format!(
                 "kappa version {version} did not catch up"
@@ -161,35 +132,42 @@ impl Architecture for KappaArchitecture {
             .and_then(|v| v.as_u64()))
     }
 
-    fn stop(&mut self) -> Result<()> {
-        self.running
-            .take()
-            .map_or(Ok(()), |run| run.stop().map(|_| ()))
+    fn stop(&mut self) -> Result<Option<u32>> {
+        if let Some(run) = self.running.take() {
+            run.stop()?;
+        }
+        Ok(None)
     }
 }
 
 struct LambdaArchitecture {
     lambda: Lambda,
-    running: Option<super::lambda::Generation>,
+    batch_every: Option<Duration>,
+    running: Option<LambdaRun>,
 }
 
 impl Architecture for LambdaArchitecture {
-    fn deploy(&mut self, version: u32, normalize: fn(&str) -> String) -> Result<()> {
-        let generation = self.lambda.build(version, word_count_view(normalize))?;
-        if let Some(old) = self.running.replace(generation) {
-            old.speed.stop()?;
+    fn deploy(&mut self, _version: u32, program: ViewProgram) -> Result<()> {
+        match &self.running {
+            Some(run) => run.redeploy(program).map(|_| ()),
+            None => {
+                self.running = Some(self.lambda.serve(program, self.batch_every)?);
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     fn get(&self, key: &str) -> Result<Option<u64>> {
         self.lambda.get(key)
     }
 
-    fn stop(&mut self) -> Result<()> {
-        self.running
-            .take()
-            .map_or(Ok(()), |g| g.speed.stop().map(|_| ()))
+    fn stop(&mut self) -> Result<Option<u32>> {
+        let Some(run) = self.running.take() else {
+            return Ok(Some(0));
+        };
+        let builds = run.builds();
+        run.stop()?;
+        Ok(Some(builds))
     }
 }
 
@@ -198,11 +176,11 @@ pub fn compare(config: &CompareConfig, mut status: impl FnMut(&str)) -> Result<C
     let store = serving::open(&config.serving)?;
     let live = (config.rate as f64 * config.seconds) as u64;
     let events = config.initial + live;
-    let corpus = Corpus::new(CorpusSpec::default());
+    let workload = config.workload;
     let mut reference: BTreeMap<String, u64> = BTreeMap::new();
     for i in 0..events {
-        for word in event(&corpus, i).split_ascii_whitespace() {
-            *reference.entry(lowercase(word)).or_default() += 1;
+        for key in workload.keys(2, &workload.event(i).1) {
+            *reference.entry(key).or_default() += 1;
         }
     }
     let mut reports = Vec::new();
@@ -212,7 +190,7 @@ pub fn compare(config: &CompareConfig, mut status: impl FnMut(&str)) -> Result<C
         let _ = std::fs::remove_dir_all(&root);
         let log_dir = root.join("log");
         let mut log = EventLog::open_with(&log_dir, LogConfig::default().fsync(Fsync::Never))?;
-        log.append_all((0..config.initial).map(|i| (event_time(i), event(&corpus, i))))?;
+        log.append_all((0..config.initial).map(|i| workload.event(i)))?;
         let view = format!("compare-{name}");
         let (architecture, source): (Box<dyn Architecture>, &str) = match name {
             "kappa" => (
@@ -232,6 +210,7 @@ pub fn compare(config: &CompareConfig, mut status: impl FnMut(&str)) -> Result<C
             ),
             _ => (
                 Box::new(LambdaArchitecture {
+                    batch_every: config.batch_every,
                     lambda: Lambda {
                         log: log_dir.clone(),
                         store: store.clone(),
@@ -248,14 +227,7 @@ pub fn compare(config: &CompareConfig, mut status: impl FnMut(&str)) -> Result<C
         };
         reset_peak_memory();
         let cpu_before = cpu_seconds();
-        let report = scenario(
-            config,
-            &corpus,
-            &mut log,
-            architecture,
-            &reference,
-            &mut status,
-        )?;
+        let report = scenario(config, &mut log, architecture, &reference, &mut status)?;
         let cpu = cpu_seconds()
             .zip(cpu_before)
             .map(|(after, before)| after - before);
@@ -271,6 +243,8 @@ pub fn compare(config: &CompareConfig, mut status: impl FnMut(&str)) -> Result<C
     let lambda = reports.pop().expect("two reports");
     let kappa = reports.pop().expect("two reports");
     Ok(CompareReport {
+        workload: format!("{workload:?}").to_lowercase(),
+        batch_every_ms: config.batch_every.map(|d| d.as_secs_f64() * 1e3),
         events,
         late_events: (0..events).filter(|&i| is_late(i)).count() as u64,
         serving: config.serving.clone(),
@@ -283,13 +257,13 @@ pub fn compare(config: &CompareConfig, mut status: impl FnMut(&str)) -> Result<C
 /// Steps 1–4 of the module docs for one architecture.
 fn scenario(
     config: &CompareConfig,
-    corpus: &Corpus,
     log: &mut EventLog,
     mut architecture: Box<dyn Architecture>,
     reference: &BTreeMap<String, u64>,
     status: &mut impl FnMut(&str),
 ) -> Result<ArchitectureReport> {
-    architecture.deploy(1, as_is)?;
+    let workload = config.workload;
+    architecture.deploy(1, workload.view(1))?;
     // Freshness: the poller watches the probes appended so far.
     let pending: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
     let freshness = Arc::new(Mutex::new(Histogram::<u64>::new(3).expect("3 digits")));
@@ -326,12 +300,11 @@ fn scenario(
         if let Some(wait) = due.checked_duration_since(Instant::now()) {
             std::thread::sleep(wait);
         }
-        log.append(event_time(i), event(corpus, i).as_bytes())?;
+        let (time, line) = workload.event(i);
+        log.append(time, line.as_bytes())?;
         if is_probe(i) {
-            pending
-                .lock()
-                .unwrap()
-                .push((event(corpus, i), Instant::now()));
+            let key = workload.keys(1, &line).swap_remove(0);
+            pending.lock().unwrap().push((key, Instant::now()));
         }
     }
     polling.store(false, Ordering::SeqCst);
@@ -345,7 +318,7 @@ fn scenario(
         .map_err(|_| Error::Worker("the freshness poller panicked".into()))??;
     status("code change: reprocessing");
     let changed = Instant::now();
-    architecture.lock().unwrap().deploy(2, lowercase)?;
+    architecture.lock().unwrap().deploy(2, workload.view(2))?;
     let reprocessing_ms = changed.elapsed().as_secs_f64() * 1e3;
     let equals_reference = {
         let architecture = architecture.lock().unwrap();
@@ -355,7 +328,7 @@ fn scenario(
         }
         equal
     };
-    architecture.lock().unwrap().stop()?;
+    let batch_views = architecture.lock().unwrap().stop()?;
     let freshness = freshness.lock().unwrap();
     Ok(ArchitectureReport {
         name: String::new(),
@@ -368,6 +341,7 @@ fn scenario(
         lines_of_code: 0,
         equals_reference,
         keys: reference.len(),
+        batch_views,
     })
 }
 

@@ -11,7 +11,9 @@
 //! once, so nothing is counted twice or missed.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sluice_engine::log::LogReader;
@@ -55,7 +57,7 @@ impl Lambda {
             reader.offset()
         };
         // The batch layer: the log up to the end, once; its last update per key is final.
-        let batch_view = format!("{}-batch-{number}", self.view);
+        let batch_view = self.layer_view("batch", number);
         let source = LogSource::open(&self.log)?.until(batch_end);
         let (store, name, batch) = (self.store.clone(), batch_view.clone(), program.clone());
         execute(Execution::default().workers(self.workers), move |worker| {
@@ -69,10 +71,10 @@ impl Lambda {
         let speed = Kappa {
             log: self.log.clone(),
             store: self.store.clone(),
-            view: format!("{}-rt-{number}", self.view),
+            view: self.layer_view("rt", number),
             from: batch_end,
             workers: self.workers,
-            checkpoints: self.checkpoints.join(format!("rt-{number}")),
+            checkpoints: self.speed_checkpoints(number),
             every: self.every,
         }
         .start(1, program)?;
@@ -91,17 +93,150 @@ impl Lambda {
     }
 
     /// The serving layer: `key`'s value in the served generation, batch plus real time.
+    ///
+    /// The generation is read again after its two parts: if it changed meanwhile, the parts
+    /// may be those of a retired generation (dropped once its successor is served), and the
+    /// read is repeated — a query never adds parts of two generations or of a dropped one.
     pub fn get(&self, key: &str) -> Result<Option<u64>> {
-        let Some(generation) = self.store.published(&self.view)? else {
-            return Ok(None);
-        };
-        let part = |layer: &str| -> Result<Option<u64>> {
-            let view = format!("{}-{layer}-{generation}", self.view);
-            Ok(self.store.get(&view, key)?.and_then(|v| v.as_u64()))
-        };
-        Ok(match (part("batch")?, part("rt")?) {
-            (None, None) => None,
-            (batch, rt) => Some(batch.unwrap_or(0) + rt.unwrap_or(0)),
+        loop {
+            let Some(generation) = self.store.published(&self.view)? else {
+                return Ok(None);
+            };
+            let part = |layer: &str| -> Result<Option<u64>> {
+                let view = self.layer_view(layer, generation);
+                Ok(self.store.get(&view, key)?.and_then(|v| v.as_u64()))
+            };
+            let value = match (part("batch")?, part("rt")?) {
+                (None, None) => None,
+                (batch, rt) => Some(batch.unwrap_or(0) + rt.unwrap_or(0)),
+            };
+            if self.store.published(&self.view)? == Some(generation) {
+                return Ok(value);
+            }
+        }
+    }
+
+    /// The view holding `layer` (`batch` or `rt`) of `generation`.
+    fn layer_view(&self, layer: &str, generation: u32) -> String {
+        format!("{}-{layer}-{generation}", self.view)
+    }
+
+    /// Serves `program`'s view: generation 1 now, then, with a `period`, a new generation
+    /// every `period` — the batch layer recomputing from the whole log, as Marz's batch layer
+    /// runs in a loop. Each new generation retires the one before: its speed layer is stopped
+    /// and its views, covered by the new batch view, are dropped.
+    pub fn serve(&self, program: ViewProgram, period: Option<Duration>) -> Result<LambdaRun> {
+        let first = self.build(1, program.clone())?;
+        let served = Arc::new(Mutex::new(Served {
+            current: Some(first),
+            program,
+            builds: 1,
+        }));
+        let stopped = Arc::new(AtomicBool::new(false));
+        let thread = period.map(|period| {
+            let (lambda, served, stopped) = (self.clone(), served.clone(), stopped.clone());
+            std::thread::spawn(move || -> Result<()> {
+                let mut last = Instant::now();
+                while !stopped.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(10));
+                    if last.elapsed() >= period {
+                        lambda.advance(&served, None)?;
+                        last = Instant::now();
+                    }
+                }
+                Ok(())
+            })
+        });
+        Ok(LambdaRun {
+            lambda: self.clone(),
+            served,
+            stopped,
+            thread,
         })
+    }
+
+    /// Builds the next generation (with `program`, or the served one's), serves it, and
+    /// retires the one it replaces; returns how long building took.
+    fn advance(&self, served: &Mutex<Served>, program: Option<ViewProgram>) -> Result<Duration> {
+        let started = Instant::now();
+        let mut served = served.lock().unwrap_or_else(|e| e.into_inner());
+        let program = program.unwrap_or_else(|| served.program.clone());
+        let number = served.current.as_ref().map_or(1, |g| g.number + 1);
+        let next = self.build(number, program.clone())?;
+        served.program = program;
+        served.builds += 1;
+        if let Some(old) = served.current.replace(next) {
+            self.retire(old)?;
+        }
+        Ok(started.elapsed())
+    }
+
+    /// Stops a replaced generation's speed layer and drops its views and checkpoints.
+    fn retire(&self, generation: Generation) -> Result<()> {
+        generation.speed.stop()?;
+        for layer in ["batch", "rt"] {
+            self.store
+                .remove(&self.layer_view(layer, generation.number))?;
+        }
+        let _ = std::fs::remove_dir_all(self.speed_checkpoints(generation.number));
+        Ok(())
+    }
+
+    fn speed_checkpoints(&self, generation: u32) -> PathBuf {
+        self.checkpoints.join(format!("rt-{generation}"))
+    }
+}
+
+/// The generation a [`LambdaRun`] serves, and the program it rebuilds with.
+struct Served {
+    current: Option<Generation>,
+    program: ViewProgram,
+    builds: u32,
+}
+
+/// A lambda view being served (see [`Lambda::serve`]).
+pub struct LambdaRun {
+    lambda: Lambda,
+    served: Arc<Mutex<Served>>,
+    stopped: Arc<AtomicBool>,
+    thread: Option<JoinHandle<Result<()>>>,
+}
+
+impl LambdaRun {
+    /// A code change: builds and serves a generation with `program` now (later periodic
+    /// generations use it too); returns how long building and catching up took.
+    pub fn redeploy(&self, program: ViewProgram) -> Result<Duration> {
+        self.lambda.advance(&self.served, Some(program))
+    }
+
+    /// The served generation's number.
+    pub fn generation(&self) -> u32 {
+        let served = self.served.lock().unwrap_or_else(|e| e.into_inner());
+        served.current.as_ref().map_or(0, |g| g.number)
+    }
+
+    /// How many generations have been built so far.
+    pub fn builds(&self) -> u32 {
+        self.served.lock().unwrap_or_else(|e| e.into_inner()).builds
+    }
+
+    /// Stops rebuilding and the served generation's speed layer.
+    pub fn stop(mut self) -> Result<()> {
+        self.stopped.store(true, Ordering::SeqCst);
+        let periodic = match self.thread.take().map(|t| t.join()) {
+            Some(Err(_)) => Err(Error::Worker("the batch layer's scheduler panicked".into())),
+            Some(Ok(result)) => result,
+            None => Ok(()),
+        };
+        let current = self
+            .served
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .current
+            .take();
+        if let Some(generation) = current {
+            generation.speed.stop()?;
+        }
+        periodic
     }
 }

@@ -59,7 +59,8 @@ pub struct Tweet {
 }
 
 impl TweetSpec {
-    fn corpus(&self) -> Corpus {
+    /// The hashtag sampler: build it once to make many tweets with [`tweet_in`](Self::tweet_in).
+    pub fn corpus(&self) -> Corpus {
         Corpus::new(CorpusSpec {
             seed: self.seed,
             vocab: self.hashtags.max(1),
@@ -69,16 +70,17 @@ impl TweetSpec {
     }
     /// Tweet `i`.
     pub fn tweet(&self, i: u64) -> Tweet {
-        self.tweets_with(&self.corpus(), i)
+        self.tweet_in(&self.corpus(), i)
     }
     /// All tweets, in event-time order.
     pub fn all(&self) -> Vec<Tweet> {
         let corpus = self.corpus();
         (0..self.tweets)
-            .map(|i| self.tweets_with(&corpus, i))
+            .map(|i| self.tweet_in(&corpus, i))
             .collect()
     }
-    fn tweets_with(&self, corpus: &Corpus, i: u64) -> Tweet {
+    /// Tweet `i`, drawn from this spec's [`corpus`](Self::corpus).
+    pub fn tweet_in(&self, corpus: &Corpus, i: u64) -> Tweet {
         let count =
             1 + (SplitMix64::at(self.seed ^ 0x7A65, i).next_u64() % self.max_tags.max(1) as u64);
         let tags = corpus

@@ -65,4 +65,10 @@ impl ServingStore for Embedded {
             .map(|values| values.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
             .unwrap_or_default())
     }
+
+    fn remove(&self, view: &str) -> Result<(), Error> {
+        let mut views = self.views.write().unwrap_or_else(|e| e.into_inner());
+        views.remove(view);
+        Ok(())
+    }
 }

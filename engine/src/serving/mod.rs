@@ -48,6 +48,9 @@ pub trait ServingStore: Send + Sync {
     fn published(&self, view: &str) -> Result<Option<u32>, Error>;
     /// Every `(key, value)` of the published version of `view`.
     fn entries(&self, view: &str) -> Result<Vec<(String, Value)>, Error>;
+    /// Drops `view` whole — every version and what is published — as lambda drops the
+    /// real-time views a newer batch view covers.
+    fn remove(&self, view: &str) -> Result<(), Error>;
 }
 
 /// The store a spec names: `embedded`, or `redis://HOST:PORT[/DB]`. A Redis server is

@@ -116,4 +116,10 @@ impl ServingStore for Redis {
             .map(|(k, v)| parse(view, &k, v).map(|v| (k, v)))
             .collect()
     }
+
+    fn remove(&self, view: &str) -> Result<(), Error> {
+        let mut keys: Vec<String> = self.with(|c| c.keys(format!("sluice:{view}:v*")))?;
+        keys.push(published_key(view));
+        self.with(|c| c.del::<_, ()>(&keys))
+    }
 }

@@ -30,10 +30,9 @@
 //! ```
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use super::driver::{drive, Poll, Read};
-use super::timed::{drive_timed, Next, TimedRead};
+use super::timed::{drive_timed, Next, TimedRead, FOLLOW_POLL};
 use crate::error::{Error, Result};
 use crate::execution::JobContext;
 use crate::log::LogReader;
@@ -200,7 +199,7 @@ impl Read<String> for LogLines {
         for _ in 0..BATCH {
             match TimedRead::next(self)? {
                 Next::Record { item, .. } => out.extend(item),
-                Next::Pending => return Ok(Poll::Wait(Duration::from_millis(10))),
+                Next::Pending => return Ok(Poll::Wait(FOLLOW_POLL)),
                 Next::Done => return Ok(Poll::Done),
             }
         }

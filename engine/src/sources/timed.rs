@@ -113,5 +113,6 @@ where
     })
 }
 
-/// How often a source at the end of a growing input looks for more.
-const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(10);
+/// How often a source at the end of a growing input looks for more: a read that finds
+/// nothing costs microseconds, and this bounds how stale a followed log's readers are.
+pub(crate) const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(1);
