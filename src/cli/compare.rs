@@ -54,10 +54,10 @@ pub struct LambdaKappaArgs {
     serving: String,
     #[arg(long, default_value_t = 2)]
     workers: usize,
-    /// Lambda's batch layer recomputes its view every MS milliseconds (by default only on the
-    /// code change).
-    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
-    batch_every: Option<u64>,
+    /// Lambda's batch layer recomputes its view every MS milliseconds, as Marz's batch layer
+    /// runs in a loop; 0: only when the code changes.
+    #[arg(long, value_name = "MS", default_value_t = 2_000)]
+    batch_every: u64,
     /// Where to write compare.json and freshness.svg.
     #[arg(long, default_value = "results/compare", value_name = "DIR")]
     out: PathBuf,
@@ -67,7 +67,7 @@ pub fn run(command: CompareCommand) -> Result<(), Box<dyn std::error::Error>> {
     let CompareCommand::LambdaKappa(args) = command;
     let config = CompareConfig {
         workload: args.workload.into(),
-        batch_every: args.batch_every.map(Duration::from_millis),
+        batch_every: (args.batch_every > 0).then(|| Duration::from_millis(args.batch_every)),
         initial: args.initial,
         rate: args.rate,
         seconds: args.seconds,
