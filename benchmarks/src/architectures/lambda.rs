@@ -9,6 +9,10 @@
 //! both parts of `g` are complete. A query reads the generation, then the two parts of that
 //! generation: a newer batch view replaces the older one *and* the real-time data it covers at
 //! once, so nothing is counted twice or missed.
+//!
+//! [`Lambda::serve`] runs the batch layer in a loop, as Marz's does: every period a new
+//! generation is built from the whole log, served, and the one before retired — its speed
+//! layer stopped, its views and checkpoints dropped.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
