@@ -11,7 +11,7 @@ use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use common::{read, reference_counts, sluice, stderr};
-use sluice::engine::sources::corpus::{Corpus, CorpusSpec};
+use sluice::engine::sources::corpus::{Corpus, CorpusSpec, SplitMix64};
 
 /// Lines generated per run, and their rate: a run takes about 1.5 s.
 const LINES: u64 = 150_000;
@@ -398,11 +398,38 @@ fn inspecting_a_missing_directory_names_it() {
 /// sorted `end<TAB>word<TAB>count` lines.
 fn timed_input(lines: u64, window: u64, slide: u64) -> (String, String) {
     let corpus = Corpus::new(CorpusSpec::default());
-    let mut text = String::new();
+    let text: String = (0..lines)
+        .map(|i| format!("{} {}\n", i / 10, corpus.line(i)))
+        .collect();
+    let events = (0..lines).map(|i| (i / 10, corpus.line(i)));
+    (text, windowed_counts(events, window, slide))
+}
+
+/// `<arrival_ms> <event_ms> words…` lines in arrival order, each arriving up to `disorder` ms
+/// after its event time (ten events per ms), and the windowed counts by event time a plain loop
+/// finds in them.
+fn event_time_input(lines: u64, window: u64, slide: u64, disorder: u64) -> (String, String) {
+    let corpus = Corpus::new(CorpusSpec::default());
+    let mut arrivals: Vec<(u64, u64)> = (0..lines)
+        .map(|i| {
+            let delay = SplitMix64::at(9, i).next_u64() % (disorder + 1);
+            (i / 10 + delay, i)
+        })
+        .collect();
+    arrivals.sort();
+    let text: String = arrivals
+        .iter()
+        .map(|&(at, i)| format!("{at} {} {}\n", i / 10, corpus.line(i)))
+        .collect();
+    let events = (0..lines).map(|i| (i / 10, corpus.line(i)));
+    (text, windowed_counts(events, window, slide))
+}
+
+/// Each sliding window's count of each word in `events`, as sorted `end<TAB>word<TAB>count`
+/// lines.
+fn windowed_counts(events: impl Iterator<Item = (u64, String)>, window: u64, slide: u64) -> String {
     let mut counts: std::collections::BTreeMap<(u64, String), u64> = Default::default();
-    for i in 0..lines {
-        let (t, line) = (i / 10, corpus.line(i));
-        text += &format!("{t} {line}\n");
+    for (t, line) in events {
         for end in (t / slide + 1..)
             .map(|k| k * slide)
             .take_while(|end| *end <= t + window)
@@ -417,7 +444,7 @@ fn timed_input(lines: u64, window: u64, slide: u64) -> (String, String) {
         .map(|((end, word), n)| format!("{end}\t{word}\t{n}"))
         .collect();
     expected.sort();
-    (text, expected.join("\n") + "\n")
+    expected.join("\n") + "\n"
 }
 
 /// Every line of every file in `dir`, sorted.
@@ -555,6 +582,54 @@ fn a_killed_micro_batch_word_count_resumes_to_the_failure_free_result() {
     }
     assert!(
         resumed >= 4,
+        "only {resumed} runs resumed from a checkpoint"
+    );
+}
+
+/// The windowed count in event time, killed and resumed: the checkpoint pairs the sources' cut
+/// with an event-time cut behind every worker's watermark, `with_event_time` re-emits what it
+/// had forwarded past it, and the windows resume from their state at it — every window's count
+/// is written exactly once, equal to a plain loop over the events in event-time order.
+#[test]
+fn a_killed_event_time_windowed_count_writes_every_window_exactly_once() {
+    let (text, expected) = event_time_input(200_000, 1000, 500, 300);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.txt");
+    std::fs::write(&input, text).unwrap();
+    let mut resumed = 0;
+    let kills = [
+        None,
+        Some(Kill::AbortAfterParts(5)),
+        Some(Kill::AbortAfterParts(150)),
+        Some(Kill::AbortAfterParts(333)),
+        Some(Kill::After(Duration::from_millis(250))),
+    ];
+    for (k, kill) in kills.iter().enumerate() {
+        let (checkpoints, out) = run_dirs(dir.path(), k);
+        let command = || {
+            let mut command = sluice();
+            command
+                .args(["run", "windowcount", "--input"])
+                .arg(&input)
+                .args(["--window-ms", "1000", "--slide-ms", "500", "--workers", "2"])
+                .args(["--disorder-ms", "300"])
+                .args(["--checkpoint-every", "100", "--checkpoint-dir"])
+                .arg(&checkpoints)
+                .arg("--output")
+                .arg(&out);
+            command
+        };
+        match kill {
+            Some(Kill::After(after)) => kill_after(command(), *after),
+            Some(Kill::AbortAfterParts(parts)) => abort_after(command(), *parts),
+            None => {}
+        }
+        let output = complete(command());
+        resumed += usize::from(stderr(&output).contains("resuming from the checkpoint"));
+        assert_output(all_lines(&out), &expected, &format!("{kill:?}"));
+    }
+    assert!(
+        resumed >= 3,
         "only {resumed} runs resumed from a checkpoint"
     );
 }

@@ -215,7 +215,21 @@ where
     }
     let config = execution.timely_config()?;
     let context = execution.context.clone();
-    let guards = timely::execute(config, work).map_err(Error::Startup)?;
+    let coordinator = context.checkpoints();
+    let guards = timely::execute(config, move |worker| {
+        let Some(coordinator) = coordinator.clone() else {
+            return work(worker);
+        };
+        record_graph(worker, coordinator.clone());
+        let result = work(worker);
+        // Deliver the channels logged while building, before any operator runs.
+        if let Some(mut registry) = worker.log_register() {
+            registry.flush();
+            registry.remove("timely");
+        }
+        result
+    })
+    .map_err(Error::Startup)?;
     let results: Result<Vec<T>> = guards
         .join()
         .into_iter()
@@ -230,6 +244,28 @@ where
         Some(error) => Err(error),
         None => Ok(results),
     }
+}
+
+/// Records the channels of the dataflows `worker` builds into the checkpoint coordinator's
+/// graph, from which it knows which operators are in event time (see
+/// [`checkpoint::domain`](crate::checkpoint::domain)).
+fn record_graph(worker: &mut Worker, coordinator: Arc<Coordinator>) {
+    use timely::logging::{TimelyEvent, TimelyEventBuilder};
+    let Some(mut registry) = worker.log_register() else {
+        return;
+    };
+    registry.insert::<TimelyEventBuilder, _>("timely", move |_, events| {
+        let Some(events) = events else { return };
+        for (_, event) in events.iter() {
+            if let TimelyEvent::Channels(channel) = event {
+                coordinator.operators().graph.add_channel(
+                    &channel.scope_addr,
+                    channel.source.0,
+                    channel.target.0,
+                );
+            }
+        }
+    });
 }
 
 /// What all workers of a process share: the stop flag, reported errors, malformed-record counts,

@@ -17,3 +17,11 @@ pub trait Data:
 {
 }
 impl<T: Send + Clone + serde::Serialize + for<'de> serde::Deserialize<'de> + 'static> Data for T {}
+
+/// An activated output of `D` records, as an operator built with timely's `OperatorBuilder`
+/// writes to it.
+pub(crate) type OutputSession<'a, D> = timely::dataflow::operators::generic::OutputBuilderSession<
+    'a,
+    Time,
+    timely::container::CapacityContainerBuilder<Vec<D>>,
+>;

@@ -1,6 +1,8 @@
 //! `sluice run windowcount`: word counts per window of the lines' own time, from a file of
 //! `<time_ms> word word …` lines, written exactly once per epoch — the windowed job the crash
-//! tests kill and resume.
+//! tests kill and resume. With `--disorder-ms`, in event time: the lines are
+//! `<arrival_ms> <event_ms> word word …`, read in arrival order, and counted in event-time
+//! windows under a watermark `--disorder-ms` behind the highest event time seen.
 
 use std::path::PathBuf;
 
@@ -26,6 +28,13 @@ pub struct WindowcountArgs {
     /// lines, one per epoch and worker, each written whole.
     #[arg(long, value_name = "DIR")]
     pub output: PathBuf,
+    /// Event time: lines are `<arrival_ms> <event_ms> word …`, out of event-time order by at
+    /// most this many ms (the watermark's bound); windows are of event time.
+    #[arg(long, value_name = "MS")]
+    pub disorder_ms: Option<u64>,
+    /// With --disorder-ms: the windows' allowed lateness in ms.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    pub lateness_ms: u64,
     /// Without --checkpoint-dir: the epoch of the output files, in ms of the lines' time.
     #[arg(long, default_value_t = 1000, value_name = "MS")]
     pub epoch_ms: u64,
@@ -40,6 +49,16 @@ fn time_of(line: &str) -> Option<Time> {
     line.split_ascii_whitespace().next()?.parse().ok()
 }
 
+/// The event time of an event-time line: its second word, in ms.
+fn event_time_of(line: &str) -> Option<Time> {
+    line.split_ascii_whitespace().nth(1)?.parse().ok()
+}
+
+/// The words of a line after its `skip` time fields.
+fn words(line: &str, skip: usize) -> impl Iterator<Item = String> + '_ {
+    line.split_ascii_whitespace().skip(skip).map(String::from)
+}
+
 pub fn run(args: WindowcountArgs) -> Result<(), Box<dyn std::error::Error>> {
     let file = TextFile::open(&args.input)?.timed_by(time_of);
     let slide = args.slide_ms.unwrap_or(args.window_ms);
@@ -49,29 +68,43 @@ pub fn run(args: WindowcountArgs) -> Result<(), Box<dyn std::error::Error>> {
     );
     let mut execution = args.cluster.execution();
     let fingerprint = format!(
-        "input={} window={} slide={slide}",
+        "input={} window={} slide={slide} disorder={:?} lateness={}",
         args.input.display(),
-        args.window_ms
+        args.window_ms,
+        args.disorder_ms,
+        args.lateness_ms
     );
     if let Some(checkpointing) = args.checkpoint.checkpointing("windowcount", &fingerprint) {
         execution = execution.checkpointing(checkpointing);
     }
     let (output, epoch_ms) = (args.output.clone(), args.epoch_ms);
+    let (disorder, lateness) = (args.disorder_ms, args.lateness_ms);
     execute(execution.clone(), move |worker| {
+        let job = worker.job();
         worker.dataflow(|scope| {
-            scope
-                .text_file(&file)
-                .flat_map(|line: String| {
-                    let words: Vec<String> = line
-                        .split_ascii_whitespace()
-                        .skip(1)
-                        .map(String::from)
-                        .collect();
-                    words
-                })
-                .count_by_key_and_window(spec)
-                .map(|(end, word, count)| format!("{end}\t{word}\t{count}"))
-                .write_epochs(&output, epoch_ms);
+            let lines = scope.text_file(&file);
+            let results = match disorder {
+                None => lines
+                    .flat_map(|line: String| words(&line, 1).collect::<Vec<_>>())
+                    .count_by_key_and_window(spec)
+                    .map(|(end, word, count)| format!("{end}\t{word}\t{count}")),
+                Some(disorder) => {
+                    let watermarks = Watermarks::bounded_out_of_orderness(disorder);
+                    let (counts, _late) = lines
+                        .flat_map(move |line: String| {
+                            let event = event_time_of(&line);
+                            if event.is_none() {
+                                job.malformed(|| format!("no event time in {line:?}"));
+                            }
+                            event.map(|at| (at, words(&line, 2).collect::<Vec<_>>()))
+                        })
+                        .with_event_time(|(at, _)| *at, watermarks)
+                        .flat_map(|(at, words)| words.into_iter().map(move |w| (w, at)))
+                        .count_by_event_window(spec, lateness);
+                    counts.map(|w| format!("{}\t{}\t{}", w.end, w.key, w.count))
+                }
+            };
+            results.write_epochs(&output, epoch_ms);
         });
     })?;
     let skipped = execution.job().malformed_count();

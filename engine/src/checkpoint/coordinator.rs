@@ -10,6 +10,14 @@
 //! commits the epoch once every process has left one. An epoch some instance skipped (its
 //! frontier jumped over several epochs at once, with nothing in between) never completes and is
 //! simply not committed; a later one is.
+//!
+//! **Event time.** Operators downstream of `with_event_time` save their state as of epochs of
+//! event time instead (see [`domain`](super::domain)), into a pool of event-time parts. Each
+//! process's marker for epoch `E` carries the lowest watermark its `with_event_time` instances
+//! had at `E`; the committer takes the lowest over all processes, rounded down to an epoch, as
+//! the checkpoint's event-time cut `X(E)` — every record stamped before it came from before
+//! `E` — and commits `E` once every event-time part has been saved as of `X(E)`, copying those
+//! parts in.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -21,6 +29,8 @@ use std::thread::JoinHandle;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use super::domain::{DataflowGraph, Domain};
+use super::store::EventIndex;
 use super::{frame, Checkpoint, CheckpointDir, CheckpointError, Metadata};
 use crate::error::Error;
 use crate::time::Time;
@@ -88,8 +98,9 @@ pub struct Coordinator {
     config: Checkpointing,
     restored: Option<Checkpoint>,
     workers: usize,
-    /// The checkpointed operators and sources, by part name without the worker.
-    operators: Arc<Mutex<BTreeSet<String>>>,
+    store: CheckpointDir,
+    /// The checkpointed operators and sources, and the dataflow graph that says their domains.
+    operators: Arc<Mutex<Operators>>,
     /// Parts on their way to the writer thread; `None` once flushed.
     sender: Mutex<Option<SyncSender<Part>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
@@ -122,6 +133,39 @@ struct Part {
     frame: Vec<u8>,
     /// The instance has finished: this part stands for it in every epoch from this one on.
     last: Option<Time>,
+    domain: Domain,
+    /// A `with_event_time` instance's watermark as of the epoch.
+    watermark: Option<Time>,
+}
+
+/// What a part is, beside its state: see [`Coordinator::write`].
+#[derive(Clone, Copy, Debug)]
+pub struct PartOf<'a> {
+    /// The part's name (from [`Coordinator::register`]).
+    pub name: &'a str,
+    /// The domain of the epochs it is saved at.
+    pub domain: Domain,
+    /// For a `with_event_time` instance: its watermark as of the epoch.
+    pub watermark: Option<Time>,
+}
+
+/// The checkpointed operators (by name, without the worker) with their addresses, and the
+/// dataflow graph.
+#[derive(Debug, Default)]
+pub(crate) struct Operators {
+    addresses: BTreeMap<String, Vec<usize>>,
+    pub(crate) graph: DataflowGraph,
+}
+
+impl Operators {
+    /// The operators of `domain` (an operator whose inputs mix domains is in neither).
+    fn of(&self, domain: Domain) -> Vec<String> {
+        self.addresses
+            .iter()
+            .filter(|(_, address)| self.graph.domain(address) == Ok(domain))
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
 }
 
 impl Coordinator {
@@ -155,10 +199,18 @@ impl Coordinator {
             }
             None => None,
         };
-        let operators = Arc::new(Mutex::new(BTreeSet::new()));
+        if process == 0 {
+            // Event-time parts of an earlier run are not this run's saves.
+            store.prune_event_parts(None).map_err(checkpoint_error)?;
+        }
+        let operators = Arc::new(Mutex::new(Operators::default()));
         let error = Arc::new(Mutex::new(None));
         let mut writer = Writer {
-            store,
+            events: EventIndex::of(&store),
+            cuts: BTreeMap::new(),
+            store: store.clone(),
+            every: config.every,
+            watermarks: BTreeMap::new(),
             program: config.program.clone(),
             fingerprint: config.fingerprint.clone(),
             workers,
@@ -190,6 +242,7 @@ impl Coordinator {
             config,
             restored,
             workers,
+            store,
             operators,
             sender: Mutex::new(Some(sender)),
             writer: Mutex::new(Some(thread)),
@@ -207,6 +260,44 @@ impl Coordinator {
         self.restored.as_ref().map(|c| c.metadata.epoch)
     }
 
+    /// The epoch this run resumed from in `domain`: the checkpoint's epoch, or its event-time
+    /// cut.
+    pub fn restored_epoch_in(&self, domain: Domain) -> Option<Time> {
+        let metadata = &self.restored.as_ref()?.metadata;
+        match domain {
+            Domain::Stream => Some(metadata.epoch),
+            Domain::Event => Some(metadata.event_epoch.unwrap_or(0)),
+        }
+    }
+
+    /// The event-time cut of the newest committed checkpoint (0 if none): no later checkpoint
+    /// cuts event time before it, so `with_event_time` may forget what it forwarded before it.
+    pub fn event_floor(&self) -> Result<Time, Error> {
+        let committed = self.store.latest_event_epoch().map_err(checkpoint_error)?;
+        let restored = self.restored_epoch_in(Domain::Event);
+        Ok(committed.or(restored).unwrap_or(0))
+    }
+
+    /// The dataflow graph, filled in as the job's dataflows are built.
+    pub(crate) fn operators(&self) -> std::sync::MutexGuard<'_, Operators> {
+        lock(&self.operators)
+    }
+
+    /// The domain of the checkpointed operator `operator`'s inputs; an error naming it if they
+    /// mix event time and the sources' time (which no cut can make consistent).
+    pub fn domain_of(&self, operator: &str) -> Result<Domain, Error> {
+        let operators = lock(&self.operators);
+        let address = operators
+            .addresses
+            .get(operator)
+            .cloned()
+            .unwrap_or_default();
+        operators
+            .graph
+            .domain(&address)
+            .map_err(|e| Error::Config(format!("{operator} cannot be checkpointed: {e}")))
+    }
+
     /// The first epoch after `time` that a checkpoint is taken at.
     pub fn epoch_after(&self, time: Time) -> Time {
         (time / self.config.every + 1) * self.config.every
@@ -217,10 +308,12 @@ impl Coordinator {
         self.workers
     }
 
-    /// Declares a checkpointed operator (or source) named `operator`; returns its part name on
-    /// `worker`.
-    pub fn register(&self, operator: &str, worker: usize) -> String {
-        lock(&self.operators).insert(operator.to_string());
+    /// Declares a checkpointed operator (or source) named `operator` at `address`; returns its
+    /// part name on `worker`.
+    pub fn register(&self, operator: &str, address: &[usize], worker: usize) -> String {
+        lock(&self.operators)
+            .addresses
+            .insert(operator.to_string(), address.to_vec());
         format!("{operator}-w{worker}")
     }
 
@@ -260,11 +353,11 @@ impl Coordinator {
         Ok(now)
     }
 
-    /// Gives `part`'s state as of `epoch` to the writer.
+    /// Gives `part`'s state as of `epoch` (of its domain) to the writer.
     pub fn write<S: Serialize + ?Sized>(
         &self,
         epoch: Time,
-        part: &str,
+        part: PartOf<'_>,
         state: &S,
     ) -> Result<(), Error> {
         self.send(Some(epoch), part, state, None)
@@ -276,7 +369,7 @@ impl Coordinator {
         &self,
         epoch: Option<Time>,
         valid_from: Time,
-        part: &str,
+        part: PartOf<'_>,
         state: &S,
     ) -> Result<(), Error> {
         self.send(epoch, part, state, Some(valid_from))
@@ -285,7 +378,7 @@ impl Coordinator {
     fn send<S: Serialize + ?Sized>(
         &self,
         epoch: Option<Time>,
-        name: &str,
+        of: PartOf<'_>,
         state: &S,
         last: Option<Time>,
     ) -> Result<(), Error> {
@@ -295,9 +388,11 @@ impl Coordinator {
         let frame = frame::encode(state).map_err(checkpoint_error)?;
         let part = Part {
             epoch,
-            name: name.to_string(),
+            name: of.name.to_string(),
             frame,
             last,
+            domain: of.domain,
+            watermark: of.watermark,
         };
         match lock(&self.sender).as_ref() {
             Some(sender) => sender
@@ -357,18 +452,25 @@ fn check_compatible(
 
 /// The writer thread's state: every part of this process goes through it, one at a time.
 struct Writer {
+    /// The event-time parts this process has saved.
+    events: EventIndex,
+    /// The event-time cut of each epoch every process has completed.
+    cuts: BTreeMap<Time, Option<Time>>,
     store: CheckpointDir,
+    every: Time,
+    /// The lowest `with_event_time` watermark of each epoch not yet complete in this process.
+    watermarks: BTreeMap<Time, Time>,
     program: String,
     fingerprint: String,
     workers: usize,
     processes: usize,
     process: usize,
-    operators: Arc<Mutex<BTreeSet<String>>>,
+    operators: Arc<Mutex<Operators>>,
     /// Parts written, per epoch not yet complete in this process.
     written: BTreeMap<Time, BTreeSet<String>>,
-    /// The last state of instances that have finished, as frames, and the first epoch each
-    /// stands for.
-    finished: BTreeMap<String, (Time, Vec<u8>)>,
+    /// The last state of instances that have finished, as frames, the first epoch each
+    /// stands for, and its watermark.
+    finished: BTreeMap<String, (Time, Vec<u8>, Option<Time>)>,
     /// Epochs this process has completed that process 0 has not committed (process 0 only).
     awaiting: BTreeSet<Time>,
     /// The newest epoch committed (or restored): older ones are never committed.
@@ -379,6 +481,22 @@ struct Writer {
 
 impl Writer {
     fn write(&mut self, part: Part) -> Result<(), Error> {
+        if part.domain == Domain::Event {
+            if let Some(epoch) = part.epoch {
+                self.store
+                    .write_event_part_frame(epoch, &part.name, &part.frame, part.last)
+                    .map_err(checkpoint_error)?;
+                self.events.record(&part.name, epoch, part.last);
+            }
+            if self.process == 0 {
+                self.commit_ready()?;
+            }
+            return Ok(());
+        }
+        if let (Some(epoch), Some(watermark)) = (part.epoch, part.watermark) {
+            let lowest = self.watermarks.entry(epoch).or_insert(watermark);
+            *lowest = (*lowest).min(watermark);
+        }
         if let Some(epoch) = part.epoch {
             self.store
                 .write_part_frame(epoch, &part.name, &part.frame)
@@ -399,10 +517,11 @@ impl Writer {
                 .insert(part.name.clone());
         }
         if let Some(valid_from) = part.last {
-            self.finished.insert(part.name, (valid_from, part.frame));
+            self.finished
+                .insert(part.name, (valid_from, part.frame, part.watermark));
         }
         // Complete epochs: every instance has written a part, or has finished.
-        let expected = lock(&self.operators).len() * self.workers;
+        let expected = lock(&self.operators).of(Domain::Stream).len() * self.workers;
         let complete: Vec<Time> = self
             .written
             .iter()
@@ -410,7 +529,7 @@ impl Writer {
                 let stand_ins = self
                     .finished
                     .iter()
-                    .filter(|(n, (from, _))| epoch >= *from && !parts.contains(*n))
+                    .filter(|(n, (from, ..))| epoch >= *from && !parts.contains(*n))
                     .count();
                 parts.len() + stand_ins == expected
             })
@@ -418,15 +537,19 @@ impl Writer {
             .collect();
         for epoch in complete {
             let parts = self.written.remove(&epoch).unwrap_or_default();
-            for (name, (from, frame)) in &self.finished {
+            let mut watermark = self.watermarks.remove(&epoch);
+            for (name, (from, frame, finished_at)) in &self.finished {
                 if epoch >= *from && !parts.contains(name) {
                     self.store
                         .write_part_frame(epoch, name, frame)
                         .map_err(checkpoint_error)?;
+                    if let Some(w) = finished_at {
+                        watermark = Some(watermark.map_or(*w, |m| m.min(*w)));
+                    }
                 }
             }
             self.store
-                .write_part(epoch, &format!("process-{}", self.process), &())
+                .write_part(epoch, &format!("process-{}", self.process), &watermark)
                 .map_err(checkpoint_error)?;
             self.awaiting.insert(epoch);
         }
@@ -440,15 +563,33 @@ impl Writer {
     fn commit_ready(&mut self) -> Result<(), Error> {
         let floor = self.committed;
         self.awaiting.retain(|&e| floor.is_none_or(|f| e > f));
-        let ready = self.awaiting.iter().rev().copied().find(|&epoch| {
-            let parts = self.store.pending_parts(epoch);
-            (0..self.processes).all(|p| parts.contains(&format!("process-{p}")))
-        });
-        let Some(newest) = ready else {
+        let mut ready = None;
+        let awaiting: Vec<Time> = self.awaiting.iter().rev().copied().collect();
+        for epoch in awaiting {
+            if !self.cuts.contains_key(&epoch) {
+                let parts = self.store.pending_parts(epoch);
+                if !(0..self.processes).all(|p| parts.contains(&format!("process-{p}"))) {
+                    continue;
+                }
+                let cut = self.cut_of(epoch)?;
+                self.cuts.insert(epoch, cut);
+            }
+            if let Some(event_parts) = self.event_parts(self.cuts[&epoch]) {
+                ready = Some((epoch, event_parts));
+                break;
+            }
+        }
+        let Some((newest, (cut, event_parts))) = ready else {
             return Ok(());
         };
+        for (part, path) in &event_parts {
+            self.store
+                .copy_into_pending(newest, part, path)
+                .map_err(checkpoint_error)?;
+        }
         let mut metadata = Metadata::new(&self.program, &self.fingerprint, newest);
-        metadata.operators = lock(&self.operators).iter().cloned().collect();
+        metadata.event_epoch = cut;
+        metadata.operators = lock(&self.operators).addresses.keys().cloned().collect();
         metadata.workers = self.workers * self.processes;
         metadata.processes = self.processes;
         for part in self.store.pending_parts(newest) {
@@ -463,9 +604,64 @@ impl Writer {
             }
         }
         self.store.commit(metadata).map_err(checkpoint_error)?;
+        if let Some(cut) = cut {
+            self.store
+                .prune_event_parts(Some(cut))
+                .map_err(checkpoint_error)?;
+            self.events.prune(cut);
+        }
+        self.cuts.retain(|&e, _| e > newest);
         self.committed = Some(newest);
         self.awaiting.retain(|&e| e > newest);
         Ok(())
+    }
+}
+
+/// An epoch's event-time side: its cut (if the program has event time), and the files of the
+/// event-time parts saved as of it.
+type EventCut = (Option<Time>, Vec<(String, PathBuf)>);
+
+impl Writer {
+    /// The event-time cut of `epoch`, whose process markers are all there: the lowest
+    /// watermark any process's `with_event_time` instances had at it, rounded down to an
+    /// epoch; `None` if the program has no event time.
+    fn cut_of(&self, epoch: Time) -> Result<Option<Time>, Error> {
+        let mut lowest: Option<Time> = None;
+        for p in 0..self.processes {
+            let marker: Option<Time> = self
+                .store
+                .read_pending_part(epoch, &format!("process-{p}"))
+                .map_err(checkpoint_error)?;
+            if let Some(w) = marker {
+                lowest = Some(lowest.map_or(w, |l| l.min(w)));
+            }
+        }
+        Ok(lowest.map(|w| w / self.every * self.every))
+    }
+
+    /// The event-time parts that stand for `cut`, if every one has got that far. This
+    /// process's saves are known; other processes' are looked up in the directory.
+    fn event_parts(&self, cut: Option<Time>) -> Option<EventCut> {
+        let Some(cut) = cut else {
+            return Some((None, Vec::new()));
+        };
+        let local = self.process * self.workers..(self.process + 1) * self.workers;
+        let mut remote: Option<EventIndex> = None;
+        let mut parts = Vec::new();
+        for operator in lock(&self.operators).of(Domain::Event) {
+            for worker in 0..self.workers * self.processes {
+                let part = format!("{operator}-w{worker}");
+                let found = if local.contains(&worker) {
+                    self.events.find(&part, cut)
+                } else {
+                    remote
+                        .get_or_insert_with(|| self.store.event_index())
+                        .find(&part, cut)
+                };
+                parts.push((part, found?));
+            }
+        }
+        Some((Some(cut), parts))
     }
 }
 
@@ -475,4 +671,101 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 fn checkpoint_error(e: CheckpointError) -> Error {
     Error::Checkpoint(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// source 1 → with_event_time 2 → window 3, on 2 workers.
+    fn coordinator(dir: &std::path::Path) -> Coordinator {
+        let coordinator = Coordinator::open(Checkpointing::new(dir, 100), 2, 1, 0).unwrap();
+        {
+            let mut operators = coordinator.operators();
+            operators.graph.add_channel(&[0], 1, 2);
+            operators.graph.add_channel(&[0], 2, 3);
+            operators.graph.add_event_time(&[0, 2]);
+        }
+        for (name, node) in [("source", 1), ("wet", 2), ("window", 3)] {
+            for worker in 0..2 {
+                coordinator.register(name, &[0, node], worker);
+            }
+        }
+        coordinator
+    }
+
+    fn part(name: &str, domain: Domain, watermark: Option<Time>) -> PartOf<'_> {
+        PartOf {
+            name,
+            domain,
+            watermark,
+        }
+    }
+
+    #[test]
+    fn an_epoch_is_paired_with_the_lowest_watermark_and_the_saves_that_stand_for_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = coordinator(dir.path());
+        assert_eq!(c.domain_of("window").unwrap(), Domain::Event);
+        assert_eq!(c.domain_of("wet").unwrap(), Domain::Stream);
+        // Event-time saves: worker 0 at 100 and 200, worker 1 jumped from nothing to 300.
+        c.write(100, part("window-w0", Domain::Event, None), &"w0@100")
+            .unwrap();
+        c.write(200, part("window-w0", Domain::Event, None), &"w0@200")
+            .unwrap();
+        c.write(300, part("window-w1", Domain::Event, None), &"w1@300")
+            .unwrap();
+        // Epoch 1000 of the sources' time; the watermarks were 1234 and 250.
+        for w in 0..2 {
+            c.write(
+                1000,
+                part(&format!("source-w{w}"), Domain::Stream, None),
+                &Some(7u64),
+            )
+            .unwrap();
+        }
+        c.write(1000, part("wet-w0", Domain::Stream, Some(1234)), &())
+            .unwrap();
+        c.write(1000, part("wet-w1", Domain::Stream, Some(250)), &())
+            .unwrap();
+        c.flush().unwrap();
+        let (latest, _) = CheckpointDir::open(dir.path())
+            .unwrap()
+            .latest_valid()
+            .unwrap();
+        let latest = latest.expect("epoch 1000 committed");
+        assert_eq!(latest.metadata.epoch, 1000);
+        assert_eq!(latest.metadata.event_epoch, Some(200), "⌊min(1234, 250)⌋");
+        assert_eq!(latest.read_part::<String>("window-w0").unwrap(), "w0@200");
+        // Worker 1 saved nothing between 200 and 300: its state at 300 is its state at 200.
+        assert_eq!(latest.read_part::<String>("window-w1").unwrap(), "w1@300");
+    }
+
+    #[test]
+    fn an_epoch_waits_for_every_event_time_part_to_reach_its_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = coordinator(dir.path());
+        c.write(400, part("window-w0", Domain::Event, None), &"w0@400")
+            .unwrap();
+        c.write(100, part("window-w1", Domain::Event, None), &"w1@100")
+            .unwrap();
+        for w in 0..2 {
+            c.write(
+                1000,
+                part(&format!("source-w{w}"), Domain::Stream, None),
+                &Some(7u64),
+            )
+            .unwrap();
+            let wet = format!("wet-w{w}");
+            c.write(1000, part(&wet, Domain::Stream, Some(300)), &())
+                .unwrap();
+        }
+        c.flush().unwrap();
+        let store = CheckpointDir::open(dir.path()).unwrap();
+        assert_eq!(
+            store.latest().unwrap(),
+            None,
+            "window-w1 has not reached 300"
+        );
+    }
 }

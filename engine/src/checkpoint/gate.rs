@@ -32,7 +32,8 @@ use serde::Serialize;
 use timely::dataflow::operators::{Capability, InputCapability};
 use timely::progress::frontier::MutableAntichain;
 
-use super::coordinator::Coordinator;
+use super::coordinator::{Coordinator, PartOf};
+use super::domain::Domain;
 use crate::execution::JobContext;
 use crate::stream::Scope;
 use crate::time::Time;
@@ -41,14 +42,72 @@ use crate::time::Time;
 pub struct EpochGate<D> {
     checkpoint: Option<Gate>,
     job: JobContext,
-    held: BTreeMap<Time, (Capability<Time>, Vec<D>)>,
+    /// Held records by time, with a capability at that time for each output.
+    held: BTreeMap<Time, (Vec<Capability<Time>>, Vec<D>)>,
+    outputs: usize,
 }
 
 struct Gate {
     coordinator: Arc<Coordinator>,
+    operator: String,
     part: String,
-    /// The next epoch to save: every record before it has been applied.
-    next: Time,
+    /// The domain of the epochs this instance saves at, and the next epoch to save: every
+    /// record before it has been applied. Known once the dataflow is built (see
+    /// [`domain`](super::domain)), so found at first use.
+    resolved: Option<(Domain, Time)>,
+    job: JobContext,
+}
+
+impl Gate {
+    fn domain(&mut self) -> Domain {
+        self.resolve().0
+    }
+
+    fn next(&mut self) -> Time {
+        self.resolve().1
+    }
+
+    fn set_next(&mut self, next: Time) {
+        let domain = self.domain();
+        self.resolved = Some((domain, next));
+    }
+
+    fn resolve(&mut self) -> (Domain, Time) {
+        if let Some(resolved) = self.resolved {
+            return resolved;
+        }
+        let domain = match self.coordinator.domain_of(&self.operator) {
+            Ok(domain) => domain,
+            Err(error) => {
+                self.job.fail(error);
+                Domain::Stream
+            }
+        };
+        let restored = self.coordinator.restored_epoch_in(domain).unwrap_or(0);
+        let resolved = (domain, self.coordinator.epoch_after(restored));
+        self.resolved = Some(resolved);
+        resolved
+    }
+
+    /// Gives this instance's state as of `epoch` (its last, standing from `last` on, if given).
+    fn write<S: Serialize + ?Sized>(
+        &mut self,
+        epoch: Time,
+        state: &S,
+        watermark: Option<Time>,
+        last: Option<Time>,
+    ) -> Result<(), crate::error::Error> {
+        let domain = self.domain();
+        let of = PartOf {
+            name: &self.part,
+            domain,
+            watermark,
+        };
+        match last {
+            Some(valid_from) => self.coordinator.finish(Some(epoch), valid_from, of, state),
+            None => self.coordinator.write(epoch, of, state),
+        }
+    }
 }
 
 impl<D> EpochGate<D> {
@@ -61,19 +120,30 @@ impl<D> EpochGate<D> {
                 .map(|i| i.to_string())
                 .collect::<Vec<_>>()
                 .join(".");
-            let part = coordinator.register(&format!("{name}@{id}"), scope.index());
-            let next = coordinator.epoch_after(coordinator.restored_epoch().unwrap_or(0));
+            let operator = format!("{name}@{id}");
+            let part = coordinator.register(&operator, address, scope.index());
             Gate {
                 coordinator,
+                operator,
                 part,
-                next,
+                resolved: None,
+                job: job.clone(),
             }
         });
         EpochGate {
             checkpoint,
             job,
             held: BTreeMap::new(),
+            outputs: 1,
         }
+    }
+
+    /// For an operator with `outputs` outputs: held records keep a capability for each (see
+    /// [`release_for_outputs`](Self::release_for_outputs)); with 0 — for an operator whose
+    /// outputs are not connected to its input's times, as `with_event_time`'s — none.
+    pub fn with_outputs(mut self, outputs: usize) -> Self {
+        self.outputs = outputs;
+        self
     }
 
     /// The state this instance had at the restored checkpoint, if the job resumed from one.
@@ -112,12 +182,14 @@ impl<D> EpochGate<D> {
         records: impl Iterator<Item = D>,
     ) -> Option<impl Iterator<Item = D>> {
         let t = *cap.least().expect("a Vec message has one time");
-        match &self.checkpoint {
-            Some(gate) if t >= gate.next => {
-                let (_, held) = self
-                    .held
-                    .entry(t)
-                    .or_insert_with(|| (cap.delayed(&t, 0), Vec::new()));
+        let next = self.checkpoint.as_mut().map(Gate::next);
+        match next {
+            Some(next) if t >= next => {
+                let outputs = self.outputs;
+                let (_, held) = self.held.entry(t).or_insert_with(|| {
+                    let caps = (0..outputs).map(|port| cap.delayed(&t, port)).collect();
+                    (caps, Vec::new())
+                });
                 held.extend(records);
                 None
             }
@@ -130,32 +202,38 @@ impl<D> EpochGate<D> {
     /// between them, the state is the same for all of them and the last is the one to save.
     /// Anything the operator emits at times before the epoch (windows ending by it) must be
     /// emitted before it saves, so that the snapshot holds only what comes after.
-    pub fn due(&self, frontier: &MutableAntichain<Time>) -> Option<Time> {
-        let gate = self.checkpoint.as_ref().filter(|g| g.next < Time::MAX)?;
+    pub fn due(&mut self, frontier: &MutableAntichain<Time>) -> Option<Time> {
+        let last = self.is_last(frontier);
+        let gate = self.checkpoint.as_mut()?;
+        let next = gate.next();
         let reached = frontier
             .frontier()
             .iter()
             .min()
             .copied()
             .unwrap_or(Time::MAX);
-        if reached < gate.next {
+        if next == Time::MAX || reached < next {
             return None;
         }
-        if self.is_last(frontier) {
-            return Some(gate.next);
+        if last {
+            return Some(next);
         }
         let every = gate.coordinator.every();
         let next_held = self.held.keys().next().copied().unwrap_or(Time::MAX);
-        Some((reached.min(next_held) / every * every).max(gate.next))
+        Some((reached.min(next_held) / every * every).max(next))
     }
 
     /// For an operator that applies whole batches in time order (the micro-batch layer): the
     /// epoch to save *before* applying the batch at `t`, if the next epoch is at or before it.
     /// Everything before the batch has been applied, and nothing from it on.
-    pub fn due_before(&self, t: Time) -> Option<Time> {
-        let gate = self.checkpoint.as_ref().filter(|g| g.next <= t)?;
+    pub fn due_before(&mut self, t: Time) -> Option<Time> {
+        let gate = self.checkpoint.as_mut()?;
+        let next = gate.next();
+        if next > t {
+            return None;
+        }
         let every = gate.coordinator.every();
-        Some((t / every * every).max(gate.next))
+        Some((t / every * every).max(next))
     }
 
     /// Saves `state` as of `epoch` (from [`due_before`](Self::due_before)); never the last save,
@@ -164,11 +242,11 @@ impl<D> EpochGate<D> {
         let Some(gate) = self.checkpoint.as_mut() else {
             return;
         };
-        gate.next = epoch + gate.coordinator.every();
+        gate.set_next(epoch + gate.coordinator.every());
         if self.job.is_aborted() {
             return; // see `save`
         }
-        if let Err(error) = gate.coordinator.write(epoch, &gate.part, state) {
+        if let Err(error) = gate.write(epoch, state, None, None) {
             self.job.fail(error);
         }
     }
@@ -186,39 +264,77 @@ impl<D> EpochGate<D> {
         state: &S,
         frontier: &MutableAntichain<Time>,
     ) {
+        self.save_with_watermark(epoch, state, frontier, None);
+    }
+
+    /// [`save`](Self::save) for `with_event_time`, whose watermark as of the epoch decides
+    /// the checkpoint's event-time cut (see [`domain`](super::domain)).
+    pub fn save_with_watermark<S: Serialize + ?Sized>(
+        &mut self,
+        epoch: Time,
+        state: &S,
+        frontier: &MutableAntichain<Time>,
+        watermark: Option<Time>,
+    ) {
+        let last = self.is_last(frontier);
         let Some(gate) = self.checkpoint.as_mut() else {
             return;
         };
-        let last = frontier.is_empty() && self.held.is_empty();
-        gate.next = if last {
+        gate.set_next(if last {
             Time::MAX
         } else {
             epoch + gate.coordinator.every()
-        };
-        let result = if self.job.is_aborted() {
+        });
+        if self.job.is_aborted() {
             // An aborted job (Flink's cancel, Spark's non-graceful stop) takes no more
             // checkpoints: its sources stopped mid-stream, and what it drains is no cut of the
             // input. A restart resumes from the last checkpoint taken before.
-            Ok(())
-        } else if last {
-            // The input has ended and everything is applied: this state stands for every
-            // later epoch.
-            gate.coordinator
-                .finish(Some(epoch), epoch, &gate.part, state)
-        } else {
-            gate.coordinator.write(epoch, &gate.part, state)
-        };
-        if let Err(error) = result {
+            return;
+        }
+        // Once the input has ended and everything is applied, this state stands for every
+        // later epoch.
+        if let Err(error) = gate.write(epoch, state, watermark, last.then_some(epoch)) {
             self.job.fail(error);
         }
     }
 
+    /// The event-time cut below which no checkpoint will ever cut again (see
+    /// [`Coordinator::event_floor`]); 0 without checkpointing.
+    pub fn event_floor(&self) -> Time {
+        let Some(gate) = self.checkpoint.as_ref() else {
+            return 0;
+        };
+        gate.coordinator.event_floor().unwrap_or_else(|error| {
+            self.job.fail(error);
+            0
+        })
+    }
+
+    /// The restored checkpoint's event-time cut, if the job resumed from one.
+    pub fn restored_event_epoch(&self) -> Option<Time> {
+        let gate = self.checkpoint.as_ref()?;
+        gate.coordinator.restored_epoch_in(Domain::Event)
+    }
+
+    /// Drops every held record and its capabilities: an aborted job's operator gives up.
+    pub fn discard(&mut self) {
+        self.held.clear();
+    }
+
     /// The held records now before the next epoch, in time order, with their capabilities.
     pub fn release(&mut self) -> Vec<(Capability<Time>, Vec<D>)> {
-        let Some(gate) = &self.checkpoint else {
+        self.release_for_outputs()
+            .into_iter()
+            .map(|(mut caps, records)| (caps.swap_remove(0), records))
+            .collect()
+    }
+
+    /// [`release`](Self::release) with a capability for each of the operator's outputs.
+    pub fn release_for_outputs(&mut self) -> Vec<(Vec<Capability<Time>>, Vec<D>)> {
+        let Some(gate) = self.checkpoint.as_mut() else {
             return Vec::new();
         };
-        let later = self.held.split_off(&gate.next);
+        let later = self.held.split_off(&gate.next());
         std::mem::replace(&mut self.held, later)
             .into_values()
             .collect()
@@ -235,7 +351,12 @@ impl SourceEpochs {
     /// The checkpoints of the source `name` at `address` on this worker; inert without
     /// checkpointing.
     pub fn new(scope: Scope<'_>, name: &str, address: &[usize]) -> Self {
-        let gate = EpochGate::<()>::new(scope, &format!("source-{name}"), address);
+        let mut gate = EpochGate::<()>::new(scope, &format!("source-{name}"), address);
+        if let Some(gate) = gate.checkpoint.as_mut() {
+            // A source is in the stream domain by definition; no need to wait for the graph.
+            let restored = gate.coordinator.restored_epoch().unwrap_or(0);
+            gate.resolved = Some((Domain::Stream, gate.coordinator.epoch_after(restored)));
+        }
         SourceEpochs {
             gate: gate.checkpoint,
             job: gate.job,
@@ -285,16 +406,16 @@ impl SourceEpochs {
         let Some(gate) = self.gate.as_mut() else {
             return;
         };
-        if now < gate.next {
+        if now < gate.next() {
             return;
         }
         let every = gate.coordinator.every();
         let last = now / every * every;
-        gate.next = last + every;
+        gate.set_next(last + every);
         if self.job.is_aborted() {
             return; // see `EpochGate::save`
         }
-        if let Err(error) = gate.coordinator.write(last, &gate.part, &offset) {
+        if let Err(error) = gate.write(last, &offset, None, None) {
             self.job.fail(error);
         }
     }
@@ -304,9 +425,12 @@ impl SourceEpochs {
     pub fn finish(&mut self, time: Time, offset: Option<u64>) {
         let valid_from = self.cut(time) + 1;
         if let Some(gate) = self.gate.take().filter(|_| !self.job.is_aborted()) {
-            let finish = gate
-                .coordinator
-                .finish(None, valid_from, &gate.part, &offset);
+            let of = PartOf {
+                name: &gate.part,
+                domain: Domain::Stream,
+                watermark: None,
+            };
+            let finish = gate.coordinator.finish(None, valid_from, of, &offset);
             if let Err(error) = finish {
                 self.job.fail(error);
             }

@@ -5,6 +5,8 @@
 //! - [`gate`]: snapshots by frontier — what a stateful operator does to save its state as of an
 //!   epoch, holding back later records meanwhile;
 //! - [`coordinator`]: the job's side — which epochs, what to restore, when to commit;
+//! - [`domain`]: which operators see the sources' time and which event time, and how a
+//!   checkpoint pairs a cut of one with a cut of the other;
 //! - [`store`]: the checkpoint directory — one subdirectory per committed epoch, atomic
 //!   commits, a `LATEST` pointer, retention, and recovery that falls back past a damaged
 //!   checkpoint.
@@ -14,6 +16,7 @@
 //! bincode is safe, and every type that crosses timely workers already implements serde.
 
 pub mod coordinator;
+pub mod domain;
 pub mod frame;
 pub mod gate;
 pub mod store;

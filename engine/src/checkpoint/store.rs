@@ -6,6 +6,9 @@
 //!   LATEST                      the newest committed epoch, e.g. "1200"
 //!   epoch-1100/  epoch-1200/    committed: metadata.json + one frame per part
 //!   epoch-1300.pending/         parts being written; never read by recovery
+//!   event-parts/900/            event-time operators' parts saved as of event time 900,
+//!   event-parts/final/          and their last ones: the committer copies the parts that
+//!                               stand for an epoch's event-time cut into it
 //! ```
 //!
 //! Each worker writes its parts (one per stateful operator or source) into the epoch's pending
@@ -44,6 +47,10 @@ use crate::time::Time;
 const LATEST: &str = "LATEST";
 const METADATA: &str = "metadata.json";
 const PART_SUFFIX: &str = ".state";
+const EVENT_PARTS: &str = "event-parts";
+const FINAL: &str = "final";
+/// Beside a final event-time part: the first event epoch it stands for.
+const FROM_SUFFIX: &str = ".from";
 
 /// What a checkpoint is of: enough to refuse restoring it into a different program.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,6 +66,11 @@ pub struct Metadata {
     pub batch_interval_ms: Option<Time>,
     /// The checkpoint's epoch: its state holds exactly the effect of every record before it.
     pub epoch: Time,
+    /// The event-time cut paired with the epoch, if the program has event-time operators:
+    /// their state holds the effect of every record stamped before it, and `with_event_time`'s
+    /// holds the records it had forwarded at or after it (see `checkpoint::domain`).
+    #[serde(default)]
+    pub event_epoch: Option<Time>,
     /// Each source part's replay offset as of the epoch.
     pub source_offsets: BTreeMap<String, u64>,
     /// The checkpointed operators.
@@ -78,6 +90,7 @@ impl Metadata {
             mode: "native".to_string(),
             batch_interval_ms: None,
             epoch,
+            event_epoch: None,
             source_offsets: BTreeMap::new(),
             operators: Vec::new(),
             workers: 1,
@@ -171,6 +184,113 @@ impl CheckpointDir {
         let dir = self.pending(epoch);
         fs::create_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
         frame::write_atomically(&dir.join(format!("{part}{PART_SUFFIX}")), frame)
+    }
+
+    fn event_parts(&self) -> PathBuf {
+        self.root.join(EVENT_PARTS)
+    }
+
+    /// Writes an event-time operator's part saved as of event time `epoch` (atomically); with
+    /// `last`, also as its final part, standing for every event epoch from `last` on.
+    pub fn write_event_part_frame(
+        &self,
+        epoch: Time,
+        part: &str,
+        frame: &[u8],
+        last: Option<Time>,
+    ) -> Result<(), CheckpointError> {
+        let dir = self.event_parts().join(epoch.to_string());
+        fs::create_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
+        frame::write_atomically(&dir.join(format!("{part}{PART_SUFFIX}")), frame)?;
+        if let Some(from) = last {
+            let dir = self.event_parts().join(FINAL);
+            fs::create_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
+            frame::write_atomically(&dir.join(format!("{part}{PART_SUFFIX}")), frame)?;
+            let path = dir.join(format!("{part}{FROM_SUFFIX}"));
+            frame::write_atomically(&path, from.to_string().as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// What event-time parts the directory holds, as read from it now.
+    pub fn event_index(&self) -> EventIndex {
+        let mut index = EventIndex::new(self.event_parts());
+        let listing = |dir: &Path| -> Vec<String> {
+            fs::read_dir(dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|e| e.file_name().into_string().ok())
+                .collect()
+        };
+        for name in listing(&self.event_parts()) {
+            let Ok(epoch) = name.parse::<Time>() else {
+                continue;
+            };
+            for file in listing(&self.event_parts().join(&name)) {
+                if let Some(part) = file.strip_suffix(PART_SUFFIX) {
+                    index.record(part, epoch, None);
+                }
+            }
+        }
+        let finals = self.event_parts().join(FINAL);
+        for file in listing(&finals) {
+            let Some(part) = file.strip_suffix(FROM_SUFFIX) else {
+                continue;
+            };
+            let from = fs::read_to_string(finals.join(&file)).ok();
+            if let Some(from) = from.and_then(|f| f.trim().parse().ok()) {
+                index.finals.insert(part.to_string(), from);
+            }
+        }
+        index
+    }
+
+    /// Copies the file at `from` into `epoch`'s pending parts as `part`.
+    pub fn copy_into_pending(
+        &self,
+        epoch: Time,
+        part: &str,
+        from: &Path,
+    ) -> Result<(), CheckpointError> {
+        let frame = fs::read(from).map_err(|e| CheckpointError::io(from, e))?;
+        self.write_part_frame(epoch, part, &frame)
+    }
+
+    /// Drops the event-time parts saved before event time `cut` (no later checkpoint needs
+    /// them: cuts only move forward), or all of them.
+    pub fn prune_event_parts(&self, cut: Option<Time>) -> Result<(), CheckpointError> {
+        let epochs: Vec<Time> = fs::read_dir(self.event_parts())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse().ok())
+            .collect();
+        for epoch in epochs {
+            if cut.is_none_or(|cut| epoch < cut) {
+                let dir = self.event_parts().join(epoch.to_string());
+                fs::remove_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
+            }
+        }
+        if cut.is_none() {
+            let _ = fs::remove_dir_all(self.event_parts().join(FINAL));
+        }
+        Ok(())
+    }
+
+    /// The event-time cut of the newest committed checkpoint, read from its metadata alone.
+    pub fn latest_event_epoch(&self) -> Result<Option<Time>, CheckpointError> {
+        let Some(epoch) = self.latest()? else {
+            return Ok(None);
+        };
+        let path = self.committed(epoch).join(METADATA);
+        let json = fs::read(&path).map_err(|e| CheckpointError::io(&path, e))?;
+        let metadata: Metadata =
+            serde_json::from_slice(&json).map_err(|e| CheckpointError::Corrupt {
+                path: path.clone(),
+                reason: format!("metadata does not parse: {e}"),
+            })?;
+        Ok(metadata.event_epoch)
     }
 
     /// Decodes a part of `epoch` written but not yet committed.
@@ -353,5 +473,60 @@ impl CheckpointDir {
             });
         }
         Ok(reports)
+    }
+}
+
+/// Which event-time parts were saved as of which event epochs, and which are final: where to
+/// find a part's state as of an event-time cut.
+#[derive(Clone, Debug)]
+pub struct EventIndex {
+    dir: PathBuf,
+    saves: BTreeMap<String, std::collections::BTreeSet<Time>>,
+    finals: BTreeMap<String, Time>,
+}
+
+impl EventIndex {
+    fn new(dir: PathBuf) -> Self {
+        EventIndex {
+            dir,
+            saves: BTreeMap::new(),
+            finals: BTreeMap::new(),
+        }
+    }
+
+    /// An empty index of the event-time parts of the checkpoint directory `store`.
+    pub fn of(store: &CheckpointDir) -> Self {
+        EventIndex::new(store.event_parts())
+    }
+
+    /// `part` was saved as of `epoch` (and, with `last`, is final from `last` on).
+    pub fn record(&mut self, part: &str, epoch: Time, last: Option<Time>) {
+        self.saves
+            .entry(part.to_string())
+            .or_default()
+            .insert(epoch);
+        if let Some(from) = last {
+            self.finals.insert(part.to_string(), from);
+        }
+    }
+
+    /// Forgets the saves before `cut`: no later cut needs them.
+    pub fn prune(&mut self, cut: Time) {
+        for epochs in self.saves.values_mut() {
+            *epochs = epochs.split_off(&cut);
+        }
+    }
+
+    /// The file of `part`'s state as of event time `cut`: its first save at or after `cut` —
+    /// an operator saves when its frontier passes an epoch, and when the frontier jumps it
+    /// saves only the last epoch passed, whose state is that of every epoch jumped over — or
+    /// its final part, if that stands for `cut`. `None` if the part has not got that far.
+    pub fn find(&self, part: &str, cut: Time) -> Option<PathBuf> {
+        let file = format!("{part}{PART_SUFFIX}");
+        if let Some(epoch) = self.saves.get(part).and_then(|s| s.range(cut..).next()) {
+            return Some(self.dir.join(epoch.to_string()).join(file));
+        }
+        let from = *self.finals.get(part)?;
+        (from <= cut).then(|| self.dir.join(FINAL).join(file))
     }
 }

@@ -29,8 +29,9 @@
 //! execute(Execution::default(), move |worker| {
 //!     worker.dataflow(|scope| {
 //!         // (event time, name), arriving out of order
+//!         let events = [(1000u64, "a"), (3000, "b"), (1500, "c")];
 //!         scope
-//!             .iterator_source(vec![(1000u64, "a"), (3000, "b"), (1500, "c")])
+//!             .iterator_source(events.map(|(t, name)| (t, name.to_string())))
 //!             .with_event_time(|(t, _)| *t, Watermarks::bounded_out_of_orderness(1000))
 //!             .collect_into(&sink);
 //!     });
@@ -42,15 +43,18 @@
 
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::OutputBuilder;
+use timely::dataflow::operators::Capability;
 use timely::dataflow::operators::Operator;
 use timely::progress::Antichain;
 
+use crate::checkpoint::EpochGate;
 use crate::execution::JobContext;
-use crate::stream::Stream;
+use crate::stream::{Data, OutputSession, Stream};
 use crate::time::Time;
 
 /// How the watermark follows the event times seen.
@@ -109,7 +113,7 @@ pub trait EventTime<'scope, D: 'static>: Sized {
     ) -> Stream<'scope, D>;
 }
 
-impl<'scope, D: 'static> EventTime<'scope, D> for Stream<'scope, D> {
+impl<'scope, D: Data> EventTime<'scope, D> for Stream<'scope, D> {
     fn with_processing_time(self) -> Stream<'scope, (Time, D)> {
         self.unary(Pipeline, "WithProcessingTime", |_, _| {
             |input, output| {
@@ -129,11 +133,16 @@ impl<'scope, D: 'static> EventTime<'scope, D> for Stream<'scope, D> {
         event_time: impl Fn(&D) -> Time + 'static,
         watermarks: Watermarks,
     ) -> Stream<'scope, D> {
-        crate::checkpoint::unsupported(self.scope(), "with_event_time");
         let scope = self.scope();
         let (job, worker) = (JobContext::of(scope), scope.index());
         let mut builder = OperatorBuilder::new("WithEventTime".to_owned(), scope);
         let address = builder.operator_info().address.to_vec();
+        if let Some(coordinator) = job.checkpoints() {
+            coordinator.operators().graph.add_event_time(&address);
+        }
+        // Held records need no capability: what they become is stamped at the watermark.
+        let mut gate = EpochGate::<D>::new(scope, "WithEventTime", &address).with_outputs(0);
+        let checkpointing = job.checkpoints().is_some();
         let mut input = builder.new_input(self, Pipeline);
         // The output's times come from the records, not from the input's (processing) times.
         let (output, stream) =
@@ -141,41 +150,78 @@ impl<'scope, D: 'static> EventTime<'scope, D> for Stream<'scope, D> {
         let mut output = OutputBuilder::<_, CapacityContainerBuilder<Vec<D>>>::from(output);
         builder.build(move |mut capabilities| {
             let mut capability = capabilities.pop();
-            let mut highest: Option<Time> = None;
-            let mut stamped: Vec<(Time, D)> = Vec::new();
+            let mut state = Restamp::<D> {
+                highest: None,
+                forwarded: Vec::new(),
+            };
+            // Restored: the records forwarded at or after the checkpoint's event-time cut go
+            // out again first, then the watermark is where it was (see `checkpoint::domain`).
+            let mut replay: Option<SavedRestamp<D>> = None;
+            if let Some(mut saved) = gate.restore::<SavedRestamp<D>>() {
+                let cut = gate.restored_event_epoch().unwrap_or(0);
+                saved.forwarded.retain(|(t, _)| *t >= cut);
+                state.highest = saved.highest;
+                state.forwarded = saved.forwarded.clone();
+                if let Some(cap) = capability.as_mut() {
+                    cap.downgrade(&cut);
+                }
+                replay = Some(saved);
+            }
             let mut last_read = Instant::now();
             move |frontiers| {
                 let mut output = output.activate();
-                input.for_each_stamp(|_, data| {
-                    let Some(cap) = capability.as_ref() else {
-                        return; // the input ended: nothing more arrives
-                    };
-                    last_read = Instant::now();
-                    let mut watermark = *cap.time();
-                    for batch in data {
-                        for record in batch.drain(..) {
-                            let t = event_time(&record);
-                            stamped.push((t.max(watermark), record));
-                            highest = Some(highest.map_or(t, |h| h.max(t)));
-                            watermark =
-                                watermark.max(t.saturating_sub(watermarks.out_of_orderness));
-                        }
+                if let Some(saved) = replay.take() {
+                    if let Some(cap) = capability.as_ref() {
+                        emit(&mut output, cap, saved.forwarded);
                     }
-                    stamped.sort_by_key(|(t, _)| *t);
-                    let mut records = stamped.drain(..).peekable();
-                    while let Some((t, first)) = records.next() {
-                        let at = cap.delayed(&t);
-                        let mut session = output.session(&at);
-                        session.give(first);
-                        while let Some((_, next)) = records.next_if(|(u, _)| *u == t) {
-                            session.give(next);
+                    match saved.watermark {
+                        Some(w) => capability.iter_mut().for_each(|cap| cap.downgrade(&w)),
+                        None => capability = None,
+                    }
+                }
+                let mut forward =
+                    |state: &mut Restamp<D>,
+                     records: Vec<D>,
+                     capability: &mut Option<Capability<Time>>| {
+                        let Some(cap) = capability.as_mut() else {
+                            return; // the input ended: nothing more arrives
+                        };
+                        let (stamped, watermark) =
+                            state.stamp(records, cap, &event_time, watermarks);
+                        if checkpointing {
+                            state.forwarded.extend(stamped.iter().cloned());
                         }
+                        emit(&mut output, cap, stamped);
+                        if watermark > *cap.time() {
+                            cap.downgrade(&watermark);
+                        }
+                    };
+                input.for_each_stamp(|cap, data| {
+                    let records = data.flat_map(|batch| batch.drain(..));
+                    if let Some(records) = gate.admit(&cap, records) {
+                        last_read = Instant::now();
+                        forward(&mut state, records.collect(), &mut capability);
                     }
                 });
-                if let (Some(cap), Some(highest)) = (capability.as_mut(), highest) {
-                    let watermark = highest.saturating_sub(watermarks.out_of_orderness);
-                    if watermark > *cap.time() {
-                        cap.downgrade(&watermark);
+                while let Some(epoch) = gate.due(&frontiers[0]) {
+                    let floor = gate.event_floor();
+                    state.forwarded.retain(|(t, _)| *t >= floor);
+                    let last = gate.is_last(&frontiers[0]);
+                    let watermark = match (&capability, last) {
+                        (Some(cap), false) => Some(*cap.time()),
+                        _ => None, // ended: nothing more comes from it
+                    };
+                    let saved = SavedRestamp {
+                        highest: state.highest,
+                        watermark,
+                        forwarded: std::mem::take(&mut state.forwarded),
+                    };
+                    let lowest = watermark.unwrap_or(Time::MAX);
+                    gate.save_with_watermark(epoch, &saved, &frontiers[0], Some(lowest));
+                    state.forwarded = saved.forwarded;
+                    for (_, records) in gate.release_for_outputs() {
+                        last_read = Instant::now();
+                        forward(&mut state, records, &mut capability);
                     }
                 }
                 if frontiers[0].is_empty() {
@@ -195,5 +241,65 @@ impl<'scope, D: 'static> EventTime<'scope, D> for Stream<'scope, D> {
             }
         });
         stream
+    }
+}
+
+/// `with_event_time`'s state on one worker.
+struct Restamp<D> {
+    /// The highest event time seen.
+    highest: Option<Time>,
+    /// With checkpoints: the records forwarded at or after the newest checkpoint's event-time
+    /// cut, with their stamps — a restored job emits them again.
+    forwarded: Vec<(Time, D)>,
+}
+
+/// [`Restamp`] as checkpointed, with the watermark (`None` once the input has ended).
+#[derive(Serialize, Deserialize)]
+struct SavedRestamp<D> {
+    highest: Option<Time>,
+    watermark: Option<Time>,
+    forwarded: Vec<(Time, D)>,
+}
+
+impl<D> Restamp<D> {
+    /// Stamps `records` at `max(event time, watermark)`, the watermark (from `cap`'s time)
+    /// following them record by record; returns them sorted by stamp, and the new watermark.
+    fn stamp(
+        &mut self,
+        records: Vec<D>,
+        cap: &Capability<Time>,
+        event_time: &impl Fn(&D) -> Time,
+        watermarks: Watermarks,
+    ) -> (Vec<(Time, D)>, Time) {
+        let mut watermark = *cap.time();
+        let mut stamped: Vec<(Time, D)> = records
+            .into_iter()
+            .map(|record| {
+                let t = event_time(&record);
+                let at = t.max(watermark);
+                self.highest = Some(self.highest.map_or(t, |h| h.max(t)));
+                watermark = watermark.max(t.saturating_sub(watermarks.out_of_orderness));
+                (at, record)
+            })
+            .collect();
+        stamped.sort_by_key(|(t, _)| *t);
+        (stamped, watermark)
+    }
+}
+
+/// Emits `stamped` records (sorted by stamp, none before `cap`'s time) at their stamps.
+fn emit<D: Clone + 'static>(
+    output: &mut OutputSession<'_, D>,
+    cap: &Capability<Time>,
+    stamped: Vec<(Time, D)>,
+) {
+    let mut records = stamped.into_iter().peekable();
+    while let Some((t, first)) = records.next() {
+        let at = cap.delayed(&t);
+        let mut session = output.session(&at);
+        session.give(first);
+        while let Some((_, next)) = records.next_if(|(u, _)| *u == t) {
+            session.give(next);
+        }
     }
 }

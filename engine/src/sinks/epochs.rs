@@ -91,6 +91,15 @@ pub(super) fn write_per_epoch<D, P, W>(
                 records.extend(lines.into_iter().map(|line| (t, line)));
             };
             move |(input, frontier), _| {
+                if job.is_aborted() {
+                    // What an aborted job drains is no cut of its input (windows fire on a
+                    // stopped stream): nothing more is written, and a restart recomputes the
+                    // epochs after its checkpoint — whose files were written before it.
+                    input.for_each_stamp(|_, _| {});
+                    pending.clear();
+                    gate.discard();
+                    return;
+                }
                 input.for_each_stamp(|cap, data| {
                     let t = *cap.least().expect("a Vec message has one time");
                     let lines = data.flat_map(|batch| batch.drain(..).map(|r| r.to_string()));

@@ -12,11 +12,12 @@ use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::Capability;
 
 use super::{Late, WindowAggregate, WindowCount};
+use crate::checkpoint::EpochGate;
 use crate::execution::JobContext;
 use crate::hash::{new_map, route, HashMap};
 use crate::operators::stateless::Stateless;
 use crate::operators::window::WindowSpec;
-use crate::stream::{Data, Stream};
+use crate::stream::{Data, OutputSession, Stream};
 use crate::time::Time;
 
 /// A window's state on one worker.
@@ -94,9 +95,10 @@ impl<'scope, K: Data + Hash + Eq, V: Data> EventWindowAggregates<'scope, K, V>
         lateness: Time,
         add: impl Fn(&mut A, &V) + 'static,
     ) -> (Stream<'scope, WindowAggregate<K, A>>, Late<'scope, K, V>) {
-        crate::checkpoint::unsupported(self.scope(), "event-time windows");
-        let mut gauge = JobContext::of(self.scope()).state_gauge();
-        let mut builder = OperatorBuilder::new("AggregateByEventWindow".to_owned(), self.scope());
+        let scope = self.scope();
+        let mut gauge = JobContext::of(scope).state_gauge();
+        let mut builder = OperatorBuilder::new("AggregateByEventWindow".to_owned(), scope);
+        let address = builder.operator_info().address.to_vec();
         let mut input = builder.new_input(self, Exchange::new(|(k, _, _): &(K, Time, V)| route(k)));
         let (results_out, results) = builder.new_output::<Vec<WindowAggregate<K, A>>>();
         let (late_out, late) = builder.new_output::<Vec<(K, Time, V)>>();
@@ -106,64 +108,77 @@ impl<'scope, K: Data + Hash + Eq, V: Data> EventWindowAggregates<'scope, K, V>
         >::from(results_out);
         let mut late_out =
             OutputBuilder::<_, CapacityContainerBuilder<Vec<(K, Time, V)>>>::from(late_out);
-        builder.build(move |_| {
+        let fold = Fold {
+            spec,
+            lateness,
+            add,
+        };
+        builder.build(move |initial| {
+            let mut gate =
+                EpochGate::new(scope, "AggregateByEventWindow", &address).with_outputs(2);
             let mut windows: BTreeMap<Time, Window<K, A>> = BTreeMap::new();
+            for (end, fired, values) in gate.restore::<Saved<K, A>>().unwrap_or_default() {
+                let capability = (!fired).then(|| initial[0].delayed(&end));
+                let values = values.into_iter().collect();
+                windows.insert(end, Window { capability, values });
+            }
+            drop(initial);
             move |frontiers| {
                 let (mut results_out, mut late_out) = (results_out.activate(), late_out.activate());
+                let (mut updates, mut too_late) = (Vec::new(), Vec::new());
                 input.for_each_stamp(|cap, data| {
                     let t = *cap.least().expect("a Vec message has one time");
-                    let mut updates = results_out.session(&cap);
-                    let mut too_late = late_out.session(&cap);
-                    for batch in data {
-                        for (key, event_time, value) in batch.drain(..) {
-                            let mut accepted = false;
-                            for end in spec.ends_containing(event_time) {
-                                if t >= end + lateness {
-                                    continue; // too late for this window
-                                }
-                                accepted = true;
-                                let window = windows.entry(end).or_insert_with(|| Window {
-                                    capability: (t < end).then(|| cap.delayed(&end, 0)),
-                                    values: new_map(),
-                                });
-                                let acc = window.values.entry(key.clone()).or_default();
-                                add(acc, &value);
-                                if window.capability.is_none() {
-                                    updates.give(WindowAggregate {
-                                        end,
-                                        start: end.saturating_sub(spec.length()),
-                                        key: key.clone(),
-                                        value: acc.clone(),
-                                        update: true,
-                                    });
-                                }
-                            }
-                            if !accepted {
-                                too_late.give((key, event_time, value));
-                            }
-                        }
+                    let records = data.flat_map(|batch| batch.drain(..));
+                    if let Some(records) = gate.admit(&cap, records) {
+                        let window_cap = |end| cap.delayed(&end, 0);
+                        fold.apply(
+                            &mut windows,
+                            t,
+                            records,
+                            window_cap,
+                            &mut updates,
+                            &mut too_late,
+                        );
+                        results_out.session(&cap).give_container(&mut updates);
+                        late_out.session(&cap).give_container(&mut too_late);
                     }
                 });
-                // Fire the windows the watermark has reached; free those past their lateness.
                 let frontier = &frontiers[0];
-                for (&end, window) in windows.range_mut(..) {
-                    if frontier.less_than(&end) {
-                        break;
-                    }
-                    if let Some(capability) = window.capability.take() {
-                        results_out
-                            .session(&capability)
-                            .give_iterator(window.values.iter().map(|(key, value)| {
-                                WindowAggregate {
-                                    end,
-                                    start: end.saturating_sub(spec.length()),
-                                    key: key.clone(),
-                                    value: value.clone(),
-                                    update: false,
-                                }
-                            }));
+                while let Some(epoch) = gate.due(frontier) {
+                    // Windows ending before the epoch fire before it is saved (see
+                    // `count_by_key_and_window`); after the input's end, all of them.
+                    let last = gate.is_last(frontier);
+                    fire(&mut windows, &mut results_out, spec, |end| {
+                        end < epoch || last
+                    });
+                    let image: Vec<_> = windows
+                        .iter()
+                        .map(|(end, w)| {
+                            let values: Vec<(&K, &A)> = w.values.iter().collect();
+                            (*end, w.capability.is_none(), values)
+                        })
+                        .collect();
+                    gate.save(epoch, &image, frontier);
+                    for (caps, records) in gate.release_for_outputs() {
+                        let t = *caps[0].time();
+                        let window_cap = |end| caps[0].delayed(&end);
+                        let records = records.into_iter();
+                        fold.apply(
+                            &mut windows,
+                            t,
+                            records,
+                            window_cap,
+                            &mut updates,
+                            &mut too_late,
+                        );
+                        results_out.session(&caps[0]).give_container(&mut updates);
+                        late_out.session(&caps[1]).give_container(&mut too_late);
                     }
                 }
+                // Fire the windows the watermark has reached; free those past their lateness.
+                fire(&mut windows, &mut results_out, spec, |end| {
+                    !frontier.less_than(&end)
+                });
                 windows.retain(|&end, w| {
                     w.capability.is_some() || frontier.less_than(&(end + lateness))
                 });
@@ -171,5 +186,85 @@ impl<'scope, K: Data + Hash + Eq, V: Data> EventWindowAggregates<'scope, K, V>
             }
         });
         (results, late)
+    }
+}
+
+/// The windows as checkpointed: end, whether fired, and each key's accumulator.
+type Saved<K, A> = Vec<(Time, bool, Vec<(K, A)>)>;
+
+/// How records fold into their windows.
+struct Fold<F> {
+    spec: WindowSpec,
+    lateness: Time,
+    add: F,
+}
+
+impl<F> Fold<F> {
+    /// Folds `records`, stamped `t`, into their windows (opened with `window_cap(end)`); the
+    /// updates of windows that already fired go to `updates`, records too late for all their
+    /// windows to `too_late`.
+    fn apply<K: Data + Hash + Eq, V, A: Data + Default>(
+        &self,
+        windows: &mut BTreeMap<Time, Window<K, A>>,
+        t: Time,
+        records: impl Iterator<Item = (K, Time, V)>,
+        window_cap: impl Fn(Time) -> Capability<Time>,
+        updates: &mut Vec<WindowAggregate<K, A>>,
+        too_late: &mut Vec<(K, Time, V)>,
+    ) where
+        F: Fn(&mut A, &V),
+    {
+        for (key, event_time, value) in records {
+            let mut accepted = false;
+            for end in self.spec.ends_containing(event_time) {
+                if t >= end + self.lateness {
+                    continue; // too late for this window
+                }
+                accepted = true;
+                let window = windows.entry(end).or_insert_with(|| Window {
+                    capability: (t < end).then(|| window_cap(end)),
+                    values: new_map(),
+                });
+                let acc = window.values.entry(key.clone()).or_default();
+                (self.add)(acc, &value);
+                if window.capability.is_none() {
+                    updates.push(WindowAggregate {
+                        end,
+                        start: end.saturating_sub(self.spec.length()),
+                        key: key.clone(),
+                        value: acc.clone(),
+                        update: true,
+                    });
+                }
+            }
+            if !accepted {
+                too_late.push((key, event_time, value));
+            }
+        }
+    }
+}
+
+/// Fires the windows not yet fired whose end `due` says has come, in order of end.
+fn fire<K: Data, A: Data>(
+    windows: &mut BTreeMap<Time, Window<K, A>>,
+    results: &mut OutputSession<'_, WindowAggregate<K, A>>,
+    spec: WindowSpec,
+    due: impl Fn(Time) -> bool,
+) {
+    for (&end, window) in windows.range_mut(..) {
+        if !due(end) {
+            break;
+        }
+        if let Some(capability) = window.capability.take() {
+            results
+                .session(&capability)
+                .give_iterator(window.values.iter().map(|(key, value)| WindowAggregate {
+                    end,
+                    start: end.saturating_sub(spec.length()),
+                    key: key.clone(),
+                    value: value.clone(),
+                    update: false,
+                }));
+        }
     }
 }

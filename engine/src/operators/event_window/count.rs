@@ -34,9 +34,10 @@ use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::Capability;
 
 use super::{Late, WindowAggregate};
+use crate::checkpoint::EpochGate;
 use crate::execution::JobContext;
 use crate::hash::{new_map, route, HashMap};
-use crate::stream::{Data, Stream};
+use crate::stream::{Data, OutputSession, Stream};
 use crate::time::Time;
 
 /// One key's records on one worker.
@@ -87,9 +88,10 @@ impl<'scope, K: Data + Hash + Eq, V: Data> CountWindows<'scope, K, V>
         Late<'scope, K, V>,
     ) {
         let (size, slide) = (size.max(1), slide.max(1));
-        crate::checkpoint::unsupported(self.scope(), "count windows");
-        let mut gauge = JobContext::of(self.scope()).state_gauge();
-        let mut builder = OperatorBuilder::new("WindowByCount".to_owned(), self.scope());
+        let scope = self.scope();
+        let mut gauge = JobContext::of(scope).state_gauge();
+        let mut builder = OperatorBuilder::new("WindowByCount".to_owned(), scope);
+        let address = builder.operator_info().address.to_vec();
         let mut input = builder.new_input(self, Exchange::new(|(k, _, _): &(K, Time, V)| route(k)));
         let (windows_out, windows) =
             builder.new_output::<Vec<WindowAggregate<K, Vec<(Time, V)>>>>();
@@ -100,84 +102,158 @@ impl<'scope, K: Data + Hash + Eq, V: Data> CountWindows<'scope, K, V>
         >::from(windows_out);
         let mut late_out =
             OutputBuilder::<_, CapacityContainerBuilder<Vec<(K, Time, V)>>>::from(late_out);
-        builder.build(move |_| {
-            let mut keys: HashMap<K, KeyState<V>> = new_map();
-            // Held at the earliest pending record's time: windows are emitted at or after it.
-            let mut held: Option<Capability<Time>> = None;
+        builder.build(move |initial| {
+            let mut gate = EpochGate::new(scope, "WindowByCount", &address).with_outputs(2);
+            let mut windows = Counting::<K, V> {
+                size,
+                slide,
+                keys: new_map(),
+                held: None,
+            };
+            for (key, (pending, recent, since_firing)) in
+                gate.restore::<Saved<K, V>>().unwrap_or_default()
+            {
+                if let Some(t) = pending.iter().map(|(t, _)| *t).min() {
+                    let earliest = windows.held.as_ref().map_or(t, |h| t.min(*h.time()));
+                    windows.held = Some(initial[0].delayed(&earliest));
+                }
+                let recent = recent.into();
+                let state = KeyState {
+                    pending,
+                    recent,
+                    since_firing,
+                };
+                windows.keys.insert(key, state);
+            }
+            drop(initial);
             move |frontiers| {
                 let (mut windows_out, mut late_out) = (windows_out.activate(), late_out.activate());
+                let mut too_late = Vec::new();
                 input.for_each_stamp(|cap, data| {
                     let t = *cap.least().expect("a Vec message has one time");
-                    let mut too_late = late_out.session(&cap);
-                    for batch in data {
-                        for (key, event_time, value) in batch.drain(..) {
-                            if event_time < t {
-                                too_late.give((key, event_time, value)); // behind the watermark
-                            } else {
-                                keys.entry(key)
-                                    .or_default()
-                                    .pending
-                                    .push((event_time, value));
-                                if held.as_ref().is_none_or(|h| t < *h.time()) {
-                                    held = Some(cap.delayed(&t, 0));
-                                }
-                            }
-                        }
+                    let records = data.flat_map(|batch| batch.drain(..));
+                    if let Some(records) = gate.admit(&cap, records) {
+                        windows.take(t, records, || cap.delayed(&t, 0), &mut too_late);
+                        late_out.session(&cap).give_container(&mut too_late);
                     }
                 });
-                // Take, per key and in event-time order, the records the watermark has passed.
                 let frontier = &frontiers[0];
-                let mut earliest_pending: Option<Time> = None;
-                for (key, state) in keys.iter_mut() {
-                    let (mut ready, waiting): (Vec<_>, Vec<_>) = state
-                        .pending
-                        .drain(..)
-                        .partition(|(t, _)| !frontier.less_equal(t));
-                    state.pending = waiting;
-                    if let Some(t) = state.pending.iter().map(|(t, _)| *t).min() {
-                        earliest_pending = Some(earliest_pending.map_or(t, |e| e.min(t)));
-                    }
-                    ready.sort_by_key(|(t, _)| *t);
-                    for record in ready {
-                        state.recent.push_back(record);
-                        if state.recent.len() > size {
-                            state.recent.pop_front();
-                        }
-                        state.since_firing += 1;
-                        if state.since_firing < slide {
-                            continue;
-                        }
-                        state.since_firing = 0;
-                        let values: Vec<(Time, V)> = state.recent.iter().cloned().collect();
-                        let (start, last) = (values[0].0, values[values.len() - 1].0);
-                        let at = held.as_ref().expect("held while records are pending");
-                        windows_out
-                            .session(&at.delayed(&last))
-                            .give(WindowAggregate {
-                                end: last + 1,
-                                start,
-                                key: key.clone(),
-                                value: values,
-                                update: false,
-                            });
-                        // Only the last `size − slide` records can be in a later window.
-                        while state.recent.len() > size.saturating_sub(slide) {
-                            state.recent.pop_front();
-                        }
+                while let Some(epoch) = gate.due(frontier) {
+                    // Records before the epoch are taken before it is saved (their windows
+                    // come out before it); the rest are saved pending. After the end, all.
+                    let last = gate.is_last(frontier);
+                    windows.fire(&mut windows_out, |t| t < epoch || last);
+                    let image: Vec<_> = windows
+                        .keys
+                        .iter()
+                        .map(|(k, s)| (k, (&s.pending, &s.recent, s.since_firing)))
+                        .collect();
+                    gate.save(epoch, &image, frontier);
+                    for (caps, records) in gate.release_for_outputs() {
+                        let t = *caps[0].time();
+                        let records = records.into_iter();
+                        windows.take(t, records, || caps[0].delayed(&t), &mut too_late);
+                        late_out.session(&caps[1]).give_container(&mut too_late);
                     }
                 }
-                keys.retain(|_, s| !s.pending.is_empty() || !s.recent.is_empty());
-                match (earliest_pending, held.as_mut()) {
-                    (Some(t), Some(h)) => h.downgrade(&t),
-                    _ => held = None,
-                }
+                // Take, per key and in event-time order, the records the watermark has passed.
+                windows.fire(&mut windows_out, |t| !frontier.less_equal(&t));
                 gauge.set(
-                    keys.values()
+                    windows
+                        .keys
+                        .values()
                         .map(|s| s.pending.len() + s.recent.len())
                         .sum(),
                 );
             }
         });
         (windows, late)
+    }
+}
+
+/// The keys as checkpointed: pending records, recent records, records since the last firing.
+type Saved<K, V> = Vec<(K, (Vec<(Time, V)>, Vec<(Time, V)>, usize))>;
+
+/// The count windows of one worker.
+struct Counting<K, V> {
+    size: usize,
+    slide: usize,
+    keys: HashMap<K, KeyState<V>>,
+    /// Held at the earliest pending record's time: windows are emitted at or after it.
+    held: Option<Capability<Time>>,
+}
+
+impl<K: Data + Hash + Eq, V: Data> Counting<K, V> {
+    /// Takes in `records` stamped `t` (`cap` makes a capability at `t`); those already behind
+    /// the watermark go to `too_late`.
+    fn take(
+        &mut self,
+        t: Time,
+        records: impl Iterator<Item = (K, Time, V)>,
+        cap: impl Fn() -> Capability<Time>,
+        too_late: &mut Vec<(K, Time, V)>,
+    ) {
+        for (key, event_time, value) in records {
+            if event_time < t {
+                too_late.push((key, event_time, value)); // behind the watermark
+            } else {
+                let state = self.keys.entry(key).or_default();
+                state.pending.push((event_time, value));
+                if self.held.as_ref().is_none_or(|h| t < *h.time()) {
+                    self.held = Some(cap());
+                }
+            }
+        }
+    }
+
+    /// Takes each key's pending records whose time `ready` says has come, in event-time order,
+    /// and emits the windows they complete.
+    fn fire(
+        &mut self,
+        out: &mut OutputSession<'_, WindowAggregate<K, Vec<(Time, V)>>>,
+        ready: impl Fn(Time) -> bool,
+    ) {
+        let (size, slide) = (self.size, self.slide);
+        let mut earliest_pending: Option<Time> = None;
+        for (key, state) in self.keys.iter_mut() {
+            let (mut taken, waiting): (Vec<_>, Vec<_>) =
+                state.pending.drain(..).partition(|(t, _)| ready(*t));
+            state.pending = waiting;
+            if let Some(t) = state.pending.iter().map(|(t, _)| *t).min() {
+                earliest_pending = Some(earliest_pending.map_or(t, |e| e.min(t)));
+            }
+            taken.sort_by_key(|(t, _)| *t);
+            for record in taken {
+                state.recent.push_back(record);
+                if state.recent.len() > size {
+                    state.recent.pop_front();
+                }
+                state.since_firing += 1;
+                if state.since_firing < slide {
+                    continue;
+                }
+                state.since_firing = 0;
+                let values: Vec<(Time, V)> = state.recent.iter().cloned().collect();
+                let (start, last) = (values[0].0, values[values.len() - 1].0);
+                let at = self.held.as_ref().expect("held while records are pending");
+                out.session(&at.delayed(&last)).give(WindowAggregate {
+                    end: last + 1,
+                    start,
+                    key: key.clone(),
+                    value: values,
+                    update: false,
+                });
+                // Only the last `size − slide` records can be in a later window.
+                while state.recent.len() > size.saturating_sub(slide) {
+                    state.recent.pop_front();
+                }
+            }
+        }
+        self.keys
+            .retain(|_, s| !s.pending.is_empty() || !s.recent.is_empty());
+        match (earliest_pending, self.held.as_mut()) {
+            (Some(t), Some(h)) => h.downgrade(&t),
+            _ => self.held = None,
+        }
     }
 }

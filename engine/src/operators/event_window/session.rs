@@ -26,10 +26,11 @@ use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::Capability;
 
 use super::{Late, WindowAggregate, WindowCount};
+use crate::checkpoint::EpochGate;
 use crate::execution::JobContext;
 use crate::hash::{new_map, route, HashMap};
 use crate::operators::stateless::Stateless;
-use crate::stream::{Data, Stream};
+use crate::stream::{Data, OutputSession, Stream};
 use crate::time::Time;
 
 /// One key's open session.
@@ -104,9 +105,10 @@ impl<'scope, K: Data + Hash + Eq, V: Data> SessionAggregates<'scope, K, V>
         merge: impl Fn(&mut A, A) + 'static,
     ) -> (Stream<'scope, WindowAggregate<K, A>>, Late<'scope, K, V>) {
         let gap = gap.max(1);
-        crate::checkpoint::unsupported(self.scope(), "session windows");
-        let mut gauge = JobContext::of(self.scope()).state_gauge();
-        let mut builder = OperatorBuilder::new("AggregateBySession".to_owned(), self.scope());
+        let scope = self.scope();
+        let mut gauge = JobContext::of(scope).state_gauge();
+        let mut builder = OperatorBuilder::new("AggregateBySession".to_owned(), scope);
+        let address = builder.operator_info().address.to_vec();
         let mut input = builder.new_input(self, Exchange::new(|(k, _, _): &(K, Time, V)| route(k)));
         let (results_out, results) = builder.new_output::<Vec<WindowAggregate<K, A>>>();
         let (late_out, late) = builder.new_output::<Vec<(K, Time, V)>>();
@@ -116,85 +118,180 @@ impl<'scope, K: Data + Hash + Eq, V: Data> SessionAggregates<'scope, K, V>
         >::from(results_out);
         let mut late_out =
             OutputBuilder::<_, CapacityContainerBuilder<Vec<(K, Time, V)>>>::from(late_out);
-        builder.build(move |_| {
-            // Per key, the open sessions by start time; they never overlap.
-            let mut sessions: HashMap<K, BTreeMap<Time, Session<A>>> = new_map();
+        let mut sessions = Sessions {
+            gap,
+            lateness,
+            add,
+            merge,
+            open: new_map(),
+        };
+        builder.build(move |initial| {
+            let mut gate = EpochGate::new(scope, "AggregateBySession", &address).with_outputs(2);
+            for (key, saved) in gate.restore::<Saved<K, A>>().unwrap_or_default() {
+                let open = saved.into_iter().map(|(start, end, acc, fired)| {
+                    let capability = (!fired).then(|| initial[0].delayed(&end));
+                    (
+                        start,
+                        Session {
+                            end,
+                            acc,
+                            capability,
+                        },
+                    )
+                });
+                sessions.open.insert(key, open.collect());
+            }
+            drop(initial);
             move |frontiers| {
                 let (mut results_out, mut late_out) = (results_out.activate(), late_out.activate());
+                let (mut updates, mut too_late) = (Vec::new(), Vec::new());
                 input.for_each_stamp(|cap, data| {
                     let t = *cap.least().expect("a Vec message has one time");
-                    let mut updates = results_out.session(&cap);
-                    let mut too_late = late_out.session(&cap);
-                    for batch in data {
-                        for (key, event_time, value) in batch.drain(..) {
-                            let open = sessions.entry(key.clone()).or_default();
-                            // The sessions this event touches: those overlapping [e, e + gap).
-                            let touching: Vec<Time> = open
-                                .range(..event_time + gap)
-                                .filter(|(_, s)| s.end > event_time)
-                                .map(|(start, _)| *start)
-                                .collect();
-                            let start = touching.first().map_or(event_time, |s| event_time.min(*s));
-                            let end = touching
-                                .iter()
-                                .map(|s| open[s].end)
-                                .fold(event_time + gap, Time::max);
-                            if t >= end + lateness {
-                                too_late.give((key, event_time, value));
-                                continue;
-                            }
-                            let mut merged = Session {
-                                end,
-                                acc: A::default(),
-                                capability: None,
-                            };
-                            add(&mut merged.acc, &value);
-                            let mut fired = t >= end;
-                            for s in touching {
-                                let old = open.remove(&s).expect("a session just found");
-                                merge(&mut merged.acc, old.acc);
-                                fired |= old.capability.is_none();
-                            }
-                            if fired {
-                                updates.give(WindowAggregate {
-                                    end,
-                                    start,
-                                    key: key.clone(),
-                                    value: merged.acc.clone(),
-                                    update: true,
-                                });
-                            } else {
-                                merged.capability = Some(cap.delayed(&end, 0));
-                            }
-                            open.insert(start, merged);
-                        }
+                    let records = data.flat_map(|batch| batch.drain(..));
+                    if let Some(records) = gate.admit(&cap, records) {
+                        let cap_at = |end| cap.delayed(&end, 0);
+                        sessions.apply(t, records, cap_at, &mut updates, &mut too_late);
+                        results_out.session(&cap).give_container(&mut updates);
+                        late_out.session(&cap).give_container(&mut too_late);
                     }
                 });
-                // Fire the sessions the watermark has passed; free those past their lateness.
                 let frontier = &frontiers[0];
-                for (key, open) in sessions.iter_mut() {
-                    for (&start, session) in open.iter_mut() {
-                        if frontier.less_than(&session.end) {
-                            continue;
-                        }
-                        if let Some(capability) = session.capability.take() {
-                            results_out.session(&capability).give(WindowAggregate {
-                                end: session.end,
-                                start,
-                                key: key.clone(),
-                                value: session.acc.clone(),
-                                update: false,
-                            });
-                        }
+                while let Some(epoch) = gate.due(frontier) {
+                    // Sessions ending before the epoch fire before it is saved; after the
+                    // input's end, all of them.
+                    let last = gate.is_last(frontier);
+                    sessions.fire(&mut results_out, |end| end < epoch || last);
+                    let image: Vec<_> = sessions
+                        .open
+                        .iter()
+                        .map(|(key, open)| {
+                            let open: Vec<_> = open
+                                .iter()
+                                .map(|(start, s)| (*start, s.end, &s.acc, s.capability.is_none()))
+                                .collect();
+                            (key, open)
+                        })
+                        .collect();
+                    gate.save(epoch, &image, frontier);
+                    for (caps, records) in gate.release_for_outputs() {
+                        let t = *caps[0].time();
+                        let cap_at = |end| caps[0].delayed(&end);
+                        let records = records.into_iter();
+                        sessions.apply(t, records, cap_at, &mut updates, &mut too_late);
+                        results_out.session(&caps[0]).give_container(&mut updates);
+                        late_out.session(&caps[1]).give_container(&mut too_late);
                     }
+                }
+                // Fire the sessions the watermark has passed; free those past their lateness.
+                sessions.fire(&mut results_out, |end| !frontier.less_than(&end));
+                for open in sessions.open.values_mut() {
                     open.retain(|_, s| {
                         s.capability.is_some() || frontier.less_than(&(s.end + lateness))
                     });
                 }
-                sessions.retain(|_, open| !open.is_empty());
-                gauge.set(sessions.values().map(BTreeMap::len).sum());
+                sessions.open.retain(|_, open| !open.is_empty());
+                gauge.set(sessions.open.values().map(BTreeMap::len).sum());
             }
         });
         (results, late)
+    }
+}
+
+/// The sessions as checkpointed: per key, each open session's start, end, accumulator, and
+/// whether it has fired.
+type Saved<K, A> = Vec<(K, Vec<(Time, Time, A, bool)>)>;
+
+/// The open sessions of one worker, and how events join them.
+struct Sessions<K, A, F, M> {
+    gap: Time,
+    lateness: Time,
+    add: F,
+    merge: M,
+    /// Per key, the open sessions by start time; they never overlap.
+    open: HashMap<K, BTreeMap<Time, Session<A>>>,
+}
+
+impl<K: Data + Hash + Eq, A: Data + Default, F, M> Sessions<K, A, F, M> {
+    /// Adds `records`, stamped `t`, to their sessions, merging those an event joins; a fired
+    /// session's new aggregate goes to `updates`, an event too late for its session to
+    /// `too_late`. `cap_at(end)` holds a new session open until its end.
+    fn apply<V>(
+        &mut self,
+        t: Time,
+        records: impl Iterator<Item = (K, Time, V)>,
+        cap_at: impl Fn(Time) -> Capability<Time>,
+        updates: &mut Vec<WindowAggregate<K, A>>,
+        too_late: &mut Vec<(K, Time, V)>,
+    ) where
+        F: Fn(&mut A, &V),
+        M: Fn(&mut A, A),
+    {
+        let gap = self.gap;
+        for (key, event_time, value) in records {
+            let open = self.open.entry(key.clone()).or_default();
+            // The sessions this event touches: those overlapping [e, e + gap).
+            let touching: Vec<Time> = open
+                .range(..event_time + gap)
+                .filter(|(_, s)| s.end > event_time)
+                .map(|(start, _)| *start)
+                .collect();
+            let start = touching.first().map_or(event_time, |s| event_time.min(*s));
+            let end = touching
+                .iter()
+                .map(|s| open[s].end)
+                .fold(event_time + gap, Time::max);
+            if t >= end + self.lateness {
+                too_late.push((key, event_time, value));
+                continue;
+            }
+            let mut merged = Session {
+                end,
+                acc: A::default(),
+                capability: None,
+            };
+            (self.add)(&mut merged.acc, &value);
+            let mut fired = t >= end;
+            for s in touching {
+                let old = open.remove(&s).expect("a session just found");
+                (self.merge)(&mut merged.acc, old.acc);
+                fired |= old.capability.is_none();
+            }
+            if fired {
+                updates.push(WindowAggregate {
+                    end,
+                    start,
+                    key: key.clone(),
+                    value: merged.acc.clone(),
+                    update: true,
+                });
+            } else {
+                merged.capability = Some(cap_at(end));
+            }
+            open.insert(start, merged);
+        }
+    }
+
+    /// Fires the sessions not yet fired whose end `due` says has come.
+    fn fire(
+        &mut self,
+        out: &mut OutputSession<'_, WindowAggregate<K, A>>,
+        due: impl Fn(Time) -> bool,
+    ) {
+        for (key, open) in self.open.iter_mut() {
+            for (&start, session) in open.iter_mut() {
+                if !due(session.end) {
+                    continue;
+                }
+                if let Some(capability) = session.capability.take() {
+                    out.session(&capability).give(WindowAggregate {
+                        end: session.end,
+                        start,
+                        key: key.clone(),
+                        value: session.acc.clone(),
+                        update: false,
+                    });
+                }
+            }
+        }
     }
 }

@@ -25,9 +25,10 @@ use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::{Capability, Operator};
 
 use super::{WindowAggregate, WindowCount};
+use crate::checkpoint::EpochGate;
 use crate::execution::JobContext;
 use crate::hash::{new_map, route, HashMap};
-use crate::stream::{Data, Stream};
+use crate::stream::{Data, OutputSession, Stream};
 use crate::time::Time;
 
 /// The `k` highest counts, highest first; ties by key.
@@ -62,62 +63,124 @@ impl<'scope, K: Data + Hash + Ord> TopKPerWindow<'scope, K> for Stream<'scope, W
         k: usize,
         lateness: Time,
     ) -> Stream<'scope, WindowAggregate<(), Vec<(K, u64)>>> {
-        crate::checkpoint::unsupported(self.scope(), "top_k_per_window");
-        let mut gauge = JobContext::of(self.scope()).state_gauge();
+        let scope = self.scope();
+        let mut gauge = JobContext::of(scope).state_gauge();
         let by_window = Exchange::new(|w: &WindowCount<K>| route(&w.end));
-        self.unary_frontier(by_window, "TopKPerWindow", move |_, _| {
+        self.unary_frontier(by_window, "TopKPerWindow", move |_, info| {
+            let mut gate = EpochGate::new(scope, "TopKPerWindow", &info.address);
             let mut windows: BTreeMap<Time, Ranking<K>> = BTreeMap::new();
+            for (end, start, counts, emitted) in gate.restore::<Saved<K>>().unwrap_or_default() {
+                let counts = counts.into_iter().collect();
+                windows.insert(
+                    end,
+                    Ranking {
+                        start,
+                        counts,
+                        emitted,
+                    },
+                );
+            }
             // The windows whose counts changed at each time, ranked once the frontier passes it.
-            let mut changed: BTreeMap<Time, (Capability<Time>, Vec<Time>)> = BTreeMap::new();
+            let mut changed: Changed = BTreeMap::new();
             move |(input, frontier), output| {
                 input.for_each_stamp(|cap, data| {
-                    let t = *cap.least().expect("a Vec message has one time");
-                    let (_, ends) = changed
-                        .entry(t)
-                        .or_insert_with(|| (cap.delayed(&t, 0), Vec::new()));
-                    for batch in data {
-                        for w in batch.drain(..) {
-                            let ranking = windows.entry(w.end).or_insert_with(|| Ranking {
-                                start: w.start,
-                                counts: new_map(),
-                                emitted: None,
-                            });
-                            let count = ranking.counts.entry(w.key).or_default();
-                            *count = (*count).max(w.count); // updates only raise a count
-                            ends.push(w.end);
-                        }
+                    let records = data.flat_map(|batch| batch.drain(..));
+                    if let Some(records) = gate.admit(&cap, records) {
+                        let t = *cap.least().expect("a Vec message has one time");
+                        count(&mut windows, &mut changed, cap.delayed(&t, 0), records);
                     }
                 });
-                while let Some(entry) = changed.first_entry() {
-                    if frontier.less_equal(entry.key()) {
-                        break;
-                    }
-                    let (cap, mut ends) = entry.remove();
-                    ends.sort_unstable();
-                    ends.dedup();
-                    let mut session = output.session(&cap);
-                    for end in ends {
-                        let Some(ranking) = windows.get_mut(&end) else {
-                            continue;
-                        };
-                        let counts = ranking.counts.iter().map(|(k, n)| (k.clone(), *n));
-                        let top = top_k(counts.collect(), k);
-                        if ranking.emitted.as_ref() != Some(&top) {
-                            session.give(WindowAggregate {
-                                end,
-                                start: ranking.start,
-                                key: (),
-                                value: top.clone(),
-                                update: ranking.emitted.is_some(),
-                            });
-                            ranking.emitted = Some(top);
-                        }
+                while let Some(epoch) = gate.due(frontier) {
+                    // Every change before the epoch is ranked before it is saved.
+                    rank(&mut windows, &mut changed, k, output, |t| t < epoch);
+                    let image: Vec<_> = windows
+                        .iter()
+                        .map(|(end, r)| {
+                            (
+                                *end,
+                                r.start,
+                                r.counts.iter().collect::<Vec<_>>(),
+                                &r.emitted,
+                            )
+                        })
+                        .collect();
+                    gate.save(epoch, &image, frontier);
+                    for (cap, records) in gate.release() {
+                        count(&mut windows, &mut changed, cap, records.into_iter());
                     }
                 }
+                rank(&mut windows, &mut changed, k, output, |t| {
+                    !frontier.less_equal(&t)
+                });
                 // Counts change at `end` (the first firing) and before `end + lateness`.
                 windows.retain(|&end, _| frontier.less_equal(&(end + lateness)));
                 gauge.set(windows.values().map(|r| r.counts.len()).sum());
             }
         })
+    }
+}
+
+/// The windows as checkpointed: end, start, counts, and the ranking last emitted.
+type Saved<K> = Vec<(Time, Time, Vec<(K, u64)>, Option<Vec<(K, u64)>>)>;
+
+/// The windows whose counts changed at each time, with a capability at that time.
+type Changed = BTreeMap<Time, (Capability<Time>, Vec<Time>)>;
+
+/// Takes in windowed counts that arrived at `cap`'s time.
+fn count<K: Data + Hash + Eq>(
+    windows: &mut BTreeMap<Time, Ranking<K>>,
+    changed: &mut Changed,
+    cap: Capability<Time>,
+    counts: impl Iterator<Item = WindowCount<K>>,
+) {
+    let (_, ends) = changed
+        .entry(*cap.time())
+        .or_insert_with(|| (cap, Vec::new()));
+    for w in counts {
+        let ranking = windows.entry(w.end).or_insert_with(|| Ranking {
+            start: w.start,
+            counts: new_map(),
+            emitted: None,
+        });
+        let count = ranking.counts.entry(w.key).or_default();
+        *count = (*count).max(w.count); // updates only raise a count
+        ends.push(w.end);
+    }
+}
+
+/// Ranks the windows changed at the times `ready` says are complete, in time order, emitting
+/// the rankings that changed.
+fn rank<K: Data + Hash + Ord>(
+    windows: &mut BTreeMap<Time, Ranking<K>>,
+    changed: &mut Changed,
+    k: usize,
+    output: &mut OutputSession<'_, WindowAggregate<(), Vec<(K, u64)>>>,
+    ready: impl Fn(Time) -> bool,
+) {
+    while let Some(entry) = changed.first_entry() {
+        if !ready(*entry.key()) {
+            break;
+        }
+        let (cap, mut ends) = entry.remove();
+        ends.sort_unstable();
+        ends.dedup();
+        let mut session = output.session(&cap);
+        for end in ends {
+            let Some(ranking) = windows.get_mut(&end) else {
+                continue;
+            };
+            let counts = ranking.counts.iter().map(|(k, n)| (k.clone(), *n));
+            let top = top_k(counts.collect(), k);
+            if ranking.emitted.as_ref() != Some(&top) {
+                session.give(WindowAggregate {
+                    end,
+                    start: ranking.start,
+                    key: (),
+                    value: top.clone(),
+                    update: ranking.emitted.is_some(),
+                });
+                ranking.emitted = Some(top);
+            }
+        }
     }
 }
