@@ -234,23 +234,76 @@ fn a_file_source_resumes_at_its_offsets() {
 
 #[test]
 fn two_processes_resume_together() {
-    two_processes_killed_and_resumed(&[], "2 processes");
+    two_word_counts_killed_and_resumed(&[], "2 processes");
 }
 
 #[test]
 fn two_processes_resume_together_in_micro_batch_mode() {
     let minibatch = ["--mode", "minibatch", "--batch-ms", "50"];
-    two_processes_killed_and_resumed(&minibatch, "2 processes, micro-batch");
+    two_word_counts_killed_and_resumed(&minibatch, "2 processes, micro-batch");
 }
 
-/// Word count on 2 processes on loopback (`extra` flags added), both SIGKILLed once a
-/// checkpoint is committed, then both restarted: they resume together and the final counts
-/// equal a plain loop's.
-fn two_processes_killed_and_resumed(extra: &[&str], what: &str) {
+/// Word count on 2 processes on loopback (`extra` flags added), killed and resumed: the final
+/// counts equal a plain loop's.
+fn two_word_counts_killed_and_resumed(extra: &[&str], what: &str) {
     let expected = expected_counts();
     let dir = tempfile::tempdir().unwrap();
     let (checkpoints, out) = (dir.path().join("cp"), dir.path().join("out"));
-    let hosts = dir.path().join("hosts");
+    let job = |args: &[&str]| {
+        let args: Vec<&str> = args.iter().chain(extra).copied().collect();
+        wordcount(&checkpoints, &out, &args)
+    };
+    two_processes_killed_and_resumed(dir.path(), &checkpoints, job, || !out.exists());
+    assert_output(read(&out), &expected, what);
+}
+
+/// The event-time windowed count on 2 processes on loopback, killed and resumed: the
+/// event-time cut is the lowest watermark of both processes, and each finds the other's
+/// event-time parts in the shared directory; every window is written exactly once.
+#[test]
+fn two_processes_resume_an_event_time_windowed_count_together() {
+    let (text, expected) = event_time_input(400_000, 1000, 500, 300);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.txt");
+    std::fs::write(&input, text).unwrap();
+    let (checkpoints, out) = (dir.path().join("cp"), dir.path().join("out"));
+    let job = |args: &[&str]| {
+        let mut command = sluice();
+        command
+            .args(["run", "windowcount", "--input"])
+            .arg(&input)
+            .args(["--window-ms", "1000", "--slide-ms", "500", "--workers", "1"])
+            .args(["--disorder-ms", "300"])
+            .args(["--checkpoint-every", "100", "--checkpoint-dir"])
+            .arg(&checkpoints)
+            .arg("--output")
+            .arg(&out)
+            .args(args);
+        command
+    };
+    // A run is over once its last checkpoint's event-time cut is the end of time.
+    let unfinished = || {
+        let latest = latest_epoch(&checkpoints).expect("a checkpoint");
+        let path = checkpoints.join(format!("epoch-{latest}/metadata.json"));
+        let metadata: serde_json::Value = serde_json::from_str(&read(&path)).unwrap();
+        metadata["event_epoch"]
+            .as_u64()
+            .is_some_and(|cut| cut < u64::MAX / 2)
+    };
+    two_processes_killed_and_resumed(dir.path(), &checkpoints, job, unfinished);
+    assert_output(all_lines(&out), &expected, "2 processes, event time");
+}
+
+/// Runs `job` (given the flags of its process) as 2 processes on loopback, SIGKILLs both once
+/// a checkpoint is committed (asserting that the run was then `unfinished`), restarts both, and
+/// checks that both resumed.
+fn two_processes_killed_and_resumed(
+    dir: &Path,
+    checkpoints: &Path,
+    job: impl Fn(&[&str]) -> Command,
+    unfinished: impl Fn() -> bool,
+) {
+    let hosts = dir.join("hosts");
     let start = |kill: Option<Duration>| {
         let ports = [common::free_port(), common::free_port()];
         std::fs::write(
@@ -259,8 +312,7 @@ fn two_processes_killed_and_resumed(extra: &[&str], what: &str) {
         )
         .unwrap();
         let process = |i: usize| {
-            let args: Vec<&str> = ["--processes", "2"].iter().chain(extra).copied().collect();
-            let mut command = wordcount(&checkpoints, &out, &args);
+            let mut command = job(&["--processes", "2"]);
             command
                 .args(["--process", &i.to_string(), "--hostfile"])
                 .arg(&hosts)
@@ -274,7 +326,7 @@ fn two_processes_killed_and_resumed(extra: &[&str], what: &str) {
             Some(after) => {
                 // Kill both once a checkpoint is committed (the start-up takes a while).
                 let deadline = Instant::now() + Duration::from_secs(20);
-                while latest_epoch(&checkpoints).is_none() && Instant::now() < deadline {
+                while latest_epoch(checkpoints).is_none() && Instant::now() < deadline {
                     std::thread::sleep(Duration::from_millis(10));
                 }
                 std::thread::sleep(after);
@@ -299,17 +351,16 @@ fn two_processes_killed_and_resumed(extra: &[&str], what: &str) {
     };
     start(Some(Duration::from_millis(200)));
     assert!(
-        latest_epoch(&checkpoints).is_some(),
+        latest_epoch(checkpoints).is_some(),
         "no checkpoint within 20 s"
     );
-    assert!(!out.exists(), "the killed run finished before the kill");
+    assert!(unfinished(), "the killed run finished before the kill");
     let log = start(None);
     assert_eq!(
         log.matches("resuming from the checkpoint").count(),
         2,
         "{log}"
     );
-    assert_output(read(&out), &expected, what);
 }
 
 #[test]

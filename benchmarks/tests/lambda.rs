@@ -130,9 +130,10 @@ fn the_batch_layer_runs_periodically_and_drops_the_views_it_covers() {
     };
     for chunk in 0..40u64 {
         let lines = 2_000 + chunk * 100..2_100 + chunk * 100;
+        // Raised before the append: a reader's bound is never behind what it can see.
+        appended.store(lines.end, Ordering::SeqCst);
         log.append_all(lines.clone().map(|i| (i / 10, line(i))))
             .unwrap();
-        appended.store(lines.end, Ordering::SeqCst);
         std::thread::sleep(Duration::from_millis(20));
     }
     wait_for("three generations", || run.generation() >= 3);
