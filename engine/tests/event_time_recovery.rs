@@ -1,6 +1,7 @@
 //! Event-time operators resume from checkpoints: a job following an event log as it is
 //! appended — records out of event-time order, re-stamped by `with_event_time`, into session
-//! windows, count windows and top-k of tumbling windows, each written exactly once per epoch —
+//! windows, count windows, top-k of tumbling windows and a temporal table join, each written
+//! exactly once per epoch —
 //! is aborted part-way (Spark's non-graceful stop: the drain writes nothing) and run again with
 //! the same checkpoint directory. What the two runs wrote together, and the stamps
 //! `with_event_time` gave, equal what one failure-free run gives, on 1 and 2 workers, aborted
@@ -89,6 +90,19 @@ fn run(log: &Path, checkpoints: &Path, out: &Path, workers: usize, abort_after: 
             counted
                 .map(|w| format!("count {} {} {:?}", w.key, w.end, w.value))
                 .write_epochs(out.join("counts"), 20);
+            // A temporal table join: each event with the time of k0's latest event by then.
+            let table = events
+                .clone()
+                .filter(|(key, _)| key == "k0")
+                .map(|(_, t)| ("latest k0".to_string(), Some(t)));
+            events
+                .clone()
+                .left_join_table(
+                    table,
+                    |_| "latest k0".to_string(),
+                    |(key, t), latest| format!("join {key} {t} {latest:?}"),
+                )
+                .write_epochs(out.join("joins"), 20);
             let (windows, _) =
                 events.count_by_event_window(WindowSpec::tumbling(Duration::from_millis(50)), 0);
             windows
@@ -103,7 +117,7 @@ fn run(log: &Path, checkpoints: &Path, out: &Path, workers: usize, abort_after: 
 /// Every line written under `out`, sorted.
 fn written(out: &Path) -> Vec<String> {
     let mut lines = Vec::new();
-    for kind in ["sessions", "counts", "top", "stamps"] {
+    for kind in ["sessions", "counts", "top", "stamps", "joins"] {
         for entry in std::fs::read_dir(out.join(kind)).unwrap() {
             let path = entry.unwrap().path();
             if path
@@ -139,6 +153,9 @@ fn aborted_event_time_windows_resume_to_the_failure_free_result() {
         assert!(expected.iter().any(|l| l.starts_with("session")));
         assert!(expected.iter().any(|l| l.starts_with("count")));
         assert!(expected.iter().any(|l| l.starts_with("top")));
+        assert!(expected
+            .iter()
+            .any(|l| l.starts_with("join") && l.contains("Some")));
         for abort_after in [2_000, 3_500, 5_000] {
             let base = dir.path().join(format!("run-{workers}-{abort_after}"));
             let (log, checkpoints, out) = (base.join("log"), base.join("cp"), base.join("out"));

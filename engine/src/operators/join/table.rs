@@ -38,14 +38,16 @@ use std::hash::Hash;
 
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::{Capability, Operator};
+use timely::progress::frontier::MutableAntichain;
 
+use crate::checkpoint::EpochGate;
 use crate::hash::{new_map, HashMap};
 use crate::operators::stateless::Stateless;
-use crate::stream::{Data, Stream};
+use crate::stream::{Data, OutputSession, Stream};
 use crate::time::Time;
 
 /// Joining a stream with a table given as a stream of updates.
-pub trait TableJoin<'scope, D: 'static>: Sized {
+pub trait TableJoin<'scope, D: Data>: Sized {
     /// Inner join: each record whose key is in the table (as of the record's time), with its
     /// value, through `f`; records without a match are dropped.
     fn join_table<K, V, O>(
@@ -77,7 +79,7 @@ pub trait TableJoin<'scope, D: 'static>: Sized {
         O: 'static;
 }
 
-impl<'scope, D: 'static> TableJoin<'scope, D> for Stream<'scope, D> {
+impl<'scope, D: Data> TableJoin<'scope, D> for Stream<'scope, D> {
     fn left_join_table<K, V, O>(
         self,
         table: Stream<'scope, (K, Option<V>)>,
@@ -89,55 +91,158 @@ impl<'scope, D: 'static> TableJoin<'scope, D> for Stream<'scope, D> {
         V: Data,
         O: 'static,
     {
-        crate::checkpoint::unsupported(self.scope(), "join_table");
+        let scope = self.scope();
         // Every worker gets every update: one copy addressed to each.
-        let peers = self.scope().peers() as u64;
+        let peers = scope.peers() as u64;
         let broadcast =
             table.flat_map(move |update| (0..peers).map(move |to| (to, update.clone())));
         let to_worker = Exchange::new(|(to, _): &(u64, (K, Option<V>))| *to);
-        self.binary_frontier(broadcast, Pipeline, to_worker, "JoinTable", |_, _| {
-            let mut rows: HashMap<K, V> = new_map();
-            let mut updates: BTreeMap<Time, Vec<(K, Option<V>)>> = BTreeMap::new();
-            let mut waiting: BTreeMap<Time, (Capability<Time>, Vec<D>)> = BTreeMap::new();
-            move |(records, _), (table, table_frontier), output| {
-                records.for_each_stamp(|cap, data| {
-                    let t = *cap.least().expect("a Vec message has one time");
-                    let entry = waiting
-                        .entry(t)
-                        .or_insert_with(|| (cap.delayed(&t, 0), Vec::new()));
-                    data.for_each(|batch| entry.1.append(batch));
-                });
-                table.for_each_stamp(|cap, data| {
-                    let t = *cap.least().expect("a Vec message has one time");
-                    let entry = updates.entry(t).or_default();
-                    data.for_each(|batch| entry.extend(batch.drain(..).map(|(_, u)| u)));
-                });
-                // Join the records whose time the table has passed, in time order, each against
-                // the updates at or before its time.
-                while let Some(first) = waiting.first_entry() {
-                    let t = *first.key();
-                    if table_frontier.less_equal(&t) {
-                        break;
-                    }
-                    let (cap, batch) = first.remove();
-                    while let Some(update) = updates.first_entry() {
-                        if *update.key() > t {
-                            break;
-                        }
-                        for (k, v) in update.remove() {
-                            match v {
-                                Some(v) => rows.insert(k, v),
-                                None => rows.remove(&k),
-                            };
-                        }
-                    }
-                    let mut session = output.session(&cap);
-                    for record in batch {
-                        let value = rows.get(&key(&record));
-                        session.give(f(record, value));
+        self.binary_frontier(
+            broadcast,
+            Pipeline,
+            to_worker,
+            "JoinTable",
+            move |initial, info| {
+                // One gate for both inputs: a checkpoint holds the table and the waiting records as
+                // of an epoch that both inputs have passed.
+                let mut gate =
+                    EpochGate::<Arrival<D, (K, Option<V>)>>::new(scope, "JoinTable", &info.address);
+                let mut state = Temporal::<K, V, D> {
+                    rows: new_map(),
+                    updates: BTreeMap::new(),
+                    waiting: BTreeMap::new(),
+                };
+                if let Some((rows, updates, waiting)) = gate.restore::<Saved<K, V, D>>() {
+                    state.rows = rows.into_iter().collect();
+                    state.updates = updates.into_iter().collect();
+                    for (t, records) in waiting {
+                        state.waiting.insert(t, (initial.delayed(&t), records));
                     }
                 }
+                drop(initial);
+                move |(records, records_frontier), (table, table_frontier), output| {
+                    records.for_each_stamp(|cap, data| {
+                        let arrivals = data.flat_map(|batch| batch.drain(..)).map(Arrival::Record);
+                        if let Some(arrivals) = gate.admit(&cap, arrivals) {
+                            let t = *cap.least().expect("a Vec message has one time");
+                            state.take(cap.delayed(&t, 0), arrivals);
+                        }
+                    });
+                    table.for_each_stamp(|cap, data| {
+                        let updates = data.flat_map(|batch| batch.drain(..));
+                        let arrivals = updates.map(|(_, u)| Arrival::Update(u));
+                        if let Some(arrivals) = gate.admit(&cap, arrivals) {
+                            let t = *cap.least().expect("a Vec message has one time");
+                            state.take(cap.delayed(&t, 0), arrivals);
+                        }
+                    });
+                    let mut both = MutableAntichain::new();
+                    let (records_at, table_at) =
+                        (records_frontier.frontier(), table_frontier.frontier());
+                    both.update_iter(records_at.iter().chain(table_at.iter()).map(|t| (*t, 1)));
+                    loop {
+                        // Join the records whose time the table has passed, in time order, each
+                        // against the updates at or before its time.
+                        state.join(|t| !table_frontier.less_equal(&t), &key, &f, output);
+                        let Some(epoch) = gate.due(&both) else {
+                            break;
+                        };
+                        let image = (
+                            state.rows.iter().collect::<Vec<_>>(),
+                            state.updates.iter().collect::<Vec<_>>(),
+                            state
+                                .waiting
+                                .iter()
+                                .map(|(t, (_, records))| (t, records))
+                                .collect::<Vec<_>>(),
+                        );
+                        gate.save(epoch, &image, &both);
+                        for (cap, arrivals) in gate.release() {
+                            state.take(cap, arrivals.into_iter());
+                        }
+                    }
+                }
+            },
+        )
+    }
+}
+
+/// What arrives at the join: a record, or a table update.
+enum Arrival<D, U> {
+    Record(D),
+    Update(U),
+}
+
+/// The join as checkpointed: the table's rows, its updates not yet applied, and the records
+/// waiting for the table to pass their time.
+type Saved<K, V, D> = (
+    Vec<(K, V)>,
+    Vec<(Time, Vec<(K, Option<V>)>)>,
+    Vec<(Time, Vec<D>)>,
+);
+
+/// A temporal join's state on one worker.
+struct Temporal<K, V, D> {
+    /// The table as of the last record joined.
+    rows: HashMap<K, V>,
+    /// Updates not yet applied, by time.
+    updates: BTreeMap<Time, Vec<(K, Option<V>)>>,
+    /// Records waiting for the table's frontier to pass their time.
+    waiting: BTreeMap<Time, (Capability<Time>, Vec<D>)>,
+}
+
+impl<K: Data + Hash + Eq, V: Data, D> Temporal<K, V, D> {
+    /// Takes in what arrived at `cap`'s time.
+    fn take(
+        &mut self,
+        cap: Capability<Time>,
+        arrivals: impl Iterator<Item = Arrival<D, (K, Option<V>)>>,
+    ) {
+        let t = *cap.time();
+        for arrival in arrivals {
+            match arrival {
+                Arrival::Record(record) => {
+                    let (_, waiting) = self
+                        .waiting
+                        .entry(t)
+                        .or_insert_with(|| (cap.clone(), Vec::new()));
+                    waiting.push(record);
+                }
+                Arrival::Update(update) => self.updates.entry(t).or_default().push(update),
             }
-        })
+        }
+    }
+
+    /// Joins the waiting records whose time `passed` says the table has passed.
+    fn join<O: 'static>(
+        &mut self,
+        passed: impl Fn(Time) -> bool,
+        key: &impl Fn(&D) -> K,
+        f: &impl Fn(D, Option<&V>) -> O,
+        output: &mut OutputSession<'_, O>,
+    ) {
+        while let Some(first) = self.waiting.first_entry() {
+            let t = *first.key();
+            if !passed(t) {
+                break;
+            }
+            let (cap, batch) = first.remove();
+            while let Some(update) = self.updates.first_entry() {
+                if *update.key() > t {
+                    break;
+                }
+                for (k, v) in update.remove() {
+                    match v {
+                        Some(v) => self.rows.insert(k, v),
+                        None => self.rows.remove(&k),
+                    };
+                }
+            }
+            let mut session = output.session(&cap);
+            for record in batch {
+                let value = self.rows.get(&key(&record));
+                session.give(f(record, value));
+            }
+        }
     }
 }
