@@ -11,6 +11,10 @@
 //! same for all of them, and only the last is written. Without checkpointing a gate holds
 //! nothing and costs a branch.
 //!
+//! The epochs are those of the operator's input times: the sources' time, or event time
+//! downstream of `with_event_time` (see [`domain`](super::domain)). A gate learns which at its
+//! first use, once the dataflow is built; the operator's code is the same either way.
+//!
 //! ```ignore
 //! input.for_each_stamp(|cap, data| {
 //!     let records = data.flat_map(|batch| batch.drain(..));
