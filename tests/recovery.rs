@@ -268,18 +268,12 @@ fn two_processes_resume_an_event_time_windowed_count_together() {
     std::fs::write(&input, text).unwrap();
     let (checkpoints, out) = (dir.path().join("cp"), dir.path().join("out"));
     let job = |args: &[&str]| {
-        let mut command = sluice();
-        command
-            .args(["run", "windowcount", "--input"])
-            .arg(&input)
-            .args(["--window-ms", "1000", "--slide-ms", "500", "--workers", "1"])
-            .args(["--disorder-ms", "300"])
-            .args(["--checkpoint-every", "100", "--checkpoint-dir"])
-            .arg(&checkpoints)
-            .arg("--output")
-            .arg(&out)
-            .args(args);
-        command
+        let args: Vec<&str> = ["--workers", "1", "--disorder-ms", "300"]
+            .iter()
+            .chain(args)
+            .copied()
+            .collect();
+        windowcount(&input, &checkpoints, &out, &args)
     };
     // A run is over once its last checkpoint's event-time cut is the end of time.
     let unfinished = || {
@@ -498,6 +492,22 @@ fn windowed_counts(events: impl Iterator<Item = (u64, String)>, window: u64, sli
     expected.join("\n") + "\n"
 }
 
+/// `sluice run windowcount` over `input` (1 s windows sliding by 500 ms), checkpointing every
+/// 100 ms into `checkpoints`, writing into `out`, with `extra` flags.
+fn windowcount(input: &Path, checkpoints: &Path, out: &Path, extra: &[&str]) -> Command {
+    let mut command = sluice();
+    command
+        .args(["run", "windowcount", "--input"])
+        .arg(input)
+        .args(["--window-ms", "1000", "--slide-ms", "500"])
+        .args(["--checkpoint-every", "100", "--checkpoint-dir"])
+        .arg(checkpoints)
+        .arg("--output")
+        .arg(out)
+        .args(extra);
+    command
+}
+
 /// Every line of every file in `dir`, sorted.
 fn all_lines(dir: &Path) -> String {
     // Hidden files are being written, or were left half-written by a crash.
@@ -537,18 +547,7 @@ fn a_killed_windowed_count_writes_every_window_exactly_once() {
     .enumerate()
     {
         let (checkpoints, out) = run_dirs(dir.path(), k);
-        let command = || {
-            let mut command = sluice();
-            command
-                .args(["run", "windowcount", "--input"])
-                .arg(&input)
-                .args(["--window-ms", "1000", "--slide-ms", "500", "--workers", "2"])
-                .args(["--checkpoint-every", "100", "--checkpoint-dir"])
-                .arg(&checkpoints)
-                .arg("--output")
-                .arg(&out);
-            command
-        };
+        let command = || windowcount(&input, &checkpoints, &out, &["--workers", "2"]);
         match *kill {
             Kill::After(after) => kill_after(command(), after),
             Kill::AbortAfterParts(parts) => abort_after(command(), parts),
@@ -657,19 +656,8 @@ fn a_killed_event_time_windowed_count_writes_every_window_exactly_once() {
     ];
     for (k, kill) in kills.iter().enumerate() {
         let (checkpoints, out) = run_dirs(dir.path(), k);
-        let command = || {
-            let mut command = sluice();
-            command
-                .args(["run", "windowcount", "--input"])
-                .arg(&input)
-                .args(["--window-ms", "1000", "--slide-ms", "500", "--workers", "2"])
-                .args(["--disorder-ms", "300"])
-                .args(["--checkpoint-every", "100", "--checkpoint-dir"])
-                .arg(&checkpoints)
-                .arg("--output")
-                .arg(&out);
-            command
-        };
+        let extra = ["--workers", "2", "--disorder-ms", "300"];
+        let command = || windowcount(&input, &checkpoints, &out, &extra);
         match kill {
             Some(Kill::After(after)) => kill_after(command(), *after),
             Some(Kill::AbortAfterParts(parts)) => abort_after(command(), *parts),

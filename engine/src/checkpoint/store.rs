@@ -283,14 +283,17 @@ impl CheckpointDir {
         let Some(epoch) = self.latest()? else {
             return Ok(None);
         };
+        Ok(self.metadata(epoch)?.event_epoch)
+    }
+
+    /// The metadata of the committed checkpoint of `epoch`.
+    fn metadata(&self, epoch: Time) -> Result<Metadata, CheckpointError> {
         let path = self.committed(epoch).join(METADATA);
         let json = fs::read(&path).map_err(|e| CheckpointError::io(&path, e))?;
-        let metadata: Metadata =
-            serde_json::from_slice(&json).map_err(|e| CheckpointError::Corrupt {
-                path: path.clone(),
-                reason: format!("metadata does not parse: {e}"),
-            })?;
-        Ok(metadata.event_epoch)
+        serde_json::from_slice(&json).map_err(|e| CheckpointError::Corrupt {
+            path,
+            reason: format!("metadata does not parse: {e}"),
+        })
     }
 
     /// Decodes a part of `epoch` written but not yet committed.
@@ -408,13 +411,7 @@ impl CheckpointDir {
     /// Loads and checks the checkpoint of `epoch`: its metadata, and every part's frame.
     pub fn load(&self, epoch: Time) -> Result<Checkpoint, CheckpointError> {
         let dir = self.committed(epoch);
-        let path = dir.join(METADATA);
-        let json = fs::read(&path).map_err(|e| CheckpointError::io(&path, e))?;
-        let metadata: Metadata =
-            serde_json::from_slice(&json).map_err(|e| CheckpointError::Corrupt {
-                path: path.clone(),
-                reason: format!("metadata does not parse: {e}"),
-            })?;
+        let metadata = self.metadata(epoch)?;
         for (part, &bytes) in &metadata.parts {
             let path = dir.join(format!("{part}{PART_SUFFIX}"));
             let content = fs::read(&path).map_err(|e| CheckpointError::io(&path, e))?;
