@@ -532,29 +532,40 @@ fn all_lines(dir: &Path) -> String {
 #[test]
 fn a_killed_windowed_count_writes_every_window_exactly_once() {
     let (text, expected) = timed_input(200_000, 1000, 500);
+    let kills = [
+        // The sources alone give a part per epoch each: 2 × 200 at least.
+        Some(Kill::AbortAfterParts(5)),
+        Some(Kill::AbortAfterParts(150)),
+        Some(Kill::AbortAfterParts(301)),
+        Some(Kill::After(Duration::from_millis(250))),
+    ];
+    windowed_counts_killed_and_resumed(&text, &expected, &["--workers", "2"], &kills);
+}
+
+/// Runs the windowed count over `text` (with `extra` flags) once per entry of `kills`, each in
+/// its own directories: stopped as the entry says (or not at all), then run to the end. Every
+/// run's output must be `expected`, and at least 3 must have resumed from a checkpoint.
+fn windowed_counts_killed_and_resumed(
+    text: &str,
+    expected: &str,
+    extra: &[&str],
+    kills: &[Option<Kill>],
+) {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("timed.txt");
+    let input = dir.path().join("input.txt");
     std::fs::write(&input, text).unwrap();
     let mut resumed = 0;
-    for (k, kill) in [
-        // The sources alone give a part per epoch each: 2 × 200 at least.
-        Kill::AbortAfterParts(5),
-        Kill::AbortAfterParts(150),
-        Kill::AbortAfterParts(301),
-        Kill::After(Duration::from_millis(250)),
-    ]
-    .iter()
-    .enumerate()
-    {
+    for (k, kill) in kills.iter().enumerate() {
         let (checkpoints, out) = run_dirs(dir.path(), k);
-        let command = || windowcount(&input, &checkpoints, &out, &["--workers", "2"]);
-        match *kill {
-            Kill::After(after) => kill_after(command(), after),
-            Kill::AbortAfterParts(parts) => abort_after(command(), parts),
+        let command = || windowcount(&input, &checkpoints, &out, extra);
+        match kill {
+            Some(Kill::After(after)) => kill_after(command(), *after),
+            Some(Kill::AbortAfterParts(parts)) => abort_after(command(), *parts),
+            None => {}
         }
         let output = complete(command());
         resumed += usize::from(stderr(&output).contains("resuming from the checkpoint"));
-        assert_output(all_lines(&out), &expected, &format!("{kill:?}"));
+        assert_output(all_lines(&out), expected, &format!("{kill:?}"));
     }
     assert!(
         resumed >= 3,
@@ -643,10 +654,6 @@ fn a_killed_micro_batch_word_count_resumes_to_the_failure_free_result() {
 #[test]
 fn a_killed_event_time_windowed_count_writes_every_window_exactly_once() {
     let (text, expected) = event_time_input(200_000, 1000, 500, 300);
-    let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("events.txt");
-    std::fs::write(&input, text).unwrap();
-    let mut resumed = 0;
     let kills = [
         None,
         Some(Kill::AbortAfterParts(5)),
@@ -654,21 +661,6 @@ fn a_killed_event_time_windowed_count_writes_every_window_exactly_once() {
         Some(Kill::AbortAfterParts(333)),
         Some(Kill::After(Duration::from_millis(250))),
     ];
-    for (k, kill) in kills.iter().enumerate() {
-        let (checkpoints, out) = run_dirs(dir.path(), k);
-        let extra = ["--workers", "2", "--disorder-ms", "300"];
-        let command = || windowcount(&input, &checkpoints, &out, &extra);
-        match kill {
-            Some(Kill::After(after)) => kill_after(command(), *after),
-            Some(Kill::AbortAfterParts(parts)) => abort_after(command(), *parts),
-            None => {}
-        }
-        let output = complete(command());
-        resumed += usize::from(stderr(&output).contains("resuming from the checkpoint"));
-        assert_output(all_lines(&out), &expected, &format!("{kill:?}"));
-    }
-    assert!(
-        resumed >= 3,
-        "only {resumed} runs resumed from a checkpoint"
-    );
+    let extra = ["--workers", "2", "--disorder-ms", "300"];
+    windowed_counts_killed_and_resumed(&text, &expected, &extra, &kills);
 }

@@ -35,19 +35,26 @@ fn served(lambda: &Lambda, keys: &BTreeMap<String, u64>) -> BTreeMap<String, u64
         .collect()
 }
 
+/// The lambda view `counts` of the log at `log`, on 2 workers, checkpointing in `dir`, with
+/// its embedded store.
+fn counts_view(dir: &std::path::Path, log: std::path::PathBuf) -> (Lambda, Arc<dyn ServingStore>) {
+    let store: Arc<dyn ServingStore> = Arc::new(Embedded::default());
+    let lambda = Lambda {
+        log,
+        store: store.clone(),
+        view: "counts".into(),
+        workers: 2,
+        checkpoints: dir.join("checkpoints"),
+        every: 50,
+    };
+    (lambda, store)
+}
+
 #[test]
 fn batch_and_speed_layers_merge_to_the_whole_log_across_generations() {
     let dir = tempfile::tempdir().unwrap();
     let (mut log, log_dir) = log_of(dir.path(), 4_000, line);
-    let store: Arc<dyn ServingStore> = Arc::new(Embedded::default());
-    let lambda = Lambda {
-        log: log_dir.clone(),
-        store: store.clone(),
-        view: "counts".into(),
-        workers: 2,
-        checkpoints: dir.path().join("checkpoints"),
-        every: 50,
-    };
+    let (lambda, store) = counts_view(dir.path(), log_dir);
     let first = lambda.build(1, word_count_view(|w| w.to_string())).unwrap();
     assert_eq!(first.batch_end, 4_000);
     assert_eq!(served(&lambda, &reference(0..4_000)), reference(0..4_000));
@@ -95,15 +102,7 @@ fn batch_and_speed_layers_merge_to_the_whole_log_across_generations() {
 fn the_batch_layer_runs_periodically_and_drops_the_views_it_covers() {
     let dir = tempfile::tempdir().unwrap();
     let (mut log, log_dir) = log_of(dir.path(), 2_000, line);
-    let store: Arc<dyn ServingStore> = Arc::new(Embedded::default());
-    let lambda = Lambda {
-        log: log_dir.clone(),
-        store: store.clone(),
-        view: "counts".into(),
-        workers: 2,
-        checkpoints: dir.path().join("checkpoints"),
-        every: 50,
-    };
+    let (lambda, store) = counts_view(dir.path(), log_dir);
     let run = lambda
         .serve(
             word_count_view(|w| w.to_string()),
