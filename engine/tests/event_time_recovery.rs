@@ -1,6 +1,6 @@
 //! Event-time operators resume from checkpoints: a job following an event log as it is
 //! appended — records out of event-time order, re-stamped by `with_event_time`, into session
-//! windows, count windows, top-k of tumbling windows and a temporal table join, each written
+//! windows, count windows, top-k of tumbling windows, a temporal table join and an interval join, each written
 //! exactly once per epoch —
 //! is aborted part-way (Spark's non-graceful stop: the drain writes nothing) and run again with
 //! the same checkpoint directory. What the two runs wrote together, and the stamps
@@ -103,6 +103,21 @@ fn run(log: &Path, checkpoints: &Path, out: &Path, workers: usize, abort_after: 
                     |(key, t), latest| format!("join {key} {t} {latest:?}"),
                 )
                 .write_epochs(out.join("joins"), 20);
+            // An outer interval join: each event with the k0 events of its time's parity from
+            // 3 ms before it to 2 ms after it, or alone.
+            let k0 = events
+                .clone()
+                .filter(|(key, _)| key == "k0")
+                .map(|(_, t)| (t % 2, t, t));
+            events
+                .clone()
+                .map(|(key, t)| (t % 2, t, key))
+                .interval_join(k0, -3, 2, true, |_, key, k0| {
+                    key.clone() + &format!(" {k0:?}")
+                })
+                .with_processing_time()
+                .map(|(stamp, joined)| format!("interval {stamp} {joined}"))
+                .write_epochs(out.join("intervals"), 20);
             let (windows, _) =
                 events.count_by_event_window(WindowSpec::tumbling(Duration::from_millis(50)), 0);
             windows
@@ -117,7 +132,7 @@ fn run(log: &Path, checkpoints: &Path, out: &Path, workers: usize, abort_after: 
 /// Every line written under `out`, sorted.
 fn written(out: &Path) -> Vec<String> {
     let mut lines = Vec::new();
-    for kind in ["sessions", "counts", "top", "stamps", "joins"] {
+    for kind in ["sessions", "counts", "top", "stamps", "joins", "intervals"] {
         for entry in std::fs::read_dir(out.join(kind)).unwrap() {
             let path = entry.unwrap().path();
             if path
@@ -156,6 +171,11 @@ fn aborted_event_time_windows_resume_to_the_failure_free_result() {
         assert!(expected
             .iter()
             .any(|l| l.starts_with("join") && l.contains("Some")));
+        for partner in ["Some", "None"] {
+            assert!(expected
+                .iter()
+                .any(|l| l.starts_with("interval") && l.contains(partner)));
+        }
         for abort_after in [2_000, 3_500, 5_000] {
             let base = dir.path().join(format!("run-{workers}-{abort_after}"));
             let (log, checkpoints, out) = (base.join("log"), base.join("cp"), base.join("out"));

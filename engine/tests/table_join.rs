@@ -95,10 +95,12 @@ proptest! {
 }
 
 /// Interval join: every pair within the bounds, and (outer) every left record without one,
-/// for any arrival order within the watermark's bound and any worker count.
+/// for any arrival order within the watermark's bound and any worker count, with checkpoints
+/// or without.
 mod interval {
     use super::*;
     use sluice_engine::testing::arrivals_within;
+    use sluice_engine::checkpoint::Checkpointing;
     use sluice_engine::timely::container::CapacityContainerBuilder;
     use sluice_engine::timely::dataflow::operators::generic::operator::source;
 
@@ -146,13 +148,21 @@ mod interval {
             (lower, upper) in (-300i64..300).prop_flat_map(|l| (Just(l), l..l + 400)),
             outer: bool,
             workers in 1usize..=2,
+            checkpointed: bool,
         ) {
             let lefts: Vec<Event> = lefts.iter().enumerate().map(|(i, &(k, t))| (k, t, i as u32)).collect();
             let rights: Vec<Event> = rights.iter().enumerate().map(|(i, &(k, t))| (k, t, i as u32)).collect();
             let (a_in, b_in) = (Arc::new(arrive(&lefts, &delays, disorder)), Arc::new(arrive(&rights, &delays, disorder)));
             let out = Collector::new();
             let sink = out.clone();
-            execute(Execution::default().workers(workers), move |worker| {
+            // With checkpoints, the join's gate holds back records past each epoch while one
+            // input's frontier runs ahead of the other's: the pairs must not change.
+            let dir = tempfile::tempdir().unwrap();
+            let mut execution = Execution::default().workers(workers);
+            if checkpointed {
+                execution = execution.checkpointing(Checkpointing::new(dir.path(), 40).program("interval", "v1"));
+            }
+            execute(execution, move |worker| {
                 let (index, peers) = (worker.index(), worker.peers());
                 let share = |v: &[Event]| -> Vec<Event> { v.iter().skip(index).step_by(peers).copied().collect() };
                 let (a, b) = (share(&a_in), share(&b_in));

@@ -201,6 +201,14 @@ impl<D> EpochGate<D> {
         }
     }
 
+    /// The time from which records may be held back: every record before it that the
+    /// frontier has passed has been applied, and none at or after it need have been. An
+    /// operator with two inputs, whose frontiers can each be ahead of it, takes what the other
+    /// input's frontier has passed only below it. Without checkpointing, `Time::MAX`.
+    pub fn holds_from(&mut self) -> Time {
+        self.checkpoint.as_mut().map_or(Time::MAX, Gate::next)
+    }
+
     /// The epoch to save now, if the frontier has passed the next one: every record before
     /// it has been applied. When the frontier has passed several epochs with nothing held
     /// between them, the state is the same for all of them and the last is the one to save.

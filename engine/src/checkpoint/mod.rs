@@ -45,17 +45,6 @@ pub enum CheckpointError {
     Encode(String),
 }
 
-/// Fails the job if it checkpoints: the operator `name` keeps state that checkpoints do not
-/// capture yet, and restoring without it would silently lose that state.
-pub(crate) fn unsupported(scope: crate::stream::Scope<'_>, name: &str) {
-    let job = crate::execution::JobContext::of(scope);
-    if job.checkpoints().is_some() && scope.index() == 0 {
-        job.fail(crate::error::Error::Config(format!(
-            "{name} cannot be checkpointed yet: run this program without checkpoints"
-        )));
-    }
-}
-
 impl CheckpointError {
     fn io(path: &Path, source: std::io::Error) -> Self {
         CheckpointError::Io {

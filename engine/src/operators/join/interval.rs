@@ -1,28 +1,59 @@
 //! Interval joins: each left record with the right records of its key whose event times lie
 //! within an interval around its own (Flink's `intervalJoin`).
+//!
+//! Both sides are buffered by key until the watermark says no partner can still come. With
+//! checkpoints, one [`EpochGate`] holds back both inputs, so a snapshot holds both buffers as
+//! of the same epoch; a left record let go alone is emitted at the end of its interval, so that
+//! a snapshot either still holds it or every operator downstream has already seen its result.
 
 use std::hash::Hash;
 
+use serde::{Deserialize, Serialize};
 use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::{Capability, Operator};
 
+use super::both_inputs;
+use crate::checkpoint::EpochGate;
 use crate::execution::JobContext;
 use crate::hash::{new_map, route, HashMap};
-use crate::stream::{Data, Stream};
+use crate::stream::{Data, OutputSession, Stream};
 use crate::time::Time;
-
-/// A side's buffered records of one key: event time, the record, and (left side, outer join)
-/// whether it found a partner plus the capability to emit it alone.
-type Buffered<T> = Vec<(Time, T, bool, Option<Capability<Time>>)>;
 
 /// Interval joins of two event-time streams of `(key, event time, record)`.
 pub trait IntervalJoin<'scope, K: Data + Hash + Eq, A: Data>: Sized {
     /// Pairs each left record `a` with every right record `b` of the same key whose event time
     /// lies in `[a.time + lower, a.time + upper]` (ms, either bound may be negative), through
-    /// `f(key, a, b)`, emitted when the later of the two arrives. A record is kept until the
-    /// watermark (the frontier) makes further partners impossible; records behind the watermark
-    /// when they arrive may miss partners already let go. With `outer`, a left record that never
-    /// finds a partner is emitted once through `f(key, a, None)` when it is let go.
+    /// `f(key, a, b)`, emitted when the later of the two arrives and stamped with the later of
+    /// their stamps. A record is kept until the watermark (the frontier) makes further partners
+    /// impossible; records behind the watermark when they arrive may miss partners already let
+    /// go. With `outer`, a left record that never finds a partner is emitted once through
+    /// `f(key, a, None)` when it is let go, stamped with the end of its interval
+    /// (`a.time + upper`), the time from which it is known to be alone.
+    ///
+    /// ```
+    /// use sluice_engine::prelude::*;
+    /// let out = Collector::new();
+    /// let sink = out.clone();
+    /// execute(Execution::default(), move |worker| {
+    ///     worker.dataflow(|scope| {
+    ///         // Records stamped with their event times; (ad, time, time).
+    ///         let at = |events: Vec<(Time, &'static str)>| {
+    ///             let events = events.into_iter().map(|(t, ad)| (t, ad.to_string()));
+    ///             let stamped = scope.timed_source(events).with_processing_time();
+    ///             stamped.map(|(t, ad)| (ad, t, t))
+    ///         };
+    ///         let (clicks, views) = (at(vec![(10, "ad1"), (50, "ad2")]), at(vec![(8, "ad1")]));
+    ///         // Each click with the views of its ad in the 5 ms before it.
+    ///         clicks
+    ///             .interval_join(views, -5, 0, true, |ad, click, view| (ad.clone(), *click, view.copied()))
+    ///             .collect_into(&sink);
+    ///     });
+    /// })
+    /// .unwrap();
+    /// let mut out = out.take();
+    /// out.sort();
+    /// assert_eq!(out, vec![("ad1".to_string(), 10, Some(8)), ("ad2".to_string(), 50, None)]);
+    /// ```
     #[allow(clippy::too_many_arguments)]
     fn interval_join<B: Data, O: 'static>(
         self,
@@ -32,17 +63,6 @@ pub trait IntervalJoin<'scope, K: Data + Hash + Eq, A: Data>: Sized {
         outer: bool,
         f: impl Fn(&K, &A, Option<&B>) -> O + 'static,
     ) -> Stream<'scope, O>;
-}
-
-/// Whether `tb` lies in `[ta + lower, ta + upper]` (exactly, with no clamping at 0).
-fn within(ta: Time, tb: Time, lower: i64, upper: i64) -> bool {
-    let gap = tb as i128 - ta as i128;
-    (lower as i128..=upper as i128).contains(&gap)
-}
-
-/// `t + offset`, clamped to the time range.
-fn shift(t: Time, offset: i64) -> Time {
-    (t as i128 + offset as i128).clamp(0, Time::MAX as i128) as Time
 }
 
 impl<'scope, K: Data + Hash + Eq, A: Data> IntervalJoin<'scope, K, A>
@@ -56,70 +76,235 @@ impl<'scope, K: Data + Hash + Eq, A: Data> IntervalJoin<'scope, K, A>
         outer: bool,
         f: impl Fn(&K, &A, Option<&B>) -> O + 'static,
     ) -> Stream<'scope, O> {
+        let scope = self.scope();
         let by_key_a = Exchange::new(|(k, _, _): &(K, Time, A)| route(k));
         let by_key_b = Exchange::new(|(k, _, _): &(K, Time, B)| route(k));
-        crate::checkpoint::unsupported(self.scope(), "interval_join");
-        let mut gauge = JobContext::of(self.scope()).state_gauge();
-        self.binary_frontier(right, by_key_a, by_key_b, "IntervalJoin", move |_, _| {
-            let mut lefts: HashMap<K, Buffered<A>> = new_map();
-            let mut rights: HashMap<K, Buffered<B>> = new_map();
-            move |(left_in, left_frontier), (right_in, right_frontier), output| {
-                left_in.for_each_stamp(|cap, data| {
-                    let t = *cap.least().expect("a Vec message has one time");
-                    let mut session = output.session(&cap);
-                    for batch in data {
-                        for (k, ta, a) in batch.drain(..) {
-                            let mut matched = false;
-                            for (tb, b, _, _) in rights.get(&k).into_iter().flatten() {
-                                if within(ta, *tb, lower, upper) {
-                                    session.give(f(&k, &a, Some(b)));
-                                    matched = true;
-                                }
-                            }
-                            let hold = (outer && !matched).then(|| cap.delayed(&t, 0));
-                            lefts.entry(k).or_default().push((ta, a, matched, hold));
+        let mut gauge = JobContext::of(scope).state_gauge();
+        self.binary_frontier(
+            right,
+            by_key_a,
+            by_key_b,
+            "IntervalJoin",
+            move |initial, info| {
+                let mut gate =
+                    EpochGate::<Side<K, A, B>>::new(scope, "IntervalJoin", &info.address);
+                let mut join = Buffers {
+                    lefts: new_map(),
+                    rights: new_map(),
+                    lower,
+                    upper,
+                    outer,
+                };
+                if let Some(saved) = gate.restore::<Saved<K, A, B>>() {
+                    join.restore(saved, &initial);
+                }
+                drop(initial);
+                move |(left_in, left_frontier), (right_in, right_frontier), output| {
+                    left_in.for_each_stamp(|cap, data| {
+                        let arrivals = data.flat_map(|batch| batch.drain(..)).map(Side::Left);
+                        if let Some(arrivals) = gate.admit(&cap, arrivals) {
+                            let t = *cap.least().expect("a Vec message has one time");
+                            join.take(&cap.delayed(&t, 0), arrivals, output, &f);
                         }
-                    }
-                });
-                right_in.for_each_stamp(|cap, data| {
-                    let mut session = output.session(&cap);
-                    for batch in data {
-                        for (k, tb, b) in batch.drain(..) {
-                            for (ta, a, matched, hold) in lefts.get_mut(&k).into_iter().flatten() {
-                                if within(*ta, tb, lower, upper) {
-                                    session.give(f(&k, a, Some(&b)));
-                                    *matched = true;
-                                    *hold = None;
-                                }
-                            }
-                            rights.entry(k).or_default().push((tb, b, true, None));
-                        }
-                    }
-                });
-                // Let go of what can no longer meet a partner: a left record once the right
-                // side's watermark has passed its interval's end, a right record once the left
-                // side's has passed the last left time that could reach it.
-                for (k, buffered) in lefts.iter_mut() {
-                    buffered.retain_mut(|(ta, a, matched, hold)| {
-                        if right_frontier.less_equal(&shift(*ta, upper)) {
-                            return true;
-                        }
-                        if let (false, Some(cap)) = (*matched, hold.take()) {
-                            output.session(&cap).give(f(k, a, None));
-                        }
-                        false
                     });
+                    right_in.for_each_stamp(|cap, data| {
+                        let arrivals = data.flat_map(|batch| batch.drain(..)).map(Side::Right);
+                        if let Some(arrivals) = gate.admit(&cap, arrivals) {
+                            let t = *cap.least().expect("a Vec message has one time");
+                            join.take(&cap.delayed(&t, 0), arrivals, output, &f);
+                        }
+                    });
+                    let both = both_inputs(left_frontier, right_frontier);
+                    while let Some(epoch) = gate.due(&both) {
+                        // Let go, before saving, of what the epoch has passed — its results are
+                        // stamped before the epoch, which operators downstream save with — and of
+                        // nothing later, which only the snapshot can bring back. After the input's
+                        // end, of everything.
+                        let last = gate.is_last(&both);
+                        let passed = |t: Time| t < epoch || last;
+                        join.let_go(passed, passed, output, &f);
+                        gate.save(epoch, &join.image(), &both);
+                        for (cap, arrivals) in gate.release() {
+                            join.take(&cap, arrivals.into_iter(), output, &f);
+                        }
+                    }
+                    // Either input's frontier may be ahead of records the gate still holds.
+                    let held_from = gate.holds_from();
+                    join.let_go(
+                        |t| t < held_from && !right_frontier.less_equal(&t),
+                        |t| t < held_from && !left_frontier.less_equal(&t),
+                        output,
+                        &f,
+                    );
+                    gauge.set(join.len());
                 }
-                for buffered in rights.values_mut() {
-                    buffered.retain(|(tb, _, _, _)| left_frontier.less_equal(&shift(*tb, -lower)));
-                }
-                lefts.retain(|_, v| !v.is_empty());
-                rights.retain(|_, v| !v.is_empty());
-                gauge.set(
-                    lefts.values().map(Vec::len).sum::<usize>()
-                        + rights.values().map(Vec::len).sum::<usize>(),
-                );
-            }
-        })
+            },
+        )
     }
+}
+
+/// What arrives at the join: a record of either side, `(key, event time, record)`.
+enum Side<K, A, B> {
+    Left((K, Time, A)),
+    Right((K, Time, B)),
+}
+
+/// A buffered record: its stamp (the time it arrived at), its event time, and the record.
+#[derive(Serialize, Deserialize)]
+struct Buffered<T> {
+    stamp: Time,
+    time: Time,
+    record: T,
+}
+
+/// A buffered left record, with (outer join, no partner yet) the capability to emit it alone at
+/// the end of its interval.
+type Left<A> = (Buffered<A>, Option<Capability<Time>>);
+
+/// The join as checkpointed: each key's left records (with the time of the capability to emit
+/// them alone, if they still may be), and its right records.
+type Saved<K, A, B> = (
+    Vec<(K, Vec<(Buffered<A>, Option<Time>)>)>,
+    Vec<(K, Vec<Buffered<B>>)>,
+);
+
+/// An interval join's buffers on one worker.
+struct Buffers<K, A, B> {
+    lefts: HashMap<K, Vec<Left<A>>>,
+    rights: HashMap<K, Vec<Buffered<B>>>,
+    lower: i64,
+    upper: i64,
+    outer: bool,
+}
+
+impl<K: Data + Hash + Eq, A: Data, B: Data> Buffers<K, A, B> {
+    /// Joins what arrived at `cap`'s time with the other side's buffer, and buffers it. A pair
+    /// is stamped with the later of its records' stamps, whichever arrived first, so that the
+    /// results' times do not depend on the order the two inputs were read in.
+    fn take<O: 'static>(
+        &mut self,
+        cap: &Capability<Time>,
+        arrivals: impl Iterator<Item = Side<K, A, B>>,
+        output: &mut OutputSession<'_, O>,
+        f: &impl Fn(&K, &A, Option<&B>) -> O,
+    ) {
+        let (lower, upper, stamp) = (self.lower, self.upper, *cap.time());
+        let mut pairs = Vec::new();
+        for arrival in arrivals {
+            match arrival {
+                Side::Left((k, time, record)) => {
+                    let mut matched = false;
+                    for b in self.rights.get(&k).into_iter().flatten() {
+                        if within(time, b.time, lower, upper) {
+                            pairs.push((stamp.max(b.stamp), f(&k, &record, Some(&b.record))));
+                            matched = true;
+                        }
+                    }
+                    let alone_at = stamp.max(shift(time, upper));
+                    let hold = (self.outer && !matched).then(|| cap.delayed(&alone_at));
+                    let a = Buffered {
+                        stamp,
+                        time,
+                        record,
+                    };
+                    self.lefts.entry(k).or_default().push((a, hold));
+                }
+                Side::Right((k, time, record)) => {
+                    for (a, hold) in self.lefts.get_mut(&k).into_iter().flatten() {
+                        if within(a.time, time, lower, upper) {
+                            pairs.push((stamp.max(a.stamp), f(&k, &a.record, Some(&record))));
+                            *hold = None;
+                        }
+                    }
+                    let b = Buffered {
+                        stamp,
+                        time,
+                        record,
+                    };
+                    self.rights.entry(k).or_default().push(b);
+                }
+            }
+        }
+        pairs.sort_by_key(|(at, _)| *at);
+        let mut pairs = pairs.into_iter().peekable();
+        while let Some(&(at, _)) = pairs.peek() {
+            let at = cap.delayed(&at);
+            let mut session = output.session(&at);
+            while let Some((_, pair)) = pairs.next_if(|(t, _)| t == at.time()) {
+                session.give(pair);
+            }
+        }
+    }
+
+    /// Lets go of what can no longer meet a partner: a left record once `right_passed` says
+    /// the right side has passed its interval's end (emitting it alone if it never met one), a
+    /// right record once `left_passed` says the left side has passed the last left time that
+    /// could reach it.
+    fn let_go<O: 'static>(
+        &mut self,
+        right_passed: impl Fn(Time) -> bool,
+        left_passed: impl Fn(Time) -> bool,
+        output: &mut OutputSession<'_, O>,
+        f: &impl Fn(&K, &A, Option<&B>) -> O,
+    ) {
+        let (lower, upper) = (self.lower, self.upper);
+        for (k, lefts) in self.lefts.iter_mut() {
+            lefts.retain_mut(|(a, hold)| {
+                if !right_passed(shift(a.time, upper)) {
+                    return true;
+                }
+                if let Some(cap) = hold.take() {
+                    output.session(&cap).give(f(k, &a.record, None));
+                }
+                false
+            });
+        }
+        for rights in self.rights.values_mut() {
+            rights.retain(|b| !left_passed(shift(b.time, -lower)));
+        }
+        self.lefts.retain(|_, v| !v.is_empty());
+        self.rights.retain(|_, v| !v.is_empty());
+    }
+
+    /// The buffers as a checkpoint holds them.
+    fn image(&self) -> impl Serialize + '_ {
+        let lefts = self.lefts.iter().map(|(k, lefts)| {
+            let lefts = lefts
+                .iter()
+                .map(|(a, hold)| (a, hold.as_ref().map(|c| *c.time())));
+            (k, lefts.collect::<Vec<_>>())
+        });
+        (
+            lefts.collect::<Vec<_>>(),
+            self.rights.iter().collect::<Vec<_>>(),
+        )
+    }
+
+    /// Takes the buffers back from a checkpoint, with capabilities derived from `initial`.
+    fn restore(&mut self, (lefts, rights): Saved<K, A, B>, initial: &Capability<Time>) {
+        for (k, saved) in lefts {
+            let restored = saved
+                .into_iter()
+                .map(|(a, hold)| (a, hold.map(|t| initial.delayed(&t))));
+            self.lefts.insert(k, restored.collect());
+        }
+        self.rights.extend(rights);
+    }
+
+    /// How many records are buffered.
+    fn len(&self) -> usize {
+        let lefts: usize = self.lefts.values().map(Vec::len).sum();
+        lefts + self.rights.values().map(Vec::len).sum::<usize>()
+    }
+}
+
+/// Whether `tb` lies in `[ta + lower, ta + upper]` (exactly, with no clamping at 0).
+fn within(ta: Time, tb: Time, lower: i64, upper: i64) -> bool {
+    let gap = tb as i128 - ta as i128;
+    (lower as i128..=upper as i128).contains(&gap)
+}
+
+/// `t + offset`, clamped to the time range.
+fn shift(t: Time, offset: i64) -> Time {
+    (t as i128 + offset as i128).clamp(0, Time::MAX as i128) as Time
 }

@@ -38,8 +38,8 @@ use std::hash::Hash;
 
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::{Capability, Operator};
-use timely::progress::frontier::MutableAntichain;
 
+use super::both_inputs;
 use crate::checkpoint::EpochGate;
 use crate::hash::{new_map, HashMap};
 use crate::operators::stateless::Stateless;
@@ -136,10 +136,7 @@ impl<'scope, D: Data> TableJoin<'scope, D> for Stream<'scope, D> {
                             state.take(cap.delayed(&t, 0), arrivals);
                         }
                     });
-                    let mut both = MutableAntichain::new();
-                    let (records_at, table_at) =
-                        (records_frontier.frontier(), table_frontier.frontier());
-                    both.update_iter(records_at.iter().chain(table_at.iter()).map(|t| (*t, 1)));
+                    let both = both_inputs(records_frontier, table_frontier);
                     loop {
                         // Join the records whose time the table has passed, in time order, each
                         // against the updates at or before its time.
