@@ -283,3 +283,29 @@ fn compare_lambda_kappa_reports_both_architectures() {
         assert!(svg.contains("kappa") && svg.contains("lambda"));
     }
 }
+
+#[test]
+fn checkpoint_bench_reports_every_figure() {
+    let out = tempfile::tempdir().unwrap();
+    let run = sluice()
+        .args(["checkpoint", "bench", "--keys", "2000", "--lines", "40000"])
+        .args(["--runs", "2", "--intervals", "20", "--out"])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(stderr(&run).contains("round 2/2"), "progress on stderr");
+    let json = std::fs::read_to_string(out.path().join("checkpoint.json")).unwrap();
+    let figures: serde_json::Value = serde_json::from_str(&json).unwrap();
+    // 2000 words of at least 4 bytes, each with a count.
+    assert!(figures["snapshot_bytes"].as_u64().unwrap() > 2000 * 12);
+    assert!(figures["encode_mb_per_sec"]["median"].as_f64().unwrap() > 0.0);
+    let throughput = figures["throughput"].as_array().unwrap();
+    assert_eq!(throughput.len(), 2, "without checkpoints, and every 20 ms");
+    assert!(throughput[0]["interval_ms"].is_null());
+    assert_eq!(throughput[0]["relative"]["median"], 1.0);
+    assert_eq!(throughput[1]["interval_ms"], 20);
+    assert!(throughput[1]["checkpoints"].as_f64().unwrap() >= 1.0);
+    assert!(throughput[1]["words_per_sec"]["min"].as_f64().unwrap() > 0.0);
+    assert!(figures["recovery_ms"]["median"].as_f64().unwrap() > 0.0);
+}

@@ -99,8 +99,8 @@ proptest! {
 /// or without.
 mod interval {
     use super::*;
-    use sluice_engine::testing::arrivals_within;
     use sluice_engine::checkpoint::Checkpointing;
+    use sluice_engine::testing::arrivals_within;
     use sluice_engine::timely::container::CapacityContainerBuilder;
     use sluice_engine::timely::dataflow::operators::generic::operator::source;
 

@@ -59,7 +59,7 @@ pub enum CheckpointCommand {
         #[arg(long, default_value_t = 2)]
         workers: usize,
         /// Runs per figure.
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = 5)]
         runs: usize,
         /// Checkpoint intervals to measure throughput at, ms, comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "1000,100")]
@@ -113,15 +113,17 @@ fn bench(config: CheckpointBenchConfig) -> Result<(), Box<dyn std::error::Error>
             .interval_ms
             .map_or("no checkpoints".to_string(), |ms| format!("every {ms} ms"));
         println!(
-            "word count, {} workers, {interval}: {} words/s ({:.1}% of no checkpoints, {} checkpoints)",
+            "word count, {} workers, {interval}: {} words/s ({:.1}% of the same round without \
+             checkpoints, min/median/max {}; {} checkpoints)",
             config.workers,
             sluice::bench::report::si(t.words_per_sec.median),
-            t.relative * 100.0,
+            t.relative.median * 100.0,
+            percent(&t.relative),
             t.checkpoints
         );
     }
     println!(
-        "recovery, start to first output with {} keys restored: {} ms",
+        "recovery, abort to the restarted job's first output with {} keys restored: {} ms",
         config.keys,
         m(&figures.recovery_ms)
     );
@@ -130,6 +132,16 @@ fn bench(config: CheckpointBenchConfig) -> Result<(), Box<dyn std::error::Error>
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     println!("results: {}", path.display());
     Ok(())
+}
+
+/// A spread of ratios as percentages.
+fn percent(s: &sluice::bench::stats::Spread) -> String {
+    format!(
+        "{:.1}/{:.1}/{:.1}%",
+        s.min * 1e2,
+        s.median * 1e2,
+        s.max * 1e2
+    )
 }
 
 fn inspect(dir: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>> {
