@@ -111,6 +111,7 @@ pub fn measure(
             .map_err(|e| e.to_string())?;
         write.push(started.elapsed().as_secs_f64() * 1e3);
     }
+    std::fs::remove_dir_all(config.scratch.join("snapshots")).ok();
 
     let throughput = throughput(config, &spec, &mut step)?;
 

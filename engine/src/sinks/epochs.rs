@@ -6,10 +6,14 @@
 //! file and a rename. A file is thus complete or absent, never partial; and it is written
 //! before the sink's part of the epoch's checkpoint, so a committed checkpoint implies its
 //! files. After a failure the job resumes from a checkpoint and recomputes the epochs after it:
-//! their files are rewritten with the same bytes (the sort makes the content independent of
-//! arrival order). Reading the directory's `epoch-*.txt` files in name order gives the output
-//! once; a file being written is hidden (`.epoch-….tmp-PID`), and one a crash left behind is
-//! never renamed into place.
+//! each worker first removes its files of those epochs, then writes them again — with the same
+//! bytes when the sources replay at the same times (the sort makes the content independent of
+//! arrival order), or into the epochs of their new times when a source stamps with processing
+//! time. Once the job has run to its end, reading the directory's `epoch-*.txt` files in name
+//! order gives the output once; while it runs, a reader may see a failed run's files past the
+//! last checkpoint before the restart removes them (the output of a checkpointed epoch is
+//! final). A file being written is hidden (`.epoch-….tmp-PID`), and one a crash left behind
+//! is never renamed into place.
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
@@ -140,33 +144,71 @@ pub(super) fn write_per_epoch<D, P, W>(
 
 pub(super) fn write_epochs<D: Display + 'static>(stream: Stream<'_, D>, dir: &Path, every: Time) {
     let dir = dir.to_path_buf();
+    // Without checkpoints nothing is restored, and the files of another run are left alone.
+    let restores = JobContext::of(stream.scope()).checkpoints().is_some();
     write_per_epoch(stream, "WriteEpochs", Pipeline, every, move |worker| {
         std::fs::create_dir_all(&dir).map_err(|source| Error::Write {
             path: dir.clone(),
             source,
         })?;
-        Ok(Some(EpochFiles { dir, worker }))
+        Ok(Some(EpochFiles {
+            dir,
+            worker,
+            written: 0,
+            restores,
+        }))
     })
 }
 
-/// One worker's epoch files. Their checkpoint state is empty: what is before an epoch is
-/// written when the epoch is saved, and what is after it will be recomputed.
+/// One worker's epoch files. Their checkpoint state is the end of the last epoch written: what
+/// is before an epoch is written when the epoch is saved, and what is after it is recomputed.
+/// A restore removes this worker's files of later epochs, which the failed run wrote after the
+/// checkpoint: a source stamped with processing time (a socket, the generator, a directory)
+/// replays those records at new times, into other epochs, and the old files would repeat them.
 struct EpochFiles {
     dir: PathBuf,
     worker: usize,
+    written: Time,
+    /// Whether the job checkpoints, so that a restore means a failed run's files to replace.
+    restores: bool,
 }
 
 impl EpochWriter for EpochFiles {
-    type State = ();
+    type State = Time;
 
     fn write(&mut self, end: Time, records: Vec<(Time, String)>) -> Result<(), Error> {
         let lines = records.into_iter().map(|(_, line)| line).collect();
-        write_epoch(&path_of(&self.dir, end, self.worker), lines)
+        write_epoch(&path_of(&self.dir, end, self.worker), lines)?;
+        self.written = self.written.max(end);
+        Ok(())
     }
 
-    fn state(&self) {}
+    fn state(&self) -> Time {
+        self.written
+    }
 
-    fn restore(&mut self, (): ()) -> Result<(), Error> {
+    fn restore(&mut self, written: Time) -> Result<(), Error> {
+        self.written = written;
+        if !self.restores {
+            return Ok(());
+        }
+        let listing = |source| Error::Write {
+            path: self.dir.clone(),
+            source,
+        };
+        for entry in std::fs::read_dir(&self.dir).map_err(listing)? {
+            let path = entry.map_err(listing)?.path();
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            let Some((end, worker)) = epoch_of(&name) else {
+                continue;
+            };
+            if worker == self.worker && end > written {
+                std::fs::remove_file(&path).map_err(|source| Error::Write {
+                    path: path.clone(),
+                    source,
+                })?;
+            }
+        }
         Ok(())
     }
 }
@@ -174,6 +216,15 @@ impl EpochWriter for EpochFiles {
 /// The file of `epoch` on `worker`.
 fn path_of(dir: &Path, epoch: Time, worker: usize) -> PathBuf {
     dir.join(format!("epoch-{epoch:020}-w{worker:05}.txt"))
+}
+
+/// The epoch and worker of an epoch file's name, as [`path_of`] makes it.
+fn epoch_of(name: &str) -> Option<(Time, usize)> {
+    let (epoch, worker) = name
+        .strip_prefix("epoch-")?
+        .strip_suffix(".txt")?
+        .split_once("-w")?;
+    Some((epoch.parse().ok()?, worker.parse().ok()?))
 }
 
 /// Writes an epoch's lines, sorted, atomically.
@@ -188,4 +239,68 @@ fn write_epoch(path: &Path, mut lines: Vec<String>) -> Result<(), Error> {
         path: path.to_path_buf(),
         source: std::io::Error::other(e.to_string()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// A failed run wrote epochs 100–300 on worker 0 and 300 on worker 1, but its checkpoint is
+    /// at 100: worker 0's restore removes its files of 200 and 300 and nothing else.
+    #[test]
+    fn a_restore_removes_this_workers_files_past_the_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = |worker, restores| EpochFiles {
+            dir: dir.path().to_path_buf(),
+            worker,
+            written: 0,
+            restores,
+        };
+        let (mut first, mut other) = (writer(0, true), writer(1, true));
+        for end in [100, 200, 300] {
+            first
+                .write(end, vec![(end - 1, format!("at {end}"))])
+                .unwrap();
+        }
+        other.write(300, vec![(299, "other".into())]).unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "not an epoch").unwrap();
+        assert_eq!(first.state(), 300);
+
+        // Without checkpoints a restore (of the first start's state) removes nothing.
+        writer(0, false).restore(0).unwrap();
+        assert_eq!(files(dir.path()).len(), 5);
+
+        let mut second = writer(0, true);
+        second.restore(100).unwrap();
+        assert_eq!(
+            files(dir.path()),
+            vec![
+                path_of(dir.path(), 100, 0)
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+                path_of(dir.path(), 300, 1)
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+                "notes.txt".to_string(),
+            ]
+        );
+        assert_eq!(second.state(), 100);
+        assert_eq!(
+            epoch_of("epoch-00000000000000000300-w00001.txt"),
+            Some((300, 1))
+        );
+    }
 }

@@ -6,7 +6,11 @@
 //! already hold some of it — appended before the crash, possibly only part of an epoch. Those
 //! records are read back from the saved offset on restore, and recomputed records equal to one
 //! of them (same time, same text) are skipped, once each; the rest are appended. Readers of
-//! the log thus see every record once.
+//! the log thus see every record once — when the job's sources replay at the same times (the
+//! event log, a socket's write-ahead log, a file with the lines' own times). A source stamped
+//! with processing time (the generator, a file or directory read as it comes) replays at new
+//! times: what the failed run appended past the checkpoint then comes again, at its new time
+//! (an appended log cannot take records back).
 
 use timely::dataflow::channels::pact::Exchange;
 

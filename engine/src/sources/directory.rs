@@ -6,13 +6,20 @@
 //! Hidden files (names starting with `.` or `_`, as Hadoop's filter) are skipped, so a writer
 //! can create `.name.tmp` and rename it into place: files must be *moved* in atomically, since a
 //! file is read as soon as it is seen.
+//!
+//! With checkpoints the source replays by modification time, as Spark's file stream recovers:
+//! its offset is the cut below which every file has been read (just past the newest file read,
+//! or the job's first start while nothing is), and a job resuming from a checkpoint reads every
+//! file modified at or after the cut — those read after the checkpoint, and those moved in
+//! while the job was down — even though they were there when it started. A file moved in with
+//! a modification time older than one already read is read live, but not replayed.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::driver::{drive, Poll};
+use super::driver::{drive, Poll, Read};
 use super::lines::decode_line;
 use crate::error::{Error, Result};
 use crate::execution::JobContext;
@@ -29,12 +36,15 @@ pub struct Directory {
     include_existing: bool,
     /// The files present when the directory was described: "existing" for `newFilesOnly`.
     existing: Arc<HashSet<PathBuf>>,
+    /// When it was described.
+    opened: SystemTime,
 }
 
 impl Directory {
     /// Describes the directory at `path`; fails, naming it, if it is not a readable directory.
     pub fn open(path: impl AsRef<Path>) -> Result<Directory> {
         let path = path.as_ref().to_path_buf();
+        let opened = SystemTime::now();
         let existing = new_files(&path, &HashSet::new()).map_err(|source| Error::Read {
             path: path.clone(),
             source,
@@ -43,7 +53,8 @@ impl Directory {
             path,
             poll: DEFAULT_POLL,
             include_existing: false,
-            existing: Arc::new(existing.into_iter().collect()),
+            existing: Arc::new(existing.into_iter().map(|(_, path)| path).collect()),
+            opened,
         })
     }
     /// How often to list the directory.
@@ -58,8 +69,9 @@ impl Directory {
     }
 }
 
-/// The visible regular files of `dir` not yet in `seen`, oldest first.
-fn new_files(dir: &Path, seen: &HashSet<PathBuf>) -> std::io::Result<Vec<PathBuf>> {
+/// The visible regular files of `dir` not yet in `seen`, oldest first, with their modification
+/// times.
+fn new_files(dir: &Path, seen: &HashSet<PathBuf>) -> std::io::Result<Vec<(SystemTime, PathBuf)>> {
     let mut found: Vec<(SystemTime, PathBuf)> = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
@@ -76,7 +88,15 @@ fn new_files(dir: &Path, seen: &HashSet<PathBuf>) -> std::io::Result<Vec<PathBuf
         found.push((meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), path));
     }
     found.sort();
-    Ok(found.into_iter().map(|(_, p)| p).collect())
+    Ok(found)
+}
+
+/// A modification time as a replay offset: ns since the Unix epoch.
+fn nanos(time: SystemTime) -> u64 {
+    let since = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
 }
 
 pub(super) fn build<'scope>(scope: Scope<'scope>, directory: &Directory) -> Stream<'scope, String> {
@@ -84,31 +104,78 @@ pub(super) fn build<'scope>(scope: Scope<'scope>, directory: &Directory) -> Stre
     let job = JobContext::of(scope);
     let reader = scope.index() == 0;
     drive(scope, "TextDirectory", move |_| {
-        let mut seen = HashSet::new();
-        if !directory.include_existing {
-            seen.extend(directory.existing.iter().cloned());
-        }
-        reader.then_some(move |out: &mut Vec<String>| {
-            let dir_error = |source| Error::Read {
-                path: directory.path.clone(),
-                source,
-            };
-            for path in new_files(&directory.path, &seen).map_err(dir_error)? {
-                match std::fs::read(&path) {
-                    Ok(bytes) => split_lines(&bytes, out, |at| {
-                        job.malformed(|| {
-                            format!("{}: byte {at}: line is not UTF-8", path.display())
-                        })
-                    }),
-                    // Removed between listing and reading: it was never fully ours to read.
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(source) => return Err(Error::Read { path, source }),
-                }
-                seen.insert(path);
+        reader.then(|| {
+            let mut seen = HashSet::new();
+            if !directory.include_existing {
+                seen.extend(directory.existing.iter().cloned());
             }
-            Ok(Poll::Wait(directory.poll))
+            let read_below = if directory.include_existing {
+                0
+            } else {
+                nanos(directory.opened)
+            };
+            DirectoryReader {
+                directory,
+                job,
+                seen,
+                read_below,
+            }
         })
     })
+}
+
+/// Worker 0's reader of the directory.
+struct DirectoryReader {
+    directory: Directory,
+    job: JobContext,
+    /// The files read (or ignored as existing), never read again.
+    seen: HashSet<PathBuf>,
+    /// The replay offset: every file modified before it has been read or ignored.
+    read_below: u64,
+}
+
+impl Read<String> for DirectoryReader {
+    fn read(&mut self, out: &mut Vec<String>) -> Result<Poll> {
+        let dir_error = |source| Error::Read {
+            path: self.directory.path.clone(),
+            source,
+        };
+        for (modified, path) in new_files(&self.directory.path, &self.seen).map_err(dir_error)? {
+            match std::fs::read(&path) {
+                Ok(bytes) => split_lines(&bytes, out, |at| {
+                    self.job
+                        .malformed(|| format!("{}: byte {at}: line is not UTF-8", path.display()))
+                }),
+                // Removed between listing and reading: it was never fully ours to read.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(Error::Read { path, source }),
+            }
+            self.seen.insert(path);
+            self.read_below = self.read_below.max(nanos(modified).saturating_add(1));
+        }
+        Ok(Poll::Wait(self.directory.poll))
+    }
+
+    fn offset(&self) -> Option<u64> {
+        Some(self.read_below)
+    }
+
+    /// Everything modified before `offset` was read before the checkpoint; the rest is read
+    /// (again), whether or not it was there when this job started.
+    fn seek(&mut self, offset: u64) -> Result<()> {
+        let all =
+            new_files(&self.directory.path, &HashSet::new()).map_err(|source| Error::Read {
+                path: self.directory.path.clone(),
+                source,
+            })?;
+        self.seen = all
+            .into_iter()
+            .filter(|(modified, _)| nanos(*modified) < offset)
+            .map(|(_, path)| path)
+            .collect();
+        self.read_below = offset;
+        Ok(())
+    }
 }
 
 /// Splits a whole file into lines, as the file source reads them.
