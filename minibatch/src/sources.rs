@@ -123,7 +123,8 @@ impl<'s> Graph<'s> {
 
     /// Spark's `queueStream(queue, oneAtATime, defaultRDD)`: at each batch, the next queued
     /// batch (or, when not `one_at_a_time`, all queued batches at once); when the queue is
-    /// empty, `default` or an empty batch. Worker 0 takes from the queue.
+    /// empty, `default` or an empty batch. Worker 0 takes from the queue. The queue cannot
+    /// replay: after a restore from a checkpoint, what was taken after it is not taken again.
     pub fn queue_stream<T: Data>(
         &self,
         queue: &BatchQueue<T>,

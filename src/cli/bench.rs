@@ -302,7 +302,9 @@ fn bound_ms(mode: Mode, bound: f64) -> f64 {
 }
 
 /// For each mode and worker count, the highest rate (lines/s) whose runs deliver everything
-/// with p99 within the bound: doubling from 10k lines/s, then four bisection steps.
+/// with p99 within the bound: doubling from 10k lines/s, then four bisection steps. Each step
+/// takes `--runs` runs and judges their median p99, so that one noisy run (a load generator
+/// that lagged, a busy host) does not end the search.
 fn sustainable_rates(
     args: &BenchArgs,
     workload: &Workload,
@@ -316,7 +318,7 @@ fn sustainable_rates(
             let bound = bound_ms(mode, args.p99_bound_ms);
             let attempt = |rate: f64| -> Result<LatencyMeasurement, String> {
                 let config = latency_config(args, workload, load, mode, workers, rate);
-                latency::measure(&config, 1, live, |_| {
+                latency::measure(&config, args.runs, live, |_| {
                     progress.extra_run(format!(
                         "sustainable search: {workload} {mode}, {workers} workers, {}/s",
                         report::si(rate)

@@ -3,6 +3,9 @@
 //! The program keeps a [`Queue`] handle, pushes records from any thread, and closes it to end
 //! the stream. Every worker that builds a source on the same queue takes records from it, each
 //! record once.
+//!
+//! It cannot replay: a job resuming from a checkpoint does not get back what was taken from the
+//! queue after the checkpoint (Spark refuses to checkpoint a `queueStream` at all).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
