@@ -11,6 +11,7 @@ use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use common::{read, reference_counts, sluice, stderr};
+use sluice::engine::sinks::read_epochs;
 use sluice::engine::sources::corpus::{Corpus, CorpusSpec, SplitMix64};
 
 /// Lines generated per run, and their rate: a run takes about 1.5 s.
@@ -508,20 +509,9 @@ fn windowcount(input: &Path, checkpoints: &Path, out: &Path, extra: &[&str]) -> 
     command
 }
 
-/// Every line of every file in `dir`, sorted.
+/// Every line of every epoch file in `dir`, sorted.
 fn all_lines(dir: &Path) -> String {
-    // Hidden files are being written, or were left half-written by a crash.
-    let mut lines: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("epoch-")
-        })
-        .flat_map(|p| read(&p).lines().map(String::from).collect::<Vec<_>>())
-        .collect();
+    let mut lines = read_epochs(dir).unwrap();
     lines.sort();
     lines.join("\n") + "\n"
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::{read, reference_counts, run};
 use sluice::engine::checkpoint::Checkpointing;
+use sluice::engine::sinks::read_epochs;
 use sluice::engine::sources::Directory;
 use sluice::prelude::*;
 
@@ -129,18 +130,7 @@ fn directory_source_resumes_from_a_checkpoint_without_loss_or_repeats() {
         })
     };
     let written = || {
-        let mut lines = Vec::new();
-        for entry in std::fs::read_dir(&out).into_iter().flatten() {
-            let path = entry.unwrap().path();
-            if path
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("epoch-")
-            {
-                lines.extend(read(&path).lines().map(String::from));
-            }
-        }
+        let mut lines = read_epochs(&out).unwrap_or_default();
         lines.sort();
         lines
     };

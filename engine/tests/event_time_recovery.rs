@@ -15,6 +15,7 @@ use std::time::Duration;
 use sluice_engine::checkpoint::Checkpointing;
 use sluice_engine::log::{EventLog, Fsync, LogConfig};
 use sluice_engine::prelude::*;
+use sluice_engine::sinks::read_epochs;
 use sluice_engine::sources::corpus::SplitMix64;
 use sluice_engine::sources::LogSource;
 
@@ -131,21 +132,11 @@ fn run(log: &Path, checkpoints: &Path, out: &Path, workers: usize, abort_after: 
 
 /// Every line written under `out`, sorted.
 fn written(out: &Path) -> Vec<String> {
-    let mut lines = Vec::new();
-    for kind in ["sessions", "counts", "top", "stamps", "joins", "intervals"] {
-        for entry in std::fs::read_dir(out.join(kind)).unwrap() {
-            let path = entry.unwrap().path();
-            if path
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("epoch-")
-            {
-                let text = std::fs::read_to_string(&path).unwrap();
-                lines.extend(text.lines().map(String::from));
-            }
-        }
-    }
+    let kinds = ["sessions", "counts", "top", "stamps", "joins", "intervals"];
+    let mut lines: Vec<String> = kinds
+        .iter()
+        .flat_map(|kind| read_epochs(&out.join(kind)).unwrap())
+        .collect();
     lines.sort();
     lines
 }

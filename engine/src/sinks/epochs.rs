@@ -218,6 +218,30 @@ fn path_of(dir: &Path, epoch: Time, worker: usize) -> PathBuf {
     dir.join(format!("epoch-{epoch:020}-w{worker:05}.txt"))
 }
 
+/// The lines a [`write_epochs`](super::Sinks::write_epochs) sink has written into `dir`, epoch
+/// by epoch (each epoch's workers in order): the job's output, once. Files still being written
+/// (hidden) are not read.
+///
+/// ```no_run
+/// let output = sluice_engine::sinks::read_epochs(std::path::Path::new("out")).unwrap();
+/// ```
+pub fn read_epochs(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut files: Vec<((Time, usize), PathBuf)> = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if let Some(epoch) = epoch_of(&name) {
+            files.push((epoch, path));
+        }
+    }
+    files.sort();
+    let mut lines = Vec::new();
+    for (_, path) in files {
+        lines.extend(std::fs::read_to_string(&path)?.lines().map(String::from));
+    }
+    Ok(lines)
+}
+
 /// The epoch and worker of an epoch file's name, as [`path_of`] makes it.
 fn epoch_of(name: &str) -> Option<(Time, usize)> {
     let (epoch, worker) = name

@@ -12,9 +12,11 @@
 //!
 //! Delivery: after a failure and a restore from a checkpoint, the records after the checkpoint
 //! are computed again. `write_epochs` is exactly-once: an epoch's file is written whole, and a
-//! replayed epoch rewrites it with the same bytes; `append_to_log` skips what the log already
-//! holds of the replayed epochs. The others are at-least-once across a
-//! restore (`write_text` appends the replayed records again; `print` prints them again).
+//! restore removes the files past the checkpoint before the epochs are written again
+//! ([`read_epochs`] reads the output back); `append_to_log` skips what the log already holds of
+//! the replayed epochs (exactly-once when the sources replay at the same times). The others
+//! are at-least-once across a restore (`write_text` appends the replayed records again;
+//! `print` prints them again).
 
 mod collect;
 mod epochs;
@@ -23,6 +25,7 @@ mod log;
 mod text;
 
 pub use collect::Collector;
+pub use epochs::read_epochs;
 pub use latency::LatencyRecorder;
 
 use std::fmt::Display;
