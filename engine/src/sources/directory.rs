@@ -62,6 +62,15 @@ impl Directory {
         self.poll = interval;
         self
     }
+    /// Its visible files not in `seen`, oldest first, with their modification times; an error
+    /// names the directory.
+    fn files_not_in(&self, seen: &HashSet<PathBuf>) -> Result<Vec<(SystemTime, PathBuf)>> {
+        new_files(&self.path, seen).map_err(|source| Error::Read {
+            path: self.path.clone(),
+            source,
+        })
+    }
+
     /// Also reads the files present when the job starts (Spark: `newFilesOnly = false`).
     pub fn include_existing(mut self, include: bool) -> Self {
         self.include_existing = include;
@@ -136,11 +145,7 @@ struct DirectoryReader {
 
 impl Read<String> for DirectoryReader {
     fn read(&mut self, out: &mut Vec<String>) -> Result<Poll> {
-        let dir_error = |source| Error::Read {
-            path: self.directory.path.clone(),
-            source,
-        };
-        for (modified, path) in new_files(&self.directory.path, &self.seen).map_err(dir_error)? {
+        for (modified, path) in self.directory.files_not_in(&self.seen)? {
             match std::fs::read(&path) {
                 Ok(bytes) => split_lines(&bytes, out, |at| {
                     self.job
@@ -163,12 +168,7 @@ impl Read<String> for DirectoryReader {
     /// Everything modified before `offset` was read before the checkpoint; the rest is read
     /// (again), whether or not it was there when this job started.
     fn seek(&mut self, offset: u64) -> Result<()> {
-        let all =
-            new_files(&self.directory.path, &HashSet::new()).map_err(|source| Error::Read {
-                path: self.directory.path.clone(),
-                source,
-            })?;
-        self.seen = all
+        self.seen = (self.directory.files_not_in(&HashSet::new())?)
             .into_iter()
             .filter(|(modified, _)| nanos(*modified) < offset)
             .map(|(_, path)| path)
