@@ -1,4 +1,4 @@
-//! `sluice log append|tail|info DIR`: the event log from the shell.
+//! `sluice log append|tail|info|repair DIR`: the event log from the shell.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -29,6 +29,22 @@ pub enum LogCommand {
         /// Print `offset<TAB>time<TAB>line` instead of the line.
         #[arg(long)]
         offsets: bool,
+        /// Read past damaged records (counting them on stderr) instead of stopping at the
+        /// first; `sluice log repair` is the lasting fix.
+        #[arg(long)]
+        skip_damaged: bool,
+        /// Print every record's bytes as they are, also those that are not UTF-8 (by default
+        /// these are skipped and counted, as every other reader of the log does).
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Salvage a damaged log: keep every intact record (with its offset), move the damaged
+    /// bytes to quarantine files, and record the offsets lost.
+    Repair {
+        dir: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Segments, offsets, times, size, and whether every record checks out.
     Info {
@@ -81,8 +97,15 @@ pub fn log(command: LogCommand) -> Result<(), Box<dyn std::error::Error>> {
             from_time,
             follow,
             offsets,
-        } => tail(dir, from, from_time, follow, offsets),
+            skip_damaged,
+            raw,
+        } => {
+            let start = TailStart { from, from_time };
+            let print = TailPrint { offsets, raw };
+            tail(dir, start, follow, skip_damaged, print)
+        }
         LogCommand::Info { dir, json } => show_info(dir, json),
+        LogCommand::Repair { dir, json } => repair(dir, json),
     }
 }
 
@@ -165,52 +188,120 @@ fn timed(line: &[u8], timed: bool, number: u64) -> Result<(Option<Time>, &[u8]),
         })
 }
 
-fn tail(
-    dir: PathBuf,
+/// Where `sluice log tail` starts.
+struct TailStart {
     from: Option<u64>,
     from_time: Option<Time>,
-    follow: bool,
+}
+
+/// How `sluice log tail` prints a record.
+struct TailPrint {
     offsets: bool,
+    raw: bool,
+}
+
+fn tail(
+    dir: PathBuf,
+    start: TailStart,
+    follow: bool,
+    skip_damaged: bool,
+    print: TailPrint,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut reader = LogReader::open(&dir)?;
-    if let Some(offset) = from {
+    if skip_damaged {
+        reader = reader.skip_damage();
+    }
+    if let Some(offset) = start.from {
         reader.seek(offset)?;
     }
-    if let Some(time) = from_time {
+    if let Some(time) = start.from_time {
         reader.seek_time(time)?;
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    loop {
+    let mut not_text = 0u64;
+    let result = loop {
         let printed = reader.read_with(|offset, time, payload| {
-            if offsets {
+            if !print.raw && std::str::from_utf8(payload).is_err() {
+                not_text += 1;
+                return Ok(());
+            }
+            if print.offsets {
                 write!(out, "{offset}\t{time}\t")?;
             }
             out.write_all(payload)?;
             out.write_all(b"\n")
-        })?;
+        });
         match printed {
-            Some(Ok(())) => {}
-            // A closed pipe (`| head`) ends the tail quietly.
-            Some(Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-            Some(Err(e)) => return Err(e.into()),
-            None if follow => {
+            Ok(Some(Ok(()))) => {}
+            Ok(Some(Err(e))) => break Err(e.into()),
+            Ok(None) if follow => {
                 if let Err(e) = out.flush() {
-                    return if e.kind() == std::io::ErrorKind::BrokenPipe {
-                        Ok(())
-                    } else {
-                        Err(e.into())
-                    };
+                    break Err(e.into());
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
-            None => break,
+            Ok(None) => break out.flush().map_err(Into::into),
+            Err(e) => break Err(Box::<dyn std::error::Error>::from(e)),
         }
+    };
+    if not_text > 0 {
+        eprintln!("sluice log: {not_text} record(s) not valid UTF-8 skipped (--raw prints them)");
     }
-    match out.flush() {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
+    let skipped = reader.skipped();
+    if skipped.bytes > 0 {
+        eprintln!(
+            "sluice log: skipped {} damaged byte(s), {} record(s)",
+            skipped.bytes, skipped.records
+        );
     }
+    match result {
+        // A closed pipe (`| head`) ends the tail quietly.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        result => result,
+    }
+}
+
+fn repair(dir: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>> {
+    let report = sluice::engine::log::repair::repair(&dir)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(());
+    }
+    if report.quarantined.is_empty() {
+        println!("{}: no damage found, nothing changed", dir.display());
+        return Ok(());
+    }
+    for q in &report.quarantined {
+        println!(
+            "quarantined {} damaged byte(s) of {} at byte {} to {}",
+            q.bytes,
+            q.segment,
+            q.position,
+            q.file.display()
+        );
+    }
+    let lost: Vec<String> = report
+        .lost
+        .iter()
+        .map(|r| format!("{}..{}", r.start, r.end))
+        .collect();
+    println!(
+        "salvaged {} intact record(s) into {}; offsets lost: {}",
+        report.salvaged,
+        report.rewritten.join(", "),
+        if lost.is_empty() {
+            "none".into()
+        } else {
+            lost.join(", ")
+        }
+    );
+    Ok(())
 }
 
 fn show_info(dir: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>> {
@@ -221,7 +312,9 @@ fn show_info(dir: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>>
         println!("log:       {}", info.dir.display());
         println!(
             "records:   {} (offsets {}..{})",
-            info.next_offset - info.start_offset,
+            info.next_offset
+                - info.start_offset
+                - info.lost.iter().map(|r| r.end - r.start).sum::<u64>(),
             info.start_offset,
             info.next_offset
         );
@@ -235,6 +328,15 @@ fn show_info(dir: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>>
         }
         for segment in &info.segments {
             println!("  {}  {:>12} bytes", segment.file, segment.bytes);
+        }
+        for lost in &info.lost {
+            println!(
+                "lost:      offsets {}..{} (given up by a repair)",
+                lost.start, lost.end
+            );
+        }
+        if let Some(bytes) = info.torn_tail_bytes {
+            println!("torn tail: {bytes} bytes (a write cut short; the next append cuts it off)");
         }
         println!("status:    {}", info.problem.as_deref().unwrap_or("ok"));
     }

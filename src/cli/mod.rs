@@ -50,7 +50,7 @@ enum Command {
         #[command(subcommand)]
         command: checkpoint::CheckpointCommand,
     },
-    /// The durable event log: `sluice log append|tail|info DIR`.
+    /// The durable event log: `sluice log append|tail|info|repair DIR`.
     Log {
         #[command(subcommand)]
         command: log::LogCommand,

@@ -25,6 +25,10 @@ pub struct LogInfo {
     /// The first damage found, naming its file and offset; `None` if every record checks out.
     /// A torn record at the very end (a crash mid-append) is not damage: the writer cuts it off.
     pub problem: Option<String>,
+    /// Bytes of a torn record at the end of the newest segment, if there is one.
+    pub torn_tail_bytes: Option<u64>,
+    /// Offsets `sluice log repair` gave up because their records were damaged.
+    pub lost: Vec<std::ops::Range<u64>>,
 }
 
 /// One segment file.
@@ -68,7 +72,15 @@ pub fn info(dir: &Path) -> Result<LogInfo, Error> {
             }
         })
         .collect();
+    let torn_tail_bytes = match (problem.is_none(), reader.position(), segments.last()) {
+        (true, Some((base, position)), Some(last)) if base == last.base_offset => {
+            (last.bytes > position).then(|| last.bytes - position)
+        }
+        _ => None,
+    };
     Ok(LogInfo {
+        torn_tail_bytes,
+        lost: super::repair::lost_offsets(dir)?,
         dir: dir.to_path_buf(),
         start_offset,
         next_offset: reader.offset(),

@@ -14,7 +14,8 @@
 //!   [`LogReader`]s, in any process, read — also while it grows (tail-follow).
 //! - **Durability** follows the [`Fsync`] policy: under [`Fsync::Always`] an append has reached
 //!   the disk when it returns. A crash mid-append leaves a torn record at the end; opening the
-//!   log cuts it off. Damage anywhere else is reported with the segment, offset and byte.
+//!   log cuts it off. Damage anywhere else is reported with the segment, offset and byte, and
+//!   nothing is changed until an explicit [`repair`] salvages every intact record around it.
 //! - **Retention** deletes whole old segments beyond a total size or an age.
 //!
 //! ```
@@ -34,11 +35,12 @@
 pub mod info;
 pub mod reader;
 pub mod record;
+pub mod repair;
 pub mod segment;
 pub mod writer;
 
 pub use info::{info, LogInfo};
-pub use reader::LogReader;
+pub use reader::{LogReader, Skipped};
 pub use record::LogRecord;
 pub use writer::EventLog;
 

@@ -2,7 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::record::{Decoded, LogRecord, HEADER, MAX_PAYLOAD};
+use std::ops::Range;
+
+use super::record::{self, Decoded, LogRecord};
+use super::repair;
 use super::segment::{self, Cursor, IndexEntry};
 use crate::error::Error;
 use crate::time::Time;
@@ -15,6 +18,19 @@ pub struct LogReader {
     /// The segment being read and the cursor in it.
     at: Option<(u64, Cursor)>,
     next_offset: u64,
+    skip_damage: bool,
+    skipped: Skipped,
+    /// The offsets `sluice log repair` recorded as lost, read when a gap is met.
+    lost: Vec<Range<u64>>,
+}
+
+/// What a reader that [skips damage](LogReader::skip_damage) has passed over.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Skipped {
+    /// Offsets passed over (as far as the offsets of the records around the damage tell).
+    pub records: u64,
+    /// Damaged bytes passed over.
+    pub bytes: u64,
 }
 
 impl LogReader {
@@ -34,12 +50,36 @@ impl LogReader {
             dir,
             at: Some((first, cursor)),
             next_offset: first,
+            skip_damage: false,
+            skipped: Skipped::default(),
+            lost: Vec::new(),
         })
+    }
+
+    /// Reads past damage instead of stopping at it: on to the next intact record (found by
+    /// its header and checksum), counting what was passed over in [`skipped`](Self::skipped).
+    /// For salvaging what a damaged log still holds without changing it; `sluice log repair`
+    /// is the lasting fix.
+    pub fn skip_damage(mut self) -> Self {
+        self.skip_damage = true;
+        self
+    }
+
+    /// What this reader has skipped so far (always nothing unless it skips damage).
+    pub fn skipped(&self) -> Skipped {
+        self.skipped
     }
 
     /// The offset of the next record [`read`](Self::read) returns.
     pub fn offset(&self) -> u64 {
         self.next_offset
+    }
+
+    /// The segment being read (its base offset) and the byte position in it.
+    pub fn position(&self) -> Option<(u64, u64)> {
+        self.at
+            .as_ref()
+            .map(|(base, cursor)| (*base, cursor.position()))
     }
 
     /// The log's directory.
@@ -72,8 +112,15 @@ impl LogReader {
                 position: 0,
                 max_time: 0,
             });
-        self.at = Some((base, Cursor::open(&path, start.position)?));
-        self.next_offset = start.offset;
+        let mut cursor = Cursor::open(&path, start.position)?;
+        // The index is a cache that may itself be damaged: trust an entry only if the record
+        // it points at is the one it names.
+        let (cursor, first) = match cursor.peek()? {
+            Decoded::Record { offset, .. } if offset == start.offset => (cursor, start.offset),
+            _ => (Cursor::open(&path, 0)?, base),
+        };
+        self.at = Some((base, cursor));
+        self.next_offset = first;
         while self.next_offset < offset {
             if self.read_with(|_, _, _| ())?.is_none() {
                 return Err(Error::Log {
@@ -145,6 +192,11 @@ impl LogReader {
 
     /// The next record, handed to `f` as `(offset, time, payload)` without a copy; `None` at
     /// the current end of the log.
+    ///
+    /// Damage is an error naming the segment, offset and byte, unless the reader
+    /// [skips damage](Self::skip_damage). A torn tail of the newest segment (a crash cut a
+    /// write short; the writer cuts it off when it reopens) is the end for now; offsets that
+    /// `sluice log repair` recorded as lost are passed over.
     pub fn read_with<R>(
         &mut self,
         f: impl FnOnce(u64, Time, &[u8]) -> R,
@@ -154,71 +206,110 @@ impl LogReader {
             let Some((base, cursor)) = self.at.as_mut() else {
                 return Ok(None);
             };
+            let base = *base;
             let position = cursor.position();
             let expected = self.next_offset;
             let path = cursor.path().to_path_buf();
-            match cursor.peek()? {
-                Decoded::Record {
-                    offset,
-                    time,
-                    payload,
-                    len,
-                } => {
-                    if offset != expected {
-                        let reason = format!("holds offset {offset}");
-                        return Err(segment::corrupt(&path, expected, position, &reason));
-                    }
+            if let Decoded::Record {
+                offset,
+                time,
+                payload,
+                len,
+            } = cursor.peek()?
+            {
+                if offset == expected {
                     let out = (f.take().expect("called once"))(offset, time, payload);
                     cursor.consume(len);
                     self.next_offset += 1;
                     return Ok(Some(out));
                 }
-                Decoded::Incomplete => {
-                    // The end for now, unless the writer has sealed this segment and moved on.
-                    let base = *base;
-                    let Some(next) = segment::list(&self.dir)?.into_iter().find(|&b| b > base)
-                    else {
-                        return Ok(None);
-                    };
-                    // The writer finished this segment before creating the next: read its rest.
-                    let complete = match cursor.peek()? {
-                        Decoded::Record { .. } => continue,
-                        Decoded::Incomplete => true,
-                        Decoded::Corrupt(_) => false,
-                    };
-                    if !complete || !cursor_at_end(cursor) {
-                        let reason = "a sealed segment ends within a record";
-                        return Err(segment::corrupt(&path, expected, position, reason));
-                    }
-                    if next != expected {
-                        return Err(Error::Log {
-                            path: self.dir.clone(),
-                            reason: format!(
-                                "records {expected} to {} are missing (segment {next} follows {base})",
-                                next.saturating_sub(1)
-                            ),
-                        });
-                    }
-                    let cursor = Cursor::open(&segment::segment_path(&self.dir, next), 0)?;
-                    self.at = Some((next, cursor));
+            }
+            // Not the next record (yet): judge by everything the file holds now, listing the
+            // segments first, so that what a writer finished before rolling is read whole.
+            let next = segment::list(&self.dir)?.into_iter().find(|&b| b > base);
+            let rest = cursor.rest()?;
+            let reason = match record::decode(rest) {
+                Decoded::Record { offset, .. } if offset == expected => continue,
+                Decoded::Record { offset, .. } => Some(format!("holds offset {offset}")),
+                Decoded::Corrupt(reason) => Some(reason),
+                Decoded::Incomplete => None,
+            };
+            if rest.is_empty() {
+                // The end of this segment: the end for now, or on to the next segment.
+                let Some(next) = next else {
+                    return Ok(None);
+                };
+                if next != expected && !self.lost_covers(expected..next) {
+                    return Err(Error::Log {
+                        path: self.dir.clone(),
+                        reason: format!(
+                            "records {expected} to {} are missing (segment {next} follows {base})",
+                            next - 1
+                        ),
+                    });
                 }
-                Decoded::Corrupt(reason) => {
-                    // Damage reaching the end of the file may be a write in progress (or torn by
-                    // a crash; the writer cuts it off when it reopens): the end for now.
-                    let len = std::fs::metadata(&path).map_or(0, |m| m.len());
-                    let declared = cursor.declared_length().min(MAX_PAYLOAD as u64);
-                    if position + HEADER as u64 + declared >= len {
+                self.open_segment(next)?;
+                continue;
+            }
+            let judged = match next {
+                // The writer has moved on: nothing of this segment is still being written.
+                Some(_) => Err(segment::corrupt(
+                    &path,
+                    expected,
+                    position,
+                    reason
+                        .as_deref()
+                        .unwrap_or("a sealed segment ends within a record"),
+                )),
+                None => segment::judge_damage(&path, expected, position, rest, reason.as_deref()),
+            };
+            match judged {
+                // Being written, or torn by a crash (the writer cuts it off when it reopens).
+                Ok(()) if reason.is_none() || !self.skip_damage => return Ok(None),
+                Err(error) if !self.skip_damage => return Err(error),
+                _ => {}
+            }
+            // Skipping damage: on to the next intact record of this segment, or the next one.
+            match segment::resync(rest, expected) {
+                Some((at, offset)) => {
+                    self.skipped.records += offset - expected;
+                    self.skipped.bytes += at as u64;
+                    cursor.consume(at);
+                    self.next_offset = offset;
+                }
+                None => {
+                    let len = rest.len();
+                    self.skipped.bytes += len as u64;
+                    cursor.consume(len);
+                    let Some(next) = next else {
                         return Ok(None);
-                    }
-                    return Err(segment::corrupt(&path, expected, position, &reason));
+                    };
+                    self.skipped.records += next.saturating_sub(expected);
+                    self.open_segment(next)?;
                 }
             }
         }
     }
-}
 
-/// Whether nothing follows the cursor in its file.
-fn cursor_at_end(cursor: &Cursor) -> bool {
-    let len = std::fs::metadata(cursor.path()).map_or(0, |m| m.len());
-    cursor.position() >= len
+    /// Reads on from the start of the segment `base`, whose first offset is `base`.
+    fn open_segment(&mut self, base: u64) -> Result<(), Error> {
+        let cursor = Cursor::open(&segment::segment_path(&self.dir, base), 0)?;
+        self.at = Some((base, cursor));
+        self.next_offset = base;
+        Ok(())
+    }
+
+    /// Whether `sluice log repair` recorded every offset of `range` as lost.
+    fn lost_covers(&mut self, range: Range<u64>) -> bool {
+        if let Ok(lost) = repair::lost_offsets(&self.dir) {
+            self.lost = lost;
+        }
+        let mut at = range.start;
+        for lost in &self.lost {
+            if lost.start <= at && at < lost.end {
+                at = lost.end;
+            }
+        }
+        at >= range.end
+    }
 }

@@ -58,11 +58,81 @@ pub fn list(dir: &Path) -> Result<Vec<u64>, Error> {
     Ok(bases)
 }
 
-/// The error for damage at `position` of the segment at `path`.
+/// The error for damage at `position` of the segment at `path`, saying how to recover.
 pub fn corrupt(path: &Path, offset: u64, position: u64, reason: &str) -> Error {
+    let dir = path.parent().unwrap_or(Path::new("."));
     Error::Log {
         path: path.to_path_buf(),
-        reason: format!("record at offset {offset} (byte {position}) is corrupt: {reason}"),
+        reason: format!(
+            "record at offset {offset} (byte {position}) is corrupt: {reason} \
+             (`sluice log repair {}` keeps every intact record and moves the damaged bytes to a quarantine file)",
+            dir.display()
+        ),
+    }
+}
+
+/// Where intact records start again in `bytes` after damage at `bytes[0]`: the first position
+/// after it holding a whole record whose checksum holds and whose offset could follow
+/// `expected` (at least `expected`, and no further on than one record per header's worth of
+/// bytes). Returns that position and the record's offset.
+///
+/// A checksum over the offset, time and payload makes a false match at a random position
+/// vanishingly unlikely; the offset window rules out records copied from elsewhere.
+pub fn resync(bytes: &[u8], expected: u64) -> Option<(usize, u64)> {
+    let highest = expected + (bytes.len() / HEADER) as u64;
+    (1..bytes.len().saturating_sub(HEADER - 1)).find_map(|at| {
+        let header = &bytes[at..at + HEADER];
+        let offset = u64::from_le_bytes(header[8..16].try_into().unwrap());
+        if !(expected..=highest).contains(&offset) {
+            return None;
+        }
+        match record::decode(&bytes[at..]) {
+            Decoded::Record { offset, .. } => Some((at, offset)),
+            _ => None,
+        }
+    })
+}
+
+/// Judges damage found at byte `position` of the segment at `path`, where the record with
+/// offset `expected` should start: `rest` holds the bytes from there to the end of the file,
+/// and `reason` says why they are not a record (`None`: it runs past the end of the file).
+///
+/// Only a *torn tail* is `Ok`: nothing intact follows, and the bytes are what a write cut
+/// short by a crash leaves — a record that runs past the end of the file, or a tail the file
+/// system extended and never filled (ending in zeros). Anything else is corruption, an error
+/// naming the segment, offset and byte, where intact records resume, and how to repair.
+pub fn judge_damage(
+    path: &Path,
+    expected: u64,
+    position: u64,
+    rest: &[u8],
+    reason: Option<&str>,
+) -> Result<(), Error> {
+    let declared = rest
+        .get(..4)
+        .map_or(0, |b| u32::from_le_bytes(b.try_into().unwrap()) as usize);
+    let past_end = rest.len() < HEADER || HEADER + declared.min(MAX_PAYLOAD + 1) > rest.len();
+    let reason = reason.map_or_else(
+        || format!("its length ({declared} bytes) runs past the end of the segment"),
+        str::to_string,
+    );
+    match resync(rest, expected) {
+        Some((at, offset)) => Err(corrupt(
+            path,
+            expected,
+            position,
+            &format!(
+                "{reason}; intact records resume at byte {} (offset {offset})",
+                position + at as u64,
+            ),
+        )),
+        None if past_end || rest.last() == Some(&0) => Ok(()),
+        None => Err(corrupt(
+            path,
+            expected,
+            position,
+            &format!("{reason} (the segment's last record)"),
+        )),
     }
 }
 
@@ -163,11 +233,10 @@ impl Cursor {
         Ok(read)
     }
 
-    /// Whether every byte from the cursor to the end of the file is zero (a tail the file
-    /// system extended but a crash never filled).
-    fn rest_is_zero(&mut self) -> Result<bool, Error> {
+    /// Every byte from the cursor to the end of the file, read into memory.
+    pub fn rest(&mut self) -> Result<&[u8], Error> {
         while self.fill(CHUNK)? > 0 {}
-        Ok(self.buf[self.at..].iter().all(|&b| b == 0))
+        Ok(&self.buf[self.at..])
     }
 }
 
@@ -182,13 +251,13 @@ pub struct Scan {
     pub max_time: Option<Time>,
     /// Its sparse index.
     pub index: Vec<IndexEntry>,
-    /// Whether its last record was torn (incomplete, or damaged with nothing after it).
+    /// Whether it ends in a torn tail (see [`judge_damage`]) after `end`.
     pub torn: bool,
 }
 
-/// Reads the segment `base` at `path` whole, indexing a record every `interval` bytes. Damage
-/// followed by intact bytes is an error naming the offset; damage at the very end is a torn
-/// write, reported in [`Scan::torn`].
+/// Reads the segment `base` at `path` whole, indexing a record every `interval` bytes. A torn
+/// tail is reported in [`Scan::torn`]; any other damage is an error naming the offset (see
+/// [`judge_damage`]).
 pub fn scan(path: &Path, base: u64, interval: u64) -> Result<Scan, Error> {
     let mut cursor = Cursor::open(path, 0)?;
     let mut scan = Scan {
@@ -220,28 +289,20 @@ pub fn scan(path: &Path, base: u64, interval: u64) -> Result<Scan, Error> {
                     });
                     indexed_at = Some(position);
                 }
-                len
+                Ok(len)
             }
-            Decoded::Incomplete => {
-                // Bytes after the last whole record: a write the crash cut short.
-                scan.torn = cursor.buf.len() > cursor.at;
+            Decoded::Incomplete => Err(None),
+            Decoded::Corrupt(reason) => Err(Some(reason)),
+        };
+        let len = match len {
+            Ok(len) => len,
+            Err(reason) => {
+                let rest = cursor.rest()?;
+                if !rest.is_empty() {
+                    judge_damage(path, expected, position, rest, reason.as_deref())?;
+                    scan.torn = true;
+                }
                 break;
-            }
-            Decoded::Corrupt(reason) => {
-                if cursor.rest_is_zero()? {
-                    scan.torn = true;
-                    break;
-                }
-                // Damage at the end (nothing intact follows) is a torn write; a record would
-                // end within the file otherwise.
-                let declared = u32::from_le_bytes(cursor.buf[cursor.at..][..4].try_into().unwrap());
-                let extent = HEADER as u64 + (declared as u64).min(MAX_PAYLOAD as u64);
-                let file_len = cursor.start + cursor.buf.len() as u64;
-                if position + extent >= file_len {
-                    scan.torn = true;
-                    break;
-                }
-                return Err(corrupt(path, expected, position, &reason));
             }
         };
         cursor.consume(len);

@@ -60,8 +60,8 @@ impl EventLog {
     }
 
     /// Opens (or creates) the log in `dir`. A record torn by a crash at the end of the newest
-    /// segment is cut off (see [`repaired`](Self::repaired)); damage before intact records is
-    /// an error naming the segment, offset and byte.
+    /// segment is cut off (see [`repaired`](Self::repaired)); any other damage is an error
+    /// naming the segment, offset and byte, and nothing is changed (see [`super::repair`]).
     pub fn open_with(dir: impl AsRef<Path>, config: LogConfig) -> Result<EventLog, Error> {
         let dir = dir.as_ref().to_path_buf();
         let write_error = |path: &Path| {
@@ -69,14 +69,7 @@ impl EventLog {
             move |source| Error::Write { path, source }
         };
         std::fs::create_dir_all(&dir).map_err(write_error(&dir))?;
-        let lock_path = dir.join(".lock");
-        let lock = File::create(&lock_path).map_err(write_error(&lock_path))?;
-        if lock.try_lock().is_err() {
-            return Err(Error::Log {
-                path: dir,
-                reason: "another process is appending to it (one writer at a time)".into(),
-            });
-        }
+        let lock = lock(&dir)?;
         let mut bases = segment::list(&dir)?;
         let base = bases.pop().unwrap_or(0);
         for &sealed in &bases {
@@ -320,6 +313,19 @@ impl Drop for EventLog {
             let _ = self.active.file.sync_data();
         }
     }
+}
+
+/// Takes the log's writer lock (held while the file lives): one writer, or one repair, at a time.
+pub(super) fn lock(dir: &Path) -> Result<File, Error> {
+    let path = dir.join(".lock");
+    let lock = File::create(&path).map_err(|source| Error::Write { path, source })?;
+    if lock.try_lock().is_err() {
+        return Err(Error::Log {
+            path: dir.to_path_buf(),
+            reason: "another process is appending to it (one writer at a time)".into(),
+        });
+    }
+    Ok(lock)
 }
 
 /// Makes sure a sealed segment has a whole index (rebuilding it by a scan if not).
