@@ -281,7 +281,7 @@ fn two_processes_resume_an_event_time_windowed_count_together() {
         let latest = latest_epoch(&checkpoints).expect("a checkpoint");
         let path = checkpoints.join(format!("epoch-{latest}/metadata.json"));
         let metadata: serde_json::Value = serde_json::from_str(&read(&path)).unwrap();
-        metadata["event_epoch"]
+        metadata["metadata"]["event_epoch"]
             .as_u64()
             .is_some_and(|cut| cut < u64::MAX / 2)
     };

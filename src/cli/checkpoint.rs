@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use sluice::bench::checkpoint::{measure, CheckpointBenchConfig};
-use sluice::engine::checkpoint::{CheckpointDir, Checkpointing};
+use sluice::engine::checkpoint::{CheckpointDir, Checkpointing, Input};
 use sluice::engine::Error;
 
 /// The checkpoint flags of a job.
@@ -25,12 +25,18 @@ pub struct CheckpointArgs {
 
 impl CheckpointArgs {
     /// The checkpoint settings for `program`, whose result is decided by `fingerprint` (its
-    /// input and options), if checkpoints were asked for.
-    pub fn checkpointing(&self, program: &str, fingerprint: &str) -> Option<Checkpointing> {
+    /// options) and `input` (what it reads), if checkpoints were asked for.
+    pub fn checkpointing(
+        &self,
+        program: &str,
+        fingerprint: &str,
+        input: Input,
+    ) -> Option<Checkpointing> {
         let dir = self.checkpoint_dir.as_ref()?;
         Some(
             Checkpointing::new(dir, self.checkpoint_every)
                 .program(program, fingerprint)
+                .input("input", input)
                 .discard_existing(self.discard_checkpoint),
         )
     }
@@ -156,9 +162,21 @@ fn inspect(dir: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>> {
     let reports = store
         .inspect()
         .map_err(|e| Error::Checkpoint(e.to_string()))?;
+    let unusable = !reports.is_empty() && reports.iter().all(|r| r.problem.is_some());
+    let verdict = || -> Result<(), Box<dyn std::error::Error>> {
+        if unusable {
+            Err(format!(
+                "no usable checkpoint in {}: every epoch is damaged (a run resumes only with --discard-checkpoint)",
+                dir.display()
+            )
+            .into())
+        } else {
+            Ok(())
+        }
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&reports)?);
-        return Ok(());
+        return verdict();
     }
     if reports.is_empty() {
         println!("{}: no committed checkpoint", dir.display());
@@ -178,6 +196,7 @@ fn inspect(dir: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(newest) = reports.iter().rev().find(|r| r.problem.is_none()) {
         println!("operators: {}", newest.operators.join(", "));
+        println!("inputs:    {}", newest.inputs.join(", "));
     }
-    Ok(())
+    verdict()
 }

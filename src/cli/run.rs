@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::{Args, Subcommand, ValueEnum};
 use sluice::bench::workloads::lines::LineSource;
 use sluice::bench::workloads::wordcount::{self, Progress};
-use sluice::engine::checkpoint::{frame, Checkpointing};
+use sluice::engine::checkpoint::{frame, Checkpointing, Input};
 
 use super::checkpoint::CheckpointArgs;
 use sluice::engine::sources::{Directory, Generator, LogSource, Socket, TextFile};
@@ -150,16 +150,18 @@ impl RunArgs {
             )));
         }
         let s = &self.source;
-        let source = if let Some(path) = &s.input {
-            format!("input={}", path.display())
+        // What is read is checked by identity (see `Input`), not by how it was named.
+        let (source, input) = if let Some(path) = &s.input {
+            ("input".to_string(), Input::file(path)?)
         } else if let Some(address) = &s.socket {
-            format!("socket={address}")
+            (format!("socket={address}"), Input::socket(address))
         } else if let Some(dir) = &s.log {
-            format!("log={}", dir.display())
+            ("log".to_string(), Input::log(dir)?)
         } else if let Some(dir) = &s.dir {
-            format!("dir={}", dir.display())
+            ("dir".to_string(), Input::directory(dir)?)
         } else {
-            format!("generate={:?} {:?}", s.generate, self.corpus.spec())
+            let settings = format!("generate={:?} {:?}", s.generate, self.corpus.spec());
+            (settings.clone(), Input::generated(settings))
         };
         let mode = match self.mode {
             Mode::Native => "native".to_string(),
@@ -167,7 +169,7 @@ impl RunArgs {
         };
         Ok(self
             .checkpoint
-            .checkpointing("wordcount", &format!("{source} mode={mode}")))
+            .checkpointing("wordcount", &format!("{source} mode={mode}"), input))
     }
 }
 

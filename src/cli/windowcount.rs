@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use sluice::engine::checkpoint::Input;
 use sluice::engine::sources::TextFile;
 use sluice::prelude::*;
 
@@ -68,13 +69,13 @@ pub fn run(args: WindowcountArgs) -> Result<(), Box<dyn std::error::Error>> {
     );
     let mut execution = args.cluster.execution();
     let fingerprint = format!(
-        "input={} window={} slide={slide} disorder={:?} lateness={}",
-        args.input.display(),
-        args.window_ms,
-        args.disorder_ms,
-        args.lateness_ms
+        "window={} slide={slide} disorder={:?} lateness={}",
+        args.window_ms, args.disorder_ms, args.lateness_ms
     );
-    if let Some(checkpointing) = args.checkpoint.checkpointing("windowcount", &fingerprint) {
+    if let Some(checkpointing) =
+        args.checkpoint
+            .checkpointing("windowcount", &fingerprint, Input::file(&args.input)?)
+    {
         execution = execution.checkpointing(checkpointing);
     }
     let (output, epoch_ms) = (args.output.clone(), args.epoch_ms);

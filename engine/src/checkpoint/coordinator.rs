@@ -31,7 +31,7 @@ use serde::Serialize;
 
 use super::domain::{DataflowGraph, Domain};
 use super::store::EventIndex;
-use super::{frame, Checkpoint, CheckpointDir, CheckpointError, Metadata};
+use super::{frame, Checkpoint, CheckpointDir, CheckpointError, Input, Metadata};
 use crate::error::Error;
 use crate::time::Time;
 
@@ -49,6 +49,7 @@ pub struct Checkpointing {
     every: Time,
     program: String,
     fingerprint: String,
+    inputs: BTreeMap<String, Input>,
     retain: usize,
     discard: bool,
 }
@@ -61,6 +62,7 @@ impl Checkpointing {
             every: every_ms.max(1),
             program: "program".into(),
             fingerprint: String::new(),
+            inputs: BTreeMap::new(),
             retain: 3,
             discard: false,
         }
@@ -71,6 +73,13 @@ impl Checkpointing {
     pub fn program(mut self, name: &str, fingerprint: &str) -> Self {
         self.program = name.to_string();
         self.fingerprint = fingerprint.to_string();
+        self
+    }
+
+    /// Records the identity of the input `name` (see [`Input`]): a checkpoint is only restored
+    /// over the same inputs, so that its offsets are offsets of what is read.
+    pub fn input(mut self, name: &str, input: Input) -> Self {
+        self.inputs.insert(name.to_string(), input);
         self
     }
 
@@ -181,6 +190,15 @@ impl Coordinator {
             .map_err(checkpoint_error)?
             .retain(config.retain);
         let (restored, warnings) = store.latest_valid().map_err(checkpoint_error)?;
+        if restored.is_none() && !config.discard && !warnings.is_empty() {
+            // Every committed checkpoint is damaged: starting from scratch would silently
+            // count everything before them again, or lose it.
+            return Err(Error::Checkpoint(format!(
+                "no usable checkpoint in {} ({}); --discard-checkpoint starts afresh",
+                config.dir.display(),
+                warnings.join("; ")
+            )));
+        }
         for warning in warnings {
             eprintln!("sluice: {warning}");
         }
@@ -213,6 +231,7 @@ impl Coordinator {
             watermarks: BTreeMap::new(),
             program: config.program.clone(),
             fingerprint: config.fingerprint.clone(),
+            inputs: config.inputs.clone(),
             workers,
             processes,
             process,
@@ -429,13 +448,32 @@ fn check_compatible(
     if m.program != config.program || m.fingerprint != config.fingerprint {
         return Err(Error::Config(format!(
             "the checkpoint in {} is of another program ({} [{}]), not {} [{}]; \
-             use another directory, or discard it explicitly",
+             use another directory, or --discard-checkpoint to start afresh",
             config.dir.display(),
             m.program,
             m.fingerprint,
             config.program,
             config.fingerprint
         )));
+    }
+    for (name, input) in &config.inputs {
+        let verdict = match m.inputs.get(name) {
+            Some(saved) => input.check(saved),
+            None => Err(format!(
+                "the checkpoint records no input {name} (it was taken by an older version)"
+            )),
+        };
+        match verdict {
+            Ok(None) => {}
+            Ok(Some(note)) => eprintln!("sluice: {note}"),
+            Err(change) => {
+                return Err(Error::Config(format!(
+                    "the checkpoint in {} was taken of another input: {change}; \
+                     use another directory, or --discard-checkpoint to start afresh",
+                    config.dir.display()
+                )))
+            }
+        }
     }
     if m.workers != workers * processes || m.processes != processes {
         return Err(Error::Config(format!(
@@ -462,6 +500,7 @@ struct Writer {
     watermarks: BTreeMap<Time, Time>,
     program: String,
     fingerprint: String,
+    inputs: BTreeMap<String, Input>,
     workers: usize,
     processes: usize,
     process: usize,
@@ -589,6 +628,7 @@ impl Writer {
         }
         let mut metadata = Metadata::new(&self.program, &self.fingerprint, newest);
         metadata.event_epoch = cut;
+        metadata.inputs = self.inputs.clone();
         metadata.operators = lock(&self.operators).addresses.keys().cloned().collect();
         metadata.workers = self.workers * self.processes;
         metadata.processes = self.processes;

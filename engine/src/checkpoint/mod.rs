@@ -19,10 +19,12 @@ pub mod coordinator;
 pub mod domain;
 pub mod frame;
 pub mod gate;
+pub mod inputs;
 pub mod store;
 
 pub use coordinator::{Checkpointing, Coordinator};
 pub use gate::EpochGate;
+pub use inputs::Input;
 pub use store::{Checkpoint, CheckpointDir, EpochReport, Metadata};
 
 use std::path::{Path, PathBuf};

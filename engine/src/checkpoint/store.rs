@@ -13,7 +13,7 @@
 //!
 //! Each worker writes its parts (one per stateful operator or source) into the epoch's pending
 //! directory, each file atomically. When every part is there, one committer writes
-//! `metadata.json` (listing the parts with their sizes), syncs, renames the directory to
+//! `metadata.json` (listing the parts with their sizes, under a checksum), syncs, renames the directory to
 //! `epoch-T`, syncs the parent and moves `LATEST` with an atomic rename: a crash at any moment
 //! leaves the previous checkpoint intact and in force. Recovery reads `LATEST`, checks every
 //! part's frame (length and checksum) before decoding anything, and if the newest checkpoint is
@@ -73,6 +73,9 @@ pub struct Metadata {
     pub event_epoch: Option<Time>,
     /// Each source part's replay offset as of the epoch.
     pub source_offsets: BTreeMap<String, u64>,
+    /// The identity of each input, by name: a checkpoint is only restored over the same inputs.
+    #[serde(default)]
+    pub inputs: BTreeMap<String, super::Input>,
     /// The checkpointed operators.
     pub operators: Vec<String>,
     pub workers: usize,
@@ -92,12 +95,27 @@ impl Metadata {
             epoch,
             event_epoch: None,
             source_offsets: BTreeMap::new(),
+            inputs: BTreeMap::new(),
             operators: Vec::new(),
             workers: 1,
             processes: 1,
             parts: BTreeMap::new(),
         }
     }
+}
+
+/// `metadata.json` as written: readable JSON, and a CRC32 of the metadata (of its compact
+/// encoding), so that a flipped digit in an offset is caught rather than resumed from.
+#[derive(Serialize, Deserialize)]
+struct SealedMetadata {
+    crc32: u32,
+    metadata: Metadata,
+}
+
+fn metadata_crc(metadata: &Metadata) -> Result<u32, CheckpointError> {
+    let compact =
+        serde_json::to_vec(metadata).map_err(|e| CheckpointError::Encode(e.to_string()))?;
+    Ok(crc32fast::hash(&compact))
 }
 
 /// A committed checkpoint whose files all checked out.
@@ -124,6 +142,8 @@ pub struct EpochReport {
     pub bytes: u64,
     pub parts: usize,
     pub operators: Vec<String>,
+    /// What it was taken of (see [`super::Input`]).
+    pub inputs: Vec<String>,
     /// `None` if every file checks out, else what is wrong (naming the file).
     pub problem: Option<String>,
 }
@@ -290,10 +310,18 @@ impl CheckpointDir {
     fn metadata(&self, epoch: Time) -> Result<Metadata, CheckpointError> {
         let path = self.committed(epoch).join(METADATA);
         let json = fs::read(&path).map_err(|e| CheckpointError::io(&path, e))?;
-        serde_json::from_slice(&json).map_err(|e| CheckpointError::Corrupt {
-            path,
-            reason: format!("metadata does not parse: {e}"),
-        })
+        let sealed: SealedMetadata =
+            serde_json::from_slice(&json).map_err(|e| CheckpointError::Corrupt {
+                path: path.clone(),
+                reason: format!("metadata does not parse: {e}"),
+            })?;
+        if sealed.crc32 != metadata_crc(&sealed.metadata)? {
+            return Err(CheckpointError::Corrupt {
+                path,
+                reason: "the metadata's checksum does not match its content".into(),
+            });
+        }
+        Ok(sealed.metadata)
     }
 
     /// Decodes a part of `epoch` written but not yet committed.
@@ -333,7 +361,8 @@ impl CheckpointDir {
                 .len();
             metadata.parts.insert(part, bytes);
         }
-        let json = serde_json::to_vec_pretty(&metadata)
+        let crc32 = metadata_crc(&metadata)?;
+        let json = serde_json::to_vec_pretty(&SealedMetadata { crc32, metadata })
             .map_err(|e| CheckpointError::Encode(e.to_string()))?;
         frame::write_atomically(&pending.join(METADATA), &json)?;
         let committed = self.committed(epoch);
@@ -458,14 +487,30 @@ impl CheckpointDir {
         for epoch in self.epochs()? {
             let (problem, metadata) = match self.load(epoch) {
                 Ok(checkpoint) => (None, Some(checkpoint.metadata)),
-                Err(e) => (Some(e.to_string()), None),
+                Err(e) => (Some(e.to_string()), self.metadata(epoch).ok()),
             };
+            // What is on disk, whatever the metadata says (a damaged epoch included).
+            let files: Vec<u64> = fs::read_dir(self.committed(epoch))
+                .map(|entries| {
+                    entries
+                        .filter_map(|e| e.ok())
+                        .filter(|e| e.file_name().to_string_lossy().ends_with(PART_SUFFIX))
+                        .filter_map(|e| e.metadata().ok().map(|m| m.len()))
+                        .collect()
+                })
+                .unwrap_or_default();
             reports.push(EpochReport {
                 epoch,
                 latest: latest == Some(epoch),
-                bytes: metadata.as_ref().map_or(0, |m| m.parts.values().sum()),
-                parts: metadata.as_ref().map_or(0, |m| m.parts.len()),
-                operators: metadata.map(|m| m.operators).unwrap_or_default(),
+                bytes: files.iter().sum(),
+                parts: files.len(),
+                operators: metadata
+                    .as_ref()
+                    .map(|m| m.operators.clone())
+                    .unwrap_or_default(),
+                inputs: metadata
+                    .map(|m| m.inputs.values().map(|i| i.describe()).collect())
+                    .unwrap_or_default(),
                 problem,
             });
         }

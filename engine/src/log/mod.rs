@@ -44,7 +44,47 @@ pub use reader::{LogReader, Skipped};
 pub use record::LogRecord;
 pub use writer::EventLog;
 
+use std::path::Path;
 use std::time::Duration;
+
+use crate::error::Error;
+
+/// The file holding a log's identity.
+const IDENTITY: &str = "log-id";
+
+/// The identity its first writer gave the log in `dir` (`None` for a log older than
+/// identities): what tells two logs apart wherever they lie, e.g. to refuse a checkpoint taken
+/// of another log.
+pub fn identity(dir: &Path) -> Result<Option<String>, Error> {
+    let path = dir.join(IDENTITY);
+    match std::fs::read_to_string(&path) {
+        Ok(id) => Ok(Some(id.trim().to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Read { path, source }),
+    }
+}
+
+/// Gives the log in `dir` an identity if it has none: the time, the process and the path, hashed.
+fn ensure_identity(dir: &Path) -> Result<(), Error> {
+    if identity(dir)?.is_some() {
+        return Ok(());
+    }
+    let mut hasher = crc32fast::Hasher::new();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    hasher.update(&nanos.to_le_bytes());
+    hasher.update(&std::process::id().to_le_bytes());
+    hasher.update(dir.as_os_str().as_encoded_bytes());
+    let id = format!("{:08x}-{:016x}", hasher.finalize(), nanos as u64);
+    let path = dir.join(IDENTITY);
+    crate::checkpoint::frame::write_atomically(&path, format!("{id}\n").as_bytes()).map_err(|e| {
+        Error::Log {
+            path,
+            reason: e.to_string(),
+        }
+    })
+}
 
 /// When appended records are forced to disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

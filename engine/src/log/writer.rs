@@ -70,6 +70,7 @@ impl EventLog {
         };
         std::fs::create_dir_all(&dir).map_err(write_error(&dir))?;
         let lock = lock(&dir)?;
+        super::ensure_identity(&dir)?;
         let mut bases = segment::list(&dir)?;
         let base = bases.pop().unwrap_or(0);
         for &sealed in &bases {
