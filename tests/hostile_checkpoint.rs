@@ -11,7 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::{read, reference_counts, sluice, stderr};
+use common::{abort_after, read, reference_counts, sluice, stderr};
 use sluice::engine::sources::corpus::{Corpus, CorpusSpec};
 
 fn corpus(lines: u64, seed_offset: u64) -> String {
@@ -33,15 +33,6 @@ fn wordcount(cwd: &Path, input: &str, checkpoints: &Path, out: &Path) -> Command
         .arg("--final-counts")
         .arg(out);
     command
-}
-
-/// Runs `command` with the crash injection that aborts after `parts` checkpoint parts.
-fn abort_after(mut command: Command, parts: usize) {
-    let output = command
-        .env("SLUICE_TEST_CRASH_AFTER_PARTS", parts.to_string())
-        .output()
-        .unwrap();
-    assert!(!output.status.success(), "the run did not abort");
 }
 
 fn refused(output: &Output, words: &[&str]) {

@@ -10,6 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{read, reference_counts, run_with_stdin, sluice, stderr};
+use sluice::engine::log::segment;
 
 fn append(dir: &Path, input: &[u8]) -> std::process::Output {
     run_with_stdin(sluice().args(["log", "append"]).arg(dir), input)
@@ -20,13 +21,11 @@ fn log_command(args: &[&str], dir: &Path) -> std::process::Output {
 }
 
 fn segments(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "log"))
-        .collect();
-    files.sort();
-    files
+    let bases = segment::list(dir).unwrap();
+    bases
+        .into_iter()
+        .map(|b| segment::segment_path(dir, b))
+        .collect()
 }
 
 /// The byte position of the record with `offset` in a fresh single-segment log.
@@ -72,12 +71,23 @@ fn a_damaged_log_is_named_refused_and_repaired_from_the_shell() {
     named(&tail);
     assert_eq!(String::from_utf8_lossy(&tail.stdout).lines().count(), 5_000);
     named(&append(&log, b"more\n"));
-    assert_eq!(std::fs::read(&segment).unwrap(), bytes, "append changed the log");
+    assert_eq!(
+        std::fs::read(&segment).unwrap(),
+        bytes,
+        "append changed the log"
+    );
 
     let skipping = log_command(&["tail", "--skip-damaged"], &log);
     assert!(skipping.status.success(), "{}", stderr(&skipping));
-    assert_eq!(String::from_utf8_lossy(&skipping.stdout).lines().count(), 9_999);
-    assert!(stderr(&skipping).contains("skipped"), "{}", stderr(&skipping));
+    assert_eq!(
+        String::from_utf8_lossy(&skipping.stdout).lines().count(),
+        9_999
+    );
+    assert!(
+        stderr(&skipping).contains("skipped"),
+        "{}",
+        stderr(&skipping)
+    );
 
     let repair = log_command(&["repair"], &log);
     assert!(repair.status.success(), "{}", stderr(&repair));
@@ -115,7 +125,10 @@ fn repairing_an_intact_log_changes_nothing() {
     let repair = log_command(&["repair"], &log);
     assert!(repair.status.success());
     assert!(String::from_utf8_lossy(&repair.stdout).contains("nothing changed"));
-    assert_eq!(std::fs::read(segments(&log).pop().unwrap()).unwrap(), before);
+    assert_eq!(
+        std::fs::read(segments(&log).pop().unwrap()).unwrap(),
+        before
+    );
     assert!(!log.join("quarantine").exists());
 }
 
@@ -133,12 +146,19 @@ fn records_that_are_not_text_are_stored_exactly_and_skipped_by_every_reader() {
     let text = log_command(&["tail"], &log);
     assert!(text.status.success());
     assert_eq!(text.stdout, b"good words here\nmore good words\n");
-    assert!(stderr(&text).contains("1 record(s) not valid UTF-8"), "{}", stderr(&text));
+    assert!(
+        stderr(&text).contains("1 record(s) not valid UTF-8"),
+        "{}",
+        stderr(&text)
+    );
 
     let file = dir.path().join("input.txt");
     std::fs::write(&file, input).unwrap();
     let expected = reference_counts("good words here\nmore good words\n");
-    for source in [["--log", log.to_str().unwrap()], ["--input", file.to_str().unwrap()]] {
+    for source in [
+        ["--log", log.to_str().unwrap()],
+        ["--input", file.to_str().unwrap()],
+    ] {
         let out = dir.path().join("counts");
         let output = sluice()
             .args(["run", "wordcount"])

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{read, reference_counts, sluice, stderr};
+use common::{abort_after, read, reference_counts, sluice, stderr};
 use sluice::engine::sinks::read_epochs;
 use sluice::engine::sources::corpus::{Corpus, CorpusSpec, SplitMix64};
 
@@ -152,20 +152,6 @@ fn a_killed_word_count_resumes_to_the_failure_free_result() {
     assert!(
         resumed >= 4,
         "only {resumed} of the runs resumed from a checkpoint"
-    );
-}
-
-/// Runs `command` with the crash injection that aborts after `parts` checkpoint parts.
-fn abort_after(mut command: Command, parts: usize) {
-    let output = command
-        .env("SLUICE_TEST_CRASH_AFTER_PARTS", parts.to_string())
-        .output()
-        .unwrap();
-    assert!(!output.status.success(), "the run did not abort");
-    assert!(
-        stderr(&output).contains("aborting after"),
-        "{}",
-        stderr(&output)
     );
 }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use sluice_engine::log::record::{self, Decoded};
-use sluice_engine::log::{repair, EventLog, Fsync, LogConfig, LogReader, LogRecord};
+use sluice_engine::log::{repair, segment, EventLog, Fsync, LogConfig, LogReader, LogRecord};
 
 fn config(segment_bytes: u64) -> LogConfig {
     LogConfig::default()
@@ -66,13 +66,11 @@ fn write_log(dir: &Path, payloads: &[Vec<u8>], segment_bytes: u64) -> Vec<Placed
 }
 
 fn segment_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "log"))
-        .collect();
-    files.sort();
-    files
+    let bases = segment::list(dir).unwrap();
+    bases
+        .into_iter()
+        .map(|b| segment::segment_path(dir, b))
+        .collect()
 }
 
 /// Every file of the log, by name, with its bytes (to check that nothing was changed).

@@ -65,3 +65,18 @@ pub fn run_with_stdin(command: &mut Command, input: &[u8]) -> Output {
         .expect("the command reads its input");
     child.wait_with_output().expect("the command ends")
 }
+
+/// Runs `command` with the crash injection that aborts after `parts` checkpoint parts have
+/// been written, and checks that it did abort.
+pub fn abort_after(mut command: Command, parts: usize) {
+    let output = command
+        .env("SLUICE_TEST_CRASH_AFTER_PARTS", parts.to_string())
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "the run did not abort");
+    assert!(
+        stderr(&output).contains("aborting after"),
+        "{}",
+        stderr(&output)
+    );
+}
