@@ -34,7 +34,7 @@ const Y_LABEL_AREA: u32 = 70;
 
 /// Native mode's colour, in every plot.
 const NATIVE: RGBColor = RGBColor(214, 39, 40);
-/// The batch intervals' colours, shortest interval first; then series that are not modes.
+/// The batch intervals' colours, shortest interval first.
 const COLORS: [RGBColor; 6] = [
     RGBColor(31, 119, 180),
     RGBColor(44, 160, 44),
@@ -46,14 +46,13 @@ const COLORS: [RGBColor; 6] = [
 /// The line joining a series' micro-batch points: its points carry their intervals' colours.
 const JOIN: RGBColor = RGBColor(90, 90, 90);
 
-/// The `i`-th colour for series that are not modes (the architectures' CDFs).
+/// The `i`-th colour for series that are not modes (the architectures' CDFs): native's, then
+/// the intervals'.
 pub fn series_color(i: usize) -> RGBColor {
-    [NATIVE]
-        .iter()
-        .chain(&COLORS)
-        .nth(i % (COLORS.len() + 1))
-        .copied()
-        .unwrap_or(NATIVE)
+    match i % (COLORS.len() + 1) {
+        0 => NATIVE,
+        k => COLORS[k - 1],
+    }
 }
 
 /// One colour per mode, the same in every plot of a run: native red, the batch intervals in
@@ -158,7 +157,8 @@ fn tick_label(x: &f64) -> String {
     format!("{x}")
 }
 
-/// The plotting area's width and height in a chart of `size` with one caption line.
+/// The plotting area's width and height in a chart of `size` with one caption line (the
+/// caption takes its font size and some spacing), for the tick layout.
 fn plot_pixels(size: (u32, u32)) -> (u32, u32) {
     (
         size.0 - 2 * MARGIN - Y_LABEL_AREA,
@@ -385,7 +385,10 @@ pub fn cdf_chart(
     let points = series
         .iter()
         .flat_map(|(_, _, cdf)| cdf.iter().map(|p| p.0));
-    let (min, max) = points.fold((f64::MAX, 0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
+    let (min, max) = match points.fold((f64::MAX, 0f64), |(lo, hi), x| (lo.min(x), hi.max(x))) {
+        (min, max) if min <= max => (min, max),
+        _ => (1.0, 10.0), // nothing measured: an empty chart, still with its axes
+    };
     let lo = log_floor(min);
     let hi = (max * 1.25).max(lo * 10.0);
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
