@@ -355,10 +355,10 @@ fn latency_cdf(
 ) -> Result<(), Failure> {
     let c = &group[0].config;
     let title = format!(
-        "{} at {} lines/s, {} workers: latency from {}",
+        "{} at {} lines/s, {}: latency from {}",
         c.workload,
         si(c.rate),
-        c.workers,
+        workers(c.workers),
         c.workload.latency_from()
     );
     let series: Vec<CdfSeries> = group
@@ -473,7 +473,9 @@ impl IntervalAxis<'_> {
     fn range(&self) -> WithKeyPoints<LogCoord<f64>> {
         log_axis(self.span.0, self.span.1, plot_pixels(SIZE).0, X_GAP)
     }
-    const DESC: &'static str = "batch interval (ms, log scale)";
+    /// The legend shows each series' marker shape; the points' colours are their modes'.
+    const DESC: &'static str =
+        "batch interval (ms, log scale); each point in its mode's colour, as in the latency CDFs";
 }
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
@@ -504,9 +506,10 @@ fn throughput_panel(
         .y_desc("words/s")
         .y_label_formatter(&|y| si(*y))
         .draw()?;
-    let mut workers: Vec<usize> = throughput.iter().map(|m| m.workers).collect();
-    workers.dedup();
-    for (i, w) in workers.iter().enumerate() {
+    let mut counts: Vec<usize> = throughput.iter().map(|m| m.workers).collect();
+    counts.sort_unstable();
+    counts.dedup();
+    for (i, w) in counts.iter().enumerate() {
         let series = throughput.iter().filter(|m| m.workers == *w);
         let batched = series
             .clone()
@@ -519,7 +522,7 @@ fn throughput_panel(
             batched: batched.collect(),
             native,
         };
-        let label = format!("{w} workers");
+        let label = workers(*w);
         draw_against_interval(&mut chart, axis, measured, &label, i)?;
     }
     chart
@@ -669,7 +672,12 @@ where
 /// "10k lines/s, 2 workers" — what one p99 series is about (the chart names the workload).
 fn series_key(m: &LatencyMeasurement) -> String {
     let c = &m.config;
-    format!("{} lines/s, {} workers", si(c.rate), c.workers)
+    format!("{} lines/s, {}", si(c.rate), workers(c.workers))
+}
+
+/// "1 worker", "2 workers".
+fn workers(n: usize) -> String {
+    format!("{n} worker{}", if n == 1 { "" } else { "s" })
 }
 
 #[cfg(test)]
