@@ -273,8 +273,8 @@ fn run_job(config: &LatencyConfig, source: LineSource, probe: &Probe) -> Result<
             let interval = Duration::from_millis(interval_ms);
             let mut ssc = StreamingContext::new(execution, interval);
             // Incremental windows keep state, which Spark's rules want checkpointed.
-            let scratch = std::env::temp_dir().join(format!("sluice-bench-{}", std::process::id()));
-            ssc.checkpoint(scratch).map_err(minibatch)?;
+            let scratch = ScratchDir::new();
+            ssc.checkpoint(&scratch.0).map_err(minibatch)?;
             ssc.define(move |graph| {
                 let parse = probe.parse(graph.job());
                 workload.minibatch(source.dstream(graph).flat_map(parse), &probe);
@@ -285,6 +285,26 @@ fn run_job(config: &LatencyConfig, source: LineSource, probe: &Probe) -> Result<
         }
     }
     Ok(())
+}
+
+/// A checkpoint directory of one micro-batch run, removed when the run ends: each run starts
+/// in an empty one, so no run finds the previous run's checkpoint (which the context would
+/// discard, saying so on stderr — chatter in every benchmark run, and a leftover in /tmp).
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new() -> ScratchDir {
+        static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("sluice-bench-{}-{run}", std::process::id());
+        ScratchDir(std::env::temp_dir().join(name))
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// Runs `config` `runs` times and summarizes; `before_run(i)` is called before each.

@@ -139,12 +139,30 @@ impl<'s, T: Data> DStream<'s, T> {
         self.print_n(10)
     }
 
-    /// Spark's `print(num)`: the first `num` elements of every batch.
+    /// Spark's `print(num)`: the first `num` elements of every batch, on the driver, once per
+    /// batch and in batch order.
+    ///
+    /// As Spark's `take(num + 1)`, only what can be shown travels to the driver: each worker
+    /// sends at most `num + 1` elements of each partition it holds (one more than shown, so the
+    /// driver knows whether to print `...`), not the whole batch.
     pub fn print_n(&self, num: usize)
     where
         T: Show,
     {
-        self.foreach_rdd(move |batch| {
+        let shown = self.each_batch("PrintTake", Pipeline, move |_, records, out| {
+            let mut taken: Vec<usize> = Vec::new();
+            for (p, x) in records {
+                let part = p as usize;
+                if part >= taken.len() {
+                    taken.resize(part + 1, 0);
+                }
+                if taken[part] <= num {
+                    taken[part] += 1;
+                    out.push((p, x));
+                }
+            }
+        });
+        self.with_records(shown).foreach_rdd(move |batch| {
             let text = format_batch(batch.time(), batch.iter(), num);
             let mut stdout = std::io::stdout().lock();
             let _ = stdout

@@ -236,8 +236,12 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         batch_overhead: overhead.as_ref(),
     };
     println!(
-        "{} on {} ({} cores); latency from each record's scheduled send time, median of {} runs",
-        workload, report.machine.cpu, report.machine.cores, args.runs
+        "{} on {} ({} cores); latency from {}, median of {} runs",
+        workload,
+        report.machine.cpu,
+        report.machine.cores,
+        workload.latency_from(),
+        args.runs
     );
     print!("{}", report::table(&report.rows()));
     if let Some(o) = &overhead {

@@ -77,7 +77,16 @@ pub struct RunArgs {
     /// When the input ends, write `word<TAB>count` lines sorted by word to OUT (process 0).
     #[arg(long, value_name = "OUT")]
     pub final_counts: Option<PathBuf>,
-    /// How often to print the running counts to stderr, in ms (0: never).
+    /// Print the counts to stdout as Spark and Flink programs do. Micro-batch mode (default 10):
+    /// every batch as Spark's NetworkWordCount `wordCounts.print(N)` — the batch time and its
+    /// first N `(word,count)` pairs, `...` if there are more. Native mode (default 0, off, to
+    /// keep throughput): any N > 0 prints every running-count update as Flink's
+    /// `DataStream.print()`, `(word,count)`, prefixed `W> ` by the worker (from 1) when there are
+    /// several. 0: print nothing.
+    #[arg(long, value_name = "N")]
+    pub print: Option<usize>,
+    /// How often to print the running counts to stderr, in ms (0: never); a last line with the
+    /// final counts is printed when the job ends.
     #[arg(long, default_value_t = 1000, value_name = "MS")]
     pub status_every_ms: u64,
     #[command(flatten)]
@@ -199,9 +208,14 @@ pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         )
     });
     let table = match args.mode {
-        Mode::Native => wordcount::run(execution.clone(), source, &progress)?,
+        Mode::Native => {
+            let print = args.print.unwrap_or(0) > 0;
+            wordcount::run(execution.clone(), source, &progress, print)?
+        }
         Mode::Minibatch => {
-            wordcount::run_minibatch(execution.clone(), args.batch_ms, source, &progress)?
+            let print = args.print.unwrap_or(10);
+            let batch_ms = args.batch_ms;
+            wordcount::run_minibatch(execution.clone(), batch_ms, source, &progress, print)?
         }
     };
     drop(status);

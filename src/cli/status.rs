@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use sluice::engine::JobContext;
 
-/// Prints `line(elapsed)` to stderr every `every` until dropped.
+/// Prints `line(elapsed)` to stderr every `every` until dropped, and once more when dropped:
+/// the last line says where the job ended, however short it was.
 pub struct StatusLine {
     done: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
@@ -31,6 +32,7 @@ impl StatusLine {
                     next += every;
                 }
             }
+            eprintln!("{}", line(start.elapsed()));
         });
         StatusLine {
             done,

@@ -356,8 +356,16 @@ pub fn write_results(
     std::fs::write(&json, text).map_err(|e| format!("cannot write {}: {e}", json.display()))?;
     let svg = dir.join("freshness.svg");
     let series = [
-        ("kappa".to_string(), report.kappa.freshness_cdf.as_slice()),
-        ("lambda".to_string(), report.lambda.freshness_cdf.as_slice()),
+        (
+            "kappa".to_string(),
+            crate::plot::series_color(0),
+            report.kappa.freshness_cdf.as_slice(),
+        ),
+        (
+            "lambda".to_string(),
+            crate::plot::series_color(1),
+            report.lambda.freshness_cdf.as_slice(),
+        ),
     ];
     crate::plot::cdf_chart(
         &svg,

@@ -121,6 +121,15 @@ impl Workload {
         }
     }
 
+    /// Where this workload's latency is measured from: a record's scheduled send time, or, for
+    /// a windowed workload, the end of the window its result is for (event-time latency).
+    pub fn latency_from(&self) -> &'static str {
+        match self.window() {
+            Some(_) => "window end",
+            None => "scheduled send time",
+        }
+    }
+
     /// What one output is.
     pub fn unit(&self) -> &'static str {
         match self {

@@ -9,34 +9,58 @@
 //! `flatMap → map → reduceByKey`, fused as `count_keys_with`), and the batch counts are summed
 //! into the same final table.
 
+use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use sluice_engine::operators::keyed::Sum;
 use sluice_engine::prelude::*;
-use sluice_minibatch::{DStream, StreamingContext};
+use sluice_minibatch::{DStream, Show, StreamingContext};
 
 use super::lines::LineSource;
 use super::timed::{Probe, Timed};
 
-/// Lines a worker counts before publishing its progress counters.
-const PUBLISH_EVERY_LINES: u64 = 1024;
-
 /// Progress of a running word count in this process, readable from another thread.
+///
+/// Exact at any moment: each worker stores its own running totals after every line into a
+/// slot of its own (a plain store to a cache line no other worker writes, so it costs next to
+/// nothing), and a reader sums the slots. A status line of a slowly typed stream then shows
+/// every line, not multiples of some publishing chunk.
 #[derive(Clone, Debug, Default)]
 pub struct Progress {
-    lines: Arc<AtomicU64>,
-    words: Arc<AtomicU64>,
+    slots: Arc<Mutex<Vec<Arc<Slot>>>>,
+}
+
+/// One worker's totals, on a cache line of its own.
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct Slot {
+    lines: AtomicU64,
+    words: AtomicU64,
 }
 
 impl Progress {
     /// Lines counted so far by this process's workers.
     pub fn lines(&self) -> u64 {
-        self.lines.load(Ordering::Relaxed)
+        self.sum(|slot| &slot.lines)
     }
     /// Words counted so far by this process's workers.
     pub fn words(&self) -> u64 {
-        self.words.load(Ordering::Relaxed)
+        self.sum(|slot| &slot.words)
+    }
+    fn sum(&self, counter: fn(&Slot) -> &AtomicU64) -> u64 {
+        let slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots
+            .iter()
+            .map(|s| counter(s).load(Ordering::Relaxed))
+            .sum()
+    }
+    /// A new slot for one counting operator.
+    fn slot(&self) -> Arc<Slot> {
+        let slot = Arc::new(Slot::default());
+        let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        slots.push(slot.clone());
+        slot
     }
 }
 
@@ -44,7 +68,7 @@ impl Progress {
 fn count_words(
     progress: &Progress,
 ) -> impl FnMut(String, &mut Combiner<String, u64, Sum>) + 'static {
-    let progress = progress.clone();
+    let slot = progress.slot();
     let (mut lines_seen, mut words_seen) = (0u64, 0u64);
     move |line: String, words| {
         for word in line.split_ascii_whitespace() {
@@ -52,11 +76,8 @@ fn count_words(
             words_seen += 1;
         }
         lines_seen += 1;
-        if lines_seen == PUBLISH_EVERY_LINES {
-            progress.lines.fetch_add(lines_seen, Ordering::Relaxed);
-            progress.words.fetch_add(words_seen, Ordering::Relaxed);
-            (lines_seen, words_seen) = (0, 0);
-        }
+        slot.words.store(words_seen, Ordering::Relaxed);
+        slot.lines.store(lines_seen, Ordering::Relaxed);
     }
 }
 
@@ -77,21 +98,24 @@ pub fn batch_word_counts<'scope>(
 }
 
 /// Runs word count over `source` and returns the final table (on process 0; empty elsewhere),
-/// sorted by word.
+/// sorted by word. With `print`, every running-count update is printed to stdout as it
+/// happens, as Flink's `DataStream.print()` prints `keyBy(word).sum(1)` (see [`print_updates`]).
 pub fn run(
     execution: Execution,
     source: LineSource,
     progress: &Progress,
+    print: bool,
 ) -> Result<Vec<(String, u64)>> {
     let table = Collector::new();
     let sink = table.clone();
     let progress_handle = progress.clone();
     execute(execution, move |worker| {
         worker.dataflow(|scope| {
-            word_counts(source.stream(scope), &progress_handle)
-                .last_by_key()
-                .gather()
-                .collect_into(&sink);
+            let mut counts = word_counts(source.stream(scope), &progress_handle);
+            if print {
+                counts = print_updates(counts, scope.index(), scope.peers());
+            }
+            counts.last_by_key().gather().collect_into(&sink);
         });
     })?;
     let mut table = table.take();
@@ -99,13 +123,34 @@ pub fn run(
     Ok(table)
 }
 
+/// Prints each update of `counts` to stdout as Flink's `print()` sink does: `(word,count)`
+/// (Scala's tuple form, as [`Show`] writes it), prefixed with `N> `, the printing worker
+/// counted from 1 (Flink's subtask index), when there is more than one worker.
+fn print_updates<'s>(
+    counts: Stream<'s, (String, u64)>,
+    worker: usize,
+    workers: usize,
+) -> Stream<'s, (String, u64)> {
+    let prefix = if workers > 1 {
+        format!("{}> ", worker + 1)
+    } else {
+        String::new()
+    };
+    counts.inspect(move |update| {
+        let _ = writeln!(std::io::stdout().lock(), "{prefix}{}", update.show());
+    })
+}
+
 /// Runs word count in micro-batches of `batch_ms` over `source` and returns the final table
-/// (on process 0; empty elsewhere), sorted by word: the per-batch counts, summed.
+/// (on process 0; empty elsewhere), sorted by word: the per-batch counts, summed. With
+/// `print > 0`, each batch's counts are printed as Spark's NetworkWordCount prints them
+/// (`wordCounts.print(print)`: the batch time and its first `print` pairs, on the driver).
 pub fn run_minibatch(
     execution: Execution,
     batch_ms: u64,
     source: LineSource,
     progress: &Progress,
+    print: usize,
 ) -> std::result::Result<Vec<(String, u64)>, sluice_minibatch::Error> {
     let table = Collector::new();
     let sink = table.clone();
@@ -113,7 +158,12 @@ pub fn run_minibatch(
     let mut ssc = StreamingContext::new(execution, std::time::Duration::from_millis(batch_ms));
     ssc.define(move |graph| {
         let counts = batch_word_counts(source.dstream(graph), &progress);
-        counts.foreach_partition(|_, _| {}); // the batch job; the sum below is its result
+        // The batch job; the sum below is its result.
+        if print > 0 {
+            counts.print_n(print);
+        } else {
+            counts.foreach_partition(|_, _| {});
+        }
         counts
             .tagged()
             .clone()
