@@ -88,9 +88,16 @@ impl LogReader {
     }
 
     /// Moves to `offset`: the next record read is the one with that offset (or, at the end of
-    /// the log, the next appended). An offset that retention has removed, or that is past the
+    /// the log, the next appended; or, if a repair gave it up, the first after it). An offset that retention has removed, or that is past the
     /// end, is an error.
     pub fn seek(&mut self, offset: u64) -> Result<(), Error> {
+        // An offset a repair gave up: the next record is the first after the gap.
+        self.lost = repair::lost_offsets(&self.dir)?;
+        let offset = self
+            .lost
+            .iter()
+            .find(|lost| lost.contains(&offset))
+            .map_or(offset, |lost| lost.end);
         let bases = segment::list(&self.dir)?;
         let Some(base) = bases.iter().rev().copied().find(|&b| b <= offset) else {
             return Err(Error::Log {
