@@ -10,6 +10,8 @@ use sluice::engine::sources::corpus::Corpus;
 use sluice::engine::sources::generator::Lines;
 
 use super::corpus::CorpusArgs;
+use super::flags;
+use super::out::outln;
 
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("pace").required(true).args(["rate", "max"])))]
@@ -18,23 +20,23 @@ pub struct LoadgenArgs {
     #[arg(long)]
     pub port: u16,
     /// Lines per second, sent on a fixed schedule.
-    #[arg(long, value_parser = positive)]
+    #[arg(long, value_parser = flags::rate)]
     pub rate: Option<f64>,
     /// Send as fast as the connection takes lines.
     #[arg(long)]
     pub max: bool,
     /// How long to send.
-    #[arg(long, default_value_t = 10.0, value_parser = positive)]
+    #[arg(long, default_value_t = 10.0, value_parser = flags::seconds)]
     pub seconds: f64,
     /// Send the lines of this file (repeated) instead of generated events.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "events")]
     pub corpus: Option<PathBuf>,
     /// What to generate: lines of the shared word-count corpus, or Yahoo Streaming Benchmark
     /// ad events.
     #[arg(long, default_value = "corpus", value_parser = ["corpus", "ysb"])]
     pub events: String,
     /// Seconds to keep the connection open after the last line (so windows can close).
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = flags::seconds_or_zero)]
     pub linger: f64,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
@@ -43,29 +45,22 @@ pub struct LoadgenArgs {
     pub spec: CorpusArgs,
 }
 
-fn positive(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(x) if x > 0.0 && x.is_finite() => Ok(x),
-        _ => Err(format!("'{s}' is not a positive number")),
-    }
-}
-
 pub fn loadgen(args: LoadgenArgs) -> Result<(), Box<dyn std::error::Error>> {
     let lines: Box<dyn Lines> = match (&args.corpus, args.events.as_str()) {
         (Some(path), _) => Box::new(FileLines::read(path)?),
-        (None, "ysb") => Box::new(AdEvents::new(args.spec.seed)),
+        (None, "ysb") => Box::new(AdEvents::new(args.spec.spec().seed)),
         (None, _) => Box::new(Corpus::new(args.spec.spec())),
     };
     let address = format!("{}:{}", args.host, args.port);
     let listener =
         TcpListener::bind(&address).map_err(|e| format!("cannot listen on {address}: {e}"))?;
     let local = listener.local_addr()?;
-    println!("listening {local}");
+    outln!("listening {local}");
     eprintln!("sluice loadgen: listening on {local}; waiting for the job to connect");
     let load = Load {
         rate: args.rate,
         seconds: args.seconds,
-        linger: std::time::Duration::from_secs_f64(args.linger.max(0.0)),
+        linger: std::time::Duration::from_secs_f64(args.linger),
     };
     let report = loadgen::serve(&listener, lines.as_ref(), &load)
         .map_err(|e| format!("sending to the job connected on {local}: {e}"))?;
@@ -78,6 +73,6 @@ pub fn loadgen(args: LoadgenArgs) -> Result<(), Box<dyn std::error::Error>> {
         report.lag_p99_ms,
         report.lag_max_ms
     );
-    println!("{}", serde_json::to_string(&report)?);
+    outln!("{}", serde_json::to_string(&report)?);
     Ok(())
 }

@@ -8,6 +8,8 @@ use clap::{Args, Subcommand};
 use sluice::engine::log::{info, EventLog, Fsync, LogConfig, LogReader};
 use sluice::engine::Time;
 
+use super::out::outln;
+
 /// Event log commands.
 #[derive(Subcommand, Debug)]
 pub enum LogCommand {
@@ -216,27 +218,27 @@ fn tail(
 fn show_info(dir: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>> {
     let info = info(&dir)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&info)?);
+        outln!("{}", serde_json::to_string_pretty(&info)?);
     } else {
-        println!("log:       {}", info.dir.display());
-        println!(
+        outln!("log:       {}", info.dir.display());
+        outln!(
             "records:   {} (offsets {}..{})",
             info.next_offset - info.start_offset,
             info.start_offset,
             info.next_offset
         );
-        println!(
+        outln!(
             "bytes:     {} in {} segments",
             info.bytes,
             info.segments.len()
         );
         if let (Some(min), Some(max)) = (info.min_time, info.max_time) {
-            println!("times:     {min}..={max} ms");
+            outln!("times:     {min}..={max} ms");
         }
         for segment in &info.segments {
-            println!("  {}  {:>12} bytes", segment.file, segment.bytes);
+            outln!("  {}  {:>12} bytes", segment.file, segment.bytes);
         }
-        println!("status:    {}", info.problem.as_deref().unwrap_or("ok"));
+        outln!("status:    {}", info.problem.as_deref().unwrap_or("ok"));
     }
     match info.problem {
         Some(problem) => Err(problem.into()),
