@@ -31,13 +31,13 @@ pub struct BenchArgs {
     #[arg(long, value_delimiter = ',', default_value = "native,10,100,1000")]
     pub modes: Vec<Mode>,
     /// Open-loop rates for the latency runs, in lines per second, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "10000,100000", value_parser = flags::rate)]
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000", value_parser = flags::rate, allow_hyphen_values = true)]
     pub rates: Vec<f64>,
     /// Seconds of load per latency run (at least three batch intervals), warm-up included.
-    #[arg(long, default_value_t = 1.5, value_parser = flags::seconds)]
+    #[arg(long, default_value_t = 1.5, value_parser = flags::seconds, allow_hyphen_values = true)]
     pub seconds: f64,
     /// Seconds at the start of each latency run whose records are not measured.
-    #[arg(long, default_value_t = 0.5, value_parser = flags::seconds_or_zero)]
+    #[arg(long, default_value_t = 0.5, value_parser = flags::seconds_or_zero, allow_hyphen_values = true)]
     pub warmup: f64,
     /// Where the fixed-rate load comes from: generated inside the job, or `sluice loadgen`
     /// over TCP (started by the benchmark, one process per run).
@@ -56,7 +56,7 @@ pub struct BenchArgs {
     #[arg(long)]
     pub sustainable: bool,
     /// The p99 bound of the sustainable-rate search, in ms beyond the batch interval.
-    #[arg(long, default_value_t = 5.0, value_parser = flags::positive_ms, requires = "sustainable")]
+    #[arg(long, default_value_t = 5.0, value_parser = flags::positive_ms, requires = "sustainable", allow_hyphen_values = true)]
     pub p99_bound_ms: f64,
     /// Skip the micro-batch overhead measurement.
     #[arg(long)]
@@ -132,9 +132,6 @@ impl Drop for Progress {
 }
 
 pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
-    if cfg!(debug_assertions) {
-        eprintln!("sluice: warning: a debug build; figures are only meaningful from `cargo run --release`");
-    }
     let mut workload = Workload::named(&args.workload).ok_or("unknown workload")?;
     if let Some(window_ms) = args.window_ms {
         workload = workload.with_window(window_ms);
@@ -154,6 +151,10 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("results/bench-{stamp}")));
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    // After the checks above, so that a bad invocation gets one line: its error.
+    if cfg!(debug_assertions) {
+        eprintln!("sluice: warning: a debug build; figures are only meaningful from `cargo run --release`");
+    }
 
     let throughput_config = ThroughputConfig {
         lines: args.lines,

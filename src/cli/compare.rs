@@ -50,7 +50,7 @@ pub struct LambdaKappaArgs {
     #[arg(long, default_value_t = 2_000, value_parser = flags::int(1, flags::MAX_RATE as u64))]
     rate: u64,
     /// For how long.
-    #[arg(long, default_value_t = 5.0, value_parser = flags::seconds)]
+    #[arg(long, default_value_t = 5.0, value_parser = flags::seconds, allow_hyphen_values = true)]
     seconds: f64,
     /// The serving store: `embedded`, or `redis://HOST:PORT`.
     #[arg(long, default_value = "embedded")]

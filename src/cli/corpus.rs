@@ -32,7 +32,7 @@ pub struct CorpusArgs {
     #[arg(long, value_parser = flags::int(1, flags::MAX_VOCAB))]
     pub vocab: Option<u64>,
     /// Zipf exponent of word popularity, 0 (uniform) to 100 [default: 1].
-    #[arg(long, value_parser = flags::skew)]
+    #[arg(long, value_parser = flags::skew, allow_hyphen_values = true)]
     pub skew: Option<f64>,
     /// Words per line [default: 10].
     #[arg(long, value_parser = flags::count(1, flags::MAX_WORDS_PER_LINE))]

@@ -17,10 +17,10 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 1000, value_parser = flags::interval_ms())]
     pub batch_ms: u64,
     /// Lines per second of the generated input.
-    #[arg(long, default_value_t = 2.0, value_parser = flags::rate, conflicts_with_all = ["stdin", "socket"])]
+    #[arg(long, default_value_t = 2.0, value_parser = flags::rate, allow_hyphen_values = true, conflicts_with_all = ["stdin", "socket"])]
     pub rate: f64,
     /// How long to generate input.
-    #[arg(long, default_value_t = 6.0, value_parser = flags::seconds, conflicts_with_all = ["stdin", "socket"])]
+    #[arg(long, default_value_t = 6.0, value_parser = flags::seconds, allow_hyphen_values = true, conflicts_with_all = ["stdin", "socket"])]
     pub seconds: f64,
     /// Distinct words of the generated input (few, so that counts grow visibly).
     #[arg(long, default_value_t = 8, value_parser = flags::int(1, flags::MAX_VOCAB), conflicts_with_all = ["stdin", "socket"])]

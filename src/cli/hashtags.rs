@@ -29,10 +29,10 @@ use super::run::Mode;
 #[derive(Args, Debug)]
 pub struct HashtagsArgs {
     /// Window length (e.g. 60s, 500ms, 2m).
-    #[arg(long, default_value = "60s", value_parser = duration)]
+    #[arg(long, default_value = "60s", value_parser = duration, allow_hyphen_values = true)]
     pub window: Duration,
     /// Window slide.
-    #[arg(long, default_value = "5s", value_parser = duration)]
+    #[arg(long, default_value = "5s", value_parser = duration, allow_hyphen_values = true)]
     pub slide: Duration,
     /// Tweets in the stream (all held in memory: at most 10 million).
     #[arg(long, default_value_t = 100_000, value_parser = flags::int(1, flags::MAX_ITEMS))]
@@ -41,7 +41,7 @@ pub struct HashtagsArgs {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Tweets per second of event time.
-    #[arg(long, default_value_t = 1000.0, value_parser = flags::rate)]
+    #[arg(long, default_value_t = 1000.0, value_parser = flags::rate, allow_hyphen_values = true)]
     pub tweets_per_second: f64,
     /// Distinct hashtags (Zipf-popular).
     #[arg(long, default_value_t = 1000, value_parser = flags::int(1, flags::MAX_VOCAB))]
@@ -56,7 +56,7 @@ pub struct HashtagsArgs {
     #[arg(long, default_value_t = 0, value_parser = flags::ms_or_zero())]
     pub lateness_ms: Time,
     /// Fraction of tweets that arrive later than any window plus the allowed lateness.
-    #[arg(long, default_value_t = 0.0, value_parser = flags::fraction)]
+    #[arg(long, default_value_t = 0.0, value_parser = flags::fraction, allow_hyphen_values = true)]
     pub late_fraction: f64,
     /// Write every window's final counts as `window_end_ms<TAB>hashtag<TAB>count` lines, sorted.
     #[arg(long, value_name = "FILE")]

@@ -20,13 +20,13 @@ pub struct LoadgenArgs {
     #[arg(long)]
     pub port: u16,
     /// Lines per second, sent on a fixed schedule.
-    #[arg(long, value_parser = flags::rate)]
+    #[arg(long, value_parser = flags::rate, allow_hyphen_values = true)]
     pub rate: Option<f64>,
     /// Send as fast as the connection takes lines.
     #[arg(long)]
     pub max: bool,
     /// How long to send.
-    #[arg(long, default_value_t = 10.0, value_parser = flags::seconds)]
+    #[arg(long, default_value_t = 10.0, value_parser = flags::seconds, allow_hyphen_values = true)]
     pub seconds: f64,
     /// Send the lines of this file (repeated) instead of generated events.
     #[arg(long, value_name = "FILE", conflicts_with = "events")]
@@ -36,7 +36,7 @@ pub struct LoadgenArgs {
     #[arg(long, default_value = "corpus", value_parser = ["corpus", "ysb"])]
     pub events: String,
     /// Seconds to keep the connection open after the last line (so windows can close).
-    #[arg(long, default_value_t = 0.0, value_parser = flags::seconds_or_zero)]
+    #[arg(long, default_value_t = 0.0, value_parser = flags::seconds_or_zero, allow_hyphen_values = true)]
     pub linger: f64,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]

@@ -80,7 +80,7 @@ pub struct RunArgs {
     #[command(flatten)]
     pub corpus: CorpusArgs,
     /// With --generate: lines per second in total (default: as fast as possible).
-    #[arg(long, value_name = "LINES_PER_S", value_parser = flags::rate)]
+    #[arg(long, value_name = "LINES_PER_S", value_parser = flags::rate, allow_hyphen_values = true)]
     pub rate: Option<f64>,
     /// With --socket: how long to keep trying to (re)connect, in ms [default: 10000].
     #[arg(long, value_name = "MS", value_parser = flags::ms_or_zero())]
@@ -175,7 +175,9 @@ impl RunArgs {
             LineSource::File(TextFile::open(path)?)
         } else if let Some(address) = &s.socket {
             let window = self.retry_window_ms.unwrap_or(DEFAULT_RETRY_WINDOW_MS);
-            let socket = Socket::new(address)?.retry_window(Duration::from_millis(window));
+            let socket = Socket::new(address)
+                .map_err(|e| Error::Config(format!("--socket: {e}")))?
+                .retry_window(Duration::from_millis(window));
             LineSource::Socket(match &self.write_ahead_log {
                 Some(dir) => socket.write_ahead_log(dir)?,
                 None => socket,
