@@ -200,6 +200,7 @@ const INVOCATIONS: &[Case] = &[
         "/no/such/in.txt",
     ),
     (&["run", "wordcount", "--input", "{dir}"], "{dir}"),
+    (&["run", "wordcount", "--input", "/dev/zero"], "/dev/zero"),
     (&["run", "wordcount", "--input", "{file}/x"], "{file}/x"),
     (&["run", "wordcount", "--input", ""], "--input"),
     (
@@ -463,6 +464,7 @@ const INVOCATIONS: &[Case] = &[
         "/no/such/cases.json",
     ),
     (&["conformance", "{dir}"], "{dir}"),
+    (&["conformance", "/dev/zero"], "/dev/zero"),
     (&["conformance", "{truncated}"], "{truncated}"),
     (&["conformance", "{empty}"], "{empty}"),
     (&["conformance", "{no_cases}"], "{no_cases}"),
@@ -964,4 +966,30 @@ fn a_closed_standard_output_ends_any_command_quietly() {
         );
         assert!(!err.contains("panicked"), "sluice {args:?}: {err}");
     }
+}
+
+#[test]
+fn sigterm_stops_serve_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let appended = common::run_with_stdin(
+        sluice().args(["log", "append", log.to_str().unwrap()]),
+        b"a b\nb\n",
+    );
+    assert!(appended.status.success(), "{}", stderr(&appended));
+    let (mut child, lines) = start(&[
+        "serve",
+        "--log",
+        log.to_str().unwrap(),
+        "--address",
+        "127.0.0.1:0",
+        "--workers",
+        "1",
+    ]);
+    wait_for(&lines, "caught up and published");
+    signal(&child, "TERM");
+    let status = exit_of(&mut child);
+    let err: Vec<String> = lines.try_iter().collect();
+    assert_eq!(status.code(), Some(0), "{err:#?}");
+    assert!(!err.iter().any(|l| l.contains("panicked")), "{err:#?}");
 }

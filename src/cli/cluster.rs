@@ -21,7 +21,7 @@ pub struct ClusterArgs {
     #[arg(long, default_value_t = 0, value_name = "I", value_parser = flags::count(0, flags::MAX_PROCESSES - 1))]
     pub process: usize,
     /// File with one host:port per line, one per process (default: localhost:2101+i).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_parser = flags::input_file)]
     pub hostfile: Option<PathBuf>,
 }
 

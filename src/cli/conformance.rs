@@ -10,6 +10,7 @@ use super::out::out;
 #[derive(Args, Debug)]
 pub struct ConformanceArgs {
     /// A case file in the format of shared/conformance (e.g. spark-dstream-cases.json).
+    #[arg(value_parser = flags::input_file)]
     pub file: PathBuf,
     /// Worker threads to run each case on.
     #[arg(long, short = 'w', default_value_t = 1, value_parser = flags::workers())]

@@ -13,6 +13,8 @@
 //! - line and tweet counts, vocabularies and words per line are bounded so that a typo cannot
 //!   allocate the machine away.
 
+use std::path::PathBuf;
+
 use clap::builder::RangedU64ValueParser;
 pub use sluice::engine::time::MAX_INTERVAL_MS;
 
@@ -90,6 +92,16 @@ pub fn fraction(s: &str) -> Result<f64, String> {
 /// A Zipf exponent: 0 (uniform) to [`MAX_SKEW`].
 pub fn skew(s: &str) -> Result<f64, String> {
     float(s, AtLeast(0.0), MAX_SKEW, "a Zipf exponent")
+}
+
+/// A file to read: it must exist and be a regular file. A directory fails to read later with a
+/// less clear message, and a device or FIFO (`/dev/zero`, a named pipe) would be read forever.
+pub fn input_file(s: &str) -> Result<PathBuf, String> {
+    match std::fs::metadata(s) {
+        Ok(meta) if meta.is_file() => Ok(PathBuf::from(s)),
+        Ok(_) => Err(format!("{s} is not a regular file")),
+        Err(e) => Err(format!("cannot read {s}: {e}")),
+    }
 }
 
 /// The lower end of a range of floats.

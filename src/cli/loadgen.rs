@@ -2,6 +2,8 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use clap::Args;
 use sluice::bench::loadgen::{self, FileLines, Load};
@@ -12,6 +14,7 @@ use sluice::engine::sources::generator::Lines;
 use super::corpus::CorpusArgs;
 use super::flags;
 use super::out::outln;
+use super::signals::on_stop_signal;
 
 #[derive(Args, Debug)]
 #[command(group(clap::ArgGroup::new("pace").required(true).args(["rate", "max"])))]
@@ -29,7 +32,7 @@ pub struct LoadgenArgs {
     #[arg(long, default_value_t = 10.0, value_parser = flags::seconds, allow_hyphen_values = true)]
     pub seconds: f64,
     /// Send the lines of this file (repeated) instead of generated events.
-    #[arg(long, value_name = "FILE", conflicts_with = "events")]
+    #[arg(long, value_name = "FILE", conflicts_with = "events", value_parser = flags::input_file)]
     pub corpus: Option<PathBuf>,
     /// What to generate: lines of the shared word-count corpus, or Yahoo Streaming Benchmark
     /// ad events.
@@ -57,10 +60,16 @@ pub fn loadgen(args: LoadgenArgs) -> Result<(), Box<dyn std::error::Error>> {
     let local = listener.local_addr()?;
     outln!("listening {local}");
     eprintln!("sluice loadgen: listening on {local}; waiting for the job to connect");
+    // The first Ctrl-C or SIGTERM stops sending: the connection closes, which ends the job's
+    // stream, and the report covers what was sent.
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = stop.clone();
+    on_stop_signal(move || stopping.store(true, Ordering::Relaxed));
     let load = Load {
         rate: args.rate,
         seconds: args.seconds,
         linger: std::time::Duration::from_secs_f64(args.linger),
+        stop: Some(stop),
     };
     let report = loadgen::serve(&listener, lines.as_ref(), &load)
         .map_err(|e| format!("sending to the job connected on {local}: {e}"))?;

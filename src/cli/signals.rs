@@ -37,7 +37,7 @@ pub fn on_stop_signal(stop: impl FnOnce() + Send + 'static) {
         runtime.block_on(async {
             let first = next(&mut interrupt, &mut terminate).await;
             eprintln!(
-                "sluice: {}: stopping sources and draining the dataflow (again to abort)",
+                "sluice: {}: stopping gracefully (send it again to abort)",
                 first.name
             );
             stop();

@@ -366,7 +366,12 @@ fn read_socket(
                 if job.is_stopped() {
                     return;
                 }
-                tokio::time::sleep((until - Instant::now()).min(HEARTBEAT)).await;
+                tokio::time::sleep(
+                    until
+                        .saturating_duration_since(Instant::now())
+                        .min(HEARTBEAT),
+                )
+                .await;
             }
         }
     });
