@@ -442,6 +442,7 @@ const INVOCATIONS: &[Case] = &[
         "--p99-bound-ms",
     ),
     (&["bench", "--window-ms", "0"], "--window-ms"),
+    (&["bench", "--window-ms", "1000"], "--window-ms"),
     (&["bench", "--workload", "bogus"], "--workload"),
     (&["bench", "--skew", "NaN"], "--skew"),
     (&["bench", "--vocab", "0"], "--vocab"),
@@ -765,23 +766,23 @@ fn start(args: &[&str]) -> (std::process::Child, std::sync::mpsc::Receiver<Strin
     (child, rx)
 }
 
-/// Waits (at most [`LIMIT`]) for a stderr line containing `text`; returns the lines read.
-fn wait_for(lines: &std::sync::mpsc::Receiver<String>, text: &str) -> Vec<String> {
+/// Waits (at most [`LIMIT`]) for a stderr line containing `text`.
+fn wait_for(lines: &std::sync::mpsc::Receiver<String>, text: &str) {
+    wait_until(lines, |line| line.contains(text));
+}
+
+/// Waits (at most [`LIMIT`]) for a stderr line that `wanted` accepts.
+fn wait_until(lines: &std::sync::mpsc::Receiver<String>, wanted: impl Fn(&str) -> bool) {
     let deadline = std::time::Instant::now() + LIMIT;
     let mut seen = Vec::new();
     while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
         match lines.recv_timeout(left) {
-            Ok(line) => {
-                let found = line.contains(text);
-                seen.push(line);
-                if found {
-                    return seen;
-                }
-            }
+            Ok(line) if wanted(&line) => return,
+            Ok(line) => seen.push(line),
             Err(_) => break,
         }
     }
-    panic!("no stderr line with {text:?} within {LIMIT:?}: {seen:#?}");
+    panic!("no such stderr line within {LIMIT:?}: {seen:#?}");
 }
 
 /// Sends `signal` (e.g. `TERM`) to the child.
@@ -836,7 +837,7 @@ fn sigterm_stops_a_socket_job_gracefully_and_writes_its_final_counts() {
     wait_for(&lines, " 4096 lines");
     signal(&child, "TERM");
     let status = exit_of(&mut child);
-    let err: Vec<String> = lines.try_iter().collect();
+    let err: Vec<String> = lines.iter().collect();
     assert_eq!(status.code(), Some(0), "{err:#?}");
     assert_eq!(common::read(&counts), reference_counts(&text));
     assert!(!err.iter().any(|l| l.contains("panicked")), "{err:#?}");
@@ -861,7 +862,12 @@ fn an_idle_server_is_waited_for_until_a_signal_stops_the_job() {
         "100",
     ]);
     // Well past the retry window, the job is still running and has counted nothing.
-    wait_for(&lines, "1.0 s: 0 lines");
+    wait_until(&lines, |line| {
+        let elapsed = line
+            .strip_prefix("sluice: ")
+            .and_then(|l| l.split_once(" s: 0 lines"));
+        elapsed.is_some_and(|(seconds, _)| seconds.parse::<f64>().is_ok_and(|s| s >= 1.0))
+    });
     assert!(child.try_wait().unwrap().is_none());
     signal(&child, "INT");
     let status = exit_of(&mut child);
@@ -989,7 +995,7 @@ fn sigterm_stops_serve_gracefully() {
     wait_for(&lines, "caught up and published");
     signal(&child, "TERM");
     let status = exit_of(&mut child);
-    let err: Vec<String> = lines.try_iter().collect();
+    let err: Vec<String> = lines.iter().collect();
     assert_eq!(status.code(), Some(0), "{err:#?}");
     assert!(!err.iter().any(|l| l.contains("panicked")), "{err:#?}");
 }

@@ -134,6 +134,13 @@ impl Drop for Progress {
 pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     let mut workload = Workload::named(&args.workload).ok_or("unknown workload")?;
     if let Some(window_ms) = args.window_ms {
+        if workload.window().is_none() {
+            return Err(format!(
+                "--window-ms applies only to the windowed workloads (hashtags, topk, ysb), not {}",
+                args.workload
+            )
+            .into());
+        }
         workload = workload.with_window(window_ms);
     }
     if args.seconds <= args.warmup {

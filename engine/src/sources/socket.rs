@@ -78,7 +78,9 @@ impl Socket {
             write_ahead_log: None,
         })
     }
-    /// How long to keep trying to connect (and, after a disconnect, to reconnect).
+    /// How long to keep trying to connect (and, after a disconnect, to reconnect): the window
+    /// starts afresh only when a connection delivers data, so a server that accepts and closes
+    /// at once is given up on like one that refuses.
     pub fn retry_window(mut self, window: Duration) -> Self {
         self.retry_window = window;
         self
@@ -516,4 +518,33 @@ impl Drop for Retry {
 fn jitter() -> f64 {
     let mixed = crate::time::now_nanos().wrapping_mul(0x9E37_79B9_7F4A_7C15);
     (mixed >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_the_cap_and_stops_with_the_window() {
+        let socket = Socket::new("127.0.0.1:1")
+            .unwrap()
+            .retry_window(Duration::from_secs(3600));
+        let mut retry = Retry::new(&socket);
+        let mut step = FIRST_BACKOFF;
+        for attempt in 0..10 {
+            let pause = retry.next("refused").expect("within the window");
+            assert!(
+                pause >= step / 2 && pause <= step,
+                "attempt {attempt}: {pause:?} is not within half of {step:?}"
+            );
+            step = (step * 2).min(MAX_BACKOFF);
+        }
+        // One line for the first failure; the nine repeats are only counted.
+        assert_eq!(retry.repeats, 9);
+        assert_eq!(retry.next("reset").map(|_| ()), Some(()));
+        assert_eq!(retry.repeats, 0, "a new failure is reported afresh");
+
+        let mut spent = Retry::new(&socket.retry_window(Duration::ZERO));
+        assert_eq!(spent.next("refused"), None);
+    }
 }
