@@ -102,6 +102,7 @@ impl Fixtures {
 type Case = (&'static [&'static str], &'static str);
 
 /// Bad invocations of `sluice run wordcount --input {file}` plus the flags shown.
+#[rustfmt::skip]
 const WORDCOUNT_FLAGS: &[Case] = &[
     (&["--workers", "0"], "--workers"),
     (&["--workers", "-1"], "--workers"),
@@ -113,20 +114,11 @@ const WORDCOUNT_FLAGS: &[Case] = &[
     (&["--processes", "5000"], "--processes"),
     (&["--process", "-1"], "--process"),
     (&["--processes", "2", "--process", "5"], "--process 5"),
-    (
-        &["--processes", "2", "--hostfile", "/no/hosts"],
-        "/no/hosts",
-    ),
+    (&["--processes", "2", "--hostfile", "/no/hosts"], "/no/hosts"),
     (&["--mode", "minibatch", "--batch-ms", "0"], "--batch-ms"),
     (&["--mode", "minibatch", "--batch-ms", "-5"], "--batch-ms"),
-    (
-        &["--mode", "minibatch", "--batch-ms", "86400001"],
-        "--batch-ms",
-    ),
-    (
-        &["--mode", "minibatch", "--batch-ms", "9223372036854775808"],
-        "--batch-ms",
-    ),
+    (&["--mode", "minibatch", "--batch-ms", "86400001"], "--batch-ms"),
+    (&["--mode", "minibatch", "--batch-ms", "9223372036854775808"], "--batch-ms"),
     (&["--mode", "minibatch", "--batch-ms", "NaN"], "--batch-ms"),
     (&["--batch-ms", "100"], "--batch-ms"),
     (&["--mode", "sideways"], "--mode"),
@@ -135,23 +127,9 @@ const WORDCOUNT_FLAGS: &[Case] = &[
     (&["--status-every-ms", "often"], "--status-every-ms"),
     (&["--checkpoint-every", "100"], "--checkpoint-dir"),
     (&["--discard-checkpoint"], "--checkpoint-dir"),
-    (
-        &["--checkpoint-dir", "{dir}", "--checkpoint-every", "0"],
-        "--checkpoint-every",
-    ),
-    (
-        &["--checkpoint-dir", "{dir}", "--checkpoint-every", "-1"],
-        "--checkpoint-every",
-    ),
-    (
-        &[
-            "--checkpoint-dir",
-            "{dir}",
-            "--checkpoint-every",
-            "86400001",
-        ],
-        "--checkpoint-every",
-    ),
+    (&["--checkpoint-dir", "{dir}", "--checkpoint-every", "0"], "--checkpoint-every"),
+    (&["--checkpoint-dir", "{dir}", "--checkpoint-every", "-1"], "--checkpoint-every"),
+    (&["--checkpoint-dir", "{dir}", "--checkpoint-every", "86400001"], "--checkpoint-every"),
     (&["--checkpoint-dir", "{file}"], "{file}"),
     (&["--rate", "100"], "--rate"),
     (&["--seed", "3"], "--seed"),
@@ -161,15 +139,13 @@ const WORDCOUNT_FLAGS: &[Case] = &[
     (&["--follow"], "--follow"),
     (&["--socket", "{free}"], "--socket"),
     (&["--generate", "10"], "--generate"),
-    (
-        &["--final-counts", "/no/such/dir/counts"],
-        "/no/such/dir/counts",
-    ),
+    (&["--final-counts", "/no/such/dir/counts"], "/no/such/dir/counts"),
     (&["--final-counts", "{dir}"], "{dir}"),
     (&["--bogus"], "--bogus"),
 ];
 
 /// Bad invocations of `sluice run wordcount --generate 10` plus the flags shown.
+#[rustfmt::skip]
 const GENERATE_FLAGS: &[Case] = &[
     (&["--rate", "0"], "--rate"),
     (&["--rate", "-1"], "--rate"),
@@ -192,86 +168,33 @@ const GENERATE_FLAGS: &[Case] = &[
 ];
 
 /// Whole invocations.
+#[rustfmt::skip]
 const INVOCATIONS: &[Case] = &[
     // Sources: missing, of the wrong kind, malformed addresses.
     (&["run", "wordcount"], "--input"),
-    (
-        &["run", "wordcount", "--input", "/no/such/in.txt"],
-        "/no/such/in.txt",
-    ),
+    (&["run", "wordcount", "--input", "/no/such/in.txt"], "/no/such/in.txt"),
     (&["run", "wordcount", "--input", "{dir}"], "{dir}"),
     (&["run", "wordcount", "--input", "/dev/zero"], "/dev/zero"),
     (&["run", "wordcount", "--input", "{file}/x"], "{file}/x"),
     (&["run", "wordcount", "--input", ""], "--input"),
-    (
-        &["run", "wordcount", "--dir", "/no/such/dir"],
-        "/no/such/dir",
-    ),
+    (&["run", "wordcount", "--dir", "/no/such/dir"], "/no/such/dir"),
     (&["run", "wordcount", "--dir", "{file}"], "{file}"),
-    (
-        &["run", "wordcount", "--log", "/no/such/log"],
-        "/no/such/log",
-    ),
+    (&["run", "wordcount", "--log", "/no/such/log"], "/no/such/log"),
     (&["run", "wordcount", "--log", "{file}"], "{file}"),
     (&["run", "wordcount", "--socket", "host"], "host"),
-    (
-        &["run", "wordcount", "--socket", "host:99999"],
-        "host:99999",
-    ),
+    (&["run", "wordcount", "--socket", "host:99999"], "host:99999"),
     (&["run", "wordcount", "--socket", ":"], "':'"),
     (&["run", "wordcount", "--socket", ""], "--socket"),
     (&["run", "wordcount", "--socket", ":80"], ":80"),
-    (
-        &["run", "wordcount", "--socket", "127.0.0.1:"],
-        "127.0.0.1:",
-    ),
-    (
-        &["run", "wordcount", "--socket", "127.0.0.1:http"],
-        "127.0.0.1:http",
-    ),
-    (
-        &[
-            "run",
-            "wordcount",
-            "--socket",
-            "{free}",
-            "--retry-window-ms",
-            "-1",
-        ],
-        "--retry-window-ms",
-    ),
-    (
-        &[
-            "run",
-            "wordcount",
-            "--socket",
-            "{free}",
-            "--retry-window-ms",
-            "99999999999",
-        ],
-        "--retry-window-ms",
-    ),
-    (
-        &[
-            "run",
-            "wordcount",
-            "--socket",
-            "{free}",
-            "--retry-window-ms",
-            "soon",
-        ],
-        "--retry-window-ms",
-    ),
+    (&["run", "wordcount", "--socket", "127.0.0.1:"], "127.0.0.1:"),
+    (&["run", "wordcount", "--socket", "127.0.0.1:http"], "127.0.0.1:http"),
+    (&["run", "wordcount", "--socket", "{free}", "--retry-window-ms", "-1"], "--retry-window-ms"),
+    (&["run", "wordcount", "--socket", "{free}", "--retry-window-ms", "99999999999"], "--retry-window-ms"),
+    (&["run", "wordcount", "--socket", "{free}", "--retry-window-ms", "soon"], "--retry-window-ms"),
     (&["run", "wordcount", "--generate", "-1"], "--generate"),
     (&["run", "wordcount", "--generate", "1e3"], "--generate"),
-    (
-        &["run", "wordcount", "--generate", "99999999999999999999"],
-        "--generate",
-    ),
-    (
-        &["run", "wordcount", "--generate", "10", "--input", "{file}"],
-        "--input",
-    ),
+    (&["run", "wordcount", "--generate", "99999999999999999999"], "--generate"),
+    (&["run", "wordcount", "--generate", "10", "--input", "{file}"], "--input"),
     (&["run", "no-such-job"], "no-such-job"),
     (&["no-such-command"], "no-such-command"),
     // Hashtags.
@@ -280,134 +203,35 @@ const INVOCATIONS: &[Case] = &[
     (&["run", "hashtags", "--window", "-1s"], "--window"),
     (&["run", "hashtags", "--window", "5h"], "--window"),
     (&["run", "hashtags", "--window", "2000m"], "--window"),
-    (
-        &["run", "hashtags", "--window", "999999999999999999m"],
-        "--window",
-    ),
+    (&["run", "hashtags", "--window", "999999999999999999m"], "--window"),
     (&["run", "hashtags", "--slide", "soon"], "--slide"),
-    (
-        &["run", "hashtags", "--window", "7s", "--slide", "5s"],
-        "--window",
-    ),
+    (&["run", "hashtags", "--window", "7s", "--slide", "5s"], "--window"),
     (&["run", "hashtags", "--tweets", "0"], "--tweets"),
     (&["run", "hashtags", "--tweets", "-1"], "--tweets"),
-    (
-        &["run", "hashtags", "--tweets", "1000000000000"],
-        "--tweets",
-    ),
-    (
-        &["run", "hashtags", "--tweets-per-second", "0"],
-        "--tweets-per-second",
-    ),
-    (
-        &["run", "hashtags", "--tweets-per-second", "NaN"],
-        "--tweets-per-second",
-    ),
-    (
-        &["run", "hashtags", "--tweets-per-second", "inf"],
-        "--tweets-per-second",
-    ),
+    (&["run", "hashtags", "--tweets", "1000000000000"], "--tweets"),
+    (&["run", "hashtags", "--tweets-per-second", "0"], "--tweets-per-second"),
+    (&["run", "hashtags", "--tweets-per-second", "NaN"], "--tweets-per-second"),
+    (&["run", "hashtags", "--tweets-per-second", "inf"], "--tweets-per-second"),
     (&["run", "hashtags", "--hashtags", "0"], "--hashtags"),
-    (
-        &["run", "hashtags", "--hashtags", "99999999999"],
-        "--hashtags",
-    ),
+    (&["run", "hashtags", "--hashtags", "99999999999"], "--hashtags"),
     (&["run", "hashtags", "--disorder-ms", "-1"], "--disorder-ms"),
-    (
-        &["run", "hashtags", "--disorder-ms", "99999999999"],
-        "--disorder-ms",
-    ),
-    (
-        &["run", "hashtags", "--lateness-ms", "1e3"],
-        "--lateness-ms",
-    ),
-    (
-        &["run", "hashtags", "--late-fraction", "1.5"],
-        "--late-fraction",
-    ),
-    (
-        &["run", "hashtags", "--late-fraction", "-0.1"],
-        "--late-fraction",
-    ),
-    (
-        &["run", "hashtags", "--late-fraction", "NaN"],
-        "--late-fraction",
-    ),
-    (
-        &["run", "hashtags", "--late-fraction", "-inf"],
-        "--late-fraction",
-    ),
+    (&["run", "hashtags", "--disorder-ms", "99999999999"], "--disorder-ms"),
+    (&["run", "hashtags", "--lateness-ms", "1e3"], "--lateness-ms"),
+    (&["run", "hashtags", "--late-fraction", "1.5"], "--late-fraction"),
+    (&["run", "hashtags", "--late-fraction", "-0.1"], "--late-fraction"),
+    (&["run", "hashtags", "--late-fraction", "NaN"], "--late-fraction"),
+    (&["run", "hashtags", "--late-fraction", "-inf"], "--late-fraction"),
     (&["run", "hashtags", "--top", "-1"], "--top"),
     (&["run", "hashtags", "--batch-ms", "100"], "--batch-ms"),
-    (
-        &["run", "hashtags", "--mode", "minibatch", "--batch-ms", "0"],
-        "--batch-ms",
-    ),
-    (
-        &[
-            "run",
-            "hashtags",
-            "--mode",
-            "minibatch",
-            "--batch-ms",
-            "7000",
-        ],
-        "--batch-ms",
-    ),
+    (&["run", "hashtags", "--mode", "minibatch", "--batch-ms", "0"], "--batch-ms"),
+    (&["run", "hashtags", "--mode", "minibatch", "--batch-ms", "7000"], "--batch-ms"),
     (&["run", "hashtags", "--workers", "0"], "--workers"),
-    (
-        &["run", "hashtags", "--tweets", "100", "--output", "{dir}"],
-        "{dir}",
-    ),
-    (
-        &[
-            "run",
-            "hashtags",
-            "--tweets",
-            "100",
-            "--output",
-            "/no/such/dir/out",
-        ],
-        "/no/such/dir/out",
-    ),
+    (&["run", "hashtags", "--tweets", "100", "--output", "{dir}"], "{dir}"),
+    (&["run", "hashtags", "--tweets", "100", "--output", "/no/such/dir/out"], "/no/such/dir/out"),
     // Windowcount (its shared flags).
-    (
-        &[
-            "run",
-            "windowcount",
-            "--input",
-            "/no/such/in.txt",
-            "--output",
-            "{dir}",
-        ],
-        "/no/such/in.txt",
-    ),
-    (
-        &[
-            "run",
-            "windowcount",
-            "--input",
-            "{file}",
-            "--output",
-            "{dir}",
-            "--window-ms",
-            "0",
-        ],
-        "--window-ms",
-    ),
-    (
-        &[
-            "run",
-            "windowcount",
-            "--input",
-            "{file}",
-            "--output",
-            "{dir}",
-            "--workers",
-            "10000",
-        ],
-        "--workers",
-    ),
+    (&["run", "windowcount", "--input", "/no/such/in.txt", "--output", "{dir}"], "/no/such/in.txt"),
+    (&["run", "windowcount", "--input", "{file}", "--output", "{dir}", "--window-ms", "0"], "--window-ms"),
+    (&["run", "windowcount", "--input", "{file}", "--output", "{dir}", "--workers", "10000"], "--workers"),
     // The benchmark.
     (&["bench", "--rates", "0"], "--rates"),
     (&["bench", "--rates", "NaN"], "--rates"),
@@ -433,37 +257,16 @@ const INVOCATIONS: &[Case] = &[
     (&["bench", "--modes", "9223372036854775808"], "--modes"),
     (&["bench", "--modes", "sometimes"], "--modes"),
     (&["bench", "--p99-bound-ms", "5"], "--sustainable"),
-    (
-        &["bench", "--sustainable", "--p99-bound-ms", "0"],
-        "--p99-bound-ms",
-    ),
-    (
-        &["bench", "--sustainable", "--p99-bound-ms", "NaN"],
-        "--p99-bound-ms",
-    ),
+    (&["bench", "--sustainable", "--p99-bound-ms", "0"], "--p99-bound-ms"),
+    (&["bench", "--sustainable", "--p99-bound-ms", "NaN"], "--p99-bound-ms"),
     (&["bench", "--window-ms", "0"], "--window-ms"),
     (&["bench", "--window-ms", "1000"], "--window-ms"),
     (&["bench", "--workload", "bogus"], "--workload"),
     (&["bench", "--skew", "NaN"], "--skew"),
     (&["bench", "--vocab", "0"], "--vocab"),
-    (
-        &[
-            "bench",
-            "--lines",
-            "0",
-            "--no-overhead",
-            "--rates",
-            "10000",
-            "--out",
-            "{file}",
-        ],
-        "{file}",
-    ),
+    (&["bench", "--lines", "0", "--no-overhead", "--rates", "10000", "--out", "{file}"], "{file}"),
     // Conformance files.
-    (
-        &["conformance", "/no/such/cases.json"],
-        "/no/such/cases.json",
-    ),
+    (&["conformance", "/no/such/cases.json"], "/no/such/cases.json"),
     (&["conformance", "{dir}"], "{dir}"),
     (&["conformance", "/dev/zero"], "/dev/zero"),
     (&["conformance", "{truncated}"], "{truncated}"),
@@ -475,10 +278,7 @@ const INVOCATIONS: &[Case] = &[
     (&["conformance", "{huge_partitions}"], "input_partitions"),
     (&["conformance", "{negative_batch_ms}"], "batch_ms"),
     (&["conformance", "{cases}", "--workers", "0"], "--workers"),
-    (
-        &["conformance", "{cases}", "--workers", "10000"],
-        "--workers",
-    ),
+    (&["conformance", "{cases}", "--workers", "10000"], "--workers"),
     (&["conformance"], "FILE"),
     // The demo.
     (&["demo", "--batch-ms", "0"], "--batch-ms"),
@@ -493,108 +293,50 @@ const INVOCATIONS: &[Case] = &[
     (&["demo", "--words", "0"], "--words"),
     (&["demo", "--stdin", "--socket", "{free}"], "--socket"),
     (&["demo", "--stdin", "--rate", "3"], "--rate"),
-    (
-        &["demo", "--socket", "{free}", "--seconds", "3"],
-        "--seconds",
-    ),
+    (&["demo", "--socket", "{free}", "--seconds", "3"], "--seconds"),
     (&["demo", "--socket", "{free}"], "{free}"),
     (&["demo", "--socket", "host"], "host"),
     // The load generator.
     (&["loadgen", "--port", "99999", "--max"], "--port"),
     (&["loadgen", "--port", "-1", "--max"], "--port"),
     (&["loadgen", "--port", "0"], "--rate"),
-    (
-        &["loadgen", "--port", "0", "--rate", "10", "--max"],
-        "--max",
-    ),
+    (&["loadgen", "--port", "0", "--rate", "10", "--max"], "--max"),
     (&["loadgen", "--port", "0", "--rate", "0"], "--rate"),
     (&["loadgen", "--port", "0", "--rate", "NaN"], "--rate"),
     (&["loadgen", "--port", "0", "--rate", "1e25"], "--rate"),
-    (
-        &["loadgen", "--port", "0", "--max", "--seconds", "0"],
-        "--seconds",
-    ),
-    (
-        &["loadgen", "--port", "0", "--max", "--seconds", "inf"],
-        "--seconds",
-    ),
-    (
-        &["loadgen", "--port", "0", "--max", "--linger", "-1"],
-        "--linger",
-    ),
-    (
-        &["loadgen", "--port", "0", "--max", "--linger", "NaN"],
-        "--linger",
-    ),
-    (
-        &["loadgen", "--port", "0", "--max", "--linger", "-inf"],
-        "--linger",
-    ),
-    (
-        &[
-            "loadgen",
-            "--port",
-            "0",
-            "--max",
-            "--corpus",
-            "/no/such/corpus.txt",
-        ],
-        "/no/such/corpus.txt",
-    ),
-    (
-        &["loadgen", "--port", "0", "--max", "--corpus", "{dir}"],
-        "{dir}",
-    ),
-    (
-        &[
-            "loadgen", "--port", "0", "--max", "--corpus", "{file}", "--events", "ysb",
-        ],
-        "--events",
-    ),
-    (
-        &["loadgen", "--port", "0", "--max", "--host", "not a host"],
-        "not a host",
-    ),
+    (&["loadgen", "--port", "0", "--max", "--seconds", "0"], "--seconds"),
+    (&["loadgen", "--port", "0", "--max", "--seconds", "inf"], "--seconds"),
+    (&["loadgen", "--port", "0", "--max", "--linger", "-1"], "--linger"),
+    (&["loadgen", "--port", "0", "--max", "--linger", "NaN"], "--linger"),
+    (&["loadgen", "--port", "0", "--max", "--linger", "-inf"], "--linger"),
+    (&["loadgen", "--port", "0", "--max", "--corpus", "/no/such/corpus.txt"], "/no/such/corpus.txt"),
+    (&["loadgen", "--port", "0", "--max", "--corpus", "{dir}"], "{dir}"),
+    (&["loadgen", "--port", "0", "--max", "--corpus", "{file}", "--events", "ysb"], "--events"),
+    (&["loadgen", "--port", "0", "--max", "--host", "not a host"], "not a host"),
     // Checkpoints, logs, serving, comparisons, the corpus.
-    (
-        &["checkpoint", "inspect", "/no/such/checkpoints"],
-        "/no/such/checkpoints",
-    ),
+    (&["checkpoint", "inspect", "/no/such/checkpoints"], "/no/such/checkpoints"),
     (&["checkpoint", "inspect", "{file}"], "{file}"),
     (&["checkpoint", "bench", "--keys", "0"], "--keys"),
     (&["checkpoint", "bench", "--runs", "0"], "--runs"),
     (&["checkpoint", "bench", "--workers", "10000"], "--workers"),
-    (
-        &["checkpoint", "bench", "--intervals", "100,0"],
-        "--intervals",
-    ),
+    (&["checkpoint", "bench", "--intervals", "100,0"], "--intervals"),
     (&["checkpoint", "bench", "--lines", "-5"], "--lines"),
     (&["log", "info", "/no/such/log"], "/no/such/log"),
     (&["log", "tail", "/no/such/log"], "/no/such/log"),
-    (
-        &["log", "append", "{dir}", "--segment-bytes", "0"],
-        "--segment-bytes",
-    ),
+    (&["log", "append", "{dir}", "--segment-bytes", "0"], "--segment-bytes"),
     (&["serve", "--log", "{dir}", "--workers", "0"], "--workers"),
-    (
-        &["serve", "--log", "{dir}", "--serving", "bogus://x"],
-        "bogus://x",
-    ),
+    (&["serve", "--log", "{dir}", "--serving", "bogus://x"], "bogus://x"),
+    (&["serve", "--log", "/no/such/log", "--address", "127.0.0.1:0"], "/no/such/log"),
+    (&["serve", "--log", "{dir}", "--address", "host"], "host"),
+    (&["serve", "--log", "{dir}", "--address", "127.0.0.1:99999"], "127.0.0.1:99999"),
+    (&["serve", "--log", "{dir}", "--address", ":"], "cannot listen on :"),
+    (&["serve", "--log", "{dir}", "--address", "127.0.0.1:0", "--serving", "redis://{free}"], "redis://{free}"),
     (&["compare", "lambda-kappa", "--rate", "0"], "--rate"),
-    (
-        &["compare", "lambda-kappa", "--seconds", "NaN"],
-        "--seconds",
-    ),
+    (&["compare", "lambda-kappa", "--seconds", "NaN"], "--seconds"),
     (&["compare", "lambda-kappa", "--workers", "0"], "--workers"),
     (&["compare", "lambda-kappa", "--initial", "-1"], "--initial"),
-    (
-        &["compare", "lambda-kappa", "--batch-every", "-1"],
-        "--batch-every",
-    ),
-    (
-        &["compare", "lambda-kappa", "--workload", "bogus"],
-        "--workload",
-    ),
+    (&["compare", "lambda-kappa", "--batch-every", "-1"], "--batch-every"),
+    (&["compare", "lambda-kappa", "--workload", "bogus"], "--workload"),
     (&["gen", "corpus", "-5"], "LINES"),
     (&["gen", "corpus", "many"], "LINES"),
     (&["gen", "corpus", "99999999999999"], "LINES"),
