@@ -126,9 +126,6 @@ pub struct SourceArgs {
     pub generate: Option<u64>,
 }
 
-/// How long a socket source keeps trying to (re)connect when `--retry-window-ms` is not given.
-const DEFAULT_RETRY_WINDOW_MS: u64 = 10_000;
-
 impl RunArgs {
     /// Refuses flags that would do nothing with the chosen source. (Clap's `requires` cannot say
     /// this: the sources form a required group, whose members it counts as present.)
@@ -174,10 +171,12 @@ impl RunArgs {
         Ok(if let Some(path) = &s.input {
             LineSource::File(TextFile::open(path)?)
         } else if let Some(address) = &s.socket {
-            let window = self.retry_window_ms.unwrap_or(DEFAULT_RETRY_WINDOW_MS);
-            let socket = Socket::new(address)
-                .map_err(|e| Error::Config(format!("--socket: {e}")))?
-                .retry_window(Duration::from_millis(window));
+            let socket =
+                Socket::new(address).map_err(|e| Error::Config(format!("--socket: {e}")))?;
+            let socket = match self.retry_window_ms {
+                Some(ms) => socket.retry_window(Duration::from_millis(ms)),
+                None => socket,
+            };
             LineSource::Socket(match &self.write_ahead_log {
                 Some(dir) => socket.write_ahead_log(dir)?,
                 None => socket,

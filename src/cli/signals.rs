@@ -4,8 +4,12 @@
 //! outputs are written, the exit status is 0 — because a service manager's SIGTERM is as
 //! routine a stop as Ctrl-C. A second signal, while that is still under way, aborts at once
 //! with the shell's status for the signal (130 for SIGINT, 143 for SIGTERM): the way out of a
-//! drain that takes too long. Commands that do not call [`on_stop_signal`] keep the default
-//! action (the signal ends them).
+//! drain that takes too long.
+//!
+//! Used by the commands that run until stopped: `run wordcount` (its streaming sources),
+//! `serve`, `demo` and `loadgen`. Commands that end by themselves (`run hashtags`,
+//! `run windowcount`, `bench`, `compare`, `conformance`, …) keep the default action: the
+//! signal ends them, as there is no partial result worth draining.
 
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
