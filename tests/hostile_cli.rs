@@ -741,3 +741,36 @@ fn sigterm_stops_serve_gracefully() {
     assert_eq!(status.code(), Some(0), "{err:#?}");
     assert!(!err.iter().any(|l| l.contains("panicked")), "{err:#?}");
 }
+
+#[test]
+fn sigterm_stops_loadgen_which_closes_the_connection_and_reports() {
+    let mut child = sluice()
+        .args(["loadgen", "--port", "0", "--rate", "200", "--seconds", "60"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut listening = String::new();
+    stdout.read_line(&mut listening).unwrap();
+    let address = listening
+        .trim()
+        .strip_prefix("listening ")
+        .unwrap()
+        .to_string();
+    let connection = std::net::TcpStream::connect(&address).unwrap();
+    let mut received = std::io::BufReader::new(connection);
+    let mut line = String::new();
+    received.read_line(&mut line).unwrap();
+    assert!(!line.is_empty(), "loadgen sends lines");
+    signal(&child, "TERM");
+    // The connection ends (the job's stream would end), then the report is printed.
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut received, &mut rest).unwrap();
+    let mut report = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut report).unwrap();
+    assert_eq!(exit_of(&mut child).code(), Some(0), "{report}");
+    let report: serde_json::Value = serde_json::from_str(report.trim()).unwrap();
+    let sent = report["lines_sent"].as_u64().unwrap();
+    assert_eq!(sent as usize, 1 + rest.lines().count(), "{report}");
+}

@@ -90,7 +90,7 @@ pub struct RunArgs {
     /// loses nothing the socket delivered.
     #[arg(long, value_name = "DIR")]
     pub write_ahead_log: Option<PathBuf>,
-    /// With --log: keep reading what is appended until Ctrl-C.
+    /// With --log: keep reading what is appended until Ctrl-C or SIGTERM.
     #[arg(long)]
     pub follow: bool,
     /// When the input ends, write `word<TAB>count` lines sorted by word to OUT (process 0).
@@ -115,7 +115,7 @@ pub struct SourceArgs {
     /// Read lines from a TCP server at HOST:PORT (as Spark's socketTextStream).
     #[arg(long, value_name = "HOST:PORT")]
     pub socket: Option<String>,
-    /// Read each new file moved into DIR (as Spark's textFileStream); runs until Ctrl-C.
+    /// Read each new file moved into DIR (as Spark's textFileStream); runs until Ctrl-C or SIGTERM.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// Read the records of the event log in DIR (see `sluice log`), from the oldest.
