@@ -181,8 +181,8 @@ fn tail(
     if let Some(time) = from_time {
         reader.seek_time(time)?;
     }
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    // A closed pipe (`| head`) ends the tail quietly, inside out::Stdout.
+    let mut out = std::io::BufWriter::new(super::out::Stdout);
     loop {
         let printed = reader.read_with(|offset, time, payload| {
             if offsets {
@@ -192,27 +192,15 @@ fn tail(
             out.write_all(b"\n")
         })?;
         match printed {
-            Some(Ok(())) => {}
-            // A closed pipe (`| head`) ends the tail quietly.
-            Some(Err(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
-            Some(Err(e)) => return Err(e.into()),
+            Some(written) => written?,
             None if follow => {
-                if let Err(e) = out.flush() {
-                    return if e.kind() == std::io::ErrorKind::BrokenPipe {
-                        Ok(())
-                    } else {
-                        Err(e.into())
-                    };
-                }
+                out.flush()?;
                 std::thread::sleep(Duration::from_millis(20));
             }
             None => break,
         }
     }
-    match out.flush() {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
-    }
+    Ok(out.flush()?)
 }
 
 fn show_info(dir: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>> {
