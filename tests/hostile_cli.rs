@@ -774,3 +774,38 @@ fn sigterm_stops_loadgen_which_closes_the_connection_and_reports() {
     let sent = report["lines_sent"].as_u64().unwrap();
     assert_eq!(sent as usize, 1 + rest.lines().count(), "{report}");
 }
+
+#[test]
+fn after_data_a_server_that_only_accepts_and_closes_ends_the_stream_normally() {
+    // The first connection delivers lines; every later one is closed at once. Those later
+    // connections do not restart the retry window, so the stream ends (normally: it had data).
+    let text = "x y\ny z\n";
+    let first = std::sync::atomic::AtomicBool::new(true);
+    let address = server(move |mut connection| {
+        if first.swap(false, std::sync::atomic::Ordering::Relaxed) {
+            connection.write_all(text.as_bytes()).unwrap();
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let counts = dir.path().join("counts");
+    let output = output_within(
+        sluice().args([
+            "run",
+            "wordcount",
+            "--socket",
+            &address,
+            "--retry-window-ms",
+            "1500",
+            "--final-counts",
+            counts.to_str().unwrap(),
+            "--status-every-ms",
+            "0",
+        ]),
+        LIMIT,
+    );
+    let err = stderr(&output);
+    assert!(output.status.success(), "{err}");
+    assert_eq!(common::read(&counts), reference_counts(text));
+    assert!(err.contains("ending the stream"), "{err}");
+    assert!(err.lines().count() <= 5, "{err}");
+}
