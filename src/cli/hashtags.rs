@@ -97,6 +97,11 @@ fn duration(s: &str) -> Result<Duration, String> {
 
 pub fn run(args: HashtagsArgs) -> Result<(), Box<dyn std::error::Error>> {
     let batch_ms = args.mode.batch_ms(args.batch_ms)?;
+    if args.mode == Mode::Minibatch && args.lateness_ms > 0 {
+        // Processing-time windows close when their batches do: nothing is ever late. A warning,
+        // not an error, so that one set of flags can be run in both modes to compare them.
+        eprintln!("sluice: warning: --lateness-ms does nothing with --mode minibatch");
+    }
     let (window, slide) = (
         args.window.as_millis() as Time,
         args.slide.as_millis() as Time,
