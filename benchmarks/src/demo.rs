@@ -10,7 +10,8 @@
 
 use std::io::{BufRead, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -81,10 +82,13 @@ impl Timeline {
     }
 }
 
-/// Runs the demo with `batch_ms` batches, writing the timeline to `out` as it happens.
+/// Runs the demo with `batch_ms` batches, writing the timeline to `out` as it happens. Setting
+/// `stop` ends the input after the line being sent (a typed input, when its next line comes):
+/// both jobs then drain and the summary covers what was sent.
 pub fn run(
     input: DemoInput,
     batch_ms: u64,
+    stop: &Arc<AtomicBool>,
     out: &mut (dyn Write + Send),
 ) -> std::result::Result<DemoSummary, String> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
@@ -211,8 +215,8 @@ pub fn run(
         .collect::<std::io::Result<_>>()
         .map_err(|e| format!("the demo's jobs did not connect: {e}"))?;
     let sender = {
-        let timeline = timeline.clone_sender();
-        std::thread::spawn(move || send_lines(input, connections, &timeline))
+        let (timeline, stop) = (timeline.clone_sender(), stop.clone());
+        std::thread::spawn(move || send_lines(input, connections, &timeline, &stop))
     };
     drop(timeline);
     for line in rx {
@@ -246,7 +250,9 @@ fn send_lines(
     input: DemoInput,
     mut connections: Vec<TcpStream>,
     timeline: &Timeline,
+    stop: &AtomicBool,
 ) -> std::result::Result<u64, String> {
+    let stopped = || stop.load(Ordering::Relaxed);
     let mut send = |line: &str| -> std::result::Result<(), String> {
         let sent = now_nanos();
         timeline.at(sent, "arrives", format!("\"{line}\""));
@@ -268,13 +274,25 @@ fn send_lines(
             let total = (lines_per_sec * seconds).round() as u64;
             for i in 0..total {
                 let due = Duration::from_secs_f64(i as f64 / lines_per_sec);
-                std::thread::sleep(due.saturating_sub(start.elapsed()));
+                // Wait in short steps, so that a stop does not wait out a slow rate.
+                while !stopped() && start.elapsed() < due {
+                    std::thread::sleep(
+                        due.saturating_sub(start.elapsed())
+                            .min(Duration::from_millis(50)),
+                    );
+                }
+                if stopped() {
+                    break;
+                }
                 send(&corpus.line(i))?;
                 lines += 1;
             }
         }
         DemoInput::Typed(reader) => {
             for line in reader.lines() {
+                if stopped() {
+                    break;
+                }
                 let line = line.map_err(|e| format!("reading stdin: {e}"))?;
                 send(&line)?;
                 lines += 1;

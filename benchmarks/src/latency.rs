@@ -191,6 +191,7 @@ pub fn run_once(config: &LatencyConfig, live: &Live) -> std::result::Result<Late
         rate: Some(config.rate),
         seconds: config.seconds,
         linger: config.linger(),
+        stop: None,
     };
     let input = config.workload.lines(&config.corpus);
     let (source, loadgen) = match &config.load {

@@ -15,6 +15,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -59,6 +61,8 @@ pub struct Load {
     pub seconds: f64,
     /// How long to keep the connection open after the last line.
     pub linger: Duration,
+    /// Set from outside (a signal) to stop sending early: the report covers what was sent.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// What a load generator did.
@@ -97,7 +101,15 @@ fn send(stream: TcpStream, lines: &dyn Lines, load: &Load) -> std::io::Result<Lo
         .rate
         .map_or(u64::MAX, |rate| (rate * load.seconds).round() as u64);
     let (mut sent, mut text, mut line) = (0u64, String::new(), String::new());
+    let stopped = || {
+        load.stop
+            .as_ref()
+            .is_some_and(|s| s.load(Ordering::Relaxed))
+    };
     loop {
+        if stopped() {
+            break;
+        }
         let elapsed = start.elapsed().as_secs_f64();
         let due = match load.rate {
             Some(_) if sent >= total => break,
@@ -130,7 +142,9 @@ fn send(stream: TcpStream, lines: &dyn Lines, load: &Load) -> std::io::Result<Lo
     }
     out.flush()?;
     let seconds = start.elapsed().as_secs_f64();
-    std::thread::sleep(load.linger);
+    if !stopped() {
+        std::thread::sleep(load.linger);
+    }
     let ms = |q: f64| lag.value_at_quantile(q) as f64 / 1e6;
     Ok(LoadgenReport {
         lines_sent: sent,

@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::Serialize;
+use sluice_engine::time::MAX_INTERVAL_MS;
 
 /// How a job processes its input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -49,6 +50,7 @@ impl fmt::Display for Mode {
 /// assert_eq!("native".parse::<Mode>(), Ok(Mode::Native));
 /// assert_eq!("100ms".parse::<Mode>(), Ok(Mode::MicroBatch { interval_ms: 100 }));
 /// assert!("0".parse::<Mode>().is_err());
+/// assert!("86400001".parse::<Mode>().is_err()); // longer than a day
 /// ```
 impl FromStr for Mode {
     type Err = String;
@@ -57,9 +59,11 @@ impl FromStr for Mode {
             return Ok(Mode::Native);
         }
         match s.trim_end_matches("ms").parse::<u64>() {
-            Ok(interval_ms) if interval_ms > 0 => Ok(Mode::MicroBatch { interval_ms }),
+            Ok(interval_ms) if interval_ms > 0 && interval_ms <= MAX_INTERVAL_MS => {
+                Ok(Mode::MicroBatch { interval_ms })
+            }
             _ => Err(format!(
-                "mode '{s}' is neither 'native' nor a batch interval in ms such as 100"
+                "mode '{s}' is neither 'native' nor a batch interval in ms from 1 to {MAX_INTERVAL_MS} (one day)"
             )),
         }
     }

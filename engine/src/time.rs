@@ -9,6 +9,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// A timestamp: milliseconds (since the Unix epoch for processing time).
 pub type Time = u64;
 
+/// The longest batch interval, window or period the command line accepts, in ms: one day.
+/// Timestamps are rounded up to intervals, so an interval near `u64::MAX` overflows timely's
+/// time arithmetic; and a batch longer than a day never closes within any run worth having.
+pub const MAX_INTERVAL_MS: Time = 24 * 60 * 60 * 1000;
+
 /// The current processing time: milliseconds since the Unix epoch.
 ///
 /// Wall-clock, not monotonic, so that processes of one job agree on it (to NTP precision).

@@ -16,6 +16,8 @@ use sluice::bench::throughput::{self, ThroughputConfig};
 use sluice::bench::workloads::Workload;
 
 use super::corpus::CorpusArgs;
+use super::flags;
+use super::out::{out, outln};
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
@@ -23,38 +25,38 @@ pub struct BenchArgs {
     #[arg(long, default_value = "wordcount", value_parser = Workload::NAMES)]
     pub workload: String,
     /// Window length in ms for the windowed workloads (hashtags, topk, ysb).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_parser = flags::interval_ms())]
     pub window_ms: Option<u64>,
     /// Modes to compare: `native` and batch intervals in ms, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "native,10,100,1000")]
     pub modes: Vec<Mode>,
     /// Open-loop rates for the latency runs, in lines per second, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000", value_parser = flags::rate, allow_hyphen_values = true)]
     pub rates: Vec<f64>,
     /// Seconds of load per latency run (at least three batch intervals), warm-up included.
-    #[arg(long, default_value_t = 1.5)]
+    #[arg(long, default_value_t = 1.5, value_parser = flags::seconds, allow_hyphen_values = true)]
     pub seconds: f64,
     /// Seconds at the start of each latency run whose records are not measured.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, value_parser = flags::seconds_or_zero, allow_hyphen_values = true)]
     pub warmup: f64,
     /// Where the fixed-rate load comes from: generated inside the job, or `sluice loadgen`
     /// over TCP (started by the benchmark, one process per run).
     #[arg(long, value_enum, default_value_t = LoadKind::InProcess)]
     pub load: LoadKind,
     /// Lines of the shared corpus per max-throughput run (0 skips them).
-    #[arg(long, default_value_t = 2_000_000)]
+    #[arg(long, default_value_t = 2_000_000, value_parser = flags::int(0, flags::MAX_LINES))]
     pub lines: u64,
     /// Measured runs per configuration.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = flags::count(1, flags::MAX_RUNS))]
     pub runs: usize,
     /// Worker counts to measure, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "2")]
+    #[arg(long, value_delimiter = ',', default_value = "2", value_parser = flags::workers())]
     pub workers: Vec<usize>,
     /// Search each mode's sustainable rate: the highest with p99 ≤ bound (+ the interval).
     #[arg(long)]
     pub sustainable: bool,
     /// The p99 bound of the sustainable-rate search, in ms beyond the batch interval.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 5.0, value_parser = flags::positive_ms, requires = "sustainable", allow_hyphen_values = true)]
     pub p99_bound_ms: f64,
     /// Skip the micro-batch overhead measurement.
     #[arg(long)]
@@ -130,11 +132,15 @@ impl Drop for Progress {
 }
 
 pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
-    if cfg!(debug_assertions) {
-        eprintln!("sluice: warning: a debug build; figures are only meaningful from `cargo run --release`");
-    }
     let mut workload = Workload::named(&args.workload).ok_or("unknown workload")?;
     if let Some(window_ms) = args.window_ms {
+        if workload.window().is_none() {
+            return Err(format!(
+                "--window-ms applies only to the windowed workloads (hashtags, topk, ysb), not {}",
+                args.workload
+            )
+            .into());
+        }
         workload = workload.with_window(window_ms);
     }
     if args.seconds <= args.warmup {
@@ -152,6 +158,10 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("results/bench-{stamp}")));
     std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    // After the checks above, so that a bad invocation gets one line: its error.
+    if cfg!(debug_assertions) {
+        eprintln!("sluice: warning: a debug build; figures are only meaningful from `cargo run --release`");
+    }
 
     let throughput_config = ThroughputConfig {
         lines: args.lines,
@@ -235,7 +245,7 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         latency: &latency,
         batch_overhead: overhead.as_ref(),
     };
-    println!(
+    outln!(
         "{} on {} ({} cores); latency from {}, median of {} runs",
         workload,
         report.machine.cpu,
@@ -243,15 +253,17 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         workload.latency_from(),
         args.runs
     );
-    print!("{}", report::table(&report.rows()));
+    out!("{}", report::table(&report.rows()));
     if let Some(o) = &overhead {
-        println!(
+        outln!(
             "micro-batch overhead: {:.3} ms CPU per batch ({} batches of {} ms, 2 workers)",
-            o.per_batch_ms, o.batches, o.batch_ms
+            o.per_batch_ms,
+            o.batches,
+            o.batch_ms
         );
     }
     for s in &sustainable {
-        println!(
+        outln!(
             "sustainable: {} {}: {} lines/s with p99 {:.2} ms (bound {:.1} ms)",
             s.config.workload,
             s.config.mode,
@@ -268,7 +280,7 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
     sluice::bench::plot::write_plots(&out, &max_throughput, &latency)?;
-    println!("results: {}", out.display());
+    outln!("results: {}", out.display());
     let lost = report.rows().iter().filter(|r| !r.complete).count();
     if lost > 0 {
         return Err(format!("{lost} configuration(s) lost or duplicated records").into());

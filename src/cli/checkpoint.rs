@@ -7,6 +7,9 @@ use sluice::bench::checkpoint::{measure, CheckpointBenchConfig};
 use sluice::engine::checkpoint::{CheckpointDir, Checkpointing, Input};
 use sluice::engine::Error;
 
+use super::flags;
+use super::out::outln;
+
 /// The checkpoint flags of a job.
 #[derive(Args, Debug, Clone)]
 pub struct CheckpointArgs {
@@ -16,10 +19,10 @@ pub struct CheckpointArgs {
     #[arg(long, value_name = "DIR")]
     pub checkpoint_dir: Option<PathBuf>,
     /// With --checkpoint-dir: take a checkpoint every MS of stream time.
-    #[arg(long, default_value_t = 1000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 1000, value_name = "MS", value_parser = flags::interval_ms(), requires = "checkpoint_dir")]
     pub checkpoint_every: u64,
     /// With --checkpoint-dir: start afresh even if DIR holds another program's checkpoint.
-    #[arg(long)]
+    #[arg(long, requires = "checkpoint_dir")]
     pub discard_checkpoint: bool,
 }
 
@@ -57,18 +60,18 @@ pub enum CheckpointCommand {
     /// large keyed state, word count's throughput with checkpoints, and recovery time.
     Bench {
         /// Distinct keys in the state.
-        #[arg(long, default_value_t = 100_000)]
+        #[arg(long, default_value_t = 100_000, value_parser = flags::count(1, flags::MAX_ITEMS))]
         keys: usize,
         /// Lines per throughput run.
-        #[arg(long, default_value_t = 5_000_000)]
+        #[arg(long, default_value_t = 5_000_000, value_parser = flags::int(1, flags::MAX_LINES))]
         lines: u64,
-        #[arg(long, default_value_t = 2)]
+        #[arg(long, default_value_t = 2, value_parser = flags::workers())]
         workers: usize,
         /// Runs per figure.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, value_parser = flags::count(1, flags::MAX_RUNS))]
         runs: usize,
         /// Checkpoint intervals to measure throughput at, ms, comma-separated.
-        #[arg(long, value_delimiter = ',', default_value = "1000,100")]
+        #[arg(long, value_delimiter = ',', default_value = "1000,100", value_parser = flags::interval_ms())]
         intervals: Vec<u64>,
         /// Where to write checkpoint.json (and scratch checkpoints).
         #[arg(long, value_name = "DIR", default_value = "results/checkpoints")]
@@ -105,7 +108,7 @@ fn bench(config: CheckpointBenchConfig) -> Result<(), Box<dyn std::error::Error>
         .map_err(|e| format!("cannot create {}: {e}", config.scratch.display()))?;
     let figures = measure(&config, |what| eprintln!("sluice checkpoint bench: {what}"))?;
     let m = |s: &sluice::bench::stats::Spread| format!("{:.1}/{:.1}/{:.1}", s.min, s.median, s.max);
-    println!(
+    outln!(
         "state of {} keys: snapshot {} bytes; encode {} MB/s, decode {} MB/s (min/median/max); \
          write + commit {} ms",
         config.keys,
@@ -118,7 +121,7 @@ fn bench(config: CheckpointBenchConfig) -> Result<(), Box<dyn std::error::Error>
         let interval = t
             .interval_ms
             .map_or("no checkpoints".to_string(), |ms| format!("every {ms} ms"));
-        println!(
+        outln!(
             "word count, {} workers, {interval}: {} words/s ({:.1}% of the same round without \
              checkpoints, min/median/max {}; {} checkpoints)",
             config.workers,
@@ -128,7 +131,7 @@ fn bench(config: CheckpointBenchConfig) -> Result<(), Box<dyn std::error::Error>
             t.checkpoints
         );
     }
-    println!(
+    outln!(
         "recovery, abort to the restarted job's first output with {} keys restored: {} ms",
         config.keys,
         m(&figures.recovery_ms)
@@ -136,7 +139,7 @@ fn bench(config: CheckpointBenchConfig) -> Result<(), Box<dyn std::error::Error>
     let path = config.scratch.join("checkpoint.json");
     std::fs::write(&path, serde_json::to_string_pretty(&figures)?)
         .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    println!("results: {}", path.display());
+    outln!("results: {}", path.display());
     Ok(())
 }
 
@@ -175,28 +178,34 @@ fn inspect(dir: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&reports)?);
+        outln!("{}", serde_json::to_string_pretty(&reports)?);
         return verdict();
     }
     if reports.is_empty() {
-        println!("{}: no committed checkpoint", dir.display());
+        outln!("{}: no committed checkpoint", dir.display());
         return Ok(());
     }
-    println!(
+    outln!(
         "{:>14}  {:>6}  {:>10}  {:>5}  status",
-        "epoch", "latest", "bytes", "parts"
+        "epoch",
+        "latest",
+        "bytes",
+        "parts"
     );
     for r in &reports {
         let status = r.problem.as_deref().unwrap_or("ok");
         let latest = if r.latest { "*" } else { "" };
-        println!(
+        outln!(
             "{:>14}  {:>6}  {:>10}  {:>5}  {status}",
-            r.epoch, latest, r.bytes, r.parts
+            r.epoch,
+            latest,
+            r.bytes,
+            r.parts
         );
     }
     if let Some(newest) = reports.iter().rev().find(|r| r.problem.is_none()) {
-        println!("operators: {}", newest.operators.join(", "));
-        println!("inputs:    {}", newest.inputs.join(", "));
+        outln!("operators: {}", newest.operators.join(", "));
+        outln!("inputs:    {}", newest.inputs.join(", "));
     }
     verdict()
 }

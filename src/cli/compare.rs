@@ -7,6 +7,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use sluice::bench::architectures::compare::{compare, write_results, CompareConfig};
 use sluice::bench::architectures::views::ViewWorkload;
 
+use super::flags;
+use super::out::outln;
+
 /// What to compare.
 #[derive(Subcommand, Debug)]
 pub enum CompareCommand {
@@ -41,22 +44,22 @@ pub struct LambdaKappaArgs {
     #[arg(long, value_enum, default_value_t = Workload::Wordcount)]
     workload: Workload,
     /// Events in the log before the architectures start.
-    #[arg(long, default_value_t = 200_000)]
+    #[arg(long, default_value_t = 200_000, value_parser = flags::int(0, flags::MAX_ITEMS))]
     initial: u64,
     /// Events appended per second while freshness is measured.
-    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 2_000, value_parser = flags::int(1, flags::MAX_RATE as u64))]
     rate: u64,
     /// For how long.
-    #[arg(long, default_value_t = 5.0)]
+    #[arg(long, default_value_t = 5.0, value_parser = flags::seconds, allow_hyphen_values = true)]
     seconds: f64,
     /// The serving store: `embedded`, or `redis://HOST:PORT`.
     #[arg(long, default_value = "embedded")]
     serving: String,
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = flags::workers())]
     workers: usize,
     /// Lambda's batch layer recomputes its view every MS milliseconds, as Marz's batch layer
     /// runs in a loop; 0: only when the code changes.
-    #[arg(long, value_name = "MS", default_value_t = 2_000)]
+    #[arg(long, value_name = "MS", default_value_t = 2_000, value_parser = flags::ms_or_zero())]
     batch_every: u64,
     /// Where to write compare.json and freshness.svg.
     #[arg(long, default_value = "results/compare", value_name = "DIR")]
@@ -77,7 +80,7 @@ pub fn run(command: CompareCommand) -> Result<(), Box<dyn std::error::Error>> {
     };
     let report = compare(&config, |what| eprintln!("sluice compare: {what}"))?;
     let _ = std::fs::remove_dir_all(&config.scratch);
-    println!(
+    outln!(
         "{}: {} events ({} late), serving: {}; final views equal a plain loop: {}",
         report.workload,
         report.events,
@@ -85,12 +88,18 @@ pub fn run(command: CompareCommand) -> Result<(), Box<dyn std::error::Error>> {
         report.serving,
         if report.views_equal { "yes" } else { "NO" }
     );
-    println!(
+    outln!(
         "{:<8} {:>12} {:>12} {:>16} {:>8} {:>10} {:>6}",
-        "", "fresh p50", "fresh p99", "reprocessing", "CPU s", "peak MiB", "LOC"
+        "",
+        "fresh p50",
+        "fresh p99",
+        "reprocessing",
+        "CPU s",
+        "peak MiB",
+        "LOC"
     );
     for r in [&report.kappa, &report.lambda] {
-        println!(
+        outln!(
             "{:<8} {:>9.2} ms {:>9.2} ms {:>13.0} ms {:>8.2} {:>10.0} {:>6}",
             r.name,
             r.freshness.p50,
@@ -103,10 +112,10 @@ pub fn run(command: CompareCommand) -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     if let Some(views) = report.lambda.batch_views {
-        println!("lambda built {views} batch views");
+        outln!("lambda built {views} batch views");
     }
     for path in write_results(&report, &args.out)? {
-        println!("wrote {}", path.display());
+        outln!("wrote {}", path.display());
     }
     if !report.views_equal {
         return Err("a final view differs from the plain loop's".into());

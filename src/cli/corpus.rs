@@ -5,43 +5,55 @@ use std::io::Write;
 use clap::{Args, Subcommand};
 use sluice::engine::sources::corpus::{Corpus, CorpusSpec};
 
+use super::flags;
+use super::out;
+
 #[derive(Subcommand, Debug)]
 pub enum GenCommand {
     /// Print LINES lines of the word-count corpus (the same bytes as shared/bench/gencorpus.py).
     Corpus {
         /// Number of lines.
+        #[arg(value_parser = flags::int(0, flags::MAX_LINES))]
         lines: u64,
         #[command(flatten)]
         spec: CorpusArgs,
     },
 }
 
-/// The corpus parameters, with gencorpus.py's names and defaults.
+/// The corpus parameters, with gencorpus.py's names and defaults. They are options (the
+/// defaults filled in by [`spec`](Self::spec)) so that a command can tell whether any was
+/// given, and refuse them where they would do nothing.
 #[derive(Args, Debug, Clone)]
 pub struct CorpusArgs {
-    /// Seed of the splitmix64 random stream.
-    #[arg(long, default_value_t = 42)]
-    pub seed: u64,
-    /// Number of distinct words.
-    #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub vocab: u64,
-    /// Zipf exponent of word popularity.
-    #[arg(long, default_value_t = 1.0)]
-    pub skew: f64,
-    /// Words per line.
-    #[arg(long, default_value_t = 10)]
-    pub words: usize,
+    /// Seed of the splitmix64 random stream [default: 42].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Number of distinct words [default: 50000].
+    #[arg(long, value_parser = flags::int(1, flags::MAX_VOCAB))]
+    pub vocab: Option<u64>,
+    /// Zipf exponent of word popularity, 0 (uniform) to 100 [default: 1].
+    #[arg(long, value_parser = flags::skew, allow_hyphen_values = true)]
+    pub skew: Option<f64>,
+    /// Words per line [default: 10].
+    #[arg(long, value_parser = flags::count(1, flags::MAX_WORDS_PER_LINE))]
+    pub words: Option<usize>,
 }
 
 impl CorpusArgs {
     /// The engine's corpus description.
     pub fn spec(&self) -> CorpusSpec {
+        let default = CorpusSpec::default();
         CorpusSpec {
-            seed: self.seed,
-            vocab: self.vocab as usize,
-            skew: self.skew,
-            words_per_line: self.words,
+            seed: self.seed.unwrap_or(default.seed),
+            vocab: self.vocab.map_or(default.vocab, |v| v as usize),
+            skew: self.skew.unwrap_or(default.skew),
+            words_per_line: self.words.unwrap_or(default.words_per_line),
         }
+    }
+
+    /// Whether any corpus flag was given.
+    pub fn given(&self) -> bool {
+        self.seed.is_some() || self.vocab.is_some() || self.skew.is_some() || self.words.is_some()
     }
 }
 
@@ -49,13 +61,10 @@ pub fn gen(command: GenCommand) -> Result<(), Box<dyn std::error::Error>> {
     match command {
         GenCommand::Corpus { lines, spec } => {
             let corpus = Corpus::new(spec.spec());
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-            match corpus.write_to(lines, &mut out).and_then(|_| out.flush()) {
-                // A closed pipe (`| head`) is the reader's choice, not an error.
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-                other => Ok(other?),
-            }
+            // A closed pipe (`| head`) ends the process quietly inside out::Stdout.
+            let mut out = std::io::BufWriter::with_capacity(1 << 16, out::Stdout);
+            corpus.write_to(lines, &mut out)?;
+            Ok(out.flush()?)
         }
     }
 }

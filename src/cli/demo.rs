@@ -1,25 +1,32 @@
 //! `sluice demo`: native vs micro-batch word count side by side, on a slow input, as a timeline.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use clap::Args;
 use sluice::bench::demo::{self, DemoInput};
 use sluice::engine::sources::corpus::CorpusSpec;
 
+use super::flags;
+use super::out::{self, outln};
+use super::signals::on_stop_signal;
+
 #[derive(Args, Debug)]
 pub struct DemoArgs {
     /// The micro-batch interval in ms.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 1000, value_parser = flags::interval_ms())]
     pub batch_ms: u64,
     /// Lines per second of the generated input.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 2.0, value_parser = flags::rate, allow_hyphen_values = true, conflicts_with_all = ["stdin", "socket"])]
     pub rate: f64,
     /// How long to generate input.
-    #[arg(long, default_value_t = 6.0)]
+    #[arg(long, default_value_t = 6.0, value_parser = flags::seconds, allow_hyphen_values = true, conflicts_with_all = ["stdin", "socket"])]
     pub seconds: f64,
     /// Distinct words of the generated input (few, so that counts grow visibly).
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 8, value_parser = flags::int(1, flags::MAX_VOCAB), conflicts_with_all = ["stdin", "socket"])]
     pub vocab: u64,
     /// Words per generated line.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = flags::count(1, flags::MAX_WORDS_PER_LINE), conflicts_with_all = ["stdin", "socket"])]
     pub words: usize,
     /// Type the lines instead (one per Enter; Ctrl-D ends the demo).
     #[arg(long, conflicts_with = "socket")]
@@ -30,10 +37,13 @@ pub struct DemoArgs {
     pub socket: Option<String>,
 }
 
+/// The first Ctrl-C or SIGTERM ends the input after the line being sent (with typed input,
+/// when the next line or the end of input comes); both jobs then drain and the summary is
+/// printed. A second signal aborts.
 pub fn demo(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
-    if !(args.rate > 0.0 && args.seconds > 0.0) {
-        return Err("--rate and --seconds must be positive".into());
-    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = stop.clone();
+    on_stop_signal(move || stopping.store(true, Ordering::Relaxed));
     let input = if args.stdin {
         eprintln!("sluice demo: type lines of words; Ctrl-D ends");
         DemoInput::Typed(Box::new(std::io::BufReader::new(std::io::stdin())))
@@ -53,13 +63,13 @@ pub fn demo(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
             seconds: args.seconds,
         }
     };
-    println!(
+    outln!(
         "The same word count, native (each line counted as it arrives) and micro-batch ({} ms batches):",
         args.batch_ms
     );
-    let summary = demo::run(input, args.batch_ms, &mut std::io::stdout())?;
-    println!();
-    println!(
+    let summary = demo::run(input, args.batch_ms, &stop, &mut out::Stdout)?;
+    outln!();
+    outln!(
         "{} lines. Latency from a line's send time to its counts being visible:",
         summary.lines
     );
@@ -67,13 +77,15 @@ pub fn demo(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
         ("native", summary.native),
         ("micro-batch", summary.minibatch),
     ] {
-        println!(
+        outln!(
             "  {mode:<12} p50 {:>8.3} ms   p99 {:>8.3} ms   max {:>8.3} ms",
-            p.p50, p.p99, p.max
+            p.p50,
+            p.p99,
+            p.max
         );
     }
     let agree = summary.native_counts == summary.minibatch_counts;
-    println!(
+    outln!(
         "Final counts {} ({} words).",
         if agree { "agree" } else { "DIFFER" },
         summary.native_counts.len()

@@ -22,57 +22,60 @@ use sluice::engine::operators::window::WindowSpec;
 use sluice::engine::{Error, Time};
 
 use super::cluster::ClusterArgs;
+use super::flags;
+use super::out::outln;
 use super::run::Mode;
 
 #[derive(Args, Debug)]
 pub struct HashtagsArgs {
     /// Window length (e.g. 60s, 500ms, 2m).
-    #[arg(long, default_value = "60s", value_parser = duration)]
+    #[arg(long, default_value = "60s", value_parser = duration, allow_hyphen_values = true)]
     pub window: Duration,
     /// Window slide.
-    #[arg(long, default_value = "5s", value_parser = duration)]
+    #[arg(long, default_value = "5s", value_parser = duration, allow_hyphen_values = true)]
     pub slide: Duration,
-    /// Tweets in the stream.
-    #[arg(long, default_value_t = 100_000)]
+    /// Tweets in the stream (all held in memory: at most 10 million).
+    #[arg(long, default_value_t = 100_000, value_parser = flags::int(1, flags::MAX_ITEMS))]
     pub tweets: u64,
     /// Seed of the tweets and their event times.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Tweets per second of event time.
-    #[arg(long, default_value_t = 1000.0)]
+    #[arg(long, default_value_t = 1000.0, value_parser = flags::rate, allow_hyphen_values = true)]
     pub tweets_per_second: f64,
     /// Distinct hashtags (Zipf-popular).
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 1000, value_parser = flags::int(1, flags::MAX_VOCAB))]
     pub hashtags: u64,
     /// Seed of the arrival order.
     #[arg(long, default_value_t = 7)]
     pub arrival_seed: u64,
     /// Each tweet arrives up to this many ms (of event time) out of order.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = flags::ms_or_zero())]
     pub disorder_ms: Time,
     /// Allowed lateness of the event-time windows, in ms.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, value_parser = flags::ms_or_zero())]
     pub lateness_ms: Time,
     /// Fraction of tweets that arrive later than any window plus the allowed lateness.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = flags::fraction, allow_hyphen_values = true)]
     pub late_fraction: f64,
     /// Write every window's final counts as `window_end_ms<TAB>hashtag<TAB>count` lines, sorted.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Hashtags shown per window.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = flags::count(0, flags::MAX_VOCAB))]
     pub top: usize,
     /// Event-time windows (native) or processing-time windows (micro-batch).
     #[arg(long, value_enum, default_value_t = Mode::Native)]
     pub mode: Mode,
-    /// With --mode minibatch: the batch interval in ms (window and slide must be multiples).
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub batch_ms: u64,
+    /// With --mode minibatch: the batch interval in ms (window and slide must be multiples)
+    /// [default: 1000; at most one day].
+    #[arg(long, value_parser = flags::interval_ms())]
+    pub batch_ms: Option<u64>,
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }
 
-/// Parses `500ms`, `5s` or `2m`.
+/// Parses `500ms`, `5s` or `2m`: longer than 0, at most one day.
 fn duration(s: &str) -> Result<Duration, String> {
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
@@ -80,18 +83,25 @@ fn duration(s: &str) -> Result<Duration, String> {
         .parse()
         .map_err(|_| format!("'{s}' is not a duration such as 500ms, 5s or 2m"))?;
     let ms = match unit {
-        "ms" => n,
-        "s" | "" => n * 1000,
-        "m" => n * 60_000,
+        "ms" => Some(n),
+        "s" | "" => n.checked_mul(1000),
+        "m" => n.checked_mul(60_000),
         _ => return Err(format!("'{s}': the unit must be ms, s or m")),
     };
     match ms {
-        0 => Err(format!("'{s}' must be longer than 0")),
-        _ => Ok(Duration::from_millis(ms)),
+        Some(0) => Err(format!("'{s}' must be longer than 0")),
+        Some(ms) if ms <= flags::MAX_INTERVAL_MS => Ok(Duration::from_millis(ms)),
+        _ => Err(format!("'{s}' is longer than one day")),
     }
 }
 
 pub fn run(args: HashtagsArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let batch_ms = args.mode.batch_ms(args.batch_ms)?;
+    if args.mode == Mode::Minibatch && args.lateness_ms > 0 {
+        // Processing-time windows close when their batches do: nothing is ever late. A warning,
+        // not an error, so that one set of flags can be run in both modes to compare them.
+        eprintln!("sluice: warning: --lateness-ms does nothing with --mode minibatch");
+    }
     let (window, slide) = (
         args.window.as_millis() as Time,
         args.slide.as_millis() as Time,
@@ -100,12 +110,6 @@ pub fn run(args: HashtagsArgs) -> Result<(), Box<dyn std::error::Error>> {
         return Err(
             format!("--window {window} ms must be a multiple of --slide {slide} ms").into(),
         );
-    }
-    if !(0.0..=1.0).contains(&args.late_fraction) {
-        return Err("--late-fraction must be between 0 and 1".into());
-    }
-    if args.tweets_per_second.is_nan() || args.tweets_per_second <= 0.0 {
-        return Err("--tweets-per-second must be positive".into());
     }
     let spec = TweetSpec {
         tweets: args.tweets,
@@ -140,10 +144,9 @@ pub fn run(args: HashtagsArgs) -> Result<(), Box<dyn std::error::Error>> {
                     "--mode minibatch replays the tweets in one process; drop --processes".into(),
                 );
             }
-            if window % args.batch_ms != 0 || slide % args.batch_ms != 0 {
+            if window % batch_ms != 0 || slide % batch_ms != 0 {
                 return Err(format!(
-                    "--window and --slide must be multiples of --batch-ms {}",
-                    args.batch_ms
+                    "--window and --slide must be multiples of --batch-ms {batch_ms}"
                 )
                 .into());
             }
@@ -152,26 +155,23 @@ pub fn run(args: HashtagsArgs) -> Result<(), Box<dyn std::error::Error>> {
                 .map(|(at, i)| (*at, tweets[*i as usize].clone()))
                 .collect();
             let workers = execution.local_workers();
-            let counts = hashtags::run_arrival_time(
-                workers,
-                timed,
-                args.batch_ms,
-                (args.window, args.slide),
-            )?;
+            let counts =
+                hashtags::run_arrival_time(workers, timed, batch_ms, (args.window, args.slide))?;
             (counts, 0)
         }
     };
     if !leader {
         return Ok(());
     }
-    print_top(&counts, args.top);
-    eprintln!("sluice: {late} hashtag occurrence(s) too late for every window (late side output)");
+    // The file first: a reader that closes standard output early (`| head`) ends the process.
     if let Some(path) = &args.output {
         write_counts(path, &counts).map_err(|source| Error::Write {
             path: path.clone(),
             source,
         })?;
     }
+    eprintln!("sluice: {late} hashtag occurrence(s) too late for every window (late side output)");
+    print_top(&counts, args.top);
     Ok(())
 }
 
@@ -188,7 +188,7 @@ fn print_top(counts: &WindowCounts, top: usize) {
             .take(top)
             .map(|(tag, n)| format!("{tag} {n}"))
             .collect();
-        println!("window ending {end} ms: {}", shown.join(", "));
+        outln!("window ending {end} ms: {}", shown.join(", "));
     }
 }
 

@@ -8,6 +8,8 @@ use clap::{Args, Subcommand};
 use sluice::engine::log::{info, EventLog, Fsync, LogConfig, LogReader};
 use sluice::engine::Time;
 
+use super::out::outln;
+
 /// Event log commands.
 #[derive(Subcommand, Debug)]
 pub enum LogCommand {
@@ -217,8 +219,8 @@ fn tail(
     if let Some(time) = start.from_time {
         reader.seek_time(time)?;
     }
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    // A closed pipe (`| head`) ends the tail quietly, inside out::Stdout.
+    let mut out = std::io::BufWriter::new(super::out::Stdout);
     let mut not_text = 0u64;
     let result = loop {
         let printed = reader.read_with(|offset, time, payload| {
@@ -233,12 +235,9 @@ fn tail(
             out.write_all(b"\n")
         });
         match printed {
-            Ok(Some(Ok(()))) => {}
-            Ok(Some(Err(e))) => break Err(e.into()),
+            Ok(Some(written)) => written?,
             Ok(None) if follow => {
-                if let Err(e) = out.flush() {
-                    break Err(e.into());
-                }
+                out.flush()?;
                 std::thread::sleep(Duration::from_millis(20));
             }
             Ok(None) => break out.flush().map_err(Into::into),
@@ -255,30 +254,21 @@ fn tail(
             skipped.bytes, skipped.records
         );
     }
-    match result {
-        // A closed pipe (`| head`) ends the tail quietly.
-        Err(e)
-            if e.downcast_ref::<std::io::Error>()
-                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
-        {
-            Ok(())
-        }
-        result => result,
-    }
+    result
 }
 
 fn repair(dir: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>> {
     let report = sluice::engine::log::repair::repair(&dir)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(());
     }
     if report.quarantined.is_empty() {
-        println!("{}: no damage found, nothing changed", dir.display());
+        outln!("{}: no damage found, nothing changed", dir.display());
         return Ok(());
     }
     for q in &report.quarantined {
-        println!(
+        outln!(
             "quarantined {} damaged byte(s) of {} at byte {} to {}",
             q.bytes,
             q.segment,
@@ -291,7 +281,7 @@ fn repair(dir: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>> {
         .iter()
         .map(|r| format!("{}..{}", r.start, r.end))
         .collect();
-    println!(
+    outln!(
         "salvaged {} intact record(s) into {}; offsets lost: {}",
         report.salvaged,
         report.rewritten.join(", "),
@@ -307,10 +297,10 @@ fn repair(dir: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>> {
 fn show_info(dir: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>> {
     let info = info(&dir)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&info)?);
+        outln!("{}", serde_json::to_string_pretty(&info)?);
     } else {
-        println!("log:       {}", info.dir.display());
-        println!(
+        outln!("log:       {}", info.dir.display());
+        outln!(
             "records:   {} (offsets {}..{})",
             info.next_offset
                 - info.start_offset
@@ -318,27 +308,28 @@ fn show_info(dir: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>>
             info.start_offset,
             info.next_offset
         );
-        println!(
+        outln!(
             "bytes:     {} in {} segments",
             info.bytes,
             info.segments.len()
         );
         if let (Some(min), Some(max)) = (info.min_time, info.max_time) {
-            println!("times:     {min}..={max} ms");
+            outln!("times:     {min}..={max} ms");
         }
         for segment in &info.segments {
-            println!("  {}  {:>12} bytes", segment.file, segment.bytes);
+            outln!("  {}  {:>12} bytes", segment.file, segment.bytes);
         }
         for lost in &info.lost {
-            println!(
+            outln!(
                 "lost:      offsets {}..{} (given up by a repair)",
-                lost.start, lost.end
+                lost.start,
+                lost.end
             );
         }
         if let Some(bytes) = info.torn_tail_bytes {
-            println!("torn tail: {bytes} bytes (a write cut short; the next append cuts it off)");
+            outln!("torn tail: {bytes} bytes (a write cut short; the next append cuts it off)");
         }
-        println!("status:    {}", info.problem.as_deref().unwrap_or("ok"));
+        outln!("status:    {}", info.problem.as_deref().unwrap_or("ok"));
     }
     match info.problem {
         Some(problem) => Err(problem.into()),

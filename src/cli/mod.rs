@@ -9,11 +9,14 @@ mod compare;
 mod conformance;
 mod corpus;
 mod demo;
+mod flags;
 mod hashtags;
 mod loadgen;
 mod log;
+mod out;
 mod run;
 mod serve;
+mod signals;
 mod status;
 mod windowcount;
 
@@ -64,6 +67,47 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Serve open-loop load over TCP: `<scheduled unix nanos> <line>` lines on a fixed schedule.
     Loadgen(loadgen::LoadgenArgs),
+}
+
+/// Parses the command line. Every subcommand takes negative numbers as values, so that
+/// `--workers -1` is refused as a bad value of `--workers`, not as an unknown flag `-1`.
+pub fn parse() -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    fn negative_numbers(command: clap::Command) -> clap::Command {
+        command
+            .allow_negative_numbers(true)
+            .mut_subcommands(negative_numbers)
+    }
+    let matches = negative_numbers(Cli::command()).try_get_matches()?;
+    Cli::from_arg_matches(&matches)
+}
+
+/// Reports a command-line error in one line, `sluice: error: …` naming the flag (clap's own
+/// report spreads over several, with a usage block), and exits with clap's status 2; help and
+/// version requests print as usual.
+pub fn usage_error(error: clap::Error) -> std::process::ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        error.exit();
+    }
+    let rendered = error.render().to_string();
+    let message: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:") && !line.starts_with("For more information"))
+        .filter(|line| !line.is_empty() && !line.starts_with("tip:"))
+        .collect();
+    let message = message.join(" ");
+    eprintln!(
+        "sluice: error: {}",
+        message.strip_prefix("error: ").unwrap_or(&message)
+    );
+    std::process::ExitCode::from(2)
 }
 
 /// Runs the parsed command.

@@ -15,7 +15,9 @@ use sluice::engine::Error;
 
 use super::cluster::ClusterArgs;
 use super::corpus::CorpusArgs;
-use super::status::{stop_on_ctrl_c, StatusLine};
+use super::flags;
+use super::signals::on_stop_signal;
+use super::status::StatusLine;
 
 /// Jobs `sluice run` knows.
 #[derive(Subcommand, Debug)]
@@ -47,6 +49,23 @@ pub enum Mode {
     Minibatch,
 }
 
+/// The batch interval when `--batch-ms` is not given.
+pub const DEFAULT_BATCH_MS: u64 = 1000;
+
+impl Mode {
+    /// The batch interval in ms: `--batch-ms` (default [`DEFAULT_BATCH_MS`]). A `--batch-ms`
+    /// given without `--mode minibatch` would do nothing, so it is an error rather than
+    /// silently ignored.
+    pub fn batch_ms(self, given: Option<u64>) -> Result<u64, Error> {
+        match (self, given) {
+            (Mode::Native, Some(_)) => Err(Error::Config(
+                "--batch-ms applies only with --mode minibatch".into(),
+            )),
+            (_, given) => Ok(given.unwrap_or(DEFAULT_BATCH_MS)),
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct RunArgs {
     #[command(flatten)]
@@ -54,25 +73,25 @@ pub struct RunArgs {
     /// Native (record at a time) or micro-batch processing.
     #[arg(long, value_enum, default_value_t = Mode::Native)]
     pub mode: Mode,
-    /// With --mode minibatch: the batch interval in ms.
-    #[arg(long, default_value_t = 1000, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
-    pub batch_ms: u64,
+    /// With --mode minibatch: the batch interval in ms [default: 1000; at most one day].
+    #[arg(long, value_name = "MS", value_parser = flags::interval_ms())]
+    pub batch_ms: Option<u64>,
     /// Corpus flags for --generate (as in `sluice gen corpus`).
     #[command(flatten)]
     pub corpus: CorpusArgs,
     /// With --generate: lines per second in total (default: as fast as possible).
-    #[arg(long, value_name = "LINES_PER_S")]
+    #[arg(long, value_name = "LINES_PER_S", value_parser = flags::rate, allow_hyphen_values = true)]
     pub rate: Option<f64>,
-    /// With --socket: how long to keep trying to (re)connect, in ms.
-    #[arg(long, default_value_t = 10_000, value_name = "MS")]
-    pub retry_window_ms: u64,
+    /// With --socket: how long to keep trying to (re)connect, in ms [default: 10000].
+    #[arg(long, value_name = "MS", value_parser = flags::ms_or_zero())]
+    pub retry_window_ms: Option<u64>,
     /// With --socket: append every received line to the event log in DIR (synced) before
     /// processing it (Spark's receiver write-ahead log); with --checkpoint-dir, a crash then
     /// loses nothing the socket delivered.
-    #[arg(long, value_name = "DIR", requires = "socket")]
+    #[arg(long, value_name = "DIR")]
     pub write_ahead_log: Option<PathBuf>,
-    /// With --log: keep reading what is appended until Ctrl-C.
-    #[arg(long, requires = "log")]
+    /// With --log: keep reading what is appended until Ctrl-C or SIGTERM.
+    #[arg(long)]
     pub follow: bool,
     /// When the input ends, write `word<TAB>count` lines sorted by word to OUT (process 0).
     #[arg(long, value_name = "OUT")]
@@ -87,7 +106,7 @@ pub struct RunArgs {
     pub print: Option<usize>,
     /// How often to print the running counts to stderr, in ms (0: never); a last line with the
     /// final counts is printed when the job ends.
-    #[arg(long, default_value_t = 1000, value_name = "MS")]
+    #[arg(long, default_value_t = 1000, value_name = "MS", value_parser = flags::ms_or_zero())]
     pub status_every_ms: u64,
     #[command(flatten)]
     pub checkpoint: CheckpointArgs,
@@ -105,25 +124,68 @@ pub struct SourceArgs {
     /// Read lines from a TCP server at HOST:PORT (as Spark's socketTextStream).
     #[arg(long, value_name = "HOST:PORT")]
     pub socket: Option<String>,
-    /// Read each new file moved into DIR (as Spark's textFileStream); runs until Ctrl-C.
+    /// Read each new file moved into DIR (as Spark's textFileStream); runs until Ctrl-C or SIGTERM.
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// Read the records of the event log in DIR (see `sluice log`), from the oldest.
     #[arg(long, value_name = "DIR")]
     pub log: Option<PathBuf>,
     /// Generate LINES lines of the word-count corpus.
-    #[arg(long, value_name = "LINES")]
+    #[arg(long, value_name = "LINES", value_parser = flags::int(0, flags::MAX_LINES))]
     pub generate: Option<u64>,
 }
 
 impl RunArgs {
+    /// Refuses flags that would do nothing with the chosen source. (Clap's `requires` cannot say
+    /// this: the sources form a required group, whose members it counts as present.)
+    fn check_flags_apply(&self) -> Result<(), String> {
+        let s = &self.source;
+        let rules = [
+            (
+                self.rate.is_some(),
+                "--rate",
+                "--generate",
+                s.generate.is_some(),
+            ),
+            (
+                self.corpus.given(),
+                "--seed, --vocab, --skew and --words",
+                "--generate",
+                s.generate.is_some(),
+            ),
+            (
+                self.retry_window_ms.is_some(),
+                "--retry-window-ms",
+                "--socket",
+                s.socket.is_some(),
+            ),
+            (
+                self.write_ahead_log.is_some(),
+                "--write-ahead-log",
+                "--socket",
+                s.socket.is_some(),
+            ),
+            (self.follow, "--follow", "--log", s.log.is_some()),
+        ];
+        for (given, flag, with, present) in rules {
+            if given && !present {
+                return Err(format!("{flag} applies only with {with}"));
+            }
+        }
+        Ok(())
+    }
+
     fn line_source(&self) -> Result<LineSource, Error> {
         let s = &self.source;
         Ok(if let Some(path) = &s.input {
             LineSource::File(TextFile::open(path)?)
         } else if let Some(address) = &s.socket {
             let socket =
-                Socket::new(address)?.retry_window(Duration::from_millis(self.retry_window_ms));
+                Socket::new(address).map_err(|e| Error::Config(format!("--socket: {e}")))?;
+            let socket = match self.retry_window_ms {
+                Some(ms) => socket.retry_window(Duration::from_millis(ms)),
+                None => socket,
+            };
             LineSource::Socket(match &self.write_ahead_log {
                 Some(dir) => socket.write_ahead_log(dir)?,
                 None => socket,
@@ -149,13 +211,13 @@ impl RunArgs {
     /// source and the mode), so a checkpoint is never restored into a different job.
     fn checkpointing(&self) -> Result<Option<Checkpointing>, Error> {
         let every = self.checkpoint.checkpoint_every;
+        let batch_ms = self.mode.batch_ms(self.batch_ms)?;
         if self.checkpoint.checkpoint_dir.is_some()
             && self.mode == Mode::Minibatch
-            && !every.is_multiple_of(self.batch_ms)
+            && !every.is_multiple_of(batch_ms)
         {
             return Err(Error::Config(format!(
-                "--checkpoint-every {every} must be a multiple of --batch-ms {} (a checkpoint is taken between batches)",
-                self.batch_ms
+                "--checkpoint-every {every} must be a multiple of --batch-ms {batch_ms} (a checkpoint is taken between batches)"
             )));
         }
         let s = &self.source;
@@ -174,7 +236,7 @@ impl RunArgs {
         };
         let mode = match self.mode {
             Mode::Native => "native".to_string(),
-            Mode::Minibatch => format!("minibatch batch={}ms", self.batch_ms),
+            Mode::Minibatch => format!("minibatch batch={batch_ms}ms"),
         };
         Ok(self
             .checkpoint
@@ -183,13 +245,19 @@ impl RunArgs {
 }
 
 pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let batch_ms = args.mode.batch_ms(args.batch_ms)?;
+    args.check_flags_apply()?;
+    if let Some(path) = &args.final_counts {
+        check_output_file(path)?;
+    }
     let source = args.line_source()?;
     let mut execution = args.cluster.execution();
     if let Some(checkpointing) = args.checkpointing()? {
         execution = execution.checkpointing(checkpointing);
     }
     let leader = execution.is_leader();
-    stop_on_ctrl_c(execution.job());
+    let job = execution.job().clone();
+    on_stop_signal(move || job.stop());
     let progress = Progress::default();
     let status = (args.status_every_ms > 0).then(|| {
         let progress = progress.clone();
@@ -214,7 +282,6 @@ pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         }
         Mode::Minibatch => {
             let print = args.print.unwrap_or(10);
-            let batch_ms = args.batch_ms;
             wordcount::run_minibatch(execution.clone(), batch_ms, source, &progress, print)?
         }
     };
@@ -228,6 +295,28 @@ pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
             path: path.clone(),
             source,
         })?;
+    }
+    Ok(())
+}
+
+/// Fails, naming `path`, if the counts could not be written there: checked before the job runs,
+/// so that a streaming job does not run for hours to fail at the end. A path that exists must
+/// be a regular file: the counts replace it by a rename, which would replace a device
+/// (`/dev/stdout`) or a symbolic link rather than write through it.
+fn check_output_file(path: &Path) -> Result<(), Error> {
+    let problem = |what: &str| Error::Write {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(what.to_string()),
+    };
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if !meta.is_file() => return Err(problem("exists and is not a regular file")),
+        Ok(_) => {}
+        Err(_) => {
+            let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+            if parent.is_some_and(|dir| !dir.is_dir()) {
+                return Err(problem("its directory does not exist"));
+            }
+        }
     }
     Ok(())
 }

@@ -9,6 +9,10 @@ use sluice::bench::architectures::kappa::Kappa;
 use sluice::bench::architectures::word_count_view;
 use sluice::engine::serving::{self, http};
 
+use super::flags;
+use super::out::outln;
+use super::signals::on_stop_signal;
+
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// The event log to read (see `sluice log append`).
@@ -33,7 +37,7 @@ pub struct ServeArgs {
     /// Where the job checkpoints (default: DIR/../checkpoints-NAME); a restart resumes there.
     #[arg(long, value_name = "DIR")]
     checkpoint_dir: Option<PathBuf>,
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 2, value_parser = flags::workers())]
     workers: usize,
 }
 
@@ -59,22 +63,15 @@ pub fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
         |w| w.to_string()
     };
     let run = kappa.start(args.version, word_count_view(normalize))?;
-    println!(
+    outln!(
         "serving http://{}/views/{}/KEY (version {})",
         server.address(),
         args.view,
         args.version
     );
     let (interrupted, wait) = std::sync::mpsc::channel::<()>();
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build();
-        if let Ok(runtime) = runtime {
-            if runtime.block_on(tokio::signal::ctrl_c()).is_ok() {
-                let _ = interrupted.send(());
-            }
-        }
+    on_stop_signal(move || {
+        let _ = interrupted.send(());
     });
     let mut announced = false;
     loop {
@@ -89,7 +86,6 @@ pub fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
             break;
         }
     }
-    eprintln!("sluice serve: Ctrl-C: stopping");
     run.stop()?;
     drop(server);
     Ok(())

@@ -1,11 +1,9 @@
-//! A periodic status line on stderr while a job runs, and Ctrl-C handling.
+//! A periodic status line on stderr while a job runs.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-use sluice::engine::JobContext;
 
 /// Prints `line(elapsed)` to stderr every `every` until dropped, and once more when dropped:
 /// the last line says where the job ended, however short it was.
@@ -48,21 +46,4 @@ impl Drop for StatusLine {
             let _ = thread.join();
         }
     }
-}
-
-/// Stops `job` gracefully on Ctrl-C: sources finish, the dataflow drains, outputs are written.
-pub fn stop_on_ctrl_c(job: &JobContext) {
-    let job = job.clone();
-    std::thread::spawn(move || {
-        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
-            return;
-        };
-        if runtime.block_on(tokio::signal::ctrl_c()).is_ok() {
-            eprintln!("sluice: Ctrl-C: stopping sources and draining the dataflow");
-            job.stop();
-        }
-    });
 }

@@ -63,6 +63,14 @@ impl TextFile {
                 source: std::io::Error::other("is a directory, not a file"),
             });
         }
+        // A device or FIFO has no length to split among workers (`/dev/zero` would read as
+        // empty, a FIFO as nothing): only a regular file is a file input.
+        if !meta.is_file() {
+            return Err(Error::Read {
+                path: path.clone(),
+                source: std::io::Error::other("is not a regular file"),
+            });
+        }
         File::open(&path).map_err(read_error)?;
         Ok(TextFile {
             path,

@@ -3,12 +3,18 @@
 //! Worker 0 connects to `host:port` and reads newline-delimited text on a reader thread (tokio
 //! for the IO); the thread hands lines to the operator over a channel and wakes it, once per
 //! read from the socket rather than once per line. If the connection cannot be made, or drops,
-//! the reader retries with exponential backoff (100 ms doubling to 2 s) and says so on stderr.
+//! or the server accepts and closes without sending a line, the reader retries with exponential
+//! backoff and jitter (100 ms doubling to 2 s), within the retry window, and says so on stderr in
+//! a few lines (repeats of one failure are summarised). Only a connection that delivered data
+//! starts the window afresh. A connection that stays open and idle is not a failure: the
+//! source waits for it, as Spark's does, until the job is stopped (Ctrl-C or SIGTERM).
 //!
 //! How it ends:
-//! - never connected within the retry window: the job fails with an error naming the address;
-//! - the server closed the connection and did not accept a new one within the retry window: the
-//!   stream ends normally (it was a finite input), with a note on stderr;
+//! - no data received within the retry window (never connected, or only connections that
+//!   closed at once): the job fails with an error naming the address;
+//! - the server closed a connection that had delivered data and no new connection delivered
+//!   any within the retry window: the stream ends normally (it was a finite input), with a
+//!   note on stderr;
 //! - with [`end_on_close`](Socket::end_on_close) (a finite load such as `sluice loadgen`'s): the
 //!   stream ends as soon as the server closes the connection, without trying to reconnect.
 //!
@@ -28,7 +34,7 @@ use std::time::{Duration, Instant};
 use timely::scheduling::SyncActivator;
 use tokio::io::AsyncBufReadExt;
 
-use super::driver::{drive, Poll, Read};
+use super::driver::{drive, Poll, Read, HEARTBEAT};
 use super::lines::decode_line;
 use crate::error::{Error, Result};
 use crate::execution::JobContext;
@@ -72,7 +78,9 @@ impl Socket {
             write_ahead_log: None,
         })
     }
-    /// How long to keep trying to connect (and, after a disconnect, to reconnect).
+    /// How long to keep trying to connect (and, after a disconnect, to reconnect): the window
+    /// starts afresh only when a connection delivers data, so a server that accepts and closes
+    /// at once is given up on like one that refuses.
     pub fn retry_window(mut self, window: Duration) -> Self {
         self.retry_window = window;
         self
@@ -267,6 +275,13 @@ fn drain(rx: &Receiver<Event>, out: &mut Vec<String>) -> Result<Poll> {
 
 /// The reader thread: connect, read, reconnect, until the window runs out or the job is gone.
 /// `deliver` hands an event on and says whether the job still wants more.
+///
+/// Every failure — refused, reset, unreachable, or a server that accepted and closed without
+/// sending a line — is one attempt under the same retry window and the same backoff: only a
+/// connection that delivered data resets them, so a server that accepts and hangs up at once
+/// cannot keep the source spinning. A connection that stays open without sending is not a
+/// failure: as with Spark's `socketTextStream` (and `nc -lk`, typed into later), an idle
+/// server is waited for until the job is stopped (Ctrl-C or SIGTERM).
 fn read_socket(
     socket: Socket,
     job: JobContext,
@@ -292,95 +307,244 @@ fn read_socket(
         }
     };
     runtime.block_on(async {
-        let mut connected_before = false;
+        let mut retry = Retry::new(&socket);
+        let mut ever_delivered = false;
         loop {
-            let stream = match connect(&socket, &job).await {
-                Ok(stream) => stream,
-                Err(error) if !connected_before => {
-                    send(Event::Failed(error));
-                    return;
+            if job.is_stopped() {
+                return;
+            }
+            // A connect that hangs (a dropped SYN) is bounded by what is left of the window.
+            let connect = tokio::net::TcpStream::connect(&socket.address);
+            let failure = match tokio::time::timeout(retry.remaining(), connect).await {
+                Err(_) => "cannot connect: timed out".to_string(),
+                Ok(Err(e)) => format!("cannot connect: {e}"),
+                Ok(Ok(stream)) => {
+                    let _ = stream.set_nodelay(true);
+                    let read = read_connection(stream, &socket, &job, &send, ever_delivered).await;
+                    let Some(read) = read else {
+                        return; // the job is gone or stopped
+                    };
+                    if read.delivered {
+                        ever_delivered = true;
+                        retry = Retry::new(&socket);
+                    }
+                    if socket.end_on_close {
+                        if read.reason != CLOSED {
+                            eprintln!(
+                                "sluice: {}: {}; ending the stream",
+                                socket.address, read.reason
+                            );
+                        }
+                        send(Event::Ended);
+                        return;
+                    }
+                    if read.delivered {
+                        format!("lost the connection: {}", read.reason)
+                    } else {
+                        format!("connected, but {} before sending a line", read.reason)
+                    }
                 }
-                Err(_) => {
+            };
+            let Some(pause) = retry.next(&failure) else {
+                if ever_delivered {
                     eprintln!(
-                        "sluice: {} did not come back within {} ms; ending the stream",
+                        "sluice: {} did not come back within {} ms ({failure}); ending the stream",
                         socket.address,
                         socket.retry_window.as_millis()
                     );
                     send(Event::Ended);
-                    return;
+                } else {
+                    send(Event::Failed(Error::Connect {
+                        address: socket.address.clone(),
+                        reason: failure,
+                        waited_ms: retry.started.elapsed().as_millis() as u64,
+                    }));
                 }
+                return;
             };
-            if connected_before {
-                eprintln!("sluice: reconnected to {}", socket.address);
-            }
-            connected_before = true;
-            let mut reader = tokio::io::BufReader::with_capacity(1 << 16, stream);
-            let (mut line, mut batch) = (Vec::new(), Vec::new());
-            let reason = loop {
-                line.clear();
-                match reader.read_until(b'\n', &mut line).await {
-                    Ok(0) => break CLOSED.to_string(),
-                    Ok(_) => match decode_line(&line) {
-                        Some(text) => batch.push(text.to_owned()),
-                        None => job.malformed(|| format!("{}: line is not UTF-8", socket.address)),
-                    },
-                    Err(e) => break e.to_string(),
-                }
-                let caught_up = reader.buffer().is_empty();
-                if (caught_up || batch.len() >= BATCH_LINES)
-                    && !batch.is_empty()
-                    && !send(Event::Lines(std::mem::take(&mut batch)))
-                {
-                    return; // the job is gone
-                }
+            // Sleep in heartbeats, so that a stopped job does not wait out a long pause.
+            let until = Instant::now() + pause;
+            while Instant::now() < until {
                 if job.is_stopped() {
                     return;
                 }
-            };
-            if !batch.is_empty() && !send(Event::Lines(batch)) {
-                return;
+                tokio::time::sleep(
+                    until
+                        .saturating_duration_since(Instant::now())
+                        .min(HEARTBEAT),
+                )
+                .await;
             }
-            if job.is_stopped() {
-                return;
-            }
-            if socket.end_on_close {
-                if reason != CLOSED {
-                    eprintln!("sluice: {}: {reason}; ending the stream", socket.address);
-                }
-                send(Event::Ended);
-                return;
-            }
-            eprintln!("sluice: lost {}: {reason}; reconnecting", socket.address);
         }
     });
 }
 
-/// Connects, retrying with backoff until the retry window is spent.
-async fn connect(socket: &Socket, job: &JobContext) -> Result<tokio::net::TcpStream> {
-    let started = Instant::now();
-    let mut backoff = FIRST_BACKOFF;
-    loop {
-        let reason = match tokio::net::TcpStream::connect(&socket.address).await {
-            Ok(stream) => {
-                let _ = stream.set_nodelay(true);
-                return Ok(stream);
+/// How a connection ended.
+struct ConnectionEnd {
+    /// Whether it delivered at least one line.
+    delivered: bool,
+    /// Why it ended.
+    reason: String,
+}
+
+/// Reads lines from one connection until it ends; `None` if the job is gone or stopped. With
+/// `reconnect`, its first line is reported as a reconnection (a connection that sends nothing
+/// is not one).
+async fn read_connection(
+    stream: tokio::net::TcpStream,
+    socket: &Socket,
+    job: &JobContext,
+    send: &impl Fn(Event) -> bool,
+    reconnect: bool,
+) -> Option<ConnectionEnd> {
+    let mut reader = tokio::io::BufReader::with_capacity(1 << 16, stream);
+    let (mut line, mut batch) = (Vec::new(), Vec::new());
+    let mut delivered = false;
+    let reason = loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line).await {
+            Ok(0) => break CLOSED.to_string(),
+            Ok(_) => {
+                if !delivered && reconnect {
+                    eprintln!("sluice: reconnected to {}", socket.address);
+                }
+                delivered = true;
+                match decode_line(&line) {
+                    Some(text) => batch.push(text.to_owned()),
+                    None => job.malformed(|| format!("{}: line is not UTF-8", socket.address)),
+                }
             }
-            Err(e) => e.to_string(),
-        };
-        let waited = started.elapsed();
-        if waited + backoff > socket.retry_window || job.is_stopped() {
-            return Err(Error::Connect {
-                address: socket.address.clone(),
-                reason,
-                waited_ms: waited.as_millis() as u64,
-            });
+            Err(e) => break e.to_string(),
         }
-        eprintln!(
-            "sluice: cannot connect to {}: {reason}; retrying in {} ms",
-            socket.address,
-            backoff.as_millis()
-        );
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(MAX_BACKOFF);
+        let caught_up = reader.buffer().is_empty();
+        if (caught_up || batch.len() >= BATCH_LINES)
+            && !batch.is_empty()
+            && !send(Event::Lines(std::mem::take(&mut batch)))
+        {
+            return None;
+        }
+        if job.is_stopped() {
+            return None;
+        }
+    };
+    if !batch.is_empty() && !send(Event::Lines(batch)) {
+        return None;
+    }
+    if job.is_stopped() {
+        return None;
+    }
+    Some(ConnectionEnd { delivered, reason })
+}
+
+/// The retry window and backoff of a run of failed attempts, and their reports on stderr.
+///
+/// The pause doubles from [`FIRST_BACKOFF`] to [`MAX_BACKOFF`], each drawn between half and
+/// all of its step (jitter, so that many sources retrying one server do not retry in step).
+/// One line reports each new kind of failure; repeats of the same failure are counted and
+/// summarised in one line when the failure changes or the attempts end, so a dead server costs
+/// a few lines of stderr, not one per attempt.
+struct Retry {
+    address: String,
+    window: Duration,
+    started: Instant,
+    backoff: Duration,
+    last: Option<String>,
+    repeats: u64,
+}
+
+impl Retry {
+    fn new(socket: &Socket) -> Retry {
+        Retry {
+            address: socket.address.clone(),
+            window: socket.retry_window,
+            started: Instant::now(),
+            backoff: FIRST_BACKOFF,
+            last: None,
+            repeats: 0,
+        }
+    }
+
+    /// What is left of the window (at least one first backoff, so that an attempt can succeed).
+    fn remaining(&self) -> Duration {
+        self.window
+            .saturating_sub(self.started.elapsed())
+            .max(FIRST_BACKOFF)
+    }
+
+    /// The pause before the next attempt after `failure`, or `None` once the window is spent.
+    fn next(&mut self, failure: &str) -> Option<Duration> {
+        let step = self.backoff;
+        let pause = step / 2 + step.mul_f64(0.5 * jitter());
+        let spent = self.started.elapsed() + pause > self.window;
+        if self.last.as_deref() == Some(failure) && !spent {
+            self.repeats += 1;
+        } else {
+            self.summarise();
+            if !spent {
+                eprintln!(
+                    "sluice: {}: {failure}; retrying with backoff ({} ms doubling to {} ms) for up to {} ms",
+                    self.address,
+                    FIRST_BACKOFF.as_millis(),
+                    MAX_BACKOFF.as_millis(),
+                    self.window.as_millis()
+                );
+            }
+            self.last = Some(failure.to_string());
+        }
+        self.backoff = (step * 2).min(MAX_BACKOFF);
+        (!spent).then_some(pause)
+    }
+
+    /// Reports how often the last failure repeated since it was first reported.
+    fn summarise(&mut self) {
+        if self.repeats > 0 {
+            eprintln!(
+                "sluice: {}: (same error {} more times)",
+                self.address, self.repeats
+            );
+        }
+        self.repeats = 0;
+    }
+}
+
+impl Drop for Retry {
+    fn drop(&mut self) {
+        self.summarise();
+    }
+}
+
+/// A number in [0, 1) that differs between calls and between processes (the clock's
+/// nanoseconds, mixed): enough to spread retries apart, without a random-number crate.
+fn jitter() -> f64 {
+    let mixed = crate::time::now_nanos().wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (mixed >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_up_to_the_cap_and_stops_with_the_window() {
+        let socket = Socket::new("127.0.0.1:1")
+            .unwrap()
+            .retry_window(Duration::from_secs(3600));
+        let mut retry = Retry::new(&socket);
+        let mut step = FIRST_BACKOFF;
+        for attempt in 0..10 {
+            let pause = retry.next("refused").expect("within the window");
+            assert!(
+                pause >= step / 2 && pause <= step,
+                "attempt {attempt}: {pause:?} is not within half of {step:?}"
+            );
+            step = (step * 2).min(MAX_BACKOFF);
+        }
+        // One line for the first failure; the nine repeats are only counted.
+        assert_eq!(retry.repeats, 9);
+        assert_eq!(retry.next("reset").map(|_| ()), Some(()));
+        assert_eq!(retry.repeats, 0, "a new failure is reported afresh");
+
+        let mut spent = Retry::new(&socket.retry_window(Duration::ZERO));
+        assert_eq!(spent.next("refused"), None);
     }
 }

@@ -5,6 +5,14 @@ use serde_json::{Map, Value as Json};
 use super::functions::Func;
 use super::value::Value;
 
+/// Batches one case may run, at most: a case runs its batches one after another, so a typo of
+/// `1e8` would otherwise run silently for hours.
+pub const MAX_BATCHES: u64 = 10_000;
+/// Partitions of an input batch, at most.
+pub const MAX_PARTITIONS: u64 = 1024;
+/// A batch interval, window or slide in ms, at most: one day.
+pub const MAX_INTERVAL_MS: u64 = sluice_engine::time::MAX_INTERVAL_MS;
+
 /// One conformance case.
 #[derive(Clone, Debug)]
 pub struct Case {
@@ -155,12 +163,12 @@ fn parse_case(json: &Json, id: Option<String>) -> Result<Case, String> {
     }
     Ok(Case {
         id,
-        batch_ms: positive(fields, "batch_ms")?,
-        input_partitions: positive(fields, "input_partitions")? as usize,
+        batch_ms: positive(fields, "batch_ms", MAX_INTERVAL_MS)?,
+        input_partitions: positive(fields, "input_partitions", MAX_PARTITIONS)? as usize,
         pipeline,
         inputs,
         expected,
-        num_batches: positive(fields, "num_batches")? as usize,
+        num_batches: positive(fields, "num_batches", MAX_BATCHES)? as usize,
         ordered: field(fields, "ordered")?
             .as_bool()
             .ok_or("field ordered: not a boolean")?,
@@ -172,11 +180,16 @@ fn field<'a>(fields: &'a Map<String, Json>, name: &str) -> Result<&'a Json, Stri
     fields.get(name).ok_or(format!("field {name}: missing"))
 }
 
-fn positive(fields: &Map<String, Json>, name: &str) -> Result<u64, String> {
-    field(fields, name)?
+/// A positive integer field, at most `max`.
+fn positive(fields: &Map<String, Json>, name: &str, max: u64) -> Result<u64, String> {
+    let n = field(fields, name)?
         .as_u64()
         .filter(|n| *n > 0)
-        .ok_or(format!("field {name}: not a positive integer"))
+        .ok_or(format!("field {name}: not a positive integer"))?;
+    match n {
+        n if n > max => Err(format!("field {name}: {n} is more than the limit of {max}")),
+        n => Ok(n),
+    }
 }
 
 fn parse_source(json: &Json) -> Result<Vec<Option<Vec<Value>>>, String> {
@@ -226,13 +239,16 @@ fn parse_node(json: &Json, at: &str) -> Result<Node, String> {
         Func::parse(name_of, name, key).map_err(|e| format!("{at}.{key}: {e}"))
     };
     let optional_f = |key: &str| fields.get(key).map(|_| f(key)).transpose();
-    let ms = |key: &str| {
+    let at_most = |key: &str, max: u64| {
         fields
             .get(key)
             .and_then(Json::as_u64)
-            .filter(|n| *n > 0)
-            .ok_or(format!("{at}.{key}: not a positive integer"))
+            .filter(|n| *n > 0 && *n <= max)
+            .ok_or(format!(
+                "{at}.{key}: not a positive integer of at most {max}"
+            ))
     };
+    let ms = |key: &str| at_most(key, MAX_INTERVAL_MS);
     let window = || -> Result<WindowMs, String> {
         Ok(WindowMs {
             length: ms("window_ms")?,
@@ -248,7 +264,7 @@ fn parse_node(json: &Json, at: &str) -> Result<Node, String> {
         "map_values" => Op::MapValues(f("fn")?),
         "flat_map_values" => Op::FlatMapValues(f("fn")?),
         "glom" => Op::Glom,
-        "repartition" => Op::Repartition(ms("n")? as usize),
+        "repartition" => Op::Repartition(at_most("n", MAX_PARTITIONS)? as usize),
         "count" => Op::Count,
         "count_by_value" => Op::CountByValue,
         "reduce_by_key" => Op::ReduceByKey(f("fn")?),

@@ -53,9 +53,21 @@ impl fmt::Display for Report {
     }
 }
 
+/// The largest case file read, in bytes: the cases are held in memory as JSON and as values.
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
 /// Reads and runs every case of the file at `path` on `workers` workers. Errors name the file,
 /// or the case and field that is malformed.
 pub fn run_file(path: &Path, workers: usize) -> Result<Report, String> {
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .len();
+    if size > MAX_FILE_BYTES {
+        return Err(format!(
+            "{}: {size} bytes is more than the limit of {MAX_FILE_BYTES} for a case file",
+            path.display()
+        ));
+    }
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let cases = parse_file(&text).map_err(|e| format!("{}: {e}", path.display()))?;

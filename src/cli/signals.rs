@@ -1,0 +1,66 @@
+//! SIGINT (Ctrl-C) and SIGTERM for the long-running commands, in one place.
+//!
+//! The first signal asks the command to stop gracefully — sources stop, the dataflow drains,
+//! outputs are written, the exit status is 0 — because a service manager's SIGTERM is as
+//! routine a stop as Ctrl-C. A second signal, while that is still under way, aborts at once
+//! with the shell's status for the signal (130 for SIGINT, 143 for SIGTERM): the way out of a
+//! drain that takes too long.
+//!
+//! Used by the commands that run until stopped: `run wordcount` (its streaming sources),
+//! `serve`, `demo` and `loadgen`. Commands that end by themselves (`run hashtags`,
+//! `run windowcount`, `bench`, `compare`, `conformance`, …) keep the default action: the
+//! signal ends them, as there is no partial result worth draining.
+
+use tokio::signal::unix::{signal, Signal, SignalKind};
+
+/// On the first SIGINT or SIGTERM, reports it on stderr and calls `stop`; on a second, exits at
+/// once with 128 + the signal's number. The handlers are installed before this returns, so a
+/// signal sent from then on is never lost to the default action.
+pub fn on_stop_signal(stop: impl FnOnce() + Send + 'static) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let installed = runtime.and_then(|runtime| {
+        let streams = {
+            let _entered = runtime.enter();
+            (
+                signal(SignalKind::interrupt())?,
+                signal(SignalKind::terminate())?,
+            )
+        };
+        Ok((runtime, streams))
+    });
+    let (runtime, (mut interrupt, mut terminate)) = match installed {
+        Ok(installed) => installed,
+        Err(e) => {
+            eprintln!("sluice: warning: cannot handle SIGINT/SIGTERM ({e}); they end the process");
+            return;
+        }
+    };
+    std::thread::spawn(move || {
+        runtime.block_on(async {
+            let first = next(&mut interrupt, &mut terminate).await;
+            eprintln!(
+                "sluice: {}: stopping gracefully (send it again to abort)",
+                first.name
+            );
+            stop();
+            let second = next(&mut interrupt, &mut terminate).await;
+            eprintln!("sluice: {} again: aborting", second.name);
+            std::process::exit(second.status);
+        })
+    });
+}
+
+/// A signal that arrived: its name and the exit status it stands for.
+struct Received {
+    name: &'static str,
+    status: i32,
+}
+
+async fn next(interrupt: &mut Signal, terminate: &mut Signal) -> Received {
+    tokio::select! {
+        _ = interrupt.recv() => Received { name: "SIGINT", status: 130 },
+        _ = terminate.recv() => Received { name: "SIGTERM", status: 143 },
+    }
+}
