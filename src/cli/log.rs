@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
+
+use super::flags;
 use sluice::engine::log::{info, EventLog, Fsync, LogConfig, LogReader};
 use sluice::engine::Time;
 
@@ -65,14 +67,14 @@ pub struct AppendArgs {
     /// `never` (the OS decides), or a number of ms.
     #[arg(long, default_value = "always", value_parser = parse_fsync)]
     fsync: Fsync,
-    /// Start a new segment after this many bytes.
-    #[arg(long, default_value_t = 64 << 20, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Start a new segment after this many bytes (1 to 1 GiB).
+    #[arg(long, default_value_t = 64 << 20, value_parser = flags::int(1, 1 << 30))]
     segment_bytes: u64,
-    /// Delete old segments while the log is larger than this.
-    #[arg(long, value_name = "BYTES")]
+    /// Delete old segments while the log is larger than this (at least 1).
+    #[arg(long, value_name = "BYTES", value_parser = flags::int(1, u64::MAX))]
     retention_bytes: Option<u64>,
-    /// Delete segments last written longer ago than this.
-    #[arg(long, value_name = "MS")]
+    /// Delete segments last written longer ago than this (1 ms to 10 years).
+    #[arg(long, value_name = "MS", value_parser = flags::int(1, 10 * 365 * 86_400_000))]
     retention_ms: Option<u64>,
     /// Each line starts with its event time in ms (`<ms> <rest>`); the whole line is stored.
     #[arg(long)]
@@ -83,10 +85,15 @@ fn parse_fsync(value: &str) -> Result<Fsync, String> {
     match value {
         "always" => Ok(Fsync::Always),
         "never" => Ok(Fsync::Never),
-        ms => ms
-            .parse()
-            .map(|ms| Fsync::Every(Duration::from_millis(ms)))
-            .map_err(|_| format!("expected always, never or a number of ms, not {ms:?}")),
+        ms => match ms.parse::<u64>() {
+            Ok(ms) if (1..=flags::MAX_INTERVAL_MS).contains(&ms) => {
+                Ok(Fsync::Every(Duration::from_millis(ms)))
+            }
+            _ => Err(format!(
+                "expected always, never or a number of ms from 1 to {}, not {ms:?}",
+                flags::MAX_INTERVAL_MS
+            )),
+        },
     }
 }
 

@@ -285,7 +285,9 @@ pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
             wordcount::run_minibatch(execution.clone(), batch_ms, source, &progress, print)?
         }
     };
-    drop(status);
+    if let Some(status) = status {
+        status.finish();
+    }
     let skipped = execution.job().malformed_count();
     if skipped > 0 {
         eprintln!("sluice: {skipped} malformed record(s) skipped");

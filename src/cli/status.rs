@@ -5,10 +5,12 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// Prints `line(elapsed)` to stderr every `every` until dropped, and once more when dropped:
-/// the last line says where the job ended, however short it was.
+/// Prints `line(elapsed)` to stderr every `every` until dropped, and once more when
+/// [finished](Self::finish): the last line says where the job ended, however short it was. A
+/// job that fails says so in its error instead (dropped without `finish`, nothing more).
 pub struct StatusLine {
     done: Arc<AtomicBool>,
+    last_line: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -18,7 +20,8 @@ impl StatusLine {
         mut line: impl FnMut(Duration) -> String + Send + 'static,
     ) -> Self {
         let done = Arc::new(AtomicBool::new(false));
-        let finished = done.clone();
+        let last_line = Arc::new(AtomicBool::new(false));
+        let (finished, print_last) = (done.clone(), last_line.clone());
         let thread = std::thread::spawn(move || {
             let start = Instant::now();
             let tick = Duration::from_millis(20).min(every);
@@ -30,12 +33,20 @@ impl StatusLine {
                     next += every;
                 }
             }
-            eprintln!("{}", line(start.elapsed()));
+            if print_last.load(Ordering::Relaxed) {
+                eprintln!("{}", line(start.elapsed()));
+            }
         });
         StatusLine {
             done,
+            last_line,
             thread: Some(thread),
         }
+    }
+
+    /// Stops the status line after one last, exact line.
+    pub fn finish(self) {
+        self.last_line.store(true, Ordering::Relaxed);
     }
 }
 

@@ -107,10 +107,17 @@ pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T, CheckpointError> {
 /// Writes `bytes` to `path` through a temporary file in the same directory: written, synced,
 /// renamed over `path`, and the directory synced, so that the rename is durable too. A path
 /// that exists and is not a regular file (`/dev/null`, `/dev/stdout`, a named pipe) is written
-/// to directly: renaming over it would replace the device with a file.
+/// to directly: renaming over it would replace the device with a file; a symbolic link to a
+/// file has the file it points at replaced, never the link.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
     if fs::metadata(path).is_ok_and(|m| !m.is_file()) {
         return fs::write(path, bytes).map_err(|e| CheckpointError::io(path, e));
+    }
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        // Renaming over a link would replace the link (`/dev/stdout` redirected to a file
+        // included): replace the file it points at instead.
+        let target = fs::canonicalize(path).map_err(|e| CheckpointError::io(path, e))?;
+        return write_atomically(&target, bytes);
     }
     let tmp = temporary(path);
     let mut file = File::create(&tmp).map_err(|e| CheckpointError::io(&tmp, e))?;
@@ -150,6 +157,20 @@ mod tests {
             !fs::metadata(null).unwrap().is_file(),
             "/dev/null became a file"
         );
+    }
+
+    #[test]
+    fn a_link_has_the_file_it_points_at_replaced_not_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        let (file, link) = (dir.path().join("file"), dir.path().join("link"));
+        fs::write(&file, b"old").unwrap();
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        write_atomically(&link, b"new").unwrap();
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read(&file).unwrap(), b"new");
     }
 
     #[test]
