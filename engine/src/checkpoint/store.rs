@@ -468,6 +468,17 @@ impl CheckpointDir {
             }
         };
         let mut candidates = self.epochs()?;
+        let latest = latest.filter(|l| {
+            // A damaged pointer may name no epoch at all: then every committed one is a candidate.
+            let committed = candidates.contains(l);
+            if !committed {
+                warnings.push(format!(
+                    "{} names epoch {l}, which is not committed; trying every committed epoch",
+                    self.root.join(LATEST).display()
+                ));
+            }
+            committed
+        });
         candidates.retain(|e| latest.is_none_or(|l| *e <= l));
         for &epoch in candidates.iter().rev() {
             match self.load(epoch) {
