@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, Subcommand};
-use sluice::engine::log::{info, EventLog, Fsync, LogConfig, LogReader};
+use sluice::engine::log::watch::FALLBACK_POLL;
+use sluice::engine::log::{info, EventLog, Fsync, LogConfig, LogReader, LogWatcher};
 use sluice::engine::Time;
 
 /// Event log commands.
@@ -173,6 +174,8 @@ fn tail(
     offsets: bool,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut reader = LogReader::open(&dir)?;
+    // Made before the first read, so an append after any read is reported (see `log::watch`).
+    let mut watcher = follow.then(|| LogWatcher::new(&dir));
     if let Some(offset) = from {
         reader.seek(offset)?;
     }
@@ -202,7 +205,9 @@ fn tail(
                         Err(e.into())
                     };
                 }
-                std::thread::sleep(Duration::from_millis(20));
+                if let Some(watcher) = watcher.as_mut() {
+                    watcher.wait_for_append(FALLBACK_POLL);
+                }
             }
             None => break,
         }
