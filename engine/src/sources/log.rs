@@ -31,6 +31,7 @@
 //! ```
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use timely::scheduling::SyncActivator;
 
@@ -38,13 +39,20 @@ use super::driver::{drive, Poll, Read};
 use super::timed::{drive_timed, Next, TimedRead};
 use crate::error::{Error, Result};
 use crate::execution::JobContext;
-use crate::log::watch::{wake_on_append, WakeOnAppend};
+use crate::log::watch::{wake_on_append, WakeOnAppend, FALLBACK_POLL};
 use crate::log::LogReader;
 use crate::stream::{Scope, Stream};
 use crate::time::Time;
 
 /// Records read per activation in arrival mode.
 const BATCH: usize = 8192;
+
+/// How long a follower keeps looking every [`LIVE_POLL`] after it last read a record, besides
+/// being woken on a change: while the log is live. Event-time jobs with checkpoints currently
+/// depend on that cadence (a job aborted mid-stream had committed no checkpoint when its source
+/// was only woken by changes: `event_time_recovery.rs`); an idle log costs nothing after it.
+const LIVE: Duration = Duration::from_millis(100);
+const LIVE_POLL: Duration = Duration::from_millis(1);
 
 /// Where a log source starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,6 +149,7 @@ impl LogSource {
             peers,
             job,
             _watch: watch,
+            last_read: Instant::now(),
         })
     }
 }
@@ -179,6 +188,20 @@ struct LogLines {
     job: JobContext,
     /// While following: wakes the source when the log changes (stops when dropped).
     _watch: Option<WakeOnAppend>,
+    /// When a record was last read.
+    last_read: Instant,
+}
+
+impl LogLines {
+    /// How long a follower at the end of the log waits at most before looking again (it is
+    /// also woken on a change): briefly while the log is live, else a slow fallback poll.
+    fn retry_after(&self) -> Duration {
+        if self.last_read.elapsed() < LIVE {
+            LIVE_POLL
+        } else {
+            FALLBACK_POLL
+        }
+    }
 }
 
 impl TimedRead<String> for LogLines {
@@ -203,8 +226,11 @@ impl TimedRead<String> for LogLines {
             Next::Record { time, offset, item }
         })?;
         Ok(match next {
-            Some(record) => record,
-            None if self.follow => Next::Pending,
+            Some(record) => {
+                self.last_read = Instant::now();
+                record
+            }
+            None if self.follow => Next::Pending(self.retry_after()),
             None => Next::Done,
         })
     }
@@ -219,7 +245,7 @@ impl Read<String> for LogLines {
         for _ in 0..BATCH {
             match TimedRead::next(self)? {
                 Next::Record { item, .. } => out.extend(item),
-                Next::Pending => return Ok(Poll::Idle),
+                Next::Pending(after) => return Ok(Poll::Wait(after)),
                 Next::Done => return Ok(Poll::Done),
             }
         }

@@ -30,8 +30,8 @@ pub enum Next<T> {
     },
     /// Nothing more for now; more may come (a log being appended to). The reader wakes the
     /// source through the activator `make` gave it when there may be more; at the latest, the
-    /// source looks again after [`HEARTBEAT`] (and notices a stop request).
-    Pending,
+    /// source looks again after this long (at most [`HEARTBEAT`], to notice a stop request).
+    Pending(std::time::Duration),
     /// The input has ended.
     Done,
 }
@@ -82,7 +82,7 @@ where
             let mut next = if job.is_stopped() {
                 Ok(Next::Done)
             } else {
-                Ok(Next::Pending)
+                Ok(Next::Pending(HEARTBEAT))
             };
             for _ in 0..BATCH {
                 if job.is_stopped() {
@@ -104,7 +104,7 @@ where
             output.session(&*cap).give_container(&mut batch);
             match next {
                 Ok(Next::Record { .. }) => activator.activate(),
-                Ok(Next::Pending) => activator.activate_after(HEARTBEAT),
+                Ok(Next::Pending(after)) => activator.activate_after(after.min(HEARTBEAT)),
                 Ok(Next::Done) | Err(_) => {
                     if let Err(error) = next {
                         job.fail(error);
