@@ -170,35 +170,42 @@ fn http_get(address: &str, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
-/// `sluice serve`: the kappa word-count view of a log over HTTP, following appends.
-#[test]
-fn serve_answers_the_view_of_the_log_and_follows_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("log");
-    assert!(append(&log, "to be or not to be\n").status.success());
-    let port = common::free_port();
-    let address = format!("127.0.0.1:{port}");
-    let mut server = sluice()
-        .args(["serve", "--log"])
-        .arg(&log)
-        .args(["--address", &address])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let first = BufReader::new(server.stdout.take().unwrap())
-        .lines()
-        .next()
-        .unwrap()
-        .unwrap();
-    assert!(
-        first.contains(&format!("http://{address}/views/wordcount/KEY")),
-        "{first}"
-    );
-    let wait_for = |word: &str, count: u64| {
+/// A running `sluice serve`.
+struct Served {
+    child: std::process::Child,
+    address: String,
+}
+
+impl Served {
+    /// `sluice serve --log LOG` with `extra` flags, once it has said where it serves.
+    fn start(log: &Path, extra: &[&str]) -> Served {
+        let address = format!("127.0.0.1:{}", common::free_port());
+        let mut child = sluice()
+            .args(["serve", "--log"])
+            .arg(log)
+            .args(["--address", &address])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let first = BufReader::new(child.stdout.take().unwrap())
+            .lines()
+            .next()
+            .unwrap()
+            .unwrap();
+        assert!(
+            first.contains(&format!("http://{address}/views/wordcount/KEY")),
+            "{first}"
+        );
+        Served { child, address }
+    }
+
+    /// Waits until `word`'s count is `count`.
+    fn wait_for(&self, word: &str, count: u64) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let answer = http_get(&address, &format!("/views/wordcount/{word}"));
+            let answer = http_get(&self.address, &format!("/views/wordcount/{word}"));
             if let Some((200, body)) = &answer {
                 let value: serde_json::Value = serde_json::from_str(body).unwrap();
                 if value["value"] == count {
@@ -208,23 +215,114 @@ fn serve_answers_the_view_of_the_log_and_follows_it() {
             assert!(Instant::now() < deadline, "{word}: {answer:?}");
             std::thread::sleep(Duration::from_millis(20));
         }
-    };
-    wait_for("to", 2);
-    wait_for("be", 2);
+    }
+
+    /// Ctrl-C; the server must exit successfully.
+    fn stop(mut self) {
+        let killed = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "{status:?}");
+    }
+}
+
+/// `sluice serve`: the kappa word-count view of a log over HTTP, following appends.
+#[test]
+fn serve_answers_the_view_of_the_log_and_follows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    assert!(append(&log, "to be or not to be\n").status.success());
+    let server = Served::start(&log, &[]);
+    server.wait_for("to", 2);
+    server.wait_for("be", 2);
     assert!(append(&log, "to do\n").status.success());
-    wait_for("to", 3);
-    wait_for("do", 1);
+    server.wait_for("to", 3);
+    server.wait_for("do", 1);
     assert_eq!(
-        http_get(&address, "/views/wordcount/absent").unwrap().0,
+        http_get(&server.address, "/views/wordcount/absent")
+            .unwrap()
+            .0,
         404
     );
-    let killed = Command::new("kill")
-        .args(["-INT", &server.id().to_string()])
+    server.stop();
+}
+
+/// Two logs in one directory, served one after the other with the default checkpoint
+/// directory: each has its own checkpoint, so each answers its own counts — also when served
+/// again, resuming it.
+#[test]
+fn serve_keeps_a_checkpoint_per_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    assert!(append(&a, "apple apple apple\n").status.success());
+    assert!(append(&b, "berry\nberry\n").status.success());
+    for (log, word, count) in [(&a, "apple", 3), (&b, "berry", 2), (&a, "apple", 3)] {
+        let server = Served::start(log, &[]);
+        server.wait_for(word, count);
+        server.stop();
+    }
+}
+
+/// `sluice serve` over `log` that must refuse to start: its error, naming both.
+fn serve_refused(log: &Path) -> String {
+    let output = sluice()
+        .args(["serve", "--address", "127.0.0.1:0", "--log"])
+        .arg(log)
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "served {}", log.display());
+    let message = stderr(&output);
+    let checkpoints = log.join("checkpoints-wordcount");
+    for part in [
+        log.display().to_string(),
+        checkpoints.display().to_string(),
+        "--discard-checkpoint".into(),
+    ] {
+        assert!(message.contains(&part), "{part} not in: {message}");
+    }
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
+    message
+}
+
+/// A checkpoint copied from another log, or one past the end of a log made anew in its place,
+/// is refused at start with one line naming log, checkpoint and the way out; with
+/// `--discard-checkpoint` the log is served from its start.
+#[test]
+fn serve_refuses_a_checkpoint_of_another_log_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    assert!(append(&a, "apple\napple\napple\n").status.success());
+    assert!(append(&b, "berry\n").status.success());
+    let server = Served::start(&a, &[]);
+    server.wait_for("apple", 3);
+    server.stop();
+
+    let copy = Command::new("cp")
+        .arg("-a")
+        .arg(a.join("checkpoints-wordcount"))
+        .arg(&b)
         .status()
         .unwrap();
-    assert!(killed.success());
-    let status = server.wait().unwrap();
-    assert!(status.success(), "{status:?}");
+    assert!(copy.success());
+    let message = serve_refused(&b);
+    assert!(message.contains("another log"), "{message}");
+    let server = Served::start(&b, &["--discard-checkpoint"]);
+    server.wait_for("berry", 1);
+    server.stop();
+
+    // `a` made anew, shorter, with its old checkpoint beside.
+    for entry in std::fs::read_dir(&a).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    assert!(append(&a, "apple\n").status.success());
+    let message = serve_refused(&a);
+    assert!(message.contains("past the log's end"), "{message}");
 }
 
 #[test]

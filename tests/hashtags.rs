@@ -176,7 +176,7 @@ fn too_late_tweets_are_counted_apart() {
         &[&flags[..], &["--late-fraction", "0.05", "--workers", "2"]].concat(),
     );
     // The semantics as a plain loop: worker w reads arrivals w, w + 2, …; its watermark is the
-    // highest event time it has read; a tweet travels at max(event time, watermark) and is
+    // highest event time it has read less the disorder; a tweet travels at max(event time, watermark) and is
     // dropped from every window whose end + lateness it has reached.
     let spec = spec();
     let tweets = spec.all();
@@ -207,7 +207,7 @@ fn too_late_tweets_are_counted_apart() {
             if !accepted {
                 dropped_tags += tweet.tags.len();
             }
-            watermark = watermark.max(tweet.event_ms);
+            watermark = watermark.max(tweet.event_ms.saturating_sub(disorder));
         }
     }
     assert!(

@@ -2,10 +2,11 @@
 //! `hashTags.window(Minutes(1), Seconds(5)).countByValue()`, over a synthetic tweet stream.
 //!
 //! Natively it runs in event time: windows hold the tweets that *happened* in them, whatever
-//! order they arrive in; tweets up to `--lateness-ms` late update their windows, later ones are
-//! counted as late. Contract for scripts: with `--disorder-ms D` ≤ `--lateness-ms L` and no late
-//! fraction, the `--output` file is byte-identical for any `--arrival-seed`, any `D` and any
-//! worker count. With `--mode minibatch` the windows are Spark Streaming's processing-time
+//! order they arrive in. The watermark trails the highest event time seen by `--disorder-ms`
+//! (the stream's promised disorder); tweets up to `--lateness-ms` behind it update their
+//! windows, later ones are counted as late. Contract for scripts: with no late fraction, the
+//! `--output` file is byte-identical for any `--arrival-seed`, any `D`, any `L` and any worker
+//! count. With `--mode minibatch` the windows are Spark Streaming's processing-time
 //! windows: a tweet counts in the window it *arrived* in (so disorder moves tweets between
 //! windows and nothing is ever late): a different result, by design.
 
@@ -135,7 +136,7 @@ pub fn run(args: HashtagsArgs) -> Result<(), Box<dyn std::error::Error>> {
                 execution,
                 Arc::new(in_order.collect()),
                 WindowSpec::sliding(args.window, args.slide),
-                args.lateness_ms,
+                (args.disorder_ms, args.lateness_ms),
             )?
         }
         Mode::Minibatch => {

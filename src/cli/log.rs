@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use clap::{Args, Subcommand};
 
 use super::flags;
-use sluice::engine::log::{info, EventLog, Fsync, LogConfig, LogReader};
+use sluice::engine::log::watch::FALLBACK_POLL;
+use sluice::engine::log::{info, EventLog, Fsync, LogConfig, LogReader, LogWatcher};
 use sluice::engine::Time;
 
 use super::out::outln;
@@ -220,6 +221,8 @@ fn tail(
     if skip_damaged {
         reader = reader.skip_damage();
     }
+    // Made before the first read, so an append after any read is reported (see `log::watch`).
+    let mut watcher = follow.then(|| LogWatcher::new(&dir));
     if let Some(offset) = start.from {
         reader.seek(offset)?;
     }
@@ -245,7 +248,9 @@ fn tail(
             Ok(Some(written)) => written?,
             Ok(None) if follow => {
                 out.flush()?;
-                std::thread::sleep(Duration::from_millis(20));
+                if let Some(watcher) = watcher.as_mut() {
+                    watcher.wait_for_append(FALLBACK_POLL);
+                }
             }
             Ok(None) => break out.flush().map_err(Into::into),
             Err(e) => break Err(Box::<dyn std::error::Error>::from(e)),

@@ -34,9 +34,14 @@ pub struct ServeArgs {
     /// Count words lower-cased (a "code change" to reprocess with).
     #[arg(long)]
     lowercase: bool,
-    /// Where the job checkpoints (default: DIR/../checkpoints-NAME); a restart resumes there.
+    /// Where the job checkpoints (default: checkpoints-NAME inside the log's directory, so
+    /// each log has its own); a restart resumes there. A checkpoint of another log, or past
+    /// this log's end, is refused at start.
     #[arg(long, value_name = "DIR")]
     checkpoint_dir: Option<PathBuf>,
+    /// Start afresh from the log's start, discarding the version's checkpoint.
+    #[arg(long)]
+    discard_checkpoint: bool,
     #[arg(long, default_value_t = 2, value_parser = flags::workers())]
     workers: usize,
 }
@@ -44,10 +49,10 @@ pub struct ServeArgs {
 pub fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     let store = serving::open(&args.serving)?;
     let server = http::serve(store.clone(), &args.address)?;
-    let checkpoints = args.checkpoint_dir.clone().unwrap_or_else(|| {
-        let parent = args.log.parent().map(PathBuf::from).unwrap_or_default();
-        parent.join(format!("checkpoints-{}", args.view))
-    });
+    let checkpoints = args
+        .checkpoint_dir
+        .clone()
+        .unwrap_or_else(|| args.log.join(format!("checkpoints-{}", args.view)));
     let kappa = Kappa {
         log: args.log.clone(),
         store,
@@ -62,7 +67,12 @@ pub fn serve(args: ServeArgs) -> Result<(), Box<dyn std::error::Error>> {
     } else {
         |w| w.to_string()
     };
-    let run = kappa.start(args.version, word_count_view(normalize))?;
+    let program = word_count_view(normalize);
+    let run = if args.discard_checkpoint {
+        kappa.start_afresh(args.version, program)?
+    } else {
+        kappa.start(args.version, program)?
+    };
     outln!(
         "serving http://{}/views/{}/KEY (version {})",
         server.address(),

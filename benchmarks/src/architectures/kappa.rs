@@ -12,14 +12,23 @@
 //!
 //! Reprocessing after a code change is starting version `v + 1` beside `v`, then stopping `v`
 //! once `v + 1` is published.
+//!
+//! A version's checkpoints are only valid for the log they were taken of: resuming another
+//! log's (a directory shared by two logs, one copied over) would skip records or wait forever
+//! for offsets the log never reaches. So the checkpoints name the log (its canonical path, in
+//! their fingerprint), and [`Kappa::start`] refuses, before starting anything, a checkpoint
+//! of another log or one whose offsets are past the log's end; [`Kappa::start_afresh`]
+//! discards it instead. A checkpoint is also only as good as the view it fed: if the store no
+//! longer serves that version (an embedded store is gone with its process), the version
+//! replays the log from its start.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use sluice_engine::checkpoint::Checkpointing;
+use sluice_engine::checkpoint::{CheckpointDir, Checkpointing};
 use sluice_engine::log::LogReader;
 use sluice_engine::prelude::*;
 use sluice_engine::serving::{ServeView, ServingStore};
@@ -54,13 +63,45 @@ pub struct KappaRun {
 }
 
 impl Kappa {
-    /// Starts version `version` of `program` (see the module docs).
+    /// Starts version `version` of `program` (see the module docs), resuming its checkpoint if
+    /// it has one; refuses, naming both, a checkpoint taken of another log or past this one's end.
     pub fn start(&self, version: u32, program: ViewProgram) -> Result<KappaRun> {
+        self.launch(version, program, false)
+    }
+
+    /// Starts version `version` of `program` from the start of the log, discarding whatever
+    /// checkpoint it had.
+    pub fn start_afresh(&self, version: u32, program: ViewProgram) -> Result<KappaRun> {
+        self.launch(version, program, true)
+    }
+
+    /// Where version `version` checkpoints.
+    pub fn checkpoint_dir(&self, version: u32) -> PathBuf {
+        self.checkpoints.join(format!("v{version}"))
+    }
+
+    fn launch(&self, version: u32, program: ViewProgram, discard: bool) -> Result<KappaRun> {
         let end = {
             let mut reader = LogReader::open(&self.log)?;
             reader.seek_end()?;
             reader.offset()
         };
+        let checkpoints = self.checkpoint_dir(version);
+        let name = format!("kappa-{}", self.view);
+        let fingerprint = format!("v{version} log={}", log_identity(&self.log)?);
+        let found =
+            !discard && check_checkpoint(&checkpoints, (&name, &fingerprint), &self.log, end)?;
+        // The checkpoint's state has gone into the view: it resumes only while the store still
+        // serves that version (an embedded store ends with its process).
+        let kept = self.store.published(&self.view)? == Some(version);
+        if found && !kept {
+            eprintln!(
+                "sluice: version {version} of view {} is not in the store (an embedded store \
+                 is not kept across runs): replaying the log from its start",
+                self.view
+            );
+        }
+        let discard = discard || !kept;
         let published = Arc::new(AtomicBool::new(false));
         let stopped = Arc::new(AtomicBool::new(false));
         let job: Arc<Mutex<Option<JobContext>>> = Arc::default();
@@ -72,11 +113,12 @@ impl Kappa {
         );
         let thread = std::thread::spawn(move || {
             let started = Instant::now();
-            let checkpoints = me.checkpoints.join(format!("v{version}"));
-            let phase = |source: LogSource| -> Result<()> {
+            let mut discard = discard;
+            let mut phase = |source: LogSource| -> Result<()> {
                 let execution = Execution::default().workers(me.workers).checkpointing(
                     Checkpointing::new(&checkpoints, me.every)
-                        .program(&format!("kappa-{}", me.view), &format!("v{version}")),
+                        .program(&name, &fingerprint)
+                        .discard_existing(std::mem::take(&mut discard)),
                 );
                 *current.lock().unwrap_or_else(|e| e.into_inner()) = Some(execution.job().clone());
                 if stop.load(Ordering::SeqCst) {
@@ -108,6 +150,52 @@ impl Kappa {
             thread: Some(thread),
         })
     }
+}
+
+/// What identifies a log to its checkpoints: its canonical path.
+fn log_identity(log: &Path) -> Result<String> {
+    let path = std::fs::canonicalize(log).map_err(|source| Error::Read {
+        path: log.to_path_buf(),
+        source,
+    })?;
+    Ok(path.display().to_string())
+}
+
+/// Refuses the newest checkpoint in `dir` if it is not of `program` (name and fingerprint, which
+/// names the log) or has read past `end`, the offset after the last record of `log`; returns
+/// whether there is one.
+fn check_checkpoint(dir: &Path, program: (&str, &str), log: &Path, end: u64) -> Result<bool> {
+    if !dir.is_dir() {
+        return Ok(false);
+    }
+    let unreadable =
+        |e: sluice_engine::checkpoint::CheckpointError| Error::Checkpoint(e.to_string());
+    let (newest, _) = CheckpointDir::open(dir)
+        .and_then(|store| store.latest_valid())
+        .map_err(unreadable)?;
+    let Some(checkpoint) = newest else {
+        return Ok(false);
+    };
+    let m = &checkpoint.metadata;
+    let problem = if (m.program.as_str(), m.fingerprint.as_str()) != program {
+        format!(
+            "was taken of another log or program ({} [{}])",
+            m.program, m.fingerprint
+        )
+    } else {
+        match m.source_offsets.values().max() {
+            Some(&offset) if offset > end => {
+                format!("has read to offset {offset}, past the log's end (offset {end})")
+            }
+            _ => return Ok(true),
+        }
+    };
+    Err(Error::Config(format!(
+        "the checkpoint in {} {problem}, so it cannot resume over the log {}; \
+         start afresh with --discard-checkpoint (or choose another checkpoint directory)",
+        dir.display(),
+        log.display()
+    )))
 }
 
 impl KappaRun {

@@ -23,13 +23,15 @@ pub type WindowCounts = BTreeMap<(Time, String), u64>;
 
 /// `sluice run hashtags` in event time: `tweets`, in arrival order, split across the workers
 /// (worker `w` of `n` reads arrivals `w, w + n, …`), counted per hashtag in event-time windows
-/// with allowed `lateness` (ms). Returns (on process 0) each window's final counts and how many
-/// hashtag occurrences were too late for all their windows.
+/// under a watermark `disorder` ms behind the highest event time seen, with allowed `lateness`
+/// (ms): a tweet out of order by at most `disorder + lateness` counts in its windows. Returns
+/// (on process 0) each window's final counts and how many hashtag occurrences were too late
+/// for all their windows.
 pub fn run_event_time(
     execution: Execution,
     tweets: Arc<Vec<Tweet>>,
     window: WindowSpec,
-    lateness: Time,
+    (disorder, lateness): (Time, Time),
 ) -> Result<(WindowCounts, u64)> {
     let (counts, late) = (Collector::new(), Collector::new());
     let (c, l) = (counts.clone(), late.clone());
@@ -39,7 +41,10 @@ pub fn run_event_time(
         worker.dataflow(|scope| {
             let (windows, too_late) = scope
                 .iterator_source(mine)
-                .with_event_time(|tweet: &Tweet| tweet.event_ms, Watermarks::ascending())
+                .with_event_time(
+                    |tweet: &Tweet| tweet.event_ms,
+                    Watermarks::bounded_out_of_orderness(disorder),
+                )
                 .flat_map(|tweet| {
                     let at = tweet.event_ms;
                     tweet.tags.into_iter().map(move |tag| (tag, at))

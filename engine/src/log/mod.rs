@@ -11,7 +11,8 @@
 //!   a sparse **index** by offset and by time, so a reader can start at either without reading
 //!   from the beginning ([`segment`]).
 //! - One [`EventLog`] appends at a time (a lock file enforces it); any number of
-//!   [`LogReader`]s, in any process, read — also while it grows (tail-follow).
+//!   [`LogReader`]s, in any process, read — also while it grows (tail-follow), sleeping until
+//!   the [`LogWatcher`] reports a change rather than polling ([`watch`]).
 //! - **Durability** follows the [`Fsync`] policy: under [`Fsync::Always`] an append has reached
 //!   the disk when it returns. A crash mid-append leaves a torn record at the end; opening the
 //!   log cuts it off. Damage anywhere else is reported with the segment, offset and byte, and
@@ -37,11 +38,13 @@ pub mod reader;
 pub mod record;
 pub mod repair;
 pub mod segment;
+pub mod watch;
 pub mod writer;
 
 pub use info::{info, LogInfo};
 pub use reader::{LogReader, Skipped};
 pub use record::LogRecord;
+pub use watch::LogWatcher;
 pub use writer::EventLog;
 
 use std::path::Path;

@@ -293,7 +293,7 @@ fn build_timed<'scope>(
     let (index, peers) = (scope.index() as u64, scope.peers() as u64);
     let job = JobContext::of(scope);
     let file = file.clone();
-    drive_timed(scope, "TimedTextFile", move |restored| {
+    drive_timed(scope, "TimedTextFile", move |restored, _| {
         Ok(TimedLines {
             reader: FileRead {
                 range: (0, file.len),

@@ -6,7 +6,8 @@
 //! time, or when it was appended: a replay then sees the same times as the first run) or with
 //! their **arrival** time (when this job read them, as Spark's Kafka stream makes batches of
 //! what arrived in each interval). Reading ends at the end of the log, at an `until` offset, or,
-//! when following, only when the job stops.
+//! when following, only when the job stops. A follower at the end of the log sleeps until the
+//! log's directory reports a change ([`crate::log::watch`]), so an idle log costs nothing.
 //!
 //! ```
 //! use sluice_engine::log::EventLog;
@@ -30,17 +31,28 @@
 //! ```
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use timely::scheduling::SyncActivator;
 
 use super::driver::{drive, Poll, Read};
-use super::timed::{drive_timed, Next, TimedRead, FOLLOW_POLL};
+use super::timed::{drive_timed, Next, TimedRead};
 use crate::error::{Error, Result};
 use crate::execution::JobContext;
+use crate::log::watch::{wake_on_append, WakeOnAppend, FALLBACK_POLL};
 use crate::log::LogReader;
 use crate::stream::{Scope, Stream};
 use crate::time::Time;
 
 /// Records read per activation in arrival mode.
 const BATCH: usize = 8192;
+
+/// How long a follower keeps looking every [`LIVE_POLL`] after it last read a record, besides
+/// being woken on a change: while the log is live. Event-time jobs with checkpoints currently
+/// depend on that cadence (a job aborted mid-stream had committed no checkpoint when its source
+/// was only woken by changes: `event_time_recovery.rs`); an idle log costs nothing after it.
+const LIVE: Duration = Duration::from_millis(100);
+const LIVE_POLL: Duration = Duration::from_millis(1);
 
 /// Where a log source starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,8 +122,19 @@ impl LogSource {
         &self.dir
     }
 
-    /// A reader for one worker, at the restored offset or the configured start.
-    fn reader(&self, (index, peers, job): Part, restored: Option<u64>) -> Result<LogLines> {
+    /// A reader for one worker, at the restored offset or the configured start; a follower's
+    /// source is woken through `waker` when the log changes.
+    fn reader(
+        &self,
+        (index, peers, job): Part,
+        restored: Option<u64>,
+        waker: SyncActivator,
+    ) -> Result<LogLines> {
+        // Watching starts before the first read, so no append can fall between the two.
+        let watch = self
+            .follow
+            .then(|| wake_on_append(&self.dir, move || waker.activate().is_ok()))
+            .flatten();
         let mut reader = LogReader::open(&self.dir)?;
         match (restored, self.start) {
             (Some(offset), _) | (None, Start::Offset(offset)) => reader.seek(offset)?,
@@ -125,6 +148,8 @@ impl LogSource {
             index,
             peers,
             job,
+            _watch: watch,
+            last_read: Instant::now(),
         })
     }
 }
@@ -134,16 +159,18 @@ pub(super) fn build<'scope>(scope: Scope<'scope>, log: &LogSource) -> Stream<'sc
     let job = JobContext::of(scope);
     let part: Part = (scope.index() as u64, scope.peers() as u64, job.clone());
     if log.arrival_time {
-        drive(scope, "EventLog", move |_| match log.reader(part, None) {
-            Ok(reader) => Some(reader),
-            Err(error) => {
-                job.fail(error);
-                None
+        drive(scope, "EventLog", move |waker| {
+            match log.reader(part, None, waker) {
+                Ok(reader) => Some(reader),
+                Err(error) => {
+                    job.fail(error);
+                    None
+                }
             }
         })
     } else {
-        drive_timed(scope, "EventLog", move |restored| {
-            log.reader(part, restored)
+        drive_timed(scope, "EventLog", move |restored, waker| {
+            log.reader(part, restored, waker)
         })
     }
 }
@@ -159,6 +186,22 @@ struct LogLines {
     index: u64,
     peers: u64,
     job: JobContext,
+    /// While following: wakes the source when the log changes (stops when dropped).
+    _watch: Option<WakeOnAppend>,
+    /// When a record was last read.
+    last_read: Instant,
+}
+
+impl LogLines {
+    /// How long a follower at the end of the log waits at most before looking again (it is
+    /// also woken on a change): briefly while the log is live, else a slow fallback poll.
+    fn retry_after(&self) -> Duration {
+        if self.last_read.elapsed() < LIVE {
+            LIVE_POLL
+        } else {
+            FALLBACK_POLL
+        }
+    }
 }
 
 impl TimedRead<String> for LogLines {
@@ -183,8 +226,11 @@ impl TimedRead<String> for LogLines {
             Next::Record { time, offset, item }
         })?;
         Ok(match next {
-            Some(record) => record,
-            None if self.follow => Next::Pending,
+            Some(record) => {
+                self.last_read = Instant::now();
+                record
+            }
+            None if self.follow => Next::Pending(self.retry_after()),
             None => Next::Done,
         })
     }
@@ -199,7 +245,7 @@ impl Read<String> for LogLines {
         for _ in 0..BATCH {
             match TimedRead::next(self)? {
                 Next::Record { item, .. } => out.extend(item),
-                Next::Pending => return Ok(Poll::Wait(FOLLOW_POLL)),
+                Next::Pending(after) => return Ok(Poll::Wait(after)),
                 Next::Done => return Ok(Poll::Done),
             }
         }

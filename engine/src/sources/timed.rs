@@ -7,6 +7,7 @@
 //! the first record at or after the epoch is its replay position as of that epoch.
 
 use timely::dataflow::operators::generic::operator::source;
+use timely::scheduling::SyncActivator;
 
 use super::driver::HEARTBEAT;
 use crate::checkpoint::gate::SourceEpochs;
@@ -27,8 +28,10 @@ pub enum Next<T> {
         offset: u64,
         item: Option<T>,
     },
-    /// Nothing more for now; more may come (a log being appended to).
-    Pending,
+    /// Nothing more for now; more may come (a log being appended to). The reader wakes the
+    /// source through the activator `make` gave it when there may be more; at the latest, the
+    /// source looks again after this long (at most [`HEARTBEAT`], to notice a stop request).
+    Pending(std::time::Duration),
     /// The input has ended.
     Done,
 }
@@ -42,11 +45,12 @@ pub trait TimedRead<T>: 'static {
 }
 
 /// Builds the source `name`. `make` gets the offset this worker's instance had reached at the
-/// restored checkpoint (if the job resumed from one) and returns the reader for this worker.
+/// restored checkpoint (if the job resumed from one) and a wake-up handle that a thread
+/// watching the input can call, and returns the reader for this worker.
 pub fn drive_timed<'scope, T, R>(
     scope: Scope<'scope>,
     name: &str,
-    make: impl FnOnce(Option<u64>) -> Result<R, Error> + 'static,
+    make: impl FnOnce(Option<u64>, SyncActivator) -> Result<R, Error> + 'static,
 ) -> Stream<'scope, T>
 where
     T: 'static,
@@ -56,8 +60,9 @@ where
     let name = name.to_string();
     source(scope, &name.clone(), move |capability, info| {
         let activator = scope.activator_for(info.address.clone());
+        let waker = scope.worker().sync_activator_for(info.address.to_vec());
         let mut epochs = SourceEpochs::new(scope, &name, &info.address);
-        let mut reader = match make(epochs.restored_offset()) {
+        let mut reader = match make(epochs.restored_offset(), waker) {
             Ok(reader) => Some(reader),
             Err(error) => {
                 job.fail(error);
@@ -77,7 +82,7 @@ where
             let mut next = if job.is_stopped() {
                 Ok(Next::Done)
             } else {
-                Ok(Next::Pending)
+                Ok(Next::Pending(HEARTBEAT))
             };
             for _ in 0..BATCH {
                 if job.is_stopped() {
@@ -99,7 +104,7 @@ where
             output.session(&*cap).give_container(&mut batch);
             match next {
                 Ok(Next::Record { .. }) => activator.activate(),
-                Ok(Next::Pending) => activator.activate_after(HEARTBEAT.min(FOLLOW_POLL)),
+                Ok(Next::Pending(after)) => activator.activate_after(after.min(HEARTBEAT)),
                 Ok(Next::Done) | Err(_) => {
                     if let Err(error) = next {
                         job.fail(error);
@@ -112,7 +117,3 @@ where
         }
     })
 }
-
-/// How often a source at the end of a growing input looks for more: a read that finds
-/// nothing costs microseconds, and this bounds how stale a followed log's readers are.
-pub(crate) const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(1);
