@@ -53,22 +53,37 @@ fn parse(line: &str) -> (String, Time) {
     (key.to_string(), time.parse().unwrap())
 }
 
-/// Runs the job into `out`; with `abort_after`, the job aborts once that many records are read.
-fn run(log: &Path, checkpoints: &Path, out: &Path, workers: usize, abort_after: Option<u64>) {
+/// Runs the job into `out`; with `abort_after`, the job aborts at the first record read after
+/// that many once a checkpoint has been committed (so that there is one to resume from however
+/// the machine's load spaces reads and checkpoints); returns whether it aborted.
+fn run(
+    log: &Path,
+    checkpoints: &Path,
+    out: &Path,
+    workers: usize,
+    abort_after: Option<u64>,
+) -> bool {
+    let aborted = Arc::new(AtomicU64::new(0));
+    let latest = checkpoints.join("LATEST");
     let execution = Execution::default()
         .workers(workers)
         .checkpointing(Checkpointing::new(checkpoints, 50).program("event-time-recovery", "v1"));
     let read = Arc::new(AtomicU64::new(0));
     let source = LogSource::open(log).unwrap().follow().until(EVENTS);
     let out = out.to_path_buf();
+    let aborts = aborted.clone();
     execute(execution, move |worker| {
         let (job, read) = (worker.job(), read.clone());
+        let (aborted, latest) = (aborts.clone(), latest.clone());
         worker.dataflow(|scope| {
             let events = scope
                 .event_log(&source)
                 .inspect(move |_| {
                     let n = read.fetch_add(1, Ordering::SeqCst) + 1;
-                    if abort_after == Some(n) {
+                    if abort_after.is_some_and(|after| n >= after)
+                        && latest.exists()
+                        && aborted.fetch_add(1, Ordering::SeqCst) == 0
+                    {
                         job.abort();
                     }
                 })
@@ -128,6 +143,7 @@ fn run(log: &Path, checkpoints: &Path, out: &Path, workers: usize, abort_after: 
         });
     })
     .unwrap();
+    aborted.load(Ordering::SeqCst) > 0
 }
 
 /// Every line written under `out`, sorted.
@@ -171,11 +187,11 @@ fn aborted_event_time_windows_resume_to_the_failure_free_result() {
             let base = dir.path().join(format!("run-{workers}-{abort_after}"));
             let (log, checkpoints, out) = (base.join("log"), base.join("cp"), base.join("out"));
             let appender = appended_log(&log);
-            run(&log, &checkpoints, &out, workers, Some(abort_after));
+            let aborted = run(&log, &checkpoints, &out, workers, Some(abort_after));
             appender.join().unwrap();
             assert!(
-                checkpoints.join("LATEST").exists(),
-                "{workers} workers, abort after {abort_after}: no checkpoint to resume from"
+                aborted && checkpoints.join("LATEST").exists(),
+                "{workers} workers, abort after {abort_after}: no abort after a checkpoint"
             );
             run(&log, &checkpoints, &out, workers, None);
             let got = written(&out);
