@@ -448,19 +448,7 @@ fn a_server_that_accepts_and_closes_at_once_is_given_up_on_after_the_retry_windo
         count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         drop(connection);
     });
-    let output = output_within(
-        sluice().args([
-            "run",
-            "wordcount",
-            "--socket",
-            &address,
-            "--retry-window-ms",
-            "2000",
-            "--status-every-ms",
-            "0",
-        ]),
-        LIMIT,
-    );
+    let output = socket_wordcount(&address, "2000", &[]);
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{err}");
     let last = err.lines().last().unwrap_or_default();
@@ -475,22 +463,22 @@ fn a_server_that_accepts_and_closes_at_once_is_given_up_on_after_the_retry_windo
     assert!(err.lines().count() <= 5, "{err}");
 }
 
+/// `sluice run wordcount --socket ADDRESS --retry-window-ms WINDOW EXTRA...`, run to its end
+/// (within the time limit), without status lines.
+fn socket_wordcount(address: &str, window_ms: &str, extra: &[&str]) -> std::process::Output {
+    output_within(
+        sluice()
+            .args(["run", "wordcount", "--socket", address])
+            .args(["--retry-window-ms", window_ms, "--status-every-ms", "0"])
+            .args(extra),
+        LIMIT,
+    )
+}
+
 #[test]
 fn a_refused_connection_is_retried_in_a_few_lines_and_named() {
     let address = format!("127.0.0.1:{}", common::free_port());
-    let output = output_within(
-        sluice().args([
-            "run",
-            "wordcount",
-            "--socket",
-            &address,
-            "--retry-window-ms",
-            "1500",
-            "--status-every-ms",
-            "0",
-        ]),
-        LIMIT,
-    );
+    let output = socket_wordcount(&address, "1500", &[]);
     let err = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{err}");
     assert!(err.contains(&address) && err.contains("refused"), "{err}");
@@ -802,20 +790,10 @@ fn after_data_a_server_that_only_accepts_and_closes_ends_the_stream_normally() {
     });
     let dir = tempfile::tempdir().unwrap();
     let counts = dir.path().join("counts");
-    let output = output_within(
-        sluice().args([
-            "run",
-            "wordcount",
-            "--socket",
-            &address,
-            "--retry-window-ms",
-            "1500",
-            "--final-counts",
-            counts.to_str().unwrap(),
-            "--status-every-ms",
-            "0",
-        ]),
-        LIMIT,
+    let output = socket_wordcount(
+        &address,
+        "1500",
+        &["--final-counts", counts.to_str().unwrap()],
     );
     let err = stderr(&output);
     assert!(output.status.success(), "{err}");
