@@ -309,3 +309,39 @@ fn checkpoint_bench_reports_every_figure() {
     assert!(throughput[1]["words_per_sec"]["min"].as_f64().unwrap() > 0.0);
     assert!(figures["recovery_ms"]["median"].as_f64().unwrap() > 0.0);
 }
+
+/// `--replot` redraws a run's plots from its results.json, measuring nothing: the committed
+/// TCP results give back every plot, and a file of another shape is refused, named.
+#[test]
+fn replot_redraws_the_plots_of_a_saved_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/results/tcp");
+    std::fs::copy(saved.join("results.json"), dir.path().join("results.json")).unwrap();
+    let output = sluice()
+        .args(["bench", "--replot"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    for plot in [
+        "interval.svg",
+        "latency-cdf-wordcount-2w-10000.svg",
+        "latency-cdf-wordcount-2w-100000.svg",
+    ] {
+        let svg = std::fs::read_to_string(dir.path().join(plot)).unwrap();
+        assert!(svg.contains("<svg") && svg.contains("native"), "{plot}");
+    }
+
+    std::fs::write(dir.path().join("results.json"), b"{\"mode\": 1}").unwrap();
+    let output = sluice()
+        .args(["bench", "--replot"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("results.json"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sluice_engine::prelude::*;
 use sluice_engine::sources::corpus::CorpusSpec;
 use sluice_engine::sources::{Generator, Socket};
@@ -39,7 +39,7 @@ use crate::workloads::Workload;
 const LOADGEN_RETRY: Duration = Duration::from_millis(1500);
 
 /// Where the load comes from.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LoadSource {
     /// The corpus generator inside the job's workers.
@@ -52,7 +52,7 @@ pub enum LoadSource {
 }
 
 /// One latency configuration.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LatencyConfig {
     #[serde(flatten)]
     pub workload: Workload,
@@ -101,7 +101,7 @@ impl LatencyConfig {
 }
 
 /// One run's figures.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LatencyRun {
     /// Lines sent, and lines the job read.
     pub lines_sent: u64,
@@ -119,8 +119,13 @@ pub struct LatencyRun {
     pub latency_ms: Percentiles,
     /// What `sluice loadgen` reported (TCP load only).
     pub loadgen: Option<LoadgenReport>,
-    #[serde(skip)]
+    /// Not saved (the percentiles and the CDF are): empty when read back from results.json.
+    #[serde(skip, default = "empty_histogram")]
     pub histogram: Histogram<u64>,
+}
+
+fn empty_histogram() -> Histogram<u64> {
+    Histogram::new(3).expect("3 significant figures is a valid precision")
 }
 
 impl LatencyRun {
@@ -131,7 +136,7 @@ impl LatencyRun {
 }
 
 /// A configuration's runs, summarized.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LatencyMeasurement {
     pub config: LatencyConfig,
     pub runs: Vec<LatencyRun>,

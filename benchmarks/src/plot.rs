@@ -301,6 +301,24 @@ impl<C, DB: DrawingBackend> Drawable<DB> for Sample<C> {
     }
 }
 
+/// What a run saved in `results.json` that its plots are drawn from.
+#[derive(serde::Deserialize)]
+struct Saved {
+    max_throughput: Vec<Measurement>,
+    latency: Vec<LatencyMeasurement>,
+}
+
+/// Redraws the plots of the run whose `results.json` is in `dir` (e.g. after the plots
+/// changed), measuring nothing; returns the files written.
+pub fn redraw(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let path = dir.join("results.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let saved: Saved = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a sluice bench result: {e}", path.display()))?;
+    write_plots(dir, &saved.max_throughput, &saved.latency)
+}
+
 /// Writes every plot into `dir`; returns the files written.
 pub fn write_plots(
     dir: &Path,

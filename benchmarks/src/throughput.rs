@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sluice_engine::hash::new_map;
 use sluice_engine::sources::corpus::CorpusSpec;
 use sluice_engine::sources::{Generator, TextFile};
@@ -44,7 +44,7 @@ pub struct ThroughputConfig {
 }
 
 /// One configuration's figures.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Measurement {
     /// "engine" or "hand loop".
     pub system: String,

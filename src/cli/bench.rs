@@ -64,6 +64,12 @@ pub struct BenchArgs {
     /// Directory for results (default: results/bench-UNIXTIME).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Measure nothing: redraw the plots of an earlier run from the results.json in DIR.
+    #[arg(long, value_name = "DIR", conflicts_with_all = [
+        "workload", "window_ms", "modes", "rates", "seconds", "warmup", "load", "lines", "runs",
+        "workers", "sustainable", "no_overhead", "out",
+    ])]
+    pub replot: Option<PathBuf>,
     #[command(flatten)]
     pub corpus: CorpusArgs,
 }
@@ -132,6 +138,12 @@ impl Drop for Progress {
 }
 
 pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(dir) = &args.replot {
+        for path in sluice::bench::plot::redraw(dir)? {
+            outln!("{}", path.display());
+        }
+        return Ok(());
+    }
     let mut workload = Workload::named(&args.workload).ok_or("unknown workload")?;
     if let Some(window_ms) = args.window_ms {
         if workload.window().is_none() {

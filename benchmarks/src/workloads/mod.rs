@@ -17,7 +17,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sluice_engine::sources::corpus::{Corpus, CorpusSpec};
 use sluice_engine::sources::generator::Lines;
 use sluice_engine::{Stream, Time};
@@ -26,7 +26,7 @@ use sluice_minibatch::DStream;
 use timed::{Probe, Timed};
 
 /// A benchmark workload.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "workload", rename_all = "kebab-case")]
 pub enum Workload {
     /// The running count of every word.
