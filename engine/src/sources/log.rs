@@ -47,10 +47,12 @@ use crate::time::Time;
 /// Records read per activation in arrival mode.
 const BATCH: usize = 8192;
 
-/// How long a follower keeps looking every [`LIVE_POLL`] after it last read a record, besides
-/// being woken on a change: while the log is live. Event-time jobs with checkpoints currently
-/// depend on that cadence (a job aborted mid-stream had committed no checkpoint when its source
-/// was only woken by changes: `event_time_recovery.rs`); an idle log costs nothing after it.
+/// A follower that has read a record in the last `LIVE` looks again every [`LIVE_POLL`]: the
+/// log is live, and the job busy anyway. Once it has been idle that long, it watches the log
+/// ([`crate::log::watch`]) and sleeps until a change (or [`FALLBACK_POLL`]), so an idle log
+/// costs nothing. (Waking on changes alone from the start made event-time jobs with
+/// checkpoints behave differently while the log is live — `event_time_recovery.rs` then
+/// sometimes aborted before its first checkpoint — so the live cadence is kept as it was.)
 const LIVE: Duration = Duration::from_millis(100);
 const LIVE_POLL: Duration = Duration::from_millis(1);
 
@@ -122,19 +124,14 @@ impl LogSource {
         &self.dir
     }
 
-    /// A reader for one worker, at the restored offset or the configured start; a follower's
-    /// source is woken through `waker` when the log changes.
+    /// A reader for one worker, at the restored offset or the configured start; an idle
+    /// follower's source is woken through `waker` when the log changes.
     fn reader(
         &self,
         (index, peers, job): Part,
         restored: Option<u64>,
         waker: SyncActivator,
     ) -> Result<LogLines> {
-        // Watching starts before the first read, so no append can fall between the two.
-        let watch = self
-            .follow
-            .then(|| wake_on_append(&self.dir, move || waker.activate().is_ok()))
-            .flatten();
         let mut reader = LogReader::open(&self.dir)?;
         match (restored, self.start) {
             (Some(offset), _) | (None, Start::Offset(offset)) => reader.seek(offset)?,
@@ -148,8 +145,10 @@ impl LogSource {
             index,
             peers,
             job,
-            _watch: watch,
+            waker: self.follow.then_some(waker),
+            watch: None,
             last_read: Instant::now(),
+            read_since_end: false,
         })
     }
 }
@@ -186,21 +185,30 @@ struct LogLines {
     index: u64,
     peers: u64,
     job: JobContext,
-    /// While following: wakes the source when the log changes (stops when dropped).
-    _watch: Option<WakeOnAppend>,
-    /// When a record was last read.
+    /// While following, until the log is first idle: what the watch will wake.
+    waker: Option<SyncActivator>,
+    /// Once the log has been idle: wakes the source when the log changes (stops when dropped).
+    watch: Option<WakeOnAppend>,
+    /// When the reader last reached the end after reading records (the clock is read once per
+    /// catch-up, not per record).
     last_read: Instant,
+    read_since_end: bool,
 }
 
 impl LogLines {
-    /// How long a follower at the end of the log waits at most before looking again (it is
-    /// also woken on a change): briefly while the log is live, else a slow fallback poll.
-    fn retry_after(&self) -> Duration {
+    /// How long a follower at the end of the log waits at most before looking again: briefly
+    /// while the log is live; once idle, until woken by a change (or a slow fallback poll).
+    fn retry_after(&mut self) -> Duration {
         if self.last_read.elapsed() < LIVE {
-            LIVE_POLL
-        } else {
-            FALLBACK_POLL
+            return LIVE_POLL;
         }
+        if let Some(waker) = self.waker.take() {
+            let dir = self.reader.dir().to_path_buf();
+            self.watch = wake_on_append(&dir, move || waker.activate().is_ok());
+            // An append since the last look was before the watch began: look once more.
+            return LIVE_POLL;
+        }
+        FALLBACK_POLL
     }
 }
 
@@ -227,10 +235,15 @@ impl TimedRead<String> for LogLines {
         })?;
         Ok(match next {
             Some(record) => {
-                self.last_read = Instant::now();
+                self.read_since_end = true;
                 record
             }
-            None if self.follow => Next::Pending(self.retry_after()),
+            None if self.follow => {
+                if std::mem::take(&mut self.read_since_end) {
+                    self.last_read = Instant::now();
+                }
+                Next::Pending(self.retry_after())
+            }
             None => Next::Done,
         })
     }
