@@ -288,18 +288,23 @@ impl<D> Restamp<D> {
 }
 
 /// Emits `stamped` records (sorted by stamp, none before `cap`'s time) at their stamps.
+///
+/// Each stamp's records go out as one container: a session per stamp fed record by record
+/// would allocate (and the allocator zero) a full-capacity buffer per stamp — with a distinct
+/// stamp per record, nearly all of `sluice run hashtags`' time went to zeroing pages.
 fn emit<D: Clone + 'static>(
     output: &mut OutputSession<'_, D>,
     cap: &Capability<Time>,
     stamped: Vec<(Time, D)>,
 ) {
     let mut records = stamped.into_iter().peekable();
+    let mut batch = Vec::new();
     while let Some((t, first)) = records.next() {
-        let at = cap.delayed(&t);
-        let mut session = output.session(&at);
-        session.give(first);
+        batch.push(first);
         while let Some((_, next)) = records.next_if(|(u, _)| *u == t) {
-            session.give(next);
+            batch.push(next);
         }
+        output.session(&cap.delayed(&t)).give_container(&mut batch);
+        batch.clear();
     }
 }
