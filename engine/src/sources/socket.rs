@@ -584,4 +584,48 @@ mod tests {
         let mut spent = Retry::new(&socket.retry_window(Duration::ZERO));
         assert_eq!(spent.next("refused"), None);
     }
+
+    #[test]
+    fn a_line_cut_by_a_silence_is_completed_and_a_stop_lets_go_of_an_idle_connection() {
+        use std::io::{Read as _, Write as _};
+
+        use crate::prelude::*;
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let (closed, reader_closed) = mpsc::channel();
+        std::thread::spawn(move || {
+            let (mut connection, _) = listener.accept().unwrap();
+            connection.write_all(b"one\ntw").unwrap();
+            // Silent for a few of the reader's read timeouts, in the middle of a line.
+            std::thread::sleep(3 * HEARTBEAT);
+            connection.write_all(b"o\n").unwrap();
+            // Then open and idle, until the reader closes its end.
+            let _ = connection.read(&mut [0; 1]);
+            closed.send(()).unwrap();
+        });
+        let socket = Socket::new(address).unwrap();
+        let sink = Collector::new();
+        let collected = sink.clone();
+        let (context, job) = mpsc::channel();
+        let run = std::thread::spawn(move || {
+            execute(Execution::default(), move |worker| {
+                worker.dataflow(|scope| {
+                    context.send(JobContext::of(scope)).unwrap();
+                    scope.socket_text(&socket).collect_into(&sink);
+                });
+            })
+        });
+        let job = job.recv().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while collected.len() < 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        job.stop();
+        run.join().unwrap().unwrap();
+        assert_eq!(collected.take(), vec!["one".to_string(), "two".to_string()]);
+        reader_closed
+            .recv_timeout(Duration::from_secs(2))
+            .expect("the reader closes an idle connection soon after the job stops");
+    }
 }
