@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde_json::json;
 use sluice_bench::architectures::kappa::Kappa;
 use sluice_bench::architectures::word_count_view;
-use sluice_engine::serving::{Embedded, ServingStore};
+use sluice_serving::{Embedded, ServingStore};
 
 fn line(i: u64) -> String {
     format!("Word{} word{} w{}", i % 13, i % 7, i % 3)

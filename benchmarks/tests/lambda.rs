@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use sluice_bench::architectures::lambda::Lambda;
 use sluice_bench::architectures::word_count_view;
-use sluice_engine::serving::{Embedded, ServingStore};
+use sluice_serving::{Embedded, ServingStore};
 
 fn line(i: u64) -> String {
     format!("a{} b{} c", i % 11, i % 5)

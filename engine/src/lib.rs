@@ -46,7 +46,6 @@ pub mod execution;
 pub mod hash;
 pub mod log;
 pub mod operators;
-pub mod serving;
 pub mod sinks;
 pub mod sources;
 pub mod state;

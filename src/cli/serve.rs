@@ -7,7 +7,7 @@ use std::time::Duration;
 use clap::Args;
 use sluice::bench::architectures::kappa::Kappa;
 use sluice::bench::architectures::word_count_view;
-use sluice::engine::serving::{self, http};
+use sluice::serving::{self, http};
 
 use super::flags;
 use super::out::outln;

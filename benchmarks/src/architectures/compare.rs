@@ -24,7 +24,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 use sluice_engine::log::{EventLog, Fsync, LogConfig};
 use sluice_engine::prelude::*;
-use sluice_engine::serving;
+use sluice_serving as serving;
 
 use super::kappa::{Kappa, KappaRun, ViewProgram};
 use super::lambda::{Lambda, LambdaRun};

@@ -31,8 +31,8 @@ use std::time::{Duration, Instant};
 use sluice_engine::checkpoint::{CheckpointDir, Checkpointing};
 use sluice_engine::log::LogReader;
 use sluice_engine::prelude::*;
-use sluice_engine::serving::{ServeView, ServingStore};
 use sluice_engine::sources::LogSource;
+use sluice_serving::{ServeView, ServingStore};
 
 /// A view's program: the log's lines in, the view's `(key, value)` updates out.
 pub type ViewProgram =

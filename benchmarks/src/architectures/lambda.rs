@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use sluice_engine::log::LogReader;
 use sluice_engine::prelude::*;
-use sluice_engine::serving::{ServeView, ServingStore};
 use sluice_engine::sources::LogSource;
+use sluice_serving::{ServeView, ServingStore};
 
 use super::kappa::{Kappa, KappaRun, ViewProgram};
 

@@ -1,8 +1,9 @@
 //! A TCP socket client as a source, with Spark's `socketTextStream` semantics.
 //!
-//! Worker 0 connects to `host:port` and reads newline-delimited text on a reader thread (tokio
-//! for the IO); the thread hands lines to the operator over a channel and wakes it, once per
-//! read from the socket rather than once per line. If the connection cannot be made, or drops,
+//! Worker 0 connects to `host:port` and reads newline-delimited text on a reader thread (plain
+//! blocking `std::net`, with a short read timeout so that the thread notices a stopped job even
+//! while the server is silent); the thread hands lines to the operator over a channel and wakes
+//! it, once per read from the socket rather than once per line. If the connection cannot be made, or drops,
 //! or the server accepts and closes without sending a line, the reader retries with exponential
 //! backoff and jitter (100 ms doubling to 2 s), within the retry window, and says so on stderr in
 //! a few lines (repeats of one failure are summarised). Only a connection that delivered data
@@ -26,13 +27,14 @@
 //! the socket delivered is lost. (What the server sent but the crash kept from being logged is
 //! gone, as with any TCP receiver: the server cannot replay it.)
 
+use std::io::{BufRead, BufReader, ErrorKind};
+use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use timely::scheduling::SyncActivator;
-use tokio::io::AsyncBufReadExt;
 
 use super::driver::{drive, Poll, Read, HEARTBEAT};
 use super::lines::decode_line;
@@ -294,89 +296,101 @@ fn read_socket(
         let _ = waker.activate();
         delivered
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            send(Event::Failed(Error::Config(format!(
-                "cannot start socket reader: {e}"
-            ))));
+    let mut retry = Retry::new(&socket);
+    let mut ever_delivered = false;
+    loop {
+        if job.is_stopped() {
             return;
         }
-    };
-    runtime.block_on(async {
-        let mut retry = Retry::new(&socket);
-        let mut ever_delivered = false;
-        loop {
+        let failure = match connect(&socket.address, retry.remaining()) {
+            Err(reason) => format!("cannot connect: {reason}"),
+            Ok(stream) => {
+                let _ = stream.set_nodelay(true);
+                let read = read_connection(stream, &socket, &job, &send, ever_delivered);
+                let Some(read) = read else {
+                    return; // the job is gone or stopped
+                };
+                if read.delivered {
+                    ever_delivered = true;
+                    retry = Retry::new(&socket);
+                }
+                if socket.end_on_close {
+                    if read.reason != CLOSED {
+                        eprintln!(
+                            "sluice: {}: {}; ending the stream",
+                            socket.address, read.reason
+                        );
+                    }
+                    send(Event::Ended);
+                    return;
+                }
+                if read.delivered {
+                    format!("lost the connection: {}", read.reason)
+                } else {
+                    format!("connected, but {} before sending a line", read.reason)
+                }
+            }
+        };
+        let Some(pause) = retry.next(&failure) else {
+            if ever_delivered {
+                eprintln!(
+                    "sluice: {} did not come back within {} ms ({failure}); ending the stream",
+                    socket.address,
+                    socket.retry_window.as_millis()
+                );
+                send(Event::Ended);
+            } else {
+                send(Event::Failed(Error::Connect {
+                    address: socket.address.clone(),
+                    reason: failure,
+                    waited_ms: retry.started.elapsed().as_millis() as u64,
+                }));
+            }
+            return;
+        };
+        // Sleep in heartbeats, so that a stopped job does not wait out a long pause.
+        let until = Instant::now() + pause;
+        while Instant::now() < until {
             if job.is_stopped() {
                 return;
             }
-            // A connect that hangs (a dropped SYN) is bounded by what is left of the window.
-            let connect = tokio::net::TcpStream::connect(&socket.address);
-            let failure = match tokio::time::timeout(retry.remaining(), connect).await {
-                Err(_) => "cannot connect: timed out".to_string(),
-                Ok(Err(e)) => format!("cannot connect: {e}"),
-                Ok(Ok(stream)) => {
-                    let _ = stream.set_nodelay(true);
-                    let read = read_connection(stream, &socket, &job, &send, ever_delivered).await;
-                    let Some(read) = read else {
-                        return; // the job is gone or stopped
-                    };
-                    if read.delivered {
-                        ever_delivered = true;
-                        retry = Retry::new(&socket);
-                    }
-                    if socket.end_on_close {
-                        if read.reason != CLOSED {
-                            eprintln!(
-                                "sluice: {}: {}; ending the stream",
-                                socket.address, read.reason
-                            );
-                        }
-                        send(Event::Ended);
-                        return;
-                    }
-                    if read.delivered {
-                        format!("lost the connection: {}", read.reason)
-                    } else {
-                        format!("connected, but {} before sending a line", read.reason)
-                    }
-                }
-            };
-            let Some(pause) = retry.next(&failure) else {
-                if ever_delivered {
-                    eprintln!(
-                        "sluice: {} did not come back within {} ms ({failure}); ending the stream",
-                        socket.address,
-                        socket.retry_window.as_millis()
-                    );
-                    send(Event::Ended);
-                } else {
-                    send(Event::Failed(Error::Connect {
-                        address: socket.address.clone(),
-                        reason: failure,
-                        waited_ms: retry.started.elapsed().as_millis() as u64,
-                    }));
-                }
-                return;
-            };
-            // Sleep in heartbeats, so that a stopped job does not wait out a long pause.
-            let until = Instant::now() + pause;
-            while Instant::now() < until {
-                if job.is_stopped() {
-                    return;
-                }
-                tokio::time::sleep(
-                    until
-                        .saturating_duration_since(Instant::now())
-                        .min(HEARTBEAT),
-                )
-                .await;
-            }
+            std::thread::sleep(
+                until
+                    .saturating_duration_since(Instant::now())
+                    .min(HEARTBEAT),
+            );
         }
-    });
+    }
+}
+
+/// Connects to `address`, trying each address it resolves to in turn, within `timeout` in all:
+/// a connect that hangs (a dropped SYN) is bounded by what is left of the retry window rather
+/// than by the kernel's minutes. The error is the last address's, or `timed out` once the time
+/// is spent.
+///
+/// A job stopped meanwhile does not wait for this: the reader thread is detached, and notices
+/// the stop at its next read.
+fn connect(address: &str, timeout: Duration) -> std::result::Result<TcpStream, String> {
+    let deadline = Instant::now() + timeout;
+    let timed_out = || Err("timed out".to_string());
+    let mut last = None;
+    for resolved in address.to_socket_addrs().map_err(|e| e.to_string())? {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return timed_out();
+        }
+        match TcpStream::connect_timeout(&resolved, left) {
+            Ok(stream) => return Ok(stream),
+            Err(e) if e.kind() == ErrorKind::TimedOut && Instant::now() >= deadline => {
+                return timed_out()
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.map_or_else(
+        || "could not resolve to any address".to_string(),
+        |e| e.to_string(),
+    ))
 }
 
 /// How a connection ended.
@@ -390,20 +404,32 @@ struct ConnectionEnd {
 /// Reads lines from one connection until it ends; `None` if the job is gone or stopped. With
 /// `reconnect`, its first line is reported as a reconnection (a connection that sends nothing
 /// is not one).
-async fn read_connection(
-    stream: tokio::net::TcpStream,
+///
+/// Reads wait at most a [`HEARTBEAT`]: a silent server is not a failure, but the thread must
+/// notice a stopped job, so each timeout hands over the lines already read and checks the job
+/// before waiting again. A line cut by a timeout is kept and completed by the next read.
+fn read_connection(
+    stream: TcpStream,
     socket: &Socket,
     job: &JobContext,
     send: &impl Fn(Event) -> bool,
     reconnect: bool,
 ) -> Option<ConnectionEnd> {
-    let mut reader = tokio::io::BufReader::with_capacity(1 << 16, stream);
+    if let Err(e) = stream.set_read_timeout(Some(HEARTBEAT)) {
+        let reason = e.to_string();
+        return Some(ConnectionEnd {
+            delivered: false,
+            reason,
+        });
+    }
+    let mut reader = BufReader::with_capacity(1 << 16, stream);
     let (mut line, mut batch) = (Vec::new(), Vec::new());
     let mut delivered = false;
     let reason = loop {
-        line.clear();
-        match reader.read_until(b'\n', &mut line).await {
-            Ok(0) => break CLOSED.to_string(),
+        match reader.read_until(b'\n', &mut line) {
+            // The end of the stream, with no part of a line left over.
+            Ok(0) if line.is_empty() => break CLOSED.to_string(),
+            // A whole line, or the last one, unterminated, before the end.
             Ok(_) => {
                 if !delivered && reconnect {
                     eprintln!("sluice: reconnected to {}", socket.address);
@@ -413,6 +439,17 @@ async fn read_connection(
                     Some(text) => batch.push(text.to_owned()),
                     None => job.malformed(|| format!("{}: line is not UTF-8", socket.address)),
                 }
+                line.clear();
+            }
+            // Silent for a heartbeat.
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                if !batch.is_empty() && !send(Event::Lines(std::mem::take(&mut batch))) {
+                    return None;
+                }
+                if job.is_stopped() {
+                    return None;
+                }
+                continue;
             }
             Err(e) => break e.to_string(),
         }
@@ -546,5 +583,49 @@ mod tests {
 
         let mut spent = Retry::new(&socket.retry_window(Duration::ZERO));
         assert_eq!(spent.next("refused"), None);
+    }
+
+    #[test]
+    fn a_line_cut_by_a_silence_is_completed_and_a_stop_lets_go_of_an_idle_connection() {
+        use std::io::{Read as _, Write as _};
+
+        use crate::prelude::*;
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let (closed, reader_closed) = mpsc::channel();
+        std::thread::spawn(move || {
+            let (mut connection, _) = listener.accept().unwrap();
+            connection.write_all(b"one\ntw").unwrap();
+            // Silent for a few of the reader's read timeouts, in the middle of a line.
+            std::thread::sleep(3 * HEARTBEAT);
+            connection.write_all(b"o\n").unwrap();
+            // Then open and idle, until the reader closes its end.
+            let _ = connection.read(&mut [0; 1]);
+            closed.send(()).unwrap();
+        });
+        let socket = Socket::new(address).unwrap();
+        let sink = Collector::new();
+        let collected = sink.clone();
+        let (context, job) = mpsc::channel();
+        let run = std::thread::spawn(move || {
+            execute(Execution::default(), move |worker| {
+                worker.dataflow(|scope| {
+                    context.send(JobContext::of(scope)).unwrap();
+                    scope.socket_text(&socket).collect_into(&sink);
+                });
+            })
+        });
+        let job = job.recv().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while collected.len() < 2 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        job.stop();
+        run.join().unwrap().unwrap();
+        assert_eq!(collected.take(), vec!["one".to_string(), "two".to_string()]);
+        reader_closed
+            .recv_timeout(Duration::from_secs(2))
+            .expect("the reader closes an idle connection soon after the job stops");
     }
 }

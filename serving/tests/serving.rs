@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use sluice_engine::serving::{self, http, ServingStore};
+use sluice_serving::{self as serving, http, ServingStore};
 
 /// The version semantics every store must have.
 fn check_versions(store: &dyn ServingStore, view: &str) {

@@ -11,8 +11,8 @@ use std::sync::Mutex;
 use redis::{Commands, Script};
 use serde_json::Value;
 
-use super::ServingStore;
-use crate::error::Error;
+use crate::ServingStore;
+use sluice_engine::Error;
 
 /// A connection to a Redis server used as the serving store.
 pub struct Redis {

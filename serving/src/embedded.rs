@@ -5,8 +5,8 @@ use std::sync::RwLock;
 
 use serde_json::Value;
 
-use super::ServingStore;
-use crate::error::Error;
+use crate::ServingStore;
+use sluice_engine::Error;
 
 /// Views in memory, shared by the jobs and the HTTP server of one process.
 #[derive(Default)]

@@ -1,3 +1,5 @@
+//! # sluice-serving
+//!
 //! The serving layer: where views computed by a job are read by queries.
 //!
 //! A *view* maps keys to JSON values (a word's count, a campaign's window counts). Jobs write
@@ -12,14 +14,19 @@
 //! [`http::serve`] answers `GET /views/NAME/KEY` over HTTP; jobs write views with
 //! [`ServeView::serve_view`].
 //!
+//! It is a crate of its own, above `sluice-engine`, so that the engine's core carries no web
+//! server, no Redis client and no async runtime: only programs that serve views pay for them.
+//!
 //! ```
-//! use sluice_engine::serving::{open, ServingStore};
+//! use sluice_serving::{open, ServingStore};
 //! let store = open("embedded").unwrap();
 //! store.put("counts", 1, &[("a".into(), 3.into())]).unwrap();
 //! assert_eq!(store.get("counts", "a").unwrap(), None); // written, not yet published
 //! store.publish("counts", 1).unwrap();
 //! assert_eq!(store.get("counts", "a").unwrap(), Some(3.into()));
 //! ```
+
+#![warn(missing_docs)]
 
 pub mod embedded;
 pub mod http;
@@ -34,7 +41,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::error::Error;
+use sluice_engine::Error;
 
 /// A store of versioned views; see the module docs.
 pub trait ServingStore: Send + Sync {

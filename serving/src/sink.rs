@@ -4,12 +4,12 @@ use std::fmt::Display;
 use std::sync::Arc;
 
 use serde::Serialize;
-use timely::dataflow::channels::pact::Pipeline;
-use timely::dataflow::operators::Operator;
+use sluice_engine::timely::dataflow::channels::pact::Pipeline;
+use sluice_engine::timely::dataflow::operators::Operator;
 
-use super::ServingStore;
-use crate::execution::JobContext;
-use crate::stream::Stream;
+use crate::ServingStore;
+use sluice_engine::JobContext;
+use sluice_engine::Stream;
 
 /// Streams of view updates.
 pub trait ServeView {

@@ -12,8 +12,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::ServingStore;
-use crate::error::Error;
+use crate::ServingStore;
+use sluice_engine::Error;
 
 /// A running HTTP server; it stops when dropped.
 pub struct Server {
