@@ -8,7 +8,7 @@ use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::Operator;
 
 use super::ServingStore;
-use crate::execution::JobContext;
+use crate::job::JobContext;
 use crate::stream::Stream;
 
 /// Streams of view updates.
