@@ -70,20 +70,24 @@ struct Shared {
 }
 
 impl JobContext {
-    /// The context of the job `scope` belongs to (a fresh one outside [`execute`]).
+    /// The context of the job `scope` belongs to (a fresh one outside
+    /// [`execute`](crate::execution::execute)).
     pub fn of(scope: Scope<'_>) -> JobContext {
-        scope
-            .worker()
-            .config()
-            .get::<JobContext>(CONTEXT_KEY)
-            .cloned()
-            .unwrap_or_default()
+        JobContext::in_config(scope.worker().config())
     }
 
     /// Puts this context into a worker configuration, where [`of`](Self::of) and
     /// [`WorkerExt::job`] find it.
     pub(crate) fn install(&self, config: &mut timely::WorkerConfig) {
         config.set(CONTEXT_KEY.to_string(), self.clone());
+    }
+
+    /// The context [`install`](Self::install)ed in `config`, or a fresh one.
+    fn in_config(config: &timely::WorkerConfig) -> JobContext {
+        config
+            .get::<JobContext>(CONTEXT_KEY)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Stamps records with `clock` (see [`Execution::clock`](crate::execution::Execution::clock)).
@@ -256,9 +260,6 @@ pub trait WorkerExt {
 
 impl WorkerExt for Worker {
     fn job(&self) -> JobContext {
-        self.config()
-            .get::<JobContext>(CONTEXT_KEY)
-            .cloned()
-            .unwrap_or_default()
+        JobContext::in_config(self.config())
     }
 }
