@@ -112,7 +112,7 @@ impl Coordinator {
         }
         let operators = Arc::new(Mutex::new(Operators::default()));
         let error = Arc::new(Mutex::new(None));
-        let WriterThread { sender, thread } = Writer::spawn(
+        let WriterThread { sender, thread } = Writer::new(
             &config,
             &store,
             workers,
@@ -120,8 +120,8 @@ impl Coordinator {
             process,
             operators.clone(),
             restored.as_ref().map(|c| c.metadata.epoch),
-            error.clone(),
-        )?;
+        )
+        .spawn(error.clone())?;
         Ok(Coordinator {
             config,
             restored,

@@ -28,7 +28,7 @@ pub enum PartKind {
 impl PartKind {
     /// The name the checkpoint knows the instance `name` by (a source's starts with
     /// `source-`); its parts are named from it with [`part_name`].
-    pub fn operator_name(self, name: &str) -> String {
+    pub(super) fn operator_name(self, name: &str) -> String {
         match self {
             PartKind::Source => format!("source-{name}"),
             PartKind::Operator => name.to_string(),

@@ -74,11 +74,9 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer of process `process` of a job of `workers` per process × `processes`,
-    /// whose newest committed (or restored) epoch is `committed`. The first error it meets is
-    /// put in `error`.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn spawn(
+    /// The writer of process `process` of a job of `workers` per process × `processes`, whose
+    /// newest committed (or restored) epoch is `committed`.
+    pub(super) fn new(
         config: &Checkpointing,
         store: &CheckpointDir,
         workers: usize,
@@ -86,9 +84,8 @@ impl Writer {
         process: usize,
         operators: Arc<Mutex<Operators>>,
         committed: Option<Time>,
-        error: Arc<Mutex<Option<Error>>>,
-    ) -> Result<WriterThread, Error> {
-        let mut writer = Writer {
+    ) -> Writer {
+        Writer {
             events: EventIndex::of(store),
             cuts: BTreeMap::new(),
             store: store.clone(),
@@ -106,13 +103,17 @@ impl Writer {
             awaiting: BTreeSet::new(),
             committed,
             crash: CrashHook::from_env(),
-        };
+        }
+    }
+
+    /// Starts the writer's thread; the first error it meets is put in `error`.
+    pub(super) fn spawn(mut self, error: Arc<Mutex<Option<Error>>>) -> Result<WriterThread, Error> {
         let (sender, receiver) = sync_channel::<Part>(QUEUED_PARTS);
         let thread = std::thread::Builder::new()
             .name("sluice-checkpoints".into())
             .spawn(move || {
                 for part in receiver {
-                    if let Err(e) = writer.write(part) {
+                    if let Err(e) = self.write(part) {
                         lock(&error).get_or_insert(e);
                     }
                 }
