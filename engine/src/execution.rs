@@ -5,10 +5,9 @@
 //! process being number `process`. [`execute`] runs the same per-worker closure on every worker of
 //! this process and returns their results, or the first error any operator reported.
 //!
-//! The [`JobContext`] is how long-running operators learn that the job should stop (Ctrl-C) and
-//! how they report an error without panicking: a panicking timely worker leaves the others
-//! waiting forever, so operators record the error, release their capabilities and let the
-//! dataflow drain instead.
+//! This is the top of the engine: it opens the checkpoint coordinator, puts the [`JobContext`]
+//! (see [`job`](crate::job)) into every worker's configuration, and runs timely. Operators never
+//! import it; they reach their job through the context.
 //!
 //! ```
 //! use sluice_engine::prelude::*;
@@ -16,24 +15,20 @@
 //! assert_eq!(per_worker, vec![0, 1]);
 //! ```
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::checkpoint::{Checkpointing, Coordinator};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::stream::Scope;
 use crate::time::Time;
 
 /// Timely's worker, re-exported so programs need no timely import.
 pub use timely::worker::Worker;
 
-/// The key under which the job context travels in timely's worker configuration.
-const CONTEXT_KEY: &str = "sluice.job";
-/// How many malformed records are described on stderr before only counting them.
-const MALFORMED_REPORTED: u64 = 5;
+/// The job context, re-exported where it was defined before [`job`](crate::job) became its
+/// home, so that `execution::JobContext` paths keep compiling.
+pub use crate::job::{JobContext, WorkerExt};
 
 /// Where and how widely a job runs. Build it with the methods; the default is one worker.
 #[derive(Clone, Debug)]
@@ -92,13 +87,13 @@ impl Execution {
     ///
     /// [`ManualClock`]: crate::clock::ManualClock
     pub fn clock(mut self, clock: Clock) -> Self {
-        self.context.clock = clock;
+        self.context.set_clock(clock);
         self
     }
     /// Wakes idle sources at every multiple of `interval` ms, so that frontiers pass each
     /// boundary promptly (micro-batch mode sets its batch interval here).
     pub fn tick(mut self, interval: Time) -> Self {
-        self.context.tick = Some(interval.max(1));
+        self.context.set_tick(interval.max(1));
         self
     }
     /// Uses `context` (e.g. one whose shutdown a Ctrl-C handler triggers).
@@ -157,7 +152,7 @@ impl Execution {
             timely::CommunicationConfig::Thread
         };
         let mut worker = timely::WorkerConfig::default().idle_spin(std::time::Duration::ZERO);
-        worker.set(CONTEXT_KEY.to_string(), self.context.clone());
+        self.context.install(&mut worker);
         Ok(timely::Config {
             communication,
             worker,
@@ -211,7 +206,7 @@ where
         if let Some(epoch) = coordinator.restored_epoch() {
             eprintln!("sluice: resuming from the checkpoint of epoch {epoch}");
         }
-        execution.context.checkpoints = Some(Arc::new(coordinator));
+        execution.context.set_checkpoints(Arc::new(coordinator));
     }
     let config = execution.timely_config()?;
     let context = execution.context.clone();
@@ -220,7 +215,7 @@ where
         let Some(coordinator) = coordinator.clone() else {
             return work(worker);
         };
-        record_graph(worker, coordinator.clone());
+        coordinator.record_graph(worker);
         let result = work(worker);
         // Deliver the channels logged while building, before any operator runs.
         if let Some(mut registry) = worker.log_register() {
@@ -243,223 +238,6 @@ where
     match context.take_error() {
         Some(error) => Err(error),
         None => Ok(results),
-    }
-}
-
-/// Records the channels of the dataflows `worker` builds into the checkpoint coordinator's
-/// graph, from which it knows which operators are in event time (see
-/// [`checkpoint::domain`](crate::checkpoint::domain)).
-fn record_graph(worker: &mut Worker, coordinator: Arc<Coordinator>) {
-    use timely::logging::{TimelyEvent, TimelyEventBuilder};
-    let Some(mut registry) = worker.log_register() else {
-        return;
-    };
-    registry.insert::<TimelyEventBuilder, _>("timely", move |_, events| {
-        let Some(events) = events else { return };
-        for (_, event) in events.iter() {
-            if let TimelyEvent::Channels(channel) = event {
-                coordinator.operators().graph.add_channel(
-                    &channel.scope_addr,
-                    channel.source.0,
-                    channel.target.0,
-                );
-            }
-        }
-    });
-}
-
-/// What all workers of a process share: the stop flag, reported errors, malformed-record counts,
-/// and the clock sources read.
-///
-/// Cheap to clone (it is a handle).
-#[derive(Clone, Debug, Default)]
-pub struct JobContext {
-    inner: Arc<Shared>,
-    clock: Clock,
-    tick: Option<Time>,
-    checkpoints: Option<Arc<Coordinator>>,
-}
-
-#[derive(Debug, Default)]
-struct Shared {
-    stop: AtomicBool,
-    aborted: AtomicBool,
-    errors: Mutex<Vec<Error>>,
-    malformed: AtomicU64,
-    /// Each event-time operator's watermark on each local worker, by operator address.
-    watermarks: Mutex<BTreeMap<Vec<usize>, BTreeMap<usize, Time>>>,
-    /// Entries held by the stateful operators of this process (see [`StateGauge`]).
-    state_entries: AtomicU64,
-}
-
-impl JobContext {
-    /// The context of the job `scope` belongs to (a fresh one outside [`execute`]).
-    pub fn of(scope: Scope<'_>) -> JobContext {
-        scope
-            .worker()
-            .config()
-            .get::<JobContext>(CONTEXT_KEY)
-            .cloned()
-            .unwrap_or_default()
-    }
-
-    /// The clock sources stamp records with.
-    pub fn clock(&self) -> &Clock {
-        &self.clock
-    }
-
-    /// The job's checkpoint coordinator, if it checkpoints.
-    pub fn checkpoints(&self) -> Option<Arc<Coordinator>> {
-        self.checkpoints.clone()
-    }
-
-    /// The interval at whose multiples idle sources wake, if any (see [`Execution::tick`]).
-    pub fn tick(&self) -> Option<Time> {
-        self.tick
-    }
-
-    /// Asks every source to finish: they emit what they have and release their capabilities.
-    pub fn stop(&self) {
-        self.inner.stop.store(true, Ordering::SeqCst);
-    }
-
-    /// Stops the job without finishing work in progress: sources stop as with
-    /// [`stop`](Self::stop), and outputs that check [`is_aborted`](Self::is_aborted) drop what
-    /// they have not written yet (Spark's non-graceful stop, Flink's cancel).
-    pub fn abort(&self) {
-        self.inner.aborted.store(true, Ordering::SeqCst);
-        self.stop();
-    }
-
-    /// Whether [`abort`](Self::abort) was called.
-    pub fn is_aborted(&self) -> bool {
-        self.inner.aborted.load(Ordering::Relaxed)
-    }
-
-    /// Whether [`stop`](Self::stop) was called.
-    pub fn is_stopped(&self) -> bool {
-        self.inner.stop.load(Ordering::Relaxed)
-    }
-
-    /// Records an error the job should end with, and stops the job.
-    pub fn fail(&self, error: Error) {
-        self.inner
-            .errors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(error);
-        self.stop();
-    }
-
-    /// Takes the first reported error, if any.
-    pub fn take_error(&self) -> Option<Error> {
-        let mut errors = self.inner.errors.lock().unwrap_or_else(|e| e.into_inner());
-        (!errors.is_empty()).then(|| errors.remove(0))
-    }
-
-    /// Counts a malformed record; the first few are described on stderr.
-    pub fn malformed(&self, description: impl FnOnce() -> String) {
-        let n = self.inner.malformed.fetch_add(1, Ordering::Relaxed);
-        if n < MALFORMED_REPORTED {
-            eprintln!("sluice: malformed record skipped: {}", description());
-        }
-    }
-
-    /// How many malformed records this process has skipped.
-    pub fn malformed_count(&self) -> u64 {
-        self.inner.malformed.load(Ordering::Relaxed)
-    }
-
-    /// The process's current event-time watermark: the lowest over every event-time operator
-    /// on every local worker whose input is still open (`None` if there is none) — the metric
-    /// to watch when windows do not fire.
-    pub fn watermark(&self) -> Option<Time> {
-        let watermarks = self
-            .inner
-            .watermarks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        watermarks.values().flat_map(|w| w.values()).min().copied()
-    }
-
-    /// How many entries — a window's aggregate for one key, a buffered record, an open session
-    /// — the windowing and join operators of this process hold right now. A gauge to watch state
-    /// stay bounded on an endless stream: it should rise and fall with the open windows, never
-    /// grow with the input.
-    pub fn state_entries(&self) -> u64 {
-        self.inner.state_entries.load(Ordering::Relaxed)
-    }
-
-    /// A gauge through which one operator instance reports its share of
-    /// [`state_entries`](Self::state_entries).
-    pub(crate) fn state_gauge(&self) -> StateGauge {
-        StateGauge {
-            job: self.clone(),
-            reported: 0,
-        }
-    }
-
-    /// Records the watermark of the event-time operator at `operator` on `worker` (`None` when
-    /// its input has ended), and returns the highest watermark any local worker's instance of
-    /// that operator has reached.
-    pub(crate) fn publish_watermark(
-        &self,
-        operator: &[usize],
-        worker: usize,
-        watermark: Option<Time>,
-    ) -> Option<Time> {
-        let mut all = self
-            .inner
-            .watermarks
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let mine = all.entry(operator.to_vec()).or_default();
-        match watermark {
-            Some(w) => mine.insert(worker, w),
-            None => mine.remove(&worker),
-        };
-        mine.values().max().copied()
-    }
-}
-
-/// One operator instance's share of [`JobContext::state_entries`]; withdrawn when dropped.
-pub(crate) struct StateGauge {
-    job: JobContext,
-    reported: u64,
-}
-
-impl StateGauge {
-    /// Reports that the operator now holds `entries` entries.
-    pub(crate) fn set(&mut self, entries: usize) {
-        let entries = entries as u64;
-        let total = &self.job.inner.state_entries;
-        if entries > self.reported {
-            total.fetch_add(entries - self.reported, Ordering::Relaxed);
-        } else {
-            total.fetch_sub(self.reported - entries, Ordering::Relaxed);
-        }
-        self.reported = entries;
-    }
-}
-
-impl Drop for StateGauge {
-    fn drop(&mut self) {
-        self.set(0);
-    }
-}
-
-/// Sluice's additions to a timely worker.
-pub trait WorkerExt {
-    /// The job context this worker runs in.
-    fn job(&self) -> JobContext;
-}
-
-impl WorkerExt for Worker {
-    fn job(&self) -> JobContext {
-        self.config()
-            .get::<JobContext>(CONTEXT_KEY)
-            .cloned()
-            .unwrap_or_default()
     }
 }
 

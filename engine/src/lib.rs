@@ -3,7 +3,9 @@
 //! Sluice's engine: one program is one [timely dataflow](https://docs.rs/timely) of long-running
 //! operators, one instance per worker. This crate gives that DAG a small stream API of its own:
 //!
-//! - [`execution`]: workers, processes and the job context (shutdown, errors) — [`execute`];
+//! - [`execution`]: workers, processes and hostfiles — [`execute`], the top layer;
+//! - [`job`]: the [`JobContext`], the one handle through which an operator reaches its job
+//!   (shutdown, errors, watermarks, state gauge, clock, checkpoints);
 //! - [`operators`]: stateless transforms, partitioning, per-key state with pre-aggregation, and
 //!   side outputs for malformed records — extension traits on [`Stream`], as timely's own are;
 //! - [`sources`]: the corpus generator, text files, a directory monitor, a TCP socket client and
@@ -44,6 +46,7 @@ pub mod clock;
 pub mod error;
 pub mod execution;
 pub mod hash;
+pub mod job;
 pub mod log;
 pub mod operators;
 pub mod sinks;
@@ -54,7 +57,8 @@ pub mod testing;
 pub mod time;
 
 pub use error::{Error, Result};
-pub use execution::{execute, Execution, JobContext};
+pub use execution::{execute, Execution};
+pub use job::JobContext;
 pub use stream::{Scope, Stream};
 pub use time::Time;
 
@@ -63,7 +67,8 @@ pub use timely;
 
 /// Everything an ordinary program needs, with no timely imports.
 pub mod prelude {
-    pub use crate::execution::{execute, Execution, JobContext, Worker, WorkerExt};
+    pub use crate::execution::{execute, Execution, Worker};
+    pub use crate::job::{JobContext, WorkerExt};
     pub use crate::operators::event_time::{EventTime, Watermarks};
     pub use crate::operators::event_window::{
         CoGroupWindows, CountWindows, EventWindowAggregates, EventWindows, ProcessWindows,

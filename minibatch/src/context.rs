@@ -50,7 +50,8 @@ use std::time::{Duration, Instant};
 
 use sluice_engine::checkpoint::Checkpointing;
 use sluice_engine::clock::Clock;
-use sluice_engine::execution::{execute, Execution, JobContext, WorkerExt};
+use sluice_engine::execution::{execute, Execution};
+use sluice_engine::job::{JobContext, WorkerExt};
 use sluice_engine::Time;
 
 use crate::error::{Error, Result};

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::{Arc, Condvar, Mutex};
 
-use sluice_engine::execution::JobContext;
+use sluice_engine::job::JobContext;
 use sluice_engine::sources::driver::until_tick;
 use sluice_engine::stream::{Scope, Stream};
 use sluice_engine::timely::dataflow::channels::pact::Pipeline;

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sluice_engine::execution::JobContext;
+use sluice_engine::job::JobContext;
 use sluice_engine::stream::Data;
 use sluice_engine::timely::dataflow::channels::pact::{Exchange, Pipeline};
 use sluice_engine::{Error as EngineError, Time};

@@ -1,5 +1,6 @@
-//! The job's side of checkpointing: which epochs to take, what to restore, and when an epoch
-//! is complete enough to commit.
+//! The job's side of checkpointing: the API its sources and operators call — which epochs to
+//! take, what to restore, where to give their parts — and how an epoch is committed (the
+//! protocol itself runs on the [`writer`](super::writer) thread).
 //!
 //! Epochs are the multiples of the checkpoint interval in the stream's own time (the records'
 //! timestamps). Every stateful operator instance and every source instance gives one *part* per
@@ -19,88 +20,26 @@
 //! `E` — and commits `E` once every event-time part has been saved as of `X(E)`, copying those
 //! parts in.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::path::PathBuf;
-use std::sync::mpsc::{sync_channel, SyncSender};
+use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use timely::worker::Worker;
 
-use super::domain::{DataflowGraph, Domain};
-use super::store::EventIndex;
-use super::{frame, Checkpoint, CheckpointDir, CheckpointError, Input, Metadata};
+use super::config::Checkpointing;
+use super::domain::Domain;
+use super::part::part_name;
+use super::registry::{record_graph, Operators};
+use super::writer::{Part, Writer, WriterThread};
+use super::{checkpoint_error, frame, lock, Checkpoint, CheckpointDir};
 use crate::error::Error;
 use crate::time::Time;
 
-/// Where and how often a job checkpoints, and which program the checkpoints belong to.
-///
-/// ```
-/// use sluice_engine::checkpoint::Checkpointing;
-/// let checkpoints = Checkpointing::new("/tmp/wordcount-checkpoints", 1000)
-///     .program("wordcount", "input=corpus.txt")
-///     .retain(5);
-/// ```
-#[derive(Clone, Debug)]
-pub struct Checkpointing {
-    dir: PathBuf,
-    every: Time,
-    program: String,
-    fingerprint: String,
-    inputs: BTreeMap<String, Input>,
-    retain: usize,
-    discard: bool,
-}
-
-impl Checkpointing {
-    /// Checkpoints into `dir` every `every_ms` of stream time.
-    pub fn new(dir: impl Into<PathBuf>, every_ms: Time) -> Self {
-        Checkpointing {
-            dir: dir.into(),
-            every: every_ms.max(1),
-            program: "program".into(),
-            fingerprint: String::new(),
-            inputs: BTreeMap::new(),
-            retain: 3,
-            discard: false,
-        }
-    }
-
-    /// Names the program and fingerprints its shape and options: a checkpoint is only restored
-    /// into a program with the same name and fingerprint.
-    pub fn program(mut self, name: &str, fingerprint: &str) -> Self {
-        self.program = name.to_string();
-        self.fingerprint = fingerprint.to_string();
-        self
-    }
-
-    /// Records the identity of the input `name` (see [`Input`]): a checkpoint is only restored
-    /// over the same inputs, so that its offsets are offsets of what is read.
-    pub fn input(mut self, name: &str, input: Input) -> Self {
-        self.inputs.insert(name.to_string(), input);
-        self
-    }
-
-    /// Keeps the last `epochs` committed checkpoints.
-    pub fn retain(mut self, epochs: usize) -> Self {
-        self.retain = epochs.max(1);
-        self
-    }
-
-    /// Starts afresh even if the directory holds another program's checkpoints (which are
-    /// then replaced as new ones are committed).
-    pub fn discard_existing(mut self, discard: bool) -> Self {
-        self.discard = discard;
-        self
-    }
-
-    /// The interval in ms of stream time.
-    pub fn every(&self) -> Time {
-        self.every
-    }
-}
+/// The types of [`Coordinator::register`]'s and [`Coordinator::write`]'s arguments.
+pub use super::part::{PartKind, PartOf};
 
 /// How this process takes part in checkpoints.
 pub struct Coordinator {
@@ -124,56 +63,6 @@ impl fmt::Debug for Coordinator {
             .field("every", &self.config.every)
             .field("restored", &self.restored_epoch())
             .finish()
-    }
-}
-
-/// The environment variable that makes a process abort after writing that many checkpoint
-/// parts once a checkpoint exists (committed by this run, or restored), so that tests can
-/// kill a job in the middle of a checkpoint and know there is one to resume from.
-pub const CRASH_AFTER_PARTS: &str = "SLUICE_TEST_CRASH_AFTER_PARTS";
-
-/// Encoded parts the writer may hold before workers wait for it.
-const QUEUED_PARTS: usize = 64;
-
-/// One part on its way to the disk.
-struct Part {
-    epoch: Option<Time>,
-    name: String,
-    frame: Vec<u8>,
-    /// The instance has finished: this part stands for it in every epoch from this one on.
-    last: Option<Time>,
-    domain: Domain,
-    /// A `with_event_time` instance's watermark as of the epoch.
-    watermark: Option<Time>,
-}
-
-/// What a part is, beside its state: see [`Coordinator::write`].
-#[derive(Clone, Copy, Debug)]
-pub struct PartOf<'a> {
-    /// The part's name (from [`Coordinator::register`]).
-    pub name: &'a str,
-    /// The domain of the epochs it is saved at.
-    pub domain: Domain,
-    /// For a `with_event_time` instance: its watermark as of the epoch.
-    pub watermark: Option<Time>,
-}
-
-/// The checkpointed operators (by name, without the worker) with their addresses, and the
-/// dataflow graph.
-#[derive(Debug, Default)]
-pub(crate) struct Operators {
-    addresses: BTreeMap<String, Vec<usize>>,
-    pub(crate) graph: DataflowGraph,
-}
-
-impl Operators {
-    /// The operators of `domain` (an operator whose inputs mix domains is in neither).
-    fn of(&self, domain: Domain) -> Vec<String> {
-        self.addresses
-            .iter()
-            .filter(|(_, address)| self.graph.domain(address) == Ok(domain))
-            .map(|(name, _)| name.clone())
-            .collect()
     }
 }
 
@@ -212,7 +101,7 @@ impl Coordinator {
                 None
             }
             Some(c) => {
-                check_compatible(&c, &config, workers, processes)?;
+                config.check_compatible(&c, workers, processes)?;
                 Some(c)
             }
             None => None,
@@ -223,40 +112,16 @@ impl Coordinator {
         }
         let operators = Arc::new(Mutex::new(Operators::default()));
         let error = Arc::new(Mutex::new(None));
-        let mut writer = Writer {
-            events: EventIndex::of(&store),
-            cuts: BTreeMap::new(),
-            store: store.clone(),
-            every: config.every,
-            watermarks: BTreeMap::new(),
-            program: config.program.clone(),
-            fingerprint: config.fingerprint.clone(),
-            inputs: config.inputs.clone(),
+        let WriterThread { sender, thread } = Writer::new(
+            &config,
+            &store,
             workers,
             processes,
             process,
-            operators: operators.clone(),
-            written: BTreeMap::new(),
-            finished: BTreeMap::new(),
-            awaiting: BTreeSet::new(),
-            committed: restored.as_ref().map(|c| c.metadata.epoch),
-            crash_after_parts: std::env::var(CRASH_AFTER_PARTS)
-                .ok()
-                .and_then(|v| v.parse().ok()),
-            parts_written: 0,
-        };
-        let (sender, receiver) = sync_channel::<Part>(QUEUED_PARTS);
-        let failed = error.clone();
-        let thread = std::thread::Builder::new()
-            .name("sluice-checkpoints".into())
-            .spawn(move || {
-                for part in receiver {
-                    if let Err(e) = writer.write(part) {
-                        lock(&failed).get_or_insert(e);
-                    }
-                }
-            })
-            .map_err(|e| Error::Startup(format!("cannot start the checkpoint writer: {e}")))?;
+            operators.clone(),
+            restored.as_ref().map(|c| c.metadata.epoch),
+        )
+        .spawn(error.clone())?;
         Ok(Coordinator {
             config,
             restored,
@@ -302,18 +167,22 @@ impl Coordinator {
         lock(&self.operators)
     }
 
-    /// The domain of the checkpointed operator `operator`'s inputs; an error naming it if they
-    /// mix event time and the sources' time (which no cut can make consistent).
+    /// Records the channels of the dataflows `worker` builds into the dataflow graph, from
+    /// which the coordinator knows which operators are in event time (see
+    /// [`domain`](super::domain)). Called on every worker before its dataflows are built.
+    pub fn record_graph(&self, worker: &mut Worker) {
+        record_graph(worker, self.operators.clone());
+    }
+
+    /// The domain of the checkpointed operator `operator`'s inputs (as registered, of
+    /// [`PartKind::Operator`]: a source is in the sources' time by definition); an error naming
+    /// it if they mix event time and the sources' time (which no cut can make consistent).
     pub fn domain_of(&self, operator: &str) -> Result<Domain, Error> {
         let operators = lock(&self.operators);
-        let address = operators
-            .addresses
-            .get(operator)
-            .cloned()
-            .unwrap_or_default();
+        let address = operators.address(operator).unwrap_or_default();
         operators
             .graph
-            .domain(&address)
+            .domain(address)
             .map_err(|e| Error::Config(format!("{operator} cannot be checkpointed: {e}")))
     }
 
@@ -327,13 +196,19 @@ impl Coordinator {
         self.workers
     }
 
-    /// Declares a checkpointed operator (or source) named `operator` at `address`; returns its
-    /// part name on `worker`.
-    pub fn register(&self, operator: &str, address: &[usize], worker: usize) -> String {
-        lock(&self.operators)
-            .addresses
-            .insert(operator.to_string(), address.to_vec());
-        format!("{operator}-w{worker}")
+    /// Declares a checkpointed instance of `kind` named `operator` at `address`; returns its
+    /// part name on `worker` (see [`part`](super::part) for the names).
+    pub fn register(
+        &self,
+        kind: PartKind,
+        operator: &str,
+        address: &[usize],
+        worker: usize,
+    ) -> String {
+        let operator = kind.operator_name(operator);
+        let part = part_name(&operator, worker);
+        lock(&self.operators).register(kind, operator, address);
+        part
     }
 
     /// The restored state of `part`, if this run resumed from a checkpoint that has it.
@@ -437,282 +312,6 @@ impl Coordinator {
     }
 }
 
-/// Refuses to restore a checkpoint of another program or another shape of job.
-fn check_compatible(
-    checkpoint: &Checkpoint,
-    config: &Checkpointing,
-    workers: usize,
-    processes: usize,
-) -> Result<(), Error> {
-    let m = &checkpoint.metadata;
-    if m.program != config.program || m.fingerprint != config.fingerprint {
-        return Err(Error::Config(format!(
-            "the checkpoint in {} is of another program ({} [{}]), not {} [{}]; \
-             use another directory, or --discard-checkpoint to start afresh",
-            config.dir.display(),
-            m.program,
-            m.fingerprint,
-            config.program,
-            config.fingerprint
-        )));
-    }
-    for (name, input) in &config.inputs {
-        let verdict = match m.inputs.get(name) {
-            Some(saved) => input.check(saved),
-            None => Err(format!(
-                "the checkpoint records no input {name} (it was taken by an older version)"
-            )),
-        };
-        match verdict {
-            Ok(None) => {}
-            Ok(Some(note)) => eprintln!("sluice: {note}"),
-            Err(change) => {
-                return Err(Error::Config(format!(
-                    "the checkpoint in {} was taken of another input: {change}; \
-                     use another directory, or --discard-checkpoint to start afresh",
-                    config.dir.display()
-                )))
-            }
-        }
-    }
-    if m.workers != workers * processes || m.processes != processes {
-        return Err(Error::Config(format!(
-            "the checkpoint in {} was taken with {} workers in {} processes; this run has {} in {}",
-            config.dir.display(),
-            m.workers,
-            m.processes,
-            workers * processes,
-            processes
-        )));
-    }
-    Ok(())
-}
-
-/// The writer thread's state: every part of this process goes through it, one at a time.
-struct Writer {
-    /// The event-time parts this process has saved.
-    events: EventIndex,
-    /// The event-time cut of each epoch every process has completed.
-    cuts: BTreeMap<Time, Option<Time>>,
-    store: CheckpointDir,
-    every: Time,
-    /// The lowest `with_event_time` watermark of each epoch not yet complete in this process.
-    watermarks: BTreeMap<Time, Time>,
-    program: String,
-    fingerprint: String,
-    inputs: BTreeMap<String, Input>,
-    workers: usize,
-    processes: usize,
-    process: usize,
-    operators: Arc<Mutex<Operators>>,
-    /// Parts written, per epoch not yet complete in this process.
-    written: BTreeMap<Time, BTreeSet<String>>,
-    /// The last state of instances that have finished, as frames, the first epoch each
-    /// stands for, and its watermark.
-    finished: BTreeMap<String, (Time, Vec<u8>, Option<Time>)>,
-    /// Epochs this process has completed that process 0 has not committed (process 0 only).
-    awaiting: BTreeSet<Time>,
-    /// The newest epoch committed (or restored): older ones are never committed.
-    committed: Option<Time>,
-    crash_after_parts: Option<usize>,
-    parts_written: usize,
-}
-
-impl Writer {
-    fn write(&mut self, part: Part) -> Result<(), Error> {
-        if part.domain == Domain::Event {
-            if let Some(epoch) = part.epoch {
-                self.store
-                    .write_event_part_frame(epoch, &part.name, &part.frame, part.last)
-                    .map_err(checkpoint_error)?;
-                self.events.record(&part.name, epoch, part.last);
-            }
-            if self.process == 0 {
-                self.commit_ready()?;
-            }
-            return Ok(());
-        }
-        if let (Some(epoch), Some(watermark)) = (part.epoch, part.watermark) {
-            let lowest = self.watermarks.entry(epoch).or_insert(watermark);
-            *lowest = (*lowest).min(watermark);
-        }
-        if let Some(epoch) = part.epoch {
-            self.store
-                .write_part_frame(epoch, &part.name, &part.frame)
-                .map_err(checkpoint_error)?;
-            if self.committed.is_some() {
-                self.parts_written += 1;
-            }
-            if self.crash_after_parts == Some(self.parts_written) {
-                eprintln!(
-                    "sluice: aborting after {} checkpoint parts ({CRASH_AFTER_PARTS})",
-                    self.parts_written
-                );
-                std::process::abort();
-            }
-            self.written
-                .entry(epoch)
-                .or_default()
-                .insert(part.name.clone());
-        }
-        if let Some(valid_from) = part.last {
-            self.finished
-                .insert(part.name, (valid_from, part.frame, part.watermark));
-        }
-        // Complete epochs: every instance has written a part, or has finished.
-        let expected = lock(&self.operators).of(Domain::Stream).len() * self.workers;
-        let complete: Vec<Time> = self
-            .written
-            .iter()
-            .filter(|(&epoch, parts)| {
-                let stand_ins = self
-                    .finished
-                    .iter()
-                    .filter(|(n, (from, ..))| epoch >= *from && !parts.contains(*n))
-                    .count();
-                parts.len() + stand_ins == expected
-            })
-            .map(|(epoch, _)| *epoch)
-            .collect();
-        for epoch in complete {
-            let parts = self.written.remove(&epoch).unwrap_or_default();
-            let mut watermark = self.watermarks.remove(&epoch);
-            for (name, (from, frame, finished_at)) in &self.finished {
-                if epoch >= *from && !parts.contains(name) {
-                    self.store
-                        .write_part_frame(epoch, name, frame)
-                        .map_err(checkpoint_error)?;
-                    if let Some(w) = finished_at {
-                        watermark = Some(watermark.map_or(*w, |m| m.min(*w)));
-                    }
-                }
-            }
-            self.store
-                .write_part(epoch, &format!("process-{}", self.process), &watermark)
-                .map_err(checkpoint_error)?;
-            self.awaiting.insert(epoch);
-        }
-        if self.process == 0 {
-            self.commit_ready()?;
-        }
-        Ok(())
-    }
-
-    /// Commits the newest epoch every process has completed (process 0 only).
-    fn commit_ready(&mut self) -> Result<(), Error> {
-        let floor = self.committed;
-        self.awaiting.retain(|&e| floor.is_none_or(|f| e > f));
-        let mut ready = None;
-        let awaiting: Vec<Time> = self.awaiting.iter().rev().copied().collect();
-        for epoch in awaiting {
-            if !self.cuts.contains_key(&epoch) {
-                let parts = self.store.pending_parts(epoch);
-                if !(0..self.processes).all(|p| parts.contains(&format!("process-{p}"))) {
-                    continue;
-                }
-                let cut = self.cut_of(epoch)?;
-                self.cuts.insert(epoch, cut);
-            }
-            if let Some(event_parts) = self.event_parts(self.cuts[&epoch]) {
-                ready = Some((epoch, event_parts));
-                break;
-            }
-        }
-        let Some((newest, (cut, event_parts))) = ready else {
-            return Ok(());
-        };
-        for (part, path) in &event_parts {
-            self.store
-                .copy_into_pending(newest, part, path)
-                .map_err(checkpoint_error)?;
-        }
-        let mut metadata = Metadata::new(&self.program, &self.fingerprint, newest);
-        metadata.event_epoch = cut;
-        metadata.inputs = self.inputs.clone();
-        metadata.operators = lock(&self.operators).addresses.keys().cloned().collect();
-        metadata.workers = self.workers * self.processes;
-        metadata.processes = self.processes;
-        for part in self.store.pending_parts(newest) {
-            if part.starts_with("source") {
-                let offset: Option<u64> = self
-                    .store
-                    .read_pending_part(newest, &part)
-                    .map_err(checkpoint_error)?;
-                if let Some(offset) = offset {
-                    metadata.source_offsets.insert(part, offset);
-                }
-            }
-        }
-        self.store.commit(metadata).map_err(checkpoint_error)?;
-        if let Some(cut) = cut {
-            self.store
-                .prune_event_parts(Some(cut))
-                .map_err(checkpoint_error)?;
-            self.events.prune(cut);
-        }
-        self.cuts.retain(|&e, _| e > newest);
-        self.committed = Some(newest);
-        self.awaiting.retain(|&e| e > newest);
-        Ok(())
-    }
-}
-
-/// An epoch's event-time side: its cut (if the program has event time), and the files of the
-/// event-time parts saved as of it.
-type EventCut = (Option<Time>, Vec<(String, PathBuf)>);
-
-impl Writer {
-    /// The event-time cut of `epoch`, whose process markers are all there: the lowest
-    /// watermark any process's `with_event_time` instances had at it, rounded down to an
-    /// epoch; `None` if the program has no event time.
-    fn cut_of(&self, epoch: Time) -> Result<Option<Time>, Error> {
-        let mut lowest: Option<Time> = None;
-        for p in 0..self.processes {
-            let marker: Option<Time> = self
-                .store
-                .read_pending_part(epoch, &format!("process-{p}"))
-                .map_err(checkpoint_error)?;
-            if let Some(w) = marker {
-                lowest = Some(lowest.map_or(w, |l| l.min(w)));
-            }
-        }
-        Ok(lowest.map(|w| w / self.every * self.every))
-    }
-
-    /// The event-time parts that stand for `cut`, if every one has got that far. This
-    /// process's saves are known; other processes' are looked up in the directory.
-    fn event_parts(&self, cut: Option<Time>) -> Option<EventCut> {
-        let Some(cut) = cut else {
-            return Some((None, Vec::new()));
-        };
-        let local = self.process * self.workers..(self.process + 1) * self.workers;
-        let mut remote: Option<EventIndex> = None;
-        let mut parts = Vec::new();
-        for operator in lock(&self.operators).of(Domain::Event) {
-            for worker in 0..self.workers * self.processes {
-                let part = format!("{operator}-w{worker}");
-                let found = if local.contains(&worker) {
-                    self.events.find(&part, cut)
-                } else {
-                    remote
-                        .get_or_insert_with(|| self.store.event_index())
-                        .find(&part, cut)
-                };
-                parts.push((part, found?));
-            }
-        }
-        Some((Some(cut), parts))
-    }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn checkpoint_error(e: CheckpointError) -> Error {
-    Error::Checkpoint(e.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -726,9 +325,13 @@ mod tests {
             operators.graph.add_channel(&[0], 2, 3);
             operators.graph.add_event_time(&[0, 2]);
         }
-        for (name, node) in [("source", 1), ("wet", 2), ("window", 3)] {
+        for (kind, name, node) in [
+            (PartKind::Source, "file", 1),
+            (PartKind::Operator, "wet", 2),
+            (PartKind::Operator, "window", 3),
+        ] {
             for worker in 0..2 {
-                coordinator.register(name, &[0, node], worker);
+                coordinator.register(kind, name, &[0, node], worker);
             }
         }
         coordinator
@@ -759,7 +362,7 @@ mod tests {
         for w in 0..2 {
             c.write(
                 1000,
-                part(&format!("source-w{w}"), Domain::Stream, None),
+                part(&format!("source-file-w{w}"), Domain::Stream, None),
                 &Some(7u64),
             )
             .unwrap();
@@ -776,6 +379,12 @@ mod tests {
         let latest = latest.expect("epoch 1000 committed");
         assert_eq!(latest.metadata.epoch, 1000);
         assert_eq!(latest.metadata.event_epoch, Some(200), "⌊min(1234, 250)⌋");
+        let offsets: Vec<_> = latest.metadata.source_offsets.clone().into_iter().collect();
+        assert_eq!(
+            offsets,
+            vec![("source-file-w0".into(), 7), ("source-file-w1".into(), 7)],
+            "only the sources' parts are offsets"
+        );
         assert_eq!(latest.read_part::<String>("window-w0").unwrap(), "w0@200");
         // Worker 1 saved nothing between 200 and 300: its state at 300 is its state at 200.
         assert_eq!(latest.read_part::<String>("window-w1").unwrap(), "w1@300");
@@ -792,7 +401,7 @@ mod tests {
         for w in 0..2 {
             c.write(
                 1000,
-                part(&format!("source-w{w}"), Domain::Stream, None),
+                part(&format!("source-file-w{w}"), Domain::Stream, None),
                 &Some(7u64),
             )
             .unwrap();

@@ -36,9 +36,9 @@ use serde::Serialize;
 use timely::dataflow::operators::{Capability, InputCapability};
 use timely::progress::frontier::MutableAntichain;
 
-use super::coordinator::{Coordinator, PartOf};
+use super::coordinator::{Coordinator, PartKind, PartOf};
 use super::domain::Domain;
-use crate::execution::JobContext;
+use crate::job::JobContext;
 use crate::stream::Scope;
 use crate::time::Time;
 
@@ -117,6 +117,11 @@ impl Gate {
 impl<D> EpochGate<D> {
     /// The gate of the operator `name` at `address` on this worker; inert without checkpointing.
     pub fn new(scope: Scope<'_>, name: &str, address: &[usize]) -> Self {
+        Self::of_kind(scope, PartKind::Operator, name, address)
+    }
+
+    /// The gate of the checkpointed instance of `kind` named `name` at `address`.
+    fn of_kind(scope: Scope<'_>, kind: PartKind, name: &str, address: &[usize]) -> Self {
         let job = JobContext::of(scope);
         let checkpoint = job.checkpoints().map(|coordinator| {
             let id = address
@@ -125,7 +130,7 @@ impl<D> EpochGate<D> {
                 .collect::<Vec<_>>()
                 .join(".");
             let operator = format!("{name}@{id}");
-            let part = coordinator.register(&operator, address, scope.index());
+            let part = coordinator.register(kind, &operator, address, scope.index());
             Gate {
                 coordinator,
                 operator,
@@ -363,7 +368,7 @@ impl SourceEpochs {
     /// The checkpoints of the source `name` at `address` on this worker; inert without
     /// checkpointing.
     pub fn new(scope: Scope<'_>, name: &str, address: &[usize]) -> Self {
-        let mut gate = EpochGate::<()>::new(scope, &format!("source-{name}"), address);
+        let mut gate = EpochGate::<()>::of_kind(scope, PartKind::Source, name, address);
         if let Some(gate) = gate.checkpoint.as_mut() {
             // A source is in the stream domain by definition; no need to wait for the graph.
             let restored = gate.coordinator.restored_epoch().unwrap_or(0);

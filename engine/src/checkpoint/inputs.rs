@@ -8,7 +8,7 @@
 //!   and last 64 KiB) — the same file named two ways (`F`, `./F`, through a link) is the same
 //!   input; a file of another size or content is not, wherever it lies;
 //! - an **event log**: its identity (the id its writer gave it when it was created) and its
-//!   canonical path;
+//!   canonical path — `Input::log` is defined with the log, which sits above checkpoints;
 //! - a **directory** (a watched one) by its canonical path, a **socket** by its address, a
 //!   **generator** by its settings.
 //!
@@ -91,15 +91,6 @@ impl Input {
             path: canonical,
             bytes,
             sample_crc: crc.finalize(),
-        })
-    }
-
-    /// The identity of the event log in `dir`.
-    pub fn log(dir: impl AsRef<Path>) -> Result<Input, Error> {
-        let dir = dir.as_ref();
-        Ok(Input::Log {
-            path: canonical(dir)?,
-            id: crate::log::identity(dir)?,
         })
     }
 

@@ -4,7 +4,13 @@
 //!   magic, version, length and CRC32), so that damage is detected before decoding;
 //! - [`gate`]: snapshots by frontier — what a stateful operator does to save its state as of an
 //!   epoch, holding back later records meanwhile;
-//! - [`coordinator`]: the job's side — which epochs, what to restore, when to commit;
+//! - [`config`]: what a job asks of checkpointing ([`Checkpointing`]), and which checkpoints it
+//!   may resume from;
+//! - [`coordinator`]: the job's side — which epochs, what to restore, where parts go;
+//! - [`writer`]: the per-process writer thread and the commit protocol, with event-time cuts;
+//! - [`part`]: what each part is the state of ([`PartKind`]) and its file name;
+//! - [`registry`]: the checkpointed instances and the dataflow graph that says their domains;
+//! - [`crash`]: the hook that lets tests kill a job in the middle of a checkpoint;
 //! - [`domain`]: which operators see the sources' time and which event time, and how a
 //!   checkpoint pairs a cut of one with a cut of the other;
 //! - [`store`]: the checkpoint directory — one subdirectory per committed epoch, atomic
@@ -15,19 +21,30 @@
 //! addresses, undefined behaviour that current Rust's debug assertions abort on. serde with
 //! bincode is safe, and every type that crosses timely workers already implements serde.
 
+pub mod config;
 pub mod coordinator;
+pub mod crash;
 pub mod domain;
 pub mod frame;
 pub mod gate;
 pub mod inputs;
+pub mod part;
+pub mod registry;
 pub mod store;
+pub mod writer;
 
-pub use coordinator::{Checkpointing, Coordinator};
+pub use config::Checkpointing;
+pub use coordinator::Coordinator;
+pub use crash::CRASH_AFTER_PARTS;
 pub use gate::EpochGate;
 pub use inputs::Input;
+pub use part::{PartKind, PartOf};
 pub use store::{Checkpoint, CheckpointDir, EpochReport, Metadata};
 
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::error::Error;
 
 /// What can go wrong with a checkpoint; every message names the file.
 #[derive(Debug, thiserror::Error)]
@@ -54,4 +71,15 @@ impl CheckpointError {
             source,
         }
     }
+}
+
+/// The job's error for a checkpoint error.
+fn checkpoint_error(e: CheckpointError) -> Error {
+    Error::Checkpoint(e.to_string())
+}
+
+/// Locks `mutex`, also if a panicking thread poisoned it: the checkpoint's shared state stays
+/// consistent between statements, and the job reports the panic itself.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -50,6 +50,7 @@ pub use writer::EventLog;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::checkpoint::Input;
 use crate::error::Error;
 
 /// The file holding a log's identity.
@@ -64,6 +65,23 @@ pub fn identity(dir: &Path) -> Result<Option<String>, Error> {
         Ok(id) => Ok(Some(id.trim().to_string())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(Error::Read { path, source }),
+    }
+}
+
+/// The log as a checkpoint's input. Defined here rather than with the other inputs because only
+/// the log knows its identity, and the checkpoint layer below the log does not read logs.
+impl Input {
+    /// The identity of the event log in `dir`.
+    pub fn log(dir: impl AsRef<Path>) -> Result<Input, Error> {
+        let dir = dir.as_ref();
+        let path = dir.canonicalize().map_err(|source| Error::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        Ok(Input::Log {
+            path,
+            id: identity(dir)?,
+        })
     }
 }
 

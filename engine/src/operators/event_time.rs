@@ -53,7 +53,7 @@ use timely::dataflow::operators::Operator;
 use timely::progress::Antichain;
 
 use crate::checkpoint::EpochGate;
-use crate::execution::JobContext;
+use crate::job::JobContext;
 use crate::stream::{Data, OutputSession, Stream};
 use crate::time::Time;
 

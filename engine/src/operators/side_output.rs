@@ -31,7 +31,7 @@ use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::OutputBuilder;
 
-use crate::execution::JobContext;
+use crate::job::JobContext;
 use crate::stream::Stream;
 
 /// A record that could not be processed, and why.

@@ -27,7 +27,7 @@ use timely::dataflow::operators::Operator;
 
 use crate::checkpoint::{frame, EpochGate};
 use crate::error::Error;
-use crate::execution::JobContext;
+use crate::job::JobContext;
 use crate::stream::Stream;
 use crate::time::Time;
 

@@ -9,7 +9,7 @@ use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::Operator;
 
 use crate::error::Error;
-use crate::execution::JobContext;
+use crate::job::JobContext;
 use crate::stream::Stream;
 
 pub(super) fn write_text<D: Display + 'static>(stream: Stream<'_, D>, dir: &Path) {

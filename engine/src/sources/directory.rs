@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime};
 use super::driver::{drive, Poll, Read};
 use super::lines::decode_line;
 use crate::error::{Error, Result};
-use crate::execution::JobContext;
+use crate::job::JobContext;
 use crate::stream::{Scope, Stream};
 
 /// How often the directory is listed by default.

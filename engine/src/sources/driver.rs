@@ -18,7 +18,7 @@ use timely::scheduling::SyncActivator;
 
 use crate::checkpoint::gate::SourceEpochs;
 use crate::error::Error;
-use crate::execution::JobContext;
+use crate::job::JobContext;
 use crate::stream::{Scope, Stream};
 use crate::time::Time;
 

@@ -17,8 +17,8 @@ use super::driver::{drive, Poll, Read};
 use super::lines::decode_line;
 use super::timed::{drive_timed, Next, TimedRead};
 use crate::error::{Error, Result};
-use crate::execution::JobContext;
 use crate::hash::route;
+use crate::job::JobContext;
 use crate::stream::{Scope, Stream};
 use crate::time::Time;
 

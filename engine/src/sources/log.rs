@@ -38,7 +38,7 @@ use timely::scheduling::SyncActivator;
 use super::driver::{drive, Poll, Read};
 use super::timed::{drive_timed, Next, TimedRead};
 use crate::error::{Error, Result};
-use crate::execution::JobContext;
+use crate::job::JobContext;
 use crate::log::watch::{wake_on_append, WakeOnAppend, FALLBACK_POLL};
 use crate::log::LogReader;
 use crate::stream::{Scope, Stream};

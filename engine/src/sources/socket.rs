@@ -39,7 +39,7 @@ use timely::scheduling::SyncActivator;
 use super::driver::{drive, Poll, Read, HEARTBEAT};
 use super::lines::decode_line;
 use crate::error::{Error, Result};
-use crate::execution::JobContext;
+use crate::job::JobContext;
 use crate::log::{EventLog, LogConfig, LogReader};
 use crate::stream::{Scope, Stream};
 

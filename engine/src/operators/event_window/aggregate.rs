@@ -13,8 +13,8 @@ use timely::dataflow::operators::Capability;
 
 use super::{Late, WindowAggregate, WindowCount};
 use crate::checkpoint::EpochGate;
-use crate::execution::JobContext;
 use crate::hash::{new_map, route, HashMap};
+use crate::job::JobContext;
 use crate::operators::stateless::Stateless;
 use crate::operators::window::WindowSpec;
 use crate::stream::{Data, OutputSession, Stream};

@@ -35,8 +35,8 @@ use timely::dataflow::operators::Capability;
 
 use super::{Late, WindowAggregate};
 use crate::checkpoint::EpochGate;
-use crate::execution::JobContext;
 use crate::hash::{new_map, route, HashMap};
+use crate::job::JobContext;
 use crate::stream::{Data, OutputSession, Stream};
 use crate::time::Time;
 

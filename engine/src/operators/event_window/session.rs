@@ -27,8 +27,8 @@ use timely::dataflow::operators::Capability;
 
 use super::{Late, WindowAggregate, WindowCount};
 use crate::checkpoint::EpochGate;
-use crate::execution::JobContext;
 use crate::hash::{new_map, route, HashMap};
+use crate::job::JobContext;
 use crate::operators::stateless::Stateless;
 use crate::stream::{Data, OutputSession, Stream};
 use crate::time::Time;

@@ -14,8 +14,8 @@ use timely::dataflow::operators::{Capability, Operator};
 
 use super::both_inputs;
 use crate::checkpoint::EpochGate;
-use crate::execution::JobContext;
 use crate::hash::{new_map, route, HashMap};
+use crate::job::JobContext;
 use crate::stream::{Data, OutputSession, Stream};
 use crate::time::Time;
 

@@ -1,0 +1,265 @@
+//! The job an operator runs in: the one handle through which it reaches everything job-wide.
+//!
+//! A long-running operator needs a few things beyond its inputs: to learn that the job should
+//! stop (Ctrl-C) or was aborted, to report an error without panicking, to count malformed
+//! records, to publish its event-time watermark, to report how much state it holds, to read the
+//! clock and the batch tick, and to reach the checkpoint coordinator. All of them live in one
+//! typed handle, the [`JobContext`], shared by every worker of a process.
+//!
+//! Why errors go through it: a panicking timely worker leaves the others waiting forever, so
+//! operators record the error, release their capabilities and let the dataflow drain instead.
+//!
+//! [`execute`](crate::execution::execute) puts the context into timely's worker configuration;
+//! an operator gets it back with [`JobContext::of`] (from its scope) and a program with
+//! [`WorkerExt::job`] (from its worker). Outside `execute` both give a fresh context, so that
+//! operators also run in a bare timely dataflow.
+//!
+//! ```
+//! use sluice_engine::prelude::*;
+//! let job = JobContext::default();
+//! let stopped = execute(Execution::default().context(job.clone()), |worker| {
+//!     worker.job().stop();
+//!     worker.job().is_stopped()
+//! })
+//! .unwrap();
+//! assert_eq!(stopped, vec![true]);
+//! assert!(job.is_stopped());
+//! ```
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use timely::worker::Worker;
+
+use crate::checkpoint::Coordinator;
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::stream::Scope;
+use crate::time::Time;
+
+/// The key under which the job context travels in timely's worker configuration.
+const CONTEXT_KEY: &str = "sluice.job";
+/// How many malformed records are described on stderr before only counting them.
+const MALFORMED_REPORTED: u64 = 5;
+
+/// What all workers of a process share: the stop flag, reported errors, malformed-record counts,
+/// the watermark registry, the state gauge, the clock and tick sources read, and the checkpoint
+/// coordinator — the one handle through which an operator reaches its job (see the
+/// [module docs](self)).
+///
+/// Cheap to clone (it is a handle).
+#[derive(Clone, Debug, Default)]
+pub struct JobContext {
+    inner: Arc<Shared>,
+    clock: Clock,
+    tick: Option<Time>,
+    checkpoints: Option<Arc<Coordinator>>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    stop: AtomicBool,
+    aborted: AtomicBool,
+    errors: Mutex<Vec<Error>>,
+    malformed: AtomicU64,
+    /// Each event-time operator's watermark on each local worker, by operator address.
+    watermarks: Mutex<BTreeMap<Vec<usize>, BTreeMap<usize, Time>>>,
+    /// Entries held by the stateful operators of this process (see [`StateGauge`]).
+    state_entries: AtomicU64,
+}
+
+impl JobContext {
+    /// The context of the job `scope` belongs to (a fresh one outside
+    /// [`execute`](crate::execution::execute)).
+    pub fn of(scope: Scope<'_>) -> JobContext {
+        JobContext::in_config(scope.worker().config())
+    }
+
+    /// Puts this context into a worker configuration, where [`of`](Self::of) and
+    /// [`WorkerExt::job`] find it.
+    pub(crate) fn install(&self, config: &mut timely::WorkerConfig) {
+        config.set(CONTEXT_KEY.to_string(), self.clone());
+    }
+
+    /// The context [`install`](Self::install)ed in `config`, or a fresh one.
+    fn in_config(config: &timely::WorkerConfig) -> JobContext {
+        config
+            .get::<JobContext>(CONTEXT_KEY)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Stamps records with `clock` (see [`Execution::clock`](crate::execution::Execution::clock)).
+    pub(crate) fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
+    }
+
+    /// Wakes idle sources at every multiple of `interval` ms (see
+    /// [`Execution::tick`](crate::execution::Execution::tick)).
+    pub(crate) fn set_tick(&mut self, interval: Time) {
+        self.tick = Some(interval);
+    }
+
+    /// Gives the job's operators `coordinator` to checkpoint through.
+    pub(crate) fn set_checkpoints(&mut self, coordinator: Arc<Coordinator>) {
+        self.checkpoints = Some(coordinator);
+    }
+
+    /// The clock sources stamp records with.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The job's checkpoint coordinator, if it checkpoints.
+    pub fn checkpoints(&self) -> Option<Arc<Coordinator>> {
+        self.checkpoints.clone()
+    }
+
+    /// The interval at whose multiples idle sources wake, if any (see
+    /// [`Execution::tick`](crate::execution::Execution::tick)).
+    pub fn tick(&self) -> Option<Time> {
+        self.tick
+    }
+
+    /// Asks every source to finish: they emit what they have and release their capabilities.
+    pub fn stop(&self) {
+        self.inner.stop.store(true, Ordering::SeqCst);
+    }
+
+    /// Stops the job without finishing work in progress: sources stop as with
+    /// [`stop`](Self::stop), and outputs that check [`is_aborted`](Self::is_aborted) drop what
+    /// they have not written yet (Spark's non-graceful stop, Flink's cancel).
+    pub fn abort(&self) {
+        self.inner.aborted.store(true, Ordering::SeqCst);
+        self.stop();
+    }
+
+    /// Whether [`abort`](Self::abort) was called.
+    pub fn is_aborted(&self) -> bool {
+        self.inner.aborted.load(Ordering::Relaxed)
+    }
+
+    /// Whether [`stop`](Self::stop) was called.
+    pub fn is_stopped(&self) -> bool {
+        self.inner.stop.load(Ordering::Relaxed)
+    }
+
+    /// Records an error the job should end with, and stops the job.
+    pub fn fail(&self, error: Error) {
+        self.inner
+            .errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(error);
+        self.stop();
+    }
+
+    /// Takes the first reported error, if any.
+    pub fn take_error(&self) -> Option<Error> {
+        let mut errors = self.inner.errors.lock().unwrap_or_else(|e| e.into_inner());
+        (!errors.is_empty()).then(|| errors.remove(0))
+    }
+
+    /// Counts a malformed record; the first few are described on stderr.
+    pub fn malformed(&self, description: impl FnOnce() -> String) {
+        let n = self.inner.malformed.fetch_add(1, Ordering::Relaxed);
+        if n < MALFORMED_REPORTED {
+            eprintln!("sluice: malformed record skipped: {}", description());
+        }
+    }
+
+    /// How many malformed records this process has skipped.
+    pub fn malformed_count(&self) -> u64 {
+        self.inner.malformed.load(Ordering::Relaxed)
+    }
+
+    /// The process's current event-time watermark: the lowest over every event-time operator
+    /// on every local worker whose input is still open (`None` if there is none) — the metric
+    /// to watch when windows do not fire.
+    pub fn watermark(&self) -> Option<Time> {
+        let watermarks = self
+            .inner
+            .watermarks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        watermarks.values().flat_map(|w| w.values()).min().copied()
+    }
+
+    /// How many entries — a window's aggregate for one key, a buffered record, an open session
+    /// — the windowing and join operators of this process hold right now. A gauge to watch state
+    /// stay bounded on an endless stream: it should rise and fall with the open windows, never
+    /// grow with the input.
+    pub fn state_entries(&self) -> u64 {
+        self.inner.state_entries.load(Ordering::Relaxed)
+    }
+
+    /// A gauge through which one operator instance reports its share of
+    /// [`state_entries`](Self::state_entries).
+    pub(crate) fn state_gauge(&self) -> StateGauge {
+        StateGauge {
+            job: self.clone(),
+            reported: 0,
+        }
+    }
+
+    /// Records the watermark of the event-time operator at `operator` on `worker` (`None` when
+    /// its input has ended), and returns the highest watermark any local worker's instance of
+    /// that operator has reached.
+    pub(crate) fn publish_watermark(
+        &self,
+        operator: &[usize],
+        worker: usize,
+        watermark: Option<Time>,
+    ) -> Option<Time> {
+        let mut all = self
+            .inner
+            .watermarks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let mine = all.entry(operator.to_vec()).or_default();
+        match watermark {
+            Some(w) => mine.insert(worker, w),
+            None => mine.remove(&worker),
+        };
+        mine.values().max().copied()
+    }
+}
+
+/// One operator instance's share of [`JobContext::state_entries`]; withdrawn when dropped.
+pub(crate) struct StateGauge {
+    job: JobContext,
+    reported: u64,
+}
+
+impl StateGauge {
+    /// Reports that the operator now holds `entries` entries.
+    pub(crate) fn set(&mut self, entries: usize) {
+        let entries = entries as u64;
+        let total = &self.job.inner.state_entries;
+        if entries > self.reported {
+            total.fetch_add(entries - self.reported, Ordering::Relaxed);
+        } else {
+            total.fetch_sub(self.reported - entries, Ordering::Relaxed);
+        }
+        self.reported = entries;
+    }
+}
+
+impl Drop for StateGauge {
+    fn drop(&mut self) {
+        self.set(0);
+    }
+}
+
+/// Sluice's additions to a timely worker.
+pub trait WorkerExt {
+    /// The job context this worker runs in.
+    fn job(&self) -> JobContext;
+}
+
+impl WorkerExt for Worker {
+    fn job(&self) -> JobContext {
+        JobContext::in_config(self.config())
+    }
+}
