@@ -23,7 +23,7 @@ use sluice_engine::time::now_nanos;
 use sluice_minibatch::StreamingContext;
 
 use crate::stats::Percentiles;
-use crate::workloads::timed::{Probe, Timed};
+use sluice_jobs::probe::{Probe, Timed};
 
 /// Where the demo's lines come from.
 pub enum DemoInput {

@@ -46,7 +46,7 @@ impl fmt::Display for Mode {
 /// Parses `native` or a batch interval in ms (`100`, `100ms`).
 ///
 /// ```
-/// use sluice_bench::mode::Mode;
+/// use sluice_jobs::mode::Mode;
 /// assert_eq!("native".parse::<Mode>(), Ok(Mode::Native));
 /// assert_eq!("100ms".parse::<Mode>(), Ok(Mode::MicroBatch { interval_ms: 100 }));
 /// assert!("0".parse::<Mode>().is_err());

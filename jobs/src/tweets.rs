@@ -10,7 +10,7 @@
 //! order of event time plus delay (ties by index).
 //!
 //! ```
-//! use sluice_bench::workloads::tweets::{Arrivals, TweetSpec};
+//! use sluice_jobs::tweets::{Arrivals, TweetSpec};
 //! let spec = TweetSpec { tweets: 100, ..TweetSpec::default() };
 //! let arrivals = Arrivals { seed: 1, disorder_ms: 50, ..Arrivals::default() }.schedule(&spec);
 //! assert_eq!(arrivals.len(), 100);

@@ -10,6 +10,7 @@
 //! into the same final table.
 
 use std::io::Write as _;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -17,8 +18,10 @@ use sluice_engine::operators::keyed::Sum;
 use sluice_engine::prelude::*;
 use sluice_minibatch::{DStream, Show, StreamingContext};
 
-use super::lines::LineSource;
-use super::timed::{Probe, Timed};
+use crate::line_source::LineSource;
+use crate::mode::Mode;
+use crate::output::write_lines;
+use crate::probe::{Probe, Timed};
 
 /// Progress of a running word count in this process, readable from another thread.
 ///
@@ -209,4 +212,43 @@ pub fn timed_minibatch(lines: DStream<'_, Timed>, probe: &Probe) {
     counts.foreach_partition(|_, _| {}); // the batch's output action
     let sent = lines.map(|(sent, line)| (sent, words_in(&line)));
     probe.minibatch(&sent, &counts.map(|(_, count)| count));
+}
+
+/// `sluice run wordcount`: the running count of every word of `source`, in `mode`.
+#[derive(Clone, Debug)]
+pub struct WordCount {
+    /// Where the lines come from.
+    pub source: LineSource,
+    /// Native, or micro-batches of an interval.
+    pub mode: Mode,
+    /// Print the counts to stdout as Spark and Flink programs do: natively, any `print > 0`
+    /// prints every running-count update (see [`run`]); in micro-batches, each batch's first
+    /// `print` pairs (see [`run_minibatch`]). 0 prints nothing.
+    pub print: usize,
+}
+
+impl WordCount {
+    /// Runs the job; returns the final table (on process 0; empty elsewhere), sorted by word.
+    /// Counts what it reads into `progress`.
+    pub fn run(
+        self,
+        execution: Execution,
+        progress: &Progress,
+    ) -> sluice_minibatch::Result<Vec<(String, u64)>> {
+        Ok(match self.mode {
+            Mode::Native => run(execution, self.source, progress, self.print > 0)?,
+            Mode::MicroBatch { interval_ms } => {
+                run_minibatch(execution, interval_ms, self.source, progress, self.print)?
+            }
+        })
+    }
+}
+
+/// Writes the final table as `word<TAB>count` lines, in its (sorted) order, atomically: a
+/// crash leaves the old file or the new one, never a part of one.
+pub fn write_counts(path: &Path, table: &[(String, u64)]) -> Result<()> {
+    write_lines(
+        path,
+        table.iter().map(|(word, count)| format!("{word}\t{count}")),
+    )
 }

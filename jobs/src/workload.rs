@@ -1,17 +1,5 @@
-//! The jobs Sluice measures, each one function that builds its dataflow, shared by `sluice run`
-//! and `sluice bench` so that what is measured is what users run.
-//!
 //! [`Workload`] names the timed jobs of the latency benchmark; each builds the same computation
-//! in native and in micro-batch mode over [`timed`] lines.
-
-pub mod grep;
-pub mod hashtags;
-pub mod lines;
-pub mod timed;
-pub mod topk;
-pub mod tweets;
-pub mod wordcount;
-pub mod ysb;
+//! in native and in micro-batch mode over [timed](crate::probe) lines.
 
 use std::fmt;
 use std::sync::Arc;
@@ -23,7 +11,8 @@ use sluice_engine::sources::generator::Lines;
 use sluice_engine::{Stream, Time};
 use sluice_minibatch::DStream;
 
-use timed::{Probe, Timed};
+use crate::probe::{Probe, Timed};
+use crate::{grep, hashtags, topk, wordcount, ysb};
 
 /// A benchmark workload.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -16,7 +16,7 @@ use sluice_engine::sources::corpus::SplitMix64;
 use sluice_engine::sources::generator::Lines;
 use sluice_minibatch::DStream;
 
-use super::timed::{Probe, Timed};
+use crate::probe::{Probe, Timed};
 
 /// Campaigns, and ads per campaign, as in the original benchmark.
 pub const CAMPAIGNS: u64 = 100;
