@@ -14,6 +14,8 @@
 //! - [`mode`]: native, or micro-batch with its interval;
 //! - [`output`]: result files, checked before a job starts and written whole.
 
+#![warn(missing_docs)]
+
 pub mod grep;
 pub mod hashtags;
 pub mod line_source;

@@ -14,7 +14,10 @@ pub enum Mode {
     /// Record at a time (Flink-like).
     Native,
     /// D-Streams: each `interval_ms` of arrivals is one batch (Spark Streaming-like).
-    MicroBatch { interval_ms: u64 },
+    MicroBatch {
+        /// The batch interval in ms.
+        interval_ms: u64,
+    },
 }
 
 impl Mode {

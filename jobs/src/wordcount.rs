@@ -252,3 +252,31 @@ pub fn write_counts(path: &Path, table: &[(String, u64)]) -> Result<()> {
         table.iter().map(|(word, count)| format!("{word}\t{count}")),
     )
 }
+
+/// Timed word count, native, as the demo shows it: each word occurrence's new running count,
+/// `(word, count, send time of its line)`, the moment its line is read.
+pub fn timed_updates(lines: Stream<'_, Timed>) -> Stream<'_, (String, u64, u64)> {
+    lines
+        .flat_map(|(sent, line)| {
+            line.split_ascii_whitespace()
+                .map(|word| (word.to_string(), sent))
+                .collect::<Vec<_>>()
+        })
+        .map_with_state(|word, sent, count: &mut Option<u64>| {
+            let count = count.get_or_insert(0);
+            *count += 1;
+            (word.clone(), *count, sent)
+        })
+}
+
+/// Timed word count, micro-batch, as the demo shows it: each batch's count of every word
+/// (Spark's `flatMap → map → reduceByKey`).
+pub fn timed_batch_counts<'s>(lines: &DStream<'s, Timed>) -> DStream<'s, (String, u64)> {
+    lines
+        .flat_map(|(_, line)| {
+            line.split_ascii_whitespace()
+                .map(|word| (word.to_string(), 1u64))
+                .collect::<Vec<_>>()
+        })
+        .reduce_by_key(|a, b| a + b)
+}

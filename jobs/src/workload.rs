@@ -21,17 +21,31 @@ pub enum Workload {
     /// The running count of every word.
     WordCount,
     /// The count of lines containing `pattern`.
-    Grep { pattern: String },
+    Grep {
+        /// The text a counted line contains.
+        pattern: String,
+    },
     /// Each word's count per window (words standing for hashtags).
-    Hashtags { window_ms: Time, slide_ms: Time },
+    Hashtags {
+        /// Window length in ms.
+        window_ms: Time,
+        /// Window slide in ms.
+        slide_ms: Time,
+    },
     /// The `k` most frequent words per window.
     TopK {
+        /// Window length in ms.
         window_ms: Time,
+        /// Window slide in ms.
         slide_ms: Time,
+        /// How many words per window.
         k: usize,
     },
     /// The Yahoo Streaming Benchmark: views per campaign per tumbling window.
-    Ysb { window_ms: Time },
+    Ysb {
+        /// Tumbling window length in ms.
+        window_ms: Time,
+    },
 }
 
 impl Workload {
