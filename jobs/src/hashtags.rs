@@ -17,8 +17,8 @@ use sluice_minibatch::testing::ManualRun;
 use sluice_minibatch::DStream;
 
 use crate::mode::Mode;
-use crate::output::write_lines;
 use crate::probe::{Probe, Timed};
+use crate::result_file::write_lines;
 use crate::tweets::{Arrivals, Tweet, TweetSpec};
 
 /// Each window's final count per hashtag, keyed by (window end in ms, hashtag).

@@ -12,7 +12,7 @@
 //! - [`line_source`]: where a job's lines of text come from;
 //! - [`probe`]: lines stamped with their send time, and the probe that measures their latency;
 //! - [`mode`]: native, or micro-batch with its interval;
-//! - [`output`]: result files, checked before a job starts and written whole.
+//! - [`result_file`]: result files, checked before a job starts and written whole.
 
 #![warn(missing_docs)]
 
@@ -20,8 +20,8 @@ pub mod grep;
 pub mod hashtags;
 pub mod line_source;
 pub mod mode;
-pub mod output;
 pub mod probe;
+pub mod result_file;
 pub mod topk;
 pub mod tweets;
 pub mod windowcount;

@@ -20,8 +20,8 @@ use sluice_minibatch::{DStream, Show, StreamingContext};
 
 use crate::line_source::LineSource;
 use crate::mode::Mode;
-use crate::output::write_lines;
 use crate::probe::{Probe, Timed};
+use crate::result_file::write_lines;
 
 /// Progress of a running word count in this process, readable from another thread.
 ///

@@ -8,7 +8,7 @@ use sluice::engine::checkpoint::{Checkpointing, Input};
 use sluice::engine::sources::{Directory, Generator, LogSource, Socket, TextFile};
 use sluice::engine::Error;
 use sluice::jobs::line_source::LineSource;
-use sluice::jobs::output::check_writable;
+use sluice::jobs::result_file::check_writable;
 use sluice::jobs::wordcount::{self, Progress, WordCount};
 
 use super::checkpoint::CheckpointArgs;

@@ -39,7 +39,7 @@ pub fn check_writable(path: &Path) -> Result<(), Error> {
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
 /// let path = dir.path().join("counts.txt");
-/// sluice_jobs::output::write_lines(&path, ["a\t1", "b\t2"]).unwrap();
+/// sluice_jobs::result_file::write_lines(&path, ["a\t1", "b\t2"]).unwrap();
 /// assert_eq!(std::fs::read_to_string(&path).unwrap(), "a\t1\nb\t2\n");
 /// ```
 pub fn write_lines<L: Display>(
