@@ -3,12 +3,13 @@
 //! A stream-processing engine on timely dataflow: native record-at-a-time streaming and
 //! Spark-style micro-batches on one DAG of operators, one benchmark harness to compare them.
 //!
-//! This crate is the front door: it re-exports the engine ([`engine`], and its [`prelude`]) and
-//! the micro-batch layer ([`minibatch`]), the serving layer ([`serving`]), the benchmark harness
-//! with its workloads ([`bench`](mod@bench)), and builds the `sluice` command.
+//! This crate is the front door: it re-exports the engine ([`engine`], and its [`prelude`]), the
+//! micro-batch layer ([`minibatch`]), the serving layer ([`serving`]), the jobs ([`jobs`]), the
+//! benchmark harness ([`bench`](mod@bench)), and builds the `sluice` command.
 
 pub use sluice_bench as bench;
 pub use sluice_engine as engine;
 pub use sluice_engine::prelude;
+pub use sluice_jobs as jobs;
 pub use sluice_minibatch as minibatch;
 pub use sluice_serving as serving;

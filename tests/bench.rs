@@ -212,7 +212,7 @@ fn loadgen_sends_ysb_ad_events() {
     assert_eq!(received.len(), 400);
     for line in &received {
         let (_, event) = parse_stamped(line).unwrap();
-        let parsed = sluice::bench::workloads::ysb::parse(event).expect(event);
+        let parsed = sluice::jobs::ysb::parse(event).expect(event);
         assert!(["view", "click", "purchase"].contains(&parsed.event_type));
     }
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::{read, sluice};
-use sluice::bench::workloads::tweets::{Arrivals, TweetSpec};
+use sluice::jobs::tweets::{Arrivals, TweetSpec};
 
 const TWEETS: u64 = 3000;
 const WINDOW_MS: u64 = 2000;

@@ -1,5 +1,7 @@
 //! The teaching view: the same word count in native mode and in micro-batches, side by side, on
-//! a slow input, with a timeline of every arrival and every output.
+//! a slow input, with a timeline of every arrival and every output. The two dataflows are the
+//! jobs crate's ([`wordcount::timed_updates`], [`wordcount::timed_batch_counts`]); this module
+//! feeds them and draws the timeline.
 //!
 //! A small server sends each line (generated a few per second, or typed on stdin) to two jobs at
 //! once, stamped with its send time: a native job, which updates a word's count the moment the
@@ -23,7 +25,8 @@ use sluice_engine::time::now_nanos;
 use sluice_minibatch::StreamingContext;
 
 use crate::stats::Percentiles;
-use crate::workloads::timed::{Probe, Timed};
+use sluice_jobs::probe::Probe;
+use sluice_jobs::wordcount;
 
 /// Where the demo's lines come from.
 pub enum DemoInput {
@@ -107,52 +110,43 @@ pub fn run(
     let (native_probe, batch_probe) = (Probe::new(0), Probe::new(0));
     let (native_counts, batch_counts) = (Collector::new(), Collector::new());
 
-    let native = {
-        let (socket, probe, timeline) = (
-            socket.clone(),
-            native_probe.clone(),
-            timeline.clone_sender(),
-        );
-        let counts = native_counts.clone();
-        std::thread::spawn(move || {
-            execute(Execution::default(), move |worker| {
-                let (probe, counts) = (probe.clone(), counts.clone());
-                let timeline = timeline.clone_sender();
-                worker.dataflow(|scope| {
-                    let lines = scope
-                        .socket_text(&socket)
-                        .flat_map(probe.parse(&JobContext::of(scope)));
-                    let updates = lines
-                        .flat_map(|(sent, line): Timed| {
-                            line.split_ascii_whitespace()
-                                .map(|w| (w.to_string(), sent))
-                                .collect::<Vec<_>>()
-                        })
-                        .map_with_state(|word, sent, count: &mut Option<u64>| {
-                            let count = count.get_or_insert(0);
-                            *count += 1;
-                            (word.clone(), *count, sent)
-                        });
-                    let printed = updates.inspect(move |(word, count, sent)| {
-                        let now = now_nanos();
-                        let waited = now.saturating_sub(*sent) as f64 / 1e6;
-                        timeline.at(
+    let native =
+        {
+            let (socket, probe, timeline) = (
+                socket.clone(),
+                native_probe.clone(),
+                timeline.clone_sender(),
+            );
+            let counts = native_counts.clone();
+            std::thread::spawn(move || {
+                execute(Execution::default(), move |worker| {
+                    let (probe, counts) = (probe.clone(), counts.clone());
+                    let timeline = timeline.clone_sender();
+                    worker.dataflow(|scope| {
+                        let lines = scope
+                            .socket_text(&socket)
+                            .flat_map(probe.parse(&JobContext::of(scope)));
+                        let printed =
+                            wordcount::timed_updates(lines).inspect(move |(word, count, sent)| {
+                                let now = now_nanos();
+                                let waited = now.saturating_sub(*sent) as f64 / 1e6;
+                                timeline.at(
                             now,
                             "native",
                             format!("{word} = {count}   ({waited:.2} ms after its line was sent)"),
                         );
+                            });
+                        printed
+                            .clone()
+                            .map(|(word, count, _)| (word, count))
+                            .last_by_key()
+                            .collect_into(&counts);
+                        probe.native(printed.map(|(_, _, sent)| sent));
                     });
-                    printed
-                        .clone()
-                        .map(|(word, count, _)| (word, count))
-                        .last_by_key()
-                        .collect_into(&counts);
-                    probe.native(printed.map(|(_, _, sent)| sent));
-                });
+                })
+                .map_err(|e| e.to_string())
             })
-            .map_err(|e| e.to_string())
-        })
-    };
+        };
 
     let minibatch = {
         let (probe, timeline) = (batch_probe.clone(), timeline.clone_sender());
@@ -164,12 +158,7 @@ pub fn run(
                 let lines = graph
                     .socket_stream(&socket)
                     .flat_map(probe.parse(graph.job()));
-                let words = lines.flat_map(|(_, line): Timed| {
-                    line.split_ascii_whitespace()
-                        .map(|w| (w.to_string(), 1u64))
-                        .collect::<Vec<_>>()
-                });
-                let batch = words.reduce_by_key(|a, b| a + b);
+                let batch = wordcount::timed_batch_counts(&lines);
                 let timeline_counts = timeline.clone_sender();
                 batch.foreach_rdd(move |rdd| {
                     let mut counts: Vec<_> = rdd.iter().cloned().collect();

@@ -9,8 +9,8 @@
 //!
 //! ```no_run
 //! use sluice_bench::latency::{LatencyConfig, LoadSource};
-//! use sluice_bench::mode::Mode;
-//! use sluice_bench::workloads::Workload;
+//! use sluice_jobs::Mode;
+//! use sluice_jobs::Workload;
 //! let config = LatencyConfig::new(Workload::WordCount, Mode::Native, 100_000.0);
 //! let run = sluice_bench::latency::run_once(&config, &Default::default()).unwrap();
 //! println!("p99 {:.2} ms", run.latency_ms.p99);
@@ -29,11 +29,11 @@ use sluice_engine::time::now_nanos;
 use sluice_minibatch::StreamingContext;
 
 use crate::loadgen::{Load, LoadgenProcess, LoadgenReport};
-use crate::mode::Mode;
 use crate::stats::{Percentiles, Spread};
-use crate::workloads::lines::LineSource;
-use crate::workloads::timed::Probe;
-use crate::workloads::Workload;
+use sluice_jobs::line_source::LineSource;
+use sluice_jobs::probe::Probe;
+use sluice_jobs::Mode;
+use sluice_jobs::Workload;
 
 /// How long the job keeps trying to reach the load generator.
 const LOADGEN_RETRY: Duration = Duration::from_millis(1500);

@@ -20,9 +20,9 @@ use plotters::prelude::*;
 use plotters_backend::DrawingErrorKind;
 
 use crate::latency::LatencyMeasurement;
-use crate::mode::Mode;
 use crate::report::si;
 use crate::throughput::Measurement;
+use sluice_jobs::Mode;
 
 type Failure = Box<dyn std::error::Error>;
 

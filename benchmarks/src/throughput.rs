@@ -21,10 +21,10 @@ use sluice_engine::sources::{Generator, TextFile};
 use sluice_engine::{Execution, Result};
 
 use crate::machine::{peak_memory_bytes, reset_peak_memory};
-use crate::mode::Mode;
 use crate::stats::Spread;
-use crate::workloads::lines::LineSource;
-use crate::workloads::wordcount::{self, Progress};
+use sluice_jobs::line_source::LineSource;
+use sluice_jobs::wordcount::{self, Progress};
+use sluice_jobs::Mode;
 
 /// What to measure.
 #[derive(Clone, Debug)]

@@ -2,8 +2,8 @@
 //! workload, in both modes, on 1 and 2 workers — and measures every output after the warm-up.
 
 use sluice_bench::latency::{run_once, LatencyConfig, Live};
-use sluice_bench::mode::Mode;
-use sluice_bench::workloads::Workload;
+use sluice_jobs::Mode;
+use sluice_jobs::Workload;
 use sluice_minibatch::testing::exclusive;
 
 fn small(workload: Workload, mode: Mode, workers: usize) -> LatencyConfig {

@@ -10,10 +10,10 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use sluice::bench::latency::{self, LatencyConfig, LatencyMeasurement, Live, LoadSource};
 use sluice::bench::machine::Machine;
-use sluice::bench::mode::Mode;
 use sluice::bench::report::{self, Report};
 use sluice::bench::throughput::{self, ThroughputConfig};
-use sluice::bench::workloads::Workload;
+use sluice::jobs::Mode;
+use sluice::jobs::Workload;
 
 use super::corpus::CorpusArgs;
 use super::flags;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use sluice::bench::checkpoint::{measure, CheckpointBenchConfig};
+use sluice::bench::checkpoint_cost::{measure, CheckpointBenchConfig};
 use sluice::engine::checkpoint::{CheckpointDir, Checkpointing, Input};
 use sluice::engine::Error;
 

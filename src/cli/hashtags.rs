@@ -1,4 +1,5 @@
-//! `sluice run hashtags`: the D-Streams paper's Twitter example,
+//! `sluice run hashtags`: the D-Streams paper's Twitter example (the job itself is
+//! [`sluice::jobs::hashtags`]),
 //! `hashTags.window(Minutes(1), Seconds(5)).countByValue()`, over a synthetic tweet stream.
 //!
 //! Natively it runs in event time: windows hold the tweets that *happened* in them, whatever
@@ -10,22 +11,18 @@
 //! windows: a tweet counts in the window it *arrived* in (so disorder moves tweets between
 //! windows and nothing is ever late): a different result, by design.
 
-use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use sluice::bench::workloads::hashtags::{self, WindowCounts};
-use sluice::bench::workloads::tweets::{Arrivals, TweetSpec};
-use sluice::engine::operators::window::WindowSpec;
-use sluice::engine::{Error, Time};
+use sluice::engine::Time;
+use sluice::jobs::hashtags::{self, Hashtags};
+use sluice::jobs::tweets::{Arrivals, TweetSpec};
 
 use super::cluster::ClusterArgs;
 use super::flags;
+use super::mode::Mode;
 use super::out::outln;
-use super::run::Mode;
 
 #[derive(Args, Debug)]
 pub struct HashtagsArgs {
@@ -97,7 +94,7 @@ fn duration(s: &str) -> Result<Duration, String> {
 }
 
 pub fn run(args: HashtagsArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let batch_ms = args.mode.batch_ms(args.batch_ms)?;
+    let mode = args.mode.of_job(args.batch_ms)?;
     if args.mode == Mode::Minibatch && args.lateness_ms > 0 {
         // Processing-time windows close when their batches do: nothing is ever late. A warning,
         // not an error, so that one set of flags can be run in both modes to compare them.
@@ -112,92 +109,53 @@ pub fn run(args: HashtagsArgs) -> Result<(), Box<dyn std::error::Error>> {
             format!("--window {window} ms must be a multiple of --slide {slide} ms").into(),
         );
     }
-    let spec = TweetSpec {
-        tweets: args.tweets,
-        seed: args.seed,
-        per_second: args.tweets_per_second,
-        hashtags: args.hashtags as usize,
-        ..TweetSpec::default()
-    };
-    let arrivals = Arrivals {
-        seed: args.arrival_seed,
+    let job = Hashtags {
+        tweets: TweetSpec {
+            tweets: args.tweets,
+            seed: args.seed,
+            per_second: args.tweets_per_second,
+            hashtags: args.hashtags as usize,
+            ..TweetSpec::default()
+        },
+        arrivals: Arrivals {
+            seed: args.arrival_seed,
+            disorder_ms: args.disorder_ms,
+            late_fraction: args.late_fraction,
+            late_by_ms: window + args.lateness_ms + args.disorder_ms + 1000,
+        },
+        window: args.window,
+        slide: args.slide,
         disorder_ms: args.disorder_ms,
-        late_fraction: args.late_fraction,
-        late_by_ms: window + args.lateness_ms + args.disorder_ms + 1000,
-    }
-    .schedule(&spec);
-    let tweets = spec.all();
+        lateness_ms: args.lateness_ms,
+        mode,
+    };
     let execution = args.cluster.execution();
     let leader = execution.is_leader();
-    let (counts, late) = match args.mode {
-        Mode::Native => {
-            let in_order = arrivals.iter().map(|(_, i)| tweets[*i as usize].clone());
-            hashtags::run_event_time(
-                execution,
-                Arc::new(in_order.collect()),
-                WindowSpec::sliding(args.window, args.slide),
-                (args.disorder_ms, args.lateness_ms),
-            )?
+    if let sluice::jobs::Mode::MicroBatch { interval_ms } = mode {
+        if execution.total_workers() != execution.local_workers() {
+            return Err(
+                "--mode minibatch replays the tweets in one process; drop --processes".into(),
+            );
         }
-        Mode::Minibatch => {
-            if execution.total_workers() != execution.local_workers() {
-                return Err(
-                    "--mode minibatch replays the tweets in one process; drop --processes".into(),
-                );
-            }
-            if window % batch_ms != 0 || slide % batch_ms != 0 {
-                return Err(format!(
-                    "--window and --slide must be multiples of --batch-ms {batch_ms}"
-                )
-                .into());
-            }
-            let timed = arrivals
-                .iter()
-                .map(|(at, i)| (*at, tweets[*i as usize].clone()))
-                .collect();
-            let workers = execution.local_workers();
-            let counts =
-                hashtags::run_arrival_time(workers, timed, batch_ms, (args.window, args.slide))?;
-            (counts, 0)
+        if window % interval_ms != 0 || slide % interval_ms != 0 {
+            return Err(format!(
+                "--window and --slide must be multiples of --batch-ms {interval_ms}"
+            )
+            .into());
         }
-    };
+    }
+    let (counts, late) = job.run(execution)?;
     if !leader {
         return Ok(());
     }
     // The file first: a reader that closes standard output early (`| head`) ends the process.
     if let Some(path) = &args.output {
-        write_counts(path, &counts).map_err(|source| Error::Write {
-            path: path.clone(),
-            source,
-        })?;
+        hashtags::write_counts(path, &counts)?;
     }
     eprintln!("sluice: {late} hashtag occurrence(s) too late for every window (late side output)");
-    print_top(&counts, args.top);
-    Ok(())
-}
-
-/// Prints each window's `top` hashtags.
-fn print_top(counts: &WindowCounts, top: usize) {
-    let mut windows: BTreeMap<Time, Vec<(&str, u64)>> = BTreeMap::new();
-    for ((end, tag), count) in counts {
-        windows.entry(*end).or_default().push((tag, *count));
-    }
-    for (end, mut tags) in windows {
-        tags.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        let shown: Vec<String> = tags
-            .iter()
-            .take(top)
-            .map(|(tag, n)| format!("{tag} {n}"))
-            .collect();
+    for (end, tags) in hashtags::top_per_window(&counts, args.top) {
+        let shown: Vec<String> = tags.iter().map(|(tag, n)| format!("{tag} {n}")).collect();
         outln!("window ending {end} ms: {}", shown.join(", "));
     }
-}
-
-/// Writes `window_end_ms<TAB>hashtag<TAB>count` lines in (window, hashtag) order.
-fn write_counts(path: &PathBuf, counts: &WindowCounts) -> std::io::Result<()> {
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    for ((end, tag), count) in counts {
-        writeln!(out, "{end}\t{tag}\t{count}")?;
-    }
-    out.flush()
+    Ok(())
 }

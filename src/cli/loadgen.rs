@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use clap::Args;
 use sluice::bench::loadgen::{self, FileLines, Load};
-use sluice::bench::workloads::ysb::AdEvents;
 use sluice::engine::sources::corpus::Corpus;
 use sluice::engine::sources::generator::Lines;
+use sluice::jobs::ysb::AdEvents;
 
 use super::corpus::CorpusArgs;
 use super::flags;

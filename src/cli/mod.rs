@@ -13,6 +13,7 @@ mod flags;
 mod hashtags;
 mod loadgen;
 mod log;
+mod mode;
 mod out;
 mod run;
 mod serve;

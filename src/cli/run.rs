@@ -1,21 +1,21 @@
 //! `sluice run JOB`: runs a job from one of the sources.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{Args, Subcommand, ValueEnum};
-use sluice::bench::workloads::lines::LineSource;
-use sluice::bench::workloads::wordcount::{self, Progress};
-use sluice::engine::checkpoint::{frame, Checkpointing, Input};
-
-use super::checkpoint::CheckpointArgs;
+use clap::{Args, Subcommand};
+use sluice::engine::checkpoint::{Checkpointing, Input};
 use sluice::engine::sources::{Directory, Generator, LogSource, Socket, TextFile};
 use sluice::engine::Error;
+use sluice::jobs::line_source::LineSource;
+use sluice::jobs::result_file::check_writable;
+use sluice::jobs::wordcount::{self, Progress, WordCount};
 
+use super::checkpoint::CheckpointArgs;
 use super::cluster::ClusterArgs;
 use super::corpus::CorpusArgs;
 use super::flags;
+use super::mode::Mode;
 use super::signals::on_stop_signal;
 use super::status::StatusLine;
 
@@ -36,33 +36,6 @@ pub fn run_job(job: Job) -> Result<(), Box<dyn std::error::Error>> {
         Job::Wordcount(args) => run(args),
         Job::Hashtags(args) => super::hashtags::run(args),
         Job::Windowcount(args) => super::windowcount::run(args),
-    }
-}
-
-/// How records are processed.
-#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Mode {
-    /// Each record as it arrives.
-    #[default]
-    Native,
-    /// In batches of --batch-ms (Spark Streaming's D-Streams).
-    Minibatch,
-}
-
-/// The batch interval when `--batch-ms` is not given.
-pub const DEFAULT_BATCH_MS: u64 = 1000;
-
-impl Mode {
-    /// The batch interval in ms: `--batch-ms` (default [`DEFAULT_BATCH_MS`]). A `--batch-ms`
-    /// given without `--mode minibatch` would do nothing, so it is an error rather than
-    /// silently ignored.
-    pub fn batch_ms(self, given: Option<u64>) -> Result<u64, Error> {
-        match (self, given) {
-            (Mode::Native, Some(_)) => Err(Error::Config(
-                "--batch-ms applies only with --mode minibatch".into(),
-            )),
-            (_, given) => Ok(given.unwrap_or(DEFAULT_BATCH_MS)),
-        }
     }
 }
 
@@ -245,19 +218,26 @@ impl RunArgs {
 }
 
 pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
-    let batch_ms = args.mode.batch_ms(args.batch_ms)?;
+    let mode = args.mode.of_job(args.batch_ms)?;
     args.check_flags_apply()?;
     if let Some(path) = &args.final_counts {
-        check_output_file(path)?;
+        check_writable(path)?;
     }
-    let source = args.line_source()?;
+    let job = WordCount {
+        source: args.line_source()?,
+        mode,
+        print: args.print.unwrap_or(match args.mode {
+            Mode::Native => 0,
+            Mode::Minibatch => 10,
+        }),
+    };
     let mut execution = args.cluster.execution();
     if let Some(checkpointing) = args.checkpointing()? {
         execution = execution.checkpointing(checkpointing);
     }
     let leader = execution.is_leader();
-    let job = execution.job().clone();
-    on_stop_signal(move || job.stop());
+    let handle = execution.job().clone();
+    on_stop_signal(move || handle.stop());
     let progress = Progress::default();
     let status = (args.status_every_ms > 0).then(|| {
         let progress = progress.clone();
@@ -275,16 +255,7 @@ pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
             },
         )
     });
-    let table = match args.mode {
-        Mode::Native => {
-            let print = args.print.unwrap_or(0) > 0;
-            wordcount::run(execution.clone(), source, &progress, print)?
-        }
-        Mode::Minibatch => {
-            let print = args.print.unwrap_or(10);
-            wordcount::run_minibatch(execution.clone(), batch_ms, source, &progress, print)?
-        }
-    };
+    let table = job.run(execution.clone(), &progress)?;
     if let Some(status) = status {
         status.finish();
     }
@@ -293,42 +264,7 @@ pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("sluice: {skipped} malformed record(s) skipped");
     }
     if let (Some(path), true) = (&args.final_counts, leader) {
-        write_counts(path, &table).map_err(|source| Error::Write {
-            path: path.clone(),
-            source,
-        })?;
+        wordcount::write_counts(path, &table)?;
     }
     Ok(())
-}
-
-/// Fails, naming `path`, if the counts could not be written there: checked before the job runs,
-/// so that a streaming job does not run for hours to fail at the end. A path that exists must
-/// be a regular file: the counts replace it by a rename, which would replace a device
-/// (`/dev/stdout`) or a symbolic link rather than write through it.
-fn check_output_file(path: &Path) -> Result<(), Error> {
-    let problem = |what: &str| Error::Write {
-        path: path.to_path_buf(),
-        source: std::io::Error::other(what.to_string()),
-    };
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if !meta.is_file() => return Err(problem("exists and is not a regular file")),
-        Ok(_) => {}
-        Err(_) => {
-            let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
-            if parent.is_some_and(|dir| !dir.is_dir()) {
-                return Err(problem("its directory does not exist"));
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Writes `word<TAB>count` lines, in the table's (sorted) order, atomically: a crash leaves
-/// the old file or the new one, never a part of one.
-pub fn write_counts(path: &Path, table: &[(String, u64)]) -> std::io::Result<()> {
-    let mut out = Vec::new();
-    for (word, count) in table {
-        writeln!(out, "{word}\t{count}")?;
-    }
-    frame::write_atomically(path, &out).map_err(std::io::Error::other)
 }

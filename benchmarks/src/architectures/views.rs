@@ -31,8 +31,8 @@ use sluice_engine::sources::corpus::{Corpus, CorpusSpec};
 use sluice_engine::sources::generator::Lines;
 
 use super::kappa::ViewProgram;
-use crate::workloads::tweets::TweetSpec;
-use crate::workloads::ysb::{self, AdEvents};
+use sluice_jobs::tweets::TweetSpec;
+use sluice_jobs::ysb::{self, AdEvents};
 
 /// What the architectures compute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

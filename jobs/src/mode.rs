@@ -14,7 +14,10 @@ pub enum Mode {
     /// Record at a time (Flink-like).
     Native,
     /// D-Streams: each `interval_ms` of arrivals is one batch (Spark Streaming-like).
-    MicroBatch { interval_ms: u64 },
+    MicroBatch {
+        /// The batch interval in ms.
+        interval_ms: u64,
+    },
 }
 
 impl Mode {
@@ -46,7 +49,7 @@ impl fmt::Display for Mode {
 /// Parses `native` or a batch interval in ms (`100`, `100ms`).
 ///
 /// ```
-/// use sluice_bench::mode::Mode;
+/// use sluice_jobs::mode::Mode;
 /// assert_eq!("native".parse::<Mode>(), Ok(Mode::Native));
 /// assert_eq!("100ms".parse::<Mode>(), Ok(Mode::MicroBatch { interval_ms: 100 }));
 /// assert!("0".parse::<Mode>().is_err());

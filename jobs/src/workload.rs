@@ -1,17 +1,5 @@
-//! The jobs Sluice measures, each one function that builds its dataflow, shared by `sluice run`
-//! and `sluice bench` so that what is measured is what users run.
-//!
 //! [`Workload`] names the timed jobs of the latency benchmark; each builds the same computation
-//! in native and in micro-batch mode over [`timed`] lines.
-
-pub mod grep;
-pub mod hashtags;
-pub mod lines;
-pub mod timed;
-pub mod topk;
-pub mod tweets;
-pub mod wordcount;
-pub mod ysb;
+//! in native and in micro-batch mode over [timed](crate::probe) lines.
 
 use std::fmt;
 use std::sync::Arc;
@@ -23,7 +11,8 @@ use sluice_engine::sources::generator::Lines;
 use sluice_engine::{Stream, Time};
 use sluice_minibatch::DStream;
 
-use timed::{Probe, Timed};
+use crate::probe::{Probe, Timed};
+use crate::{grep, hashtags, topk, wordcount, ysb};
 
 /// A benchmark workload.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,17 +21,31 @@ pub enum Workload {
     /// The running count of every word.
     WordCount,
     /// The count of lines containing `pattern`.
-    Grep { pattern: String },
+    Grep {
+        /// The text a counted line contains.
+        pattern: String,
+    },
     /// Each word's count per window (words standing for hashtags).
-    Hashtags { window_ms: Time, slide_ms: Time },
+    Hashtags {
+        /// Window length in ms.
+        window_ms: Time,
+        /// Window slide in ms.
+        slide_ms: Time,
+    },
     /// The `k` most frequent words per window.
     TopK {
+        /// Window length in ms.
         window_ms: Time,
+        /// Window slide in ms.
         slide_ms: Time,
+        /// How many words per window.
         k: usize,
     },
     /// The Yahoo Streaming Benchmark: views per campaign per tumbling window.
-    Ysb { window_ms: Time },
+    Ysb {
+        /// Tumbling window length in ms.
+        window_ms: Time,
+    },
 }
 
 impl Workload {

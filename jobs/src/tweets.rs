@@ -10,7 +10,7 @@
 //! order of event time plus delay (ties by index).
 //!
 //! ```
-//! use sluice_bench::workloads::tweets::{Arrivals, TweetSpec};
+//! use sluice_jobs::tweets::{Arrivals, TweetSpec};
 //! let spec = TweetSpec { tweets: 100, ..TweetSpec::default() };
 //! let arrivals = Arrivals { seed: 1, disorder_ms: 50, ..Arrivals::default() }.schedule(&spec);
 //! assert_eq!(arrivals.len(), 100);
@@ -27,12 +27,15 @@ use sluice_engine::Time;
 /// The tweets: how many, how fast in event time, which hashtags.
 #[derive(Clone, Debug)]
 pub struct TweetSpec {
+    /// How many tweets.
     pub tweets: u64,
+    /// The seed of their hashtags and event times.
     pub seed: u64,
     /// Tweets per second of event time.
     pub per_second: f64,
     /// Distinct hashtags, and the Zipf exponent of their popularity.
     pub hashtags: usize,
+    /// The Zipf exponent of the hashtags' popularity.
     pub skew: f64,
     /// Hashtags per tweet: 1 to this many.
     pub max_tags: usize,
@@ -54,7 +57,9 @@ impl Default for TweetSpec {
 /// One tweet: when it happened, and its hashtags.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tweet {
+    /// When it happened, in ms of event time.
     pub event_ms: Time,
+    /// Its hashtags.
     pub tags: Vec<String>,
 }
 
@@ -99,6 +104,7 @@ impl TweetSpec {
 /// How tweets arrive: disorder and lateness, fixed by a seed.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Arrivals {
+    /// The seed of the arrival order.
     pub seed: u64,
     /// Each on-time tweet arrives up to this many ms (of event time) after it happened.
     pub disorder_ms: Time,

@@ -10,6 +10,7 @@
 //! into the same final table.
 
 use std::io::Write as _;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -17,8 +18,10 @@ use sluice_engine::operators::keyed::Sum;
 use sluice_engine::prelude::*;
 use sluice_minibatch::{DStream, Show, StreamingContext};
 
-use super::lines::LineSource;
-use super::timed::{Probe, Timed};
+use crate::line_source::LineSource;
+use crate::mode::Mode;
+use crate::probe::{Probe, Timed};
+use crate::result_file::write_lines;
 
 /// Progress of a running word count in this process, readable from another thread.
 ///
@@ -209,4 +212,71 @@ pub fn timed_minibatch(lines: DStream<'_, Timed>, probe: &Probe) {
     counts.foreach_partition(|_, _| {}); // the batch's output action
     let sent = lines.map(|(sent, line)| (sent, words_in(&line)));
     probe.minibatch(&sent, &counts.map(|(_, count)| count));
+}
+
+/// `sluice run wordcount`: the running count of every word of `source`, in `mode`.
+#[derive(Clone, Debug)]
+pub struct WordCount {
+    /// Where the lines come from.
+    pub source: LineSource,
+    /// Native, or micro-batches of an interval.
+    pub mode: Mode,
+    /// Print the counts to stdout as Spark and Flink programs do: natively, any `print > 0`
+    /// prints every running-count update (see [`run`]); in micro-batches, each batch's first
+    /// `print` pairs (see [`run_minibatch`]). 0 prints nothing.
+    pub print: usize,
+}
+
+impl WordCount {
+    /// Runs the job; returns the final table (on process 0; empty elsewhere), sorted by word.
+    /// Counts what it reads into `progress`.
+    pub fn run(
+        self,
+        execution: Execution,
+        progress: &Progress,
+    ) -> sluice_minibatch::Result<Vec<(String, u64)>> {
+        Ok(match self.mode {
+            Mode::Native => run(execution, self.source, progress, self.print > 0)?,
+            Mode::MicroBatch { interval_ms } => {
+                run_minibatch(execution, interval_ms, self.source, progress, self.print)?
+            }
+        })
+    }
+}
+
+/// Writes the final table as `word<TAB>count` lines, in its (sorted) order, atomically: a
+/// crash leaves the old file or the new one, never a part of one.
+pub fn write_counts(path: &Path, table: &[(String, u64)]) -> Result<()> {
+    write_lines(
+        path,
+        table.iter().map(|(word, count)| format!("{word}\t{count}")),
+    )
+}
+
+/// Timed word count, native, as the demo shows it: each word occurrence's new running count,
+/// `(word, count, send time of its line)`, the moment its line is read.
+pub fn timed_updates(lines: Stream<'_, Timed>) -> Stream<'_, (String, u64, u64)> {
+    lines
+        .flat_map(|(sent, line)| {
+            line.split_ascii_whitespace()
+                .map(|word| (word.to_string(), sent))
+                .collect::<Vec<_>>()
+        })
+        .map_with_state(|word, sent, count: &mut Option<u64>| {
+            let count = count.get_or_insert(0);
+            *count += 1;
+            (word.clone(), *count, sent)
+        })
+}
+
+/// Timed word count, micro-batch, as the demo shows it: each batch's count of every word
+/// (Spark's `flatMap → map → reduceByKey`).
+pub fn timed_batch_counts<'s>(lines: &DStream<'s, Timed>) -> DStream<'s, (String, u64)> {
+    lines
+        .flat_map(|(_, line)| {
+            line.split_ascii_whitespace()
+                .map(|word| (word.to_string(), 1u64))
+                .collect::<Vec<_>>()
+        })
+        .reduce_by_key(|a, b| a + b)
 }

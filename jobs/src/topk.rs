@@ -10,8 +10,8 @@ use sluice_engine::operators::event_window::top_k;
 use sluice_engine::prelude::*;
 use sluice_minibatch::DStream;
 
-use super::hashtags::{words, words_in_event_time};
-use super::timed::{Probe, Timed};
+use crate::hashtags::{words, words_in_event_time};
+use crate::probe::{Probe, Timed};
 
 /// Timed top-k, native: event-time sliding windows.
 pub fn timed_native(

@@ -8,6 +8,7 @@
 //! the time from the window's end to its counts reaching the sink.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,8 +16,10 @@ use sluice_engine::prelude::*;
 use sluice_minibatch::testing::ManualRun;
 use sluice_minibatch::DStream;
 
-use super::timed::{Probe, Timed};
-use super::tweets::Tweet;
+use crate::mode::Mode;
+use crate::probe::{Probe, Timed};
+use crate::result_file::write_lines;
+use crate::tweets::{Arrivals, Tweet, TweetSpec};
 
 /// Each window's final count per hashtag, keyed by (window end in ms, hashtag).
 pub type WindowCounts = BTreeMap<(Time, String), u64>;
@@ -148,4 +151,84 @@ pub fn timed_minibatch(
             .clone()
             .flat_map(|(_, (_, n))| (n > 0).then_some(n)),
     );
+}
+
+/// `sluice run hashtags`: a synthetic tweet stream, delivered out of order as `arrivals`
+/// says, counted per hashtag in windows of `window` sliding by `slide`.
+///
+/// Natively in event time ([`run_event_time`]): with no late fraction, the counts are the
+/// same for any arrival order, disorder, lateness and worker count. In micro-batches, Spark
+/// Streaming's processing-time windows ([`run_arrival_time`]): a different result, by design.
+#[derive(Clone, Debug)]
+pub struct Hashtags {
+    /// The tweets.
+    pub tweets: TweetSpec,
+    /// Their arrival order and lateness.
+    pub arrivals: Arrivals,
+    /// Window length.
+    pub window: Duration,
+    /// Window slide.
+    pub slide: Duration,
+    /// The watermark's bound on disorder, in ms (native mode).
+    pub disorder_ms: Time,
+    /// The windows' allowed lateness, in ms (native mode).
+    pub lateness_ms: Time,
+    /// Event-time windows (native) or processing-time windows (micro-batches of an interval,
+    /// replayed in one process).
+    pub mode: Mode,
+}
+
+impl Hashtags {
+    /// Runs the job; returns (on process 0) each window's final counts and how many hashtag
+    /// occurrences were too late for every window.
+    pub fn run(&self, execution: Execution) -> sluice_minibatch::Result<(WindowCounts, u64)> {
+        let arrivals = self.arrivals.schedule(&self.tweets);
+        let tweets = self.tweets.all();
+        Ok(match self.mode {
+            Mode::Native => {
+                let in_order = arrivals.iter().map(|(_, i)| tweets[*i as usize].clone());
+                run_event_time(
+                    execution,
+                    Arc::new(in_order.collect()),
+                    WindowSpec::sliding(self.window, self.slide),
+                    (self.disorder_ms, self.lateness_ms),
+                )?
+            }
+            Mode::MicroBatch { interval_ms } => {
+                let timed = arrivals
+                    .iter()
+                    .map(|(at, i)| (*at, tweets[*i as usize].clone()))
+                    .collect();
+                let workers = execution.local_workers();
+                let window = (self.window, self.slide);
+                (run_arrival_time(workers, timed, interval_ms, window)?, 0)
+            }
+        })
+    }
+}
+
+/// Each window's `top` hashtags, most counted first (ties by name), in window order.
+pub fn top_per_window(counts: &WindowCounts, top: usize) -> Vec<(Time, Vec<(&str, u64)>)> {
+    let mut windows: BTreeMap<Time, Vec<(&str, u64)>> = BTreeMap::new();
+    for ((end, tag), count) in counts {
+        windows.entry(*end).or_default().push((tag, *count));
+    }
+    windows
+        .into_iter()
+        .map(|(end, mut tags)| {
+            tags.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            tags.truncate(top);
+            (end, tags)
+        })
+        .collect()
+}
+
+/// Writes `window_end_ms<TAB>hashtag<TAB>count` lines in (window, hashtag) order, atomically.
+pub fn write_counts(path: &Path, counts: &WindowCounts) -> Result<()> {
+    write_lines(
+        path,
+        counts
+            .iter()
+            .map(|((end, tag), count)| format!("{end}\t{tag}\t{count}")),
+    )
 }

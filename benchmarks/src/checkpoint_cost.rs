@@ -17,8 +17,8 @@ use sluice_engine::sources::Generator;
 use sluice_engine::state::KeyedState;
 
 use crate::stats::Spread;
-use crate::workloads::lines::LineSource;
-use crate::workloads::wordcount::{self, Progress};
+use sluice_jobs::line_source::LineSource;
+use sluice_jobs::wordcount::{self, Progress};
 
 /// What to measure.
 #[derive(Clone, Debug, Serialize)]

@@ -16,10 +16,11 @@ use sluice_engine::sources::corpus::SplitMix64;
 use sluice_engine::sources::generator::Lines;
 use sluice_minibatch::DStream;
 
-use super::timed::{Probe, Timed};
+use crate::probe::{Probe, Timed};
 
-/// Campaigns, and ads per campaign, as in the original benchmark.
+/// Campaigns, as in the original benchmark.
 pub const CAMPAIGNS: u64 = 100;
+/// Ads per campaign, as in the original benchmark.
 pub const ADS_PER_CAMPAIGN: u64 = 10;
 const AD_TYPES: [&str; 5] = ["banner", "modal", "sponsored-search", "mail", "mobile"];
 const EVENT_TYPES: [&str; 3] = ["view", "click", "purchase"];
@@ -54,7 +55,9 @@ impl Lines for AdEvents {
 /// An ad event's fields that the benchmark uses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AdEvent<'a> {
+    /// The ad's id.
     pub ad: &'a str,
+    /// `view`, `click` or `purchase`.
     pub event_type: &'a str,
 }
 

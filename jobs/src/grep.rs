@@ -7,7 +7,7 @@
 use sluice_engine::prelude::*;
 use sluice_minibatch::DStream;
 
-use super::timed::{Probe, Timed};
+use crate::probe::{Probe, Timed};
 
 /// The default pattern: a substring found in about one line in thirty of the default corpus.
 pub const DEFAULT_PATTERN: &str = "abc";
