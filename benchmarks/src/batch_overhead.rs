@@ -13,8 +13,8 @@ use sluice_engine::sources::corpus::CorpusSpec;
 use sluice_engine::sources::Generator;
 use sluice_engine::{Execution, Result};
 
-use crate::workloads::lines::LineSource;
 use crate::workloads::wordcount::{self, Progress};
+use sluice_engine::sources::LineSource;
 
 /// Lines per second fed to both modes.
 const RATE: f64 = 1000.0;

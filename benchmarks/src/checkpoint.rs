@@ -17,8 +17,8 @@ use sluice_engine::sources::Generator;
 use sluice_engine::state::KeyedState;
 
 use crate::stats::Spread;
-use crate::workloads::lines::LineSource;
 use crate::workloads::wordcount::{self, Progress};
+use sluice_engine::sources::LineSource;
 
 /// What to measure.
 #[derive(Clone, Debug, Serialize)]

@@ -161,9 +161,7 @@ pub fn run(
             let mut ssc =
                 StreamingContext::new(Execution::default(), Duration::from_millis(batch_ms));
             ssc.define(move |graph| {
-                let lines = graph
-                    .socket_stream(&socket)
-                    .flat_map(probe.parse(graph.job()));
+                let lines = graph.source(&socket).flat_map(probe.parse(graph.job()));
                 let words = lines.flat_map(|(_, line): Timed| {
                     line.split_ascii_whitespace()
                         .map(|w| (w.to_string(), 1u64))

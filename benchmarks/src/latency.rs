@@ -31,9 +31,9 @@ use sluice_minibatch::StreamingContext;
 use crate::loadgen::{Load, LoadgenProcess, LoadgenReport};
 use crate::mode::Mode;
 use crate::stats::{Percentiles, Spread};
-use crate::workloads::lines::LineSource;
 use crate::workloads::timed::Probe;
 use crate::workloads::Workload;
+use sluice_engine::sources::LineSource;
 
 /// How long the job keeps trying to reach the load generator.
 const LOADGEN_RETRY: Duration = Duration::from_millis(1500);
@@ -283,7 +283,7 @@ fn run_job(config: &LatencyConfig, source: LineSource, probe: &Probe) -> Result<
             ssc.checkpoint(&scratch.0).map_err(minibatch)?;
             ssc.define(move |graph| {
                 let parse = probe.parse(graph.job());
-                workload.minibatch(source.dstream(graph).flat_map(parse), &probe);
+                workload.minibatch(graph.source(&source).flat_map(parse), &probe);
             })
             .map_err(minibatch)?;
             ssc.start().map_err(minibatch)?;

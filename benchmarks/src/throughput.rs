@@ -23,8 +23,8 @@ use sluice_engine::{Execution, Result};
 use crate::machine::{peak_memory_bytes, reset_peak_memory};
 use crate::mode::Mode;
 use crate::stats::Spread;
-use crate::workloads::lines::LineSource;
 use crate::workloads::wordcount::{self, Progress};
+use sluice_engine::sources::LineSource;
 
 /// What to measure.
 #[derive(Clone, Debug)]

@@ -5,12 +5,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
-use sluice::bench::workloads::lines::LineSource;
 use sluice::bench::workloads::wordcount::{self, Progress};
 use sluice::engine::checkpoint::{frame, Checkpointing, Input};
 
 use super::checkpoint::CheckpointArgs;
-use sluice::engine::sources::{Directory, Generator, LogSource, Socket, TextFile};
+use sluice::engine::sources::{Directory, Generator, LineSource, LogSource, Socket, TextFile};
 use sluice::engine::Error;
 
 use super::cluster::ClusterArgs;

@@ -6,7 +6,6 @@
 
 pub mod grep;
 pub mod hashtags;
-pub mod lines;
 pub mod timed;
 pub mod topk;
 pub mod tweets;

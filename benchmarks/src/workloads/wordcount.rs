@@ -15,9 +15,9 @@ use std::sync::{Arc, Mutex};
 
 use sluice_engine::operators::keyed::Sum;
 use sluice_engine::prelude::*;
+use sluice_engine::sources::LineSource;
 use sluice_minibatch::{DStream, Show, StreamingContext};
 
-use super::lines::LineSource;
 use super::timed::{Probe, Timed};
 
 /// Progress of a running word count in this process, readable from another thread.
@@ -157,7 +157,7 @@ pub fn run_minibatch(
     let progress = progress.clone();
     let mut ssc = StreamingContext::new(execution, std::time::Duration::from_millis(batch_ms));
     ssc.define(move |graph| {
-        let counts = batch_word_counts(source.dstream(graph), &progress);
+        let counts = batch_word_counts(graph.source(&source), &progress);
         // The batch job; the sum below is its result.
         if print > 0 {
             counts.print_n(print);
