@@ -34,7 +34,7 @@ use sluice_engine::Time;
 use crate::batch::Batch;
 use crate::each_batch::{each_batch_of, each_batch_with_state};
 use crate::error::Error;
-use crate::graph::Graph;
+use crate::graph::{checkpoint_misfit, CheckpointMisfit, Graph};
 use crate::partition::{spread, Part};
 use crate::presence::Presence;
 
@@ -169,15 +169,16 @@ impl<'s, T: Data> DStream<'s, T> {
     /// multiple of the slide (Spark names the stream's class where Sluice says `DStream`).
     pub fn checkpoint(&self, interval: std::time::Duration) -> DStream<'s, T> {
         let (interval, slide) = (interval.as_millis() as Time, self.slide);
-        if interval < slide {
-            self.graph.problem(Error::requirement(format!(
+        let message = match checkpoint_misfit(interval, slide) {
+            None => return self.clone(),
+            Some(CheckpointMisfit::Shorter) => format!(
                 "The checkpoint interval for DStream has been set to {interval} ms which is lower than its slide time ({slide} ms). Please set it to at least {slide} ms."
-            )));
-        } else if interval % slide != 0 {
-            self.graph.problem(Error::requirement(format!(
+            ),
+            Some(CheckpointMisfit::NotMultiple) => format!(
                 "The checkpoint interval for DStream has been set to  {interval} ms which not a multiple of its slide time ({slide} ms). Please set it to a multiple of {slide} ms."
-            )));
-        }
+            ),
+        };
+        self.graph.problem(Error::requirement(message));
         self.clone()
     }
 

@@ -56,6 +56,27 @@ impl Settings {
     }
 }
 
+/// Why a checkpoint interval does not fit a slide (a stream's, or the batch interval): Spark
+/// requires a positive multiple of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CheckpointMisfit {
+    /// Shorter than the slide (zero included).
+    Shorter,
+    /// At least the slide, but not a multiple of it.
+    NotMultiple,
+}
+
+/// The one check of a checkpoint interval against a slide, both in ms: `None` if it fits.
+pub(crate) fn checkpoint_misfit(interval: Time, slide: Time) -> Option<CheckpointMisfit> {
+    if interval < slide {
+        Some(CheckpointMisfit::Shorter)
+    } else if !interval.is_multiple_of(slide) {
+        Some(CheckpointMisfit::NotMultiple)
+    } else {
+        None
+    }
+}
+
 /// How far every output operation has got: all batches before `through` are finished.
 #[derive(Debug, Default)]
 pub(crate) struct Completed {

@@ -161,13 +161,9 @@ pub fn run_minibatch(
         // The batch job; the sum below is its result.
         if print > 0 {
             counts.print_n(print);
-        } else {
-            counts.foreach_partition(|_, _| {});
         }
         counts
-            .tagged()
-            .clone()
-            .map(|(_, count)| count)
+            .into_stream()
             .reduce_by_key(|a, b| a + b)
             .last_by_key()
             .gather()
@@ -206,7 +202,6 @@ pub fn timed_minibatch(lines: DStream<'_, Timed>, probe: &Probe) {
     let counts = lines.count_keys_with(|(_, line): Timed, keys| {
         line.split_ascii_whitespace().for_each(|w| keys.add(w, 1))
     });
-    counts.foreach_partition(|_, _| {}); // the batch's output action
     let sent = lines.map(|(sent, line)| (sent, words_in(&line)));
     probe.minibatch(&sent, &counts.map(|(_, count)| count));
 }
