@@ -47,6 +47,38 @@ impl<'s> Graph<'s> {
     /// ...): the same value a native stream is built from, read [by arrival](Source::by_arrival)
     /// and batched by the time its records arrive, with one partition per worker that reads it
     /// ([`Source::spread`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sluice_engine::clock::{Clock, ManualClock};
+    /// use sluice_engine::prelude::*;
+    /// use sluice_minibatch::StreamingContext;
+    ///
+    /// let queue = Queue::new(); // any engine source: a file, a socket, the event log, ...
+    /// queue.push_all(["a b".to_string(), "b".to_string()]);
+    /// queue.close();
+    /// let clock = ManualClock::new(0);
+    /// let execution = Execution::default().clock(Clock::Manual(clock.clone()));
+    /// let mut ssc = StreamingContext::new(execution, Duration::from_secs(1));
+    /// let counts = Collector::new();
+    /// let sink = counts.clone();
+    /// ssc.define(move |graph| {
+    ///     graph
+    ///         .source(&queue)
+    ///         .count_keys_with(|line: String, words| {
+    ///             line.split(' ').for_each(|w| words.add(w, 1))
+    ///         })
+    ///         .into_stream()
+    ///         .collect_into(&sink);
+    /// })
+    /// .unwrap();
+    /// ssc.start().unwrap();
+    /// clock.advance_to(1000);
+    /// ssc.await_termination().unwrap(); // the queue is closed: the job ends after its batch
+    /// let mut counts = counts.take();
+    /// counts.sort();
+    /// assert_eq!(counts, vec![("a".to_string(), 1), ("b".to_string(), 2)]);
+    /// ```
     pub fn source<S: Source>(&self, source: &S) -> DStream<'s, S::Item>
     where
         S::Item: Data,
