@@ -15,7 +15,7 @@ use sluice::prelude::Execution;
 /// Each batch's word counts of the lines read from `socket`.
 pub fn word_counts<'s>(graph: &Graph<'s>, socket: &Socket) -> DStream<'s, (String, u64)> {
     graph
-        .socket_stream(socket)
+        .source(socket)
         .flat_map(|line| line.split(' ').map(String::from).collect::<Vec<_>>())
         .map(|word| (word, 1))
         .reduce_by_key(|a, b| a + b)

@@ -15,7 +15,7 @@ use sluice::prelude::Execution;
 /// The running count of every word read from `socket`, as of each batch.
 pub fn running_counts<'s>(graph: &Graph<'s>, socket: &Socket) -> DStream<'s, (String, u64)> {
     graph
-        .socket_stream(socket)
+        .source(socket)
         .flat_map(|line| line.split(' ').map(String::from).collect::<Vec<_>>())
         .map(|word| (word, 1u64))
         .update_state_by_key(|values: Vec<u64>, count: Option<u64>| {

@@ -13,7 +13,7 @@ use sluice_engine::sources::corpus::CorpusSpec;
 use sluice_engine::sources::Generator;
 use sluice_engine::{Execution, Result};
 
-use sluice_jobs::line_source::LineSource;
+use sluice_engine::sources::LineSource;
 use sluice_jobs::wordcount::{self, Progress};
 
 /// Lines per second fed to both modes.

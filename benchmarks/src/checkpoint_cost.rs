@@ -17,7 +17,7 @@ use sluice_engine::sources::Generator;
 use sluice_engine::state::KeyedState;
 
 use crate::stats::Spread;
-use sluice_jobs::line_source::LineSource;
+use sluice_engine::sources::LineSource;
 use sluice_jobs::wordcount::{self, Progress};
 
 /// What to measure.

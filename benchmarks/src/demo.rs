@@ -155,9 +155,7 @@ pub fn run(
             let mut ssc =
                 StreamingContext::new(Execution::default(), Duration::from_millis(batch_ms));
             ssc.define(move |graph| {
-                let lines = graph
-                    .socket_stream(&socket)
-                    .flat_map(probe.parse(graph.job()));
+                let lines = graph.source(&socket).flat_map(probe.parse(graph.job()));
                 let batch = wordcount::timed_batch_counts(&lines);
                 let timeline_counts = timeline.clone_sender();
                 batch.foreach_rdd(move |rdd| {

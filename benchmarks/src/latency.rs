@@ -30,7 +30,7 @@ use sluice_minibatch::StreamingContext;
 
 use crate::loadgen::{Load, LoadgenProcess, LoadgenReport};
 use crate::stats::{Percentiles, Spread};
-use sluice_jobs::line_source::LineSource;
+use sluice_engine::sources::LineSource;
 use sluice_jobs::probe::Probe;
 use sluice_jobs::Mode;
 use sluice_jobs::Workload;
@@ -283,7 +283,7 @@ fn run_job(config: &LatencyConfig, source: LineSource, probe: &Probe) -> Result<
             ssc.checkpoint(&scratch.0).map_err(minibatch)?;
             ssc.define(move |graph| {
                 let parse = probe.parse(graph.job());
-                workload.minibatch(source.dstream(graph).flat_map(parse), &probe);
+                workload.minibatch(graph.source(&source).flat_map(parse), &probe);
             })
             .map_err(minibatch)?;
             ssc.start().map_err(minibatch)?;

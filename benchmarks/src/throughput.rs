@@ -22,7 +22,7 @@ use sluice_engine::{Execution, Result};
 
 use crate::machine::{peak_memory_bytes, reset_peak_memory};
 use crate::stats::Spread;
-use sluice_jobs::line_source::LineSource;
+use sluice_engine::sources::LineSource;
 use sluice_jobs::wordcount::{self, Progress};
 use sluice_jobs::Mode;
 

@@ -8,10 +8,12 @@
 //!   (shutdown, errors, watermarks, state gauge, clock, checkpoints);
 //! - [`operators`]: stateless transforms, partitioning, per-key state with pre-aggregation, and
 //!   side outputs for malformed records — extension traits on [`Stream`], as timely's own are;
-//! - [`sources`]: the corpus generator, text files, a directory monitor, a TCP socket client and
-//!   an in-memory queue — each a long-running operator woken by an activator, never a busy loop;
+//! - [`sources`]: the corpus generator, text files, a directory monitor, a TCP socket client, the
+//!   event log and an in-memory queue — each a [`Source`](sources::Source) that native streams
+//!   and DStreams are built from, a long-running operator woken by an activator, never a busy loop;
 //! - [`sinks`]: print, text files, foreach, collect, and HdrHistogram latency recording;
 //! - [`checkpoint`]: the checkpoint directory and its framed, checksummed state files;
+//! - [`durable`]: committing a file or a directory atomically and durably, for every layer;
 //! - [`log`]: the durable event log — replayable input, write-ahead log, lambda/kappa's master data.
 //!
 //! In native mode a record is processed the moment it arrives; its timely timestamp is its time
@@ -43,6 +45,7 @@
 
 pub mod checkpoint;
 pub mod clock;
+pub mod durable;
 pub mod error;
 pub mod execution;
 pub mod hash;
@@ -82,7 +85,7 @@ pub mod prelude {
     pub use crate::operators::table::{Gather, LastByKey};
     pub use crate::operators::window::{WindowSpec, Windowed};
     pub use crate::sinks::{Collector, LatencyRecorder, Sinks};
-    pub use crate::sources::{Queue, Sources};
+    pub use crate::sources::{Queue, Source, Sources};
     pub use crate::stream::{Scope, Stream};
     pub use crate::time::Time;
     pub use crate::{Error, Result};

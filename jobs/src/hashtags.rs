@@ -144,13 +144,7 @@ pub fn timed_minibatch(
     probe: &Probe,
 ) {
     let counts = words(&lines).count_by_value_and_window(length, slide);
-    counts.foreach_partition(|_, _| {}); // the batch's output action
-    probe.window_results(
-        counts
-            .tagged()
-            .clone()
-            .flat_map(|(_, (_, n))| (n > 0).then_some(n)),
-    );
+    probe.window_results(counts.into_stream().flat_map(|(_, n)| (n > 0).then_some(n)));
 }
 
 /// `sluice run hashtags`: a synthetic tweet stream, delivered out of order as `arrivals`

@@ -9,7 +9,6 @@
 //! - [`windowcount`]: word counts per event-time window, written exactly once per epoch;
 //! - [`hashtags`]: the D-Streams paper's windowed hashtag counts over [`tweets`];
 //! - [`grep`], [`topk`], [`ysb`]: the benchmark's other timed jobs, named by [`Workload`];
-//! - [`line_source`]: where a job's lines of text come from;
 //! - [`probe`]: lines stamped with their send time, and the probe that measures their latency;
 //! - [`mode`]: native, or micro-batch with its interval;
 //! - [`result_file`]: result files, checked before a job starts and written whole.
@@ -18,7 +17,6 @@
 
 pub mod grep;
 pub mod hashtags;
-pub mod line_source;
 pub mod mode;
 pub mod probe;
 pub mod result_file;

@@ -138,11 +138,11 @@ impl Probe {
     }
 
     /// Micro-batch mode: `sent` holds `(send time, outputs it stands for)` for the inputs of each
-    /// batch, `results` the batch's results as output counts; every input is measured when its
-    /// batch's results are complete.
+    /// batch, `results` the batch's results as output counts (registered as the batch's output
+    /// operation); every input is measured when its batch's results are complete.
     pub fn minibatch<'s>(&self, sent: &DStream<'s, (u64, u64)>, results: &DStream<'s, u64>) {
         let (outputs, from) = (self.outputs.clone(), self.measure_from);
-        let results = results.tagged().clone().inspect(move |(_, n)| {
+        let results = results.into_stream().inspect(move |n| {
             outputs.fetch_add(*n, Ordering::Relaxed);
         });
         sent.tagged()

@@ -16,9 +16,9 @@ use std::sync::{Arc, Mutex};
 
 use sluice_engine::operators::keyed::Sum;
 use sluice_engine::prelude::*;
+use sluice_engine::sources::LineSource;
 use sluice_minibatch::{DStream, Show, StreamingContext};
 
-use crate::line_source::LineSource;
 use crate::mode::Mode;
 use crate::probe::{Probe, Timed};
 use crate::result_file::write_lines;
@@ -160,17 +160,13 @@ pub fn run_minibatch(
     let progress = progress.clone();
     let mut ssc = StreamingContext::new(execution, std::time::Duration::from_millis(batch_ms));
     ssc.define(move |graph| {
-        let counts = batch_word_counts(source.dstream(graph), &progress);
+        let counts = batch_word_counts(graph.source(&source), &progress);
         // The batch job; the sum below is its result.
         if print > 0 {
             counts.print_n(print);
-        } else {
-            counts.foreach_partition(|_, _| {});
         }
         counts
-            .tagged()
-            .clone()
-            .map(|(_, count)| count)
+            .into_stream()
             .reduce_by_key(|a, b| a + b)
             .last_by_key()
             .gather()
@@ -209,7 +205,6 @@ pub fn timed_minibatch(lines: DStream<'_, Timed>, probe: &Probe) {
     let counts = lines.count_keys_with(|(_, line): Timed, keys| {
         line.split_ascii_whitespace().for_each(|w| keys.add(w, 1))
     });
-    counts.foreach_partition(|_, _| {}); // the batch's output action
     let sent = lines.map(|(sent, line)| (sent, words_in(&line)));
     probe.minibatch(&sent, &counts.map(|(_, count)| count));
 }

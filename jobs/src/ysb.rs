@@ -118,13 +118,7 @@ pub fn timed_minibatch(lines: DStream<'_, Timed>, window: Duration, probe: &Prob
     let counts = lines
         .flat_map(move |(_, line)| campaign_of_view(&line, &table))
         .count_by_value_and_window(window, window);
-    counts.foreach_partition(|_, _| {}); // the batch's output action
-    probe.window_results(
-        counts
-            .tagged()
-            .clone()
-            .flat_map(|(_, (_, n))| (n > 0).then_some(n)),
-    );
+    probe.window_results(counts.into_stream().flat_map(|(_, n)| (n > 0).then_some(n)));
 }
 
 #[cfg(test)]

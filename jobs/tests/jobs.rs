@@ -5,7 +5,7 @@ use std::time::Duration;
 use sluice_engine::prelude::*;
 use sluice_engine::sources::TextFile;
 use sluice_jobs::hashtags::{self, Hashtags};
-use sluice_jobs::line_source::LineSource;
+use sluice_engine::sources::LineSource;
 use sluice_jobs::tweets::{Arrivals, TweetSpec};
 use sluice_jobs::windowcount::WindowCount;
 use sluice_jobs::wordcount::{self, Progress, WordCount};

@@ -21,8 +21,10 @@ use std::hash::Hash;
 use sluice_engine::hash::{new_map, HashMap};
 use sluice_engine::Time;
 
-use crate::dstream::Part;
-use crate::pairs::{cross, partition_of, Cogrouped};
+use crate::partition::{partition_of, Part};
+
+/// A key with its values from each of two streams (Spark's `cogroup` result).
+pub type Cogrouped<K, V, W> = (K, (Vec<V>, Vec<W>));
 
 /// One batch: its time and its partitions.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -246,6 +248,15 @@ fn hash_partitioned<K: Hash, V>(time: Time, table: HashMap<K, V>, n: u32) -> Bat
         partitions[partition_of(&k, n) as usize].push((k, v));
     }
     Batch::new(time, partitions)
+}
+
+/// Every pair of a value from `vs` and one from `ws`, under `key`.
+pub(crate) fn cross<K: Clone, A: Clone, B: Clone>(key: &K, vs: &[A], ws: &[B]) -> Vec<(K, (A, B))> {
+    let mut out = Vec::with_capacity(vs.len() * ws.len());
+    for v in vs {
+        out.extend(ws.iter().map(|w| (key.clone(), (v.clone(), w.clone()))));
+    }
+    out
 }
 
 #[cfg(test)]

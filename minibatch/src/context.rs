@@ -55,7 +55,7 @@ use sluice_engine::job::{JobContext, WorkerExt};
 use sluice_engine::Time;
 
 use crate::error::{Error, Result};
-use crate::graph::{Completed, Graph, Settings};
+use crate::graph::{checkpoint_misfit, Completed, Graph, Settings};
 
 /// Spark's `StreamingContextState`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -252,7 +252,7 @@ impl StreamingContext {
                 .settings
                 .checkpoint_every
                 .unwrap_or((10_000 / interval).max(1) * interval);
-            if every == 0 || !every.is_multiple_of(interval) {
+            if checkpoint_misfit(every, interval).is_some() {
                 *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()) = None;
                 return Err(Error::InvalidArgument(format!(
                     "Checkpoint interval ({every} ms) must be a multiple of the batch interval ({interval} ms)"

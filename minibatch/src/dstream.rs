@@ -23,7 +23,6 @@
 use std::hash::Hash;
 use std::rc::Rc;
 
-use sluice_engine::operators::keyed::KeysWith;
 use sluice_engine::prelude::Stateless;
 use sluice_engine::stream::{Data, Stream};
 use sluice_engine::timely::dataflow::channels::pact::{Exchange, Pipeline};
@@ -32,18 +31,12 @@ use sluice_engine::timely::dataflow::operators::Exchange as _;
 use sluice_engine::timely::dataflow::operators::{Concatenate, Operator};
 use sluice_engine::Time;
 
+use crate::batch::Batch;
 use crate::each_batch::{each_batch_of, each_batch_with_state};
 use crate::error::Error;
-use crate::graph::Graph;
+use crate::graph::{checkpoint_misfit, CheckpointMisfit, Graph};
+use crate::partition::{spread, Part};
 use crate::presence::Presence;
-
-/// A partition index.
-pub type Part = u32;
-
-/// The home worker of each of `n` partitions spread over `peers` workers.
-pub(crate) fn spread(n: usize, peers: usize) -> Rc<[usize]> {
-    (0..n).map(|p| p % peers).collect()
-}
 
 /// Spark's message when a transform's parent has no batch.
 pub(crate) fn transform_missing(t: Time) -> String {
@@ -156,7 +149,7 @@ impl<'s, T: Data> DStream<'s, T> {
     pub(crate) fn on_driver<O: 'static>(
         &self,
         name: &str,
-        mut step: impl FnMut(Time, crate::Batch<T>, &mut Vec<O>) + 'static,
+        mut step: impl FnMut(Time, Batch<T>, &mut Vec<O>) + 'static,
     ) -> Stream<'s, O> {
         let partitions = self.num_partitions();
         let driver = self.is_driver();
@@ -165,7 +158,7 @@ impl<'s, T: Data> DStream<'s, T> {
             Exchange::new(|_: &(Part, T)| 0),
             move |t, records, out| {
                 if driver {
-                    step(t, crate::Batch::from_tagged(t, records, partitions), out);
+                    step(t, Batch::from_tagged(t, records, partitions), out);
                 }
             },
         )
@@ -176,15 +169,16 @@ impl<'s, T: Data> DStream<'s, T> {
     /// multiple of the slide (Spark names the stream's class where Sluice says `DStream`).
     pub fn checkpoint(&self, interval: std::time::Duration) -> DStream<'s, T> {
         let (interval, slide) = (interval.as_millis() as Time, self.slide);
-        if interval < slide {
-            self.graph.problem(Error::requirement(format!(
+        let message = match checkpoint_misfit(interval, slide) {
+            None => return self.clone(),
+            Some(CheckpointMisfit::Shorter) => format!(
                 "The checkpoint interval for DStream has been set to {interval} ms which is lower than its slide time ({slide} ms). Please set it to at least {slide} ms."
-            )));
-        } else if interval % slide != 0 {
-            self.graph.problem(Error::requirement(format!(
+            ),
+            Some(CheckpointMisfit::NotMultiple) => format!(
                 "The checkpoint interval for DStream has been set to  {interval} ms which not a multiple of its slide time ({slide} ms). Please set it to a multiple of {slide} ms."
-            )));
-        }
+            ),
+        };
+        self.graph.problem(Error::requirement(message));
         self.clone()
     }
 
@@ -343,38 +337,6 @@ impl<'s, T: Data> DStream<'s, T> {
         T: Hash + Eq,
     {
         self.map(|x| (x, 1u64)).reduce_by_key(|a, b| a + b)
-    }
-
-    /// Counts, per key, the occurrences `extract` adds for each element — the fused,
-    /// allocation-free form of `flat_map(..).map(|k| (k, 1)).reduce_by_key(+)` (keys may be
-    /// borrowed from the element; an owned key is made once per key and arrival batch).
-    ///
-    /// ```
-    /// # use sluice_minibatch::testing::run_batches;
-    /// let out = run_batches(1000, vec![vec!["a b a".to_string()]], |lines| {
-    ///     lines.count_keys_with(|line, keys| {
-    ///         line.split_whitespace().for_each(|w| keys.add(w, 1))
-    ///     })
-    /// })
-    /// .unwrap();
-    /// let mut batch = out[0].clone();
-    /// batch.sort();
-    /// assert_eq!(batch, vec![("a".to_string(), 2), ("b".to_string(), 1)]);
-    /// ```
-    pub fn count_keys_with<K: Data + Hash + Eq>(
-        &self,
-        mut extract: impl FnMut(
-                T,
-                &mut sluice_engine::prelude::Combiner<K, u64, sluice_engine::operators::keyed::Sum>,
-            ) + 'static,
-    ) -> DStream<'s, (K, u64)> {
-        let partials = self
-            .stream
-            .clone()
-            .combine_with(sluice_engine::operators::keyed::Sum, move |(_, x), keys| {
-                extract(x, keys)
-            });
-        crate::pairs::reduce_partials(self, partials, |a: &mut u64, b| *a += b, None)
     }
 }
 

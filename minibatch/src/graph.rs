@@ -19,14 +19,13 @@ use std::rc::Rc;
 use std::sync::{Arc, Condvar, Mutex};
 
 use sluice_engine::job::JobContext;
-use sluice_engine::sources::driver::until_tick;
 use sluice_engine::stream::{Scope, Stream};
 use sluice_engine::timely::dataflow::channels::pact::Pipeline;
-use sluice_engine::timely::dataflow::operators::generic::operator::source;
 use sluice_engine::timely::dataflow::operators::{Concatenate, Operator};
 use sluice_engine::timely::scheduling::Activator;
 use sluice_engine::Time;
 
+use crate::batch_clock::{batch_of, batch_time_source, BatchTimes, Due};
 use crate::error::Error;
 
 /// What the context fixes before the graph is built: the same on every worker.
@@ -54,6 +53,27 @@ impl Settings {
         job.checkpoints()
             .and_then(|c| c.restored_epoch())
             .unwrap_or(now)
+    }
+}
+
+/// Why a checkpoint interval does not fit a slide (a stream's, or the batch interval): Spark
+/// requires a positive multiple of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CheckpointMisfit {
+    /// Shorter than the slide (zero included).
+    Shorter,
+    /// At least the slide, but not a multiple of it.
+    NotMultiple,
+}
+
+/// The one check of a checkpoint interval against a slide, both in ms: `None` if it fits.
+pub(crate) fn checkpoint_misfit(interval: Time, slide: Time) -> Option<CheckpointMisfit> {
+    if interval < slide {
+        Some(CheckpointMisfit::Shorter)
+    } else if !interval.is_multiple_of(slide) {
+        Some(CheckpointMisfit::NotMultiple)
+    } else {
+        None
     }
 }
 
@@ -111,7 +131,11 @@ impl<'s> Graph<'s> {
         let job = JobContext::of(scope);
         let inputs = Rc::new(Inputs::default());
         let first = settings.first_batch(&job);
-        let ticks = ticker(scope, first, settings.interval, job.clone(), inputs.clone());
+        let times = BatchTimes {
+            first,
+            interval: settings.interval,
+        };
+        let ticks = ticker(scope, times, job.clone(), inputs.clone());
         Graph {
             inner: Rc::new(Inner {
                 scope,
@@ -240,50 +264,23 @@ impl Drop for SourceGuard {
     }
 }
 
-/// The first batch time after `now`: batch `t` collects what arrives in `[t - interval, t)`.
-pub(crate) fn batch_of(now: Time, interval: Time) -> Time {
-    (now / interval + 1) * interval
-}
-
 /// One `()` per batch time, from the first batch after start until every input has ended (or,
-/// with no inputs, until the job stops). The capability it holds at the current batch keeps
-/// that batch open until the clock reaches its end, even when no data flows.
+/// with no inputs, until the job stops): each batch's tick is sent as the batch opens, and the
+/// capability held at the open batch keeps it open until the clock reaches its end.
 fn ticker<'s>(
     scope: Scope<'s>,
-    first: Time,
-    interval: Time,
+    times: BatchTimes,
     job: JobContext,
     inputs: Rc<Inputs>,
 ) -> Stream<'s, ()> {
-    source(scope, "Ticks", move |capability, info| {
-        let activator = scope.activator_for(info.address.clone());
-        *inputs.ticker.borrow_mut() = Some(activator.clone());
-        job.clock()
-            .wake_on_advance(scope.worker().sync_activator_for(info.address.to_vec()));
-        let mut capability = Some(capability);
-        let mut started = false;
-        move |output| {
-            let Some(cap) = capability.as_mut() else {
-                return;
-            };
-            let now = job.clock().now_ms();
-            if !started {
-                started = true;
-                cap.downgrade(&first);
-                output.session(&*cap).give(());
-            }
-            let current = batch_of(now, interval).max(first);
-            let mut next = *cap.time() + interval;
-            while next <= current {
-                output.session(&cap.delayed(&next)).give(());
-                next += interval;
-            }
-            cap.downgrade(&current);
-            if inputs.over(&job) {
-                capability = None;
-            } else if !job.clock().is_manual() {
-                activator.activate_after(until_tick(now, interval));
-            }
-        }
-    })
+    let waker = inputs.clone();
+    batch_time_source(
+        scope,
+        "Ticks",
+        (times, Due::Opens),
+        job,
+        move |activator| *waker.ticker.borrow_mut() = Some(activator.clone()),
+        |_| Some(vec![()]),
+        move |job| inputs.over(job),
+    )
 }

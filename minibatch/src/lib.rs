@@ -36,6 +36,7 @@
 //! ```
 
 mod batch;
+mod batch_clock;
 pub mod conformance;
 mod context;
 mod dstream;
@@ -44,21 +45,24 @@ mod error;
 mod graph;
 mod output;
 mod pairs;
+mod partition;
 mod presence;
 mod show;
 mod sources;
-mod state;
 pub mod testing;
 mod transform;
+mod update_state;
 mod window;
 
-pub use batch::Batch;
+pub use batch::{Batch, Cogrouped};
 pub use context::{StreamingContext, StreamingContextState};
-pub use dstream::{DStream, Part};
+pub use dstream::DStream;
 pub use error::{Error, Result};
 pub use graph::Graph;
 pub use output::{batch_file_name, format_batch, read_object_files, Slices, DEFAULT_REMEMBER};
-pub use pairs::{Cogrouped, OuterJoined};
+pub use pairs::OuterJoined;
+pub use partition::Part;
 pub use show::Show;
-pub use sources::{BatchQueue, Spread};
-pub use state::StateUpdate;
+pub use sluice_engine::sources::Spread;
+pub use sources::BatchQueue;
+pub use update_state::StateUpdate;

@@ -1,13 +1,15 @@
 //! Output operations: what makes a graph run (Spark requires at least one).
 //!
 //! - [`foreach_rdd`](DStream::foreach_rdd): a function of each whole batch, on the driver;
+//! - [`into_stream`](DStream::into_stream): the records handed back to the engine as a plain
+//!   stream, to go on with native operators and sinks;
 //! - [`print`](DStream::print): the first elements of each batch, in Spark's exact format;
 //! - [`save_as_text_files`](DStream::save_as_text_files) and
 //!   [`save_as_object_files`](DStream::save_as_object_files): one directory per batch,
 //!   `prefix-TIME[.suffix]`, of part files — each worker writes its partitions into a temporary
-//!   directory, and the driver renames it into place once every worker is done with the batch
-//!   (the frontier says when), so a batch's directory appears whole or not at all, and a batch
-//!   written again replaces it.
+//!   directory, and the driver commits it into place once every worker is done with the batch
+//!   (the frontier says when; see [`durable::commit_dir`]), so a batch's directory appears whole
+//!   or not at all, also after a crash, and a batch written again replaces it.
 //!
 //! An output operation acts at every time its stream has a batch — also an empty one — and
 //! fails the job with Spark's message when its stream cannot produce the batch.
@@ -19,14 +21,17 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use sluice_engine::durable;
 use sluice_engine::job::JobContext;
-use sluice_engine::stream::Data;
+use sluice_engine::prelude::Stateless;
+use sluice_engine::stream::{Data, Stream};
 use sluice_engine::timely::dataflow::channels::pact::{Exchange, Pipeline};
 use sluice_engine::{Error as EngineError, Time};
 
 use crate::batch::Batch;
 use crate::dstream::DStream;
 use crate::each_batch::each_batch_of;
+use crate::error::{Error, Result};
 use crate::presence::Presence;
 use crate::show::Show;
 
@@ -106,6 +111,46 @@ impl<'s, T: Data> DStream<'s, T> {
             },
         );
         self.graph.output(done);
+    }
+
+    /// Hands the records back to the engine: an output operation (the graph runs every batch
+    /// for it, as for Spark's actions) whose result is the engine [`Stream`] of the records, each
+    /// at its batch time, to go on with native operators and sinks — a benchmark's probe, a sum
+    /// over batches, a sink the micro-batch layer does not have.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sluice_engine::clock::{Clock, ManualClock};
+    /// use sluice_engine::prelude::*;
+    /// use sluice_minibatch::StreamingContext;
+    ///
+    /// let clock = ManualClock::new(0);
+    /// let execution = Execution::default().clock(Clock::Manual(clock.clone()));
+    /// let mut ssc = StreamingContext::new(execution, Duration::from_secs(1));
+    /// let totals = Collector::new();
+    /// let sink = totals.clone();
+    /// ssc.define(move |graph| {
+    ///     graph
+    ///         .input_batches(vec![Some(vec![1u64, 2]), Some(vec![3])], 1)
+    ///         .reduce(|a, b| a + b)
+    ///         .into_stream() // batch sums, back in the engine: a running total of them
+    ///         .map(|sum| ((), sum))
+    ///         .reduce_by_key(|a, b| a + b)
+    ///         .collect_into(&sink);
+    /// })
+    /// .unwrap();
+    /// ssc.start().unwrap();
+    /// for t in [1000, 2000] {
+    ///     clock.advance_to(t);
+    ///     ssc.await_batch(t).unwrap();
+    /// }
+    /// ssc.stop(true).unwrap();
+    /// let totals: Vec<u64> = totals.take().into_iter().map(|(_, total)| total).collect();
+    /// assert_eq!(totals, vec![3, 6]);
+    /// ```
+    pub fn into_stream(&self) -> Stream<'s, T> {
+        self.foreach_partition(|_, _| {});
+        self.stream.clone().map(|(_, x)| x)
     }
 
     /// Remembers this stream's batches in `slices` for [`Slices::slice`], for the context's
@@ -279,10 +324,10 @@ impl<T: Clone> Slices<T> {
     /// Spark's `slice(from, to)`: the remembered batches at every time in `[from, to]`, each
     /// end first floored to a multiple of the stream's slide. Fails, as Spark does, if the
     /// stream has not been initialized (its context has not started).
-    pub fn slice(&self, from: Time, to: Time) -> crate::Result<Vec<Batch<T>>> {
+    pub fn slice(&self, from: Time, to: Time) -> Result<Vec<Batch<T>>> {
         let remembered = self.shared.lock().unwrap_or_else(|e| e.into_inner());
         let Some(slide) = remembered.slide else {
-            return Err(crate::Error::IllegalState(
+            return Err(Error::IllegalState(
                 "DStream has not been initialized".into(),
             ));
         };
@@ -302,6 +347,7 @@ fn staging_dir(target: &Path) -> PathBuf {
     target.with_file_name(name)
 }
 
+/// Writes a part file into the staging directory (synced when the batch is committed).
 fn write_lines(path: &Path, lines: impl Iterator<Item = String>) -> Result<(), EngineError> {
     let failed = |source| EngineError::Write {
         path: path.to_path_buf(),
@@ -317,18 +363,13 @@ fn write_lines(path: &Path, lines: impl Iterator<Item = String>) -> Result<(), E
     file.flush().map_err(failed)
 }
 
-/// Moves a batch's staging directory into place, replacing an earlier write of the batch.
+/// Moves a batch's staging directory into place, durably, replacing an earlier write of the
+/// batch; a batch with no parts still commits (an empty directory).
 fn commit(target: &Path) -> Result<(), EngineError> {
-    let failed = |source| EngineError::Write {
+    durable::commit_dir(&staging_dir(target), target).map_err(|e| EngineError::Write {
         path: target.to_path_buf(),
-        source,
-    };
-    let staging = staging_dir(target);
-    std::fs::create_dir_all(&staging).map_err(failed)?; // a batch with no parts still commits
-    if target.exists() {
-        std::fs::remove_dir_all(target).map_err(failed)?;
-    }
-    std::fs::rename(&staging, target).map_err(failed)
+        source: e.source,
+    })
 }
 
 /// Reads back what [`save_as_object_files`](DStream::save_as_object_files) wrote for one batch.

@@ -17,28 +17,22 @@
 
 use std::hash::Hash;
 
-use sluice_engine::hash::{new_map, route, HashMap};
-use sluice_engine::operators::keyed::{KeysWith, Reduce};
+use sluice_engine::hash::{new_map, HashMap};
+use sluice_engine::operators::keyed::{Combiner, KeysWith, Reduce, Sum};
 use sluice_engine::prelude::Stateless;
 use sluice_engine::stream::{Data, Stream};
 use sluice_engine::timely::dataflow::channels::pact::Exchange;
 use sluice_engine::Time;
 
-use crate::dstream::{spread, transform_missing, DStream, Part};
+use crate::batch::{cross, Cogrouped};
+use crate::dstream::{transform_missing, DStream};
 use crate::each_batch::{each_batch, each_batch_folding};
 use crate::error::Error;
+use crate::partition::{partition_of, spread, Part};
 use crate::presence::Presence;
-
-/// A key with its values from each of two streams (Spark's `cogroup` result).
-pub type Cogrouped<K, V, W> = (K, (Vec<V>, Vec<W>));
 
 /// A key with a value from either side or both (Spark's `fullOuterJoin` result).
 pub type OuterJoined<K, V, W> = (K, (Option<V>, Option<W>));
-
-/// The partition of `key` among `partitions`.
-pub(crate) fn partition_of<K: Hash>(key: &K, partitions: u32) -> Part {
-    (route(key) % partitions as u64) as Part
-}
 
 /// Routes tagged records to their partition's home worker.
 fn to_home<T: 'static>() -> Exchange<(Part, T), impl FnMut(&(Part, T)) -> u64> {
@@ -94,6 +88,35 @@ where
         slide: parent.slide,
         homes: spread(n as usize, parent.graph.scope().peers()),
         presence: parent.presence.clone(),
+    }
+}
+
+impl<'s, T: Data> DStream<'s, T> {
+    /// Counts, per key, the occurrences `extract` adds for each element — the fused,
+    /// allocation-free form of `flat_map(..).map(|k| (k, 1)).reduce_by_key(+)` (keys may be
+    /// borrowed from the element; an owned key is made once per key and arrival batch).
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_batches;
+    /// let out = run_batches(1000, vec![vec!["a b a".to_string()]], |lines| {
+    ///     lines.count_keys_with(|line, keys| {
+    ///         line.split_whitespace().for_each(|w| keys.add(w, 1))
+    ///     })
+    /// })
+    /// .unwrap();
+    /// let mut batch = out[0].clone();
+    /// batch.sort();
+    /// assert_eq!(batch, vec![("a".to_string(), 2), ("b".to_string(), 1)]);
+    /// ```
+    pub fn count_keys_with<K: Data + Hash + Eq>(
+        &self,
+        mut extract: impl FnMut(T, &mut Combiner<K, u64, Sum>) + 'static,
+    ) -> DStream<'s, (K, u64)> {
+        let partials = self
+            .stream
+            .clone()
+            .combine_with(Sum, move |(_, x), keys| extract(x, keys));
+        reduce_partials(self, partials, |a: &mut u64, b| *a += b, None)
     }
 }
 
@@ -251,15 +274,6 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
             presence,
         }
     }
-}
-
-/// Every pair of a value from `vs` and one from `ws`, under `key`.
-pub(crate) fn cross<K: Clone, A: Clone, B: Clone>(key: &K, vs: &[A], ws: &[B]) -> Vec<(K, (A, B))> {
-    let mut out = Vec::with_capacity(vs.len() * ws.len());
-    for v in vs {
-        out.extend(ws.iter().map(|w| (key.clone(), (v.clone(), w.clone()))));
-    }
-    out
 }
 
 /// The values as options: each as `Some`, or one `None` when there are none (outer joins).

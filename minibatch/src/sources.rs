@@ -2,8 +2,9 @@
 //!
 //! Two kinds, as in Spark:
 //!
-//! - **Record sources** (Spark's receivers): the engine's sources — socket, directory, file,
-//!   generator — read records as they come and stamp each with its arrival time; the
+//! - **Record sources** (Spark's receivers): any engine [`Source`] — socket, directory, file,
+//!   generator, event log — built with [`Graph::source`] from the same value a native stream is
+//!   built from, reads records as they come and stamps each with its arrival time; the
 //!   *discretize* step then gives each record its batch time, the end of the interval it arrived
 //!   in (batch `t` holds arrivals in `[t − interval, t)`). Records still flow one by one; only
 //!   their timestamp changes.
@@ -19,57 +20,92 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use sluice_engine::prelude::Sources;
-use sluice_engine::sources::driver::until_tick;
-use sluice_engine::sources::{Directory, Generator, LogSource, Socket, TextFile};
+use sluice_engine::sources::{Directory, Socket, Source, Spread};
 use sluice_engine::stream::{Data, Stream};
 use sluice_engine::timely::container::CapacityContainerBuilder;
 use sluice_engine::timely::dataflow::channels::pact::Pipeline;
 use sluice_engine::timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
-use sluice_engine::timely::dataflow::operators::generic::operator::source;
 use sluice_engine::timely::dataflow::operators::generic::OutputBuilder;
 use sluice_engine::timely::dataflow::operators::Exchange;
 use sluice_engine::timely::progress::Antichain;
 use sluice_engine::Time;
 
 use crate::batch::Batch;
-use crate::dstream::{spread, DStream, Part};
-use crate::graph::{batch_of, Graph};
+use crate::batch_clock::{batch_of, batch_time_source, BatchTimes, Due};
+use crate::dstream::DStream;
+use crate::graph::Graph;
+use crate::partition::{spread, Part};
 use crate::presence::Presence;
 
 /// Spark's `queueStream` queue: each element is one batch's records.
 pub type BatchQueue<T> = Arc<Mutex<VecDeque<Vec<T>>>>;
 
-/// How a record source is split over workers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Spread {
-    /// Every worker reads a share: one partition per worker.
-    AllWorkers,
-    /// Worker 0 reads it all: one partition.
-    Worker0,
-}
-
 impl<'s> Graph<'s> {
+    /// An input DStream of any engine [`Source`] (a [`TextFile`](sluice_engine::sources::TextFile),
+    /// a [`Directory`], a [`Socket`], a [`Generator`](sluice_engine::sources::Generator), a
+    /// [`LogSource`](sluice_engine::sources::LogSource), a [`LineSource`](sluice_engine::sources::LineSource),
+    /// ...): the same value a native stream is built from, read [by arrival](Source::by_arrival)
+    /// and batched by the time its records arrive, with one partition per worker that reads it
+    /// ([`Source::spread`]).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use sluice_engine::clock::{Clock, ManualClock};
+    /// use sluice_engine::prelude::*;
+    /// use sluice_minibatch::StreamingContext;
+    ///
+    /// let queue = Queue::new(); // any engine source: a file, a socket, the event log, ...
+    /// queue.push_all(["a b".to_string(), "b".to_string()]);
+    /// queue.close();
+    /// let clock = ManualClock::new(0);
+    /// let execution = Execution::default().clock(Clock::Manual(clock.clone()));
+    /// let mut ssc = StreamingContext::new(execution, Duration::from_secs(1));
+    /// let counts = Collector::new();
+    /// let sink = counts.clone();
+    /// ssc.define(move |graph| {
+    ///     graph
+    ///         .source(&queue)
+    ///         .count_keys_with(|line: String, words| {
+    ///             line.split(' ').for_each(|w| words.add(w, 1))
+    ///         })
+    ///         .into_stream()
+    ///         .collect_into(&sink);
+    /// })
+    /// .unwrap();
+    /// ssc.start().unwrap();
+    /// clock.advance_to(1000);
+    /// ssc.await_termination().unwrap(); // the queue is closed: the job ends after its batch
+    /// let mut counts = counts.take();
+    /// counts.sort();
+    /// assert_eq!(counts, vec![("a".to_string(), 1), ("b".to_string(), 2)]);
+    /// ```
+    pub fn source<S: Source>(&self, source: &S) -> DStream<'s, S::Item>
+    where
+        S::Item: Data,
+    {
+        let source = source.by_arrival();
+        self.record_stream(self.scope().source(&source), source.spread())
+    }
+
     /// Spark's `socketTextStream(host, port)`: lines from a TCP server at `address`
     /// (`host:port`), reconnecting when the connection drops.
     pub fn socket_text_stream(&self, address: &str) -> DStream<'s, String> {
-        match Socket::new(address) {
-            Ok(socket) => self.socket_stream(&socket),
-            Err(error) => {
-                self.problem(error.into());
-                self.empty_stream()
-            }
-        }
-    }
-
-    /// Lines from a configured [`Socket`] (retry window, ...).
-    pub fn socket_stream(&self, socket: &Socket) -> DStream<'s, String> {
-        self.record_stream(self.scope().socket_text(socket), Spread::Worker0)
+        self.checked(Socket::new(address))
     }
 
     /// Spark's `textFileStream(directory)`: the lines of each file newly moved into `directory`.
     pub fn text_file_stream(&self, directory: impl AsRef<Path>) -> DStream<'s, String> {
-        match Directory::open(directory.as_ref()) {
-            Ok(directory) => self.directory_stream(&directory),
+        self.checked(Directory::open(directory.as_ref()))
+    }
+
+    /// The input DStream of a source just described, or, if describing it failed, an empty
+    /// stream and the error recorded for `start()` (as Spark throws it from the call).
+    fn checked<S: Source>(&self, source: sluice_engine::Result<S>) -> DStream<'s, S::Item>
+    where
+        S::Item: Data,
+    {
+        match source {
+            Ok(source) => self.source(&source),
             Err(error) => {
                 self.problem(error.into());
                 self.empty_stream()
@@ -77,31 +113,8 @@ impl<'s> Graph<'s> {
         }
     }
 
-    /// Lines of new files from a configured [`Directory`] (poll interval, existing files).
-    pub fn directory_stream(&self, directory: &Directory) -> DStream<'s, String> {
-        self.record_stream(self.scope().text_directory(directory), Spread::Worker0)
-    }
-
-    /// The lines of one text file, read once at full speed, split over all workers.
-    pub fn text_file(&self, file: &TextFile) -> DStream<'s, String> {
-        self.record_stream(self.scope().text_file(file), Spread::AllWorkers)
-    }
-
-    /// The records of an event log as lines, split over all workers, batched by the time they
-    /// are read (as Spark's Kafka direct stream batches the offsets that arrived in each
-    /// interval).
-    pub fn event_log(&self, log: &LogSource) -> DStream<'s, String> {
-        let log = log.clone().arrival_time();
-        self.record_stream(self.scope().event_log(&log), Spread::AllWorkers)
-    }
-
-    /// The shared word-count corpus, split over all workers, at full speed or a fixed rate.
-    pub fn generator_stream(&self, generator: &Generator) -> DStream<'s, String> {
-        self.record_stream(self.scope().generate(generator), Spread::AllWorkers)
-    }
-
     /// Any engine stream as an input DStream (Spark's `receiverStream`): records are batched by
-    /// the time they arrive.
+    /// the time they arrive; `spread_over` says which workers the stream has records on.
     pub fn record_stream<T: Data>(
         &self,
         records: Stream<'s, T>,
@@ -196,52 +209,34 @@ impl<'s> Graph<'s> {
         name: &str,
         partitions: usize,
         presence: Presence,
-        mut produce: impl FnMut(Time) -> Option<Vec<(Part, T)>> + 'static,
+        produce: impl FnMut(Time) -> Option<Vec<(Part, T)>> + 'static,
     ) -> DStream<'s, T> {
-        let scope = self.scope();
         let interval = self.batch_interval();
-        let first = self.first_batch();
-        let job = self.job().clone();
+        let times = BatchTimes {
+            first: self.first_batch(),
+            interval,
+        };
         let mut live = Some(self.source_started());
-        let batches = source::<_, CapacityContainerBuilder<Vec<(Part, T)>>, _, _>(
-            scope,
+        let batches = batch_time_source(
+            self.scope(),
             name,
-            move |capability, info| {
-                let activator = scope.activator_for(info.address.clone());
-                job.clock()
-                    .wake_on_advance(scope.worker().sync_activator_for(info.address.to_vec()));
-                let mut capability = Some(capability);
-                let mut started = false;
-                move |output| {
-                    let Some(cap) = capability.as_mut() else {
-                        return;
-                    };
-                    let now = job.clock().now_ms();
-                    if !started {
-                        started = true;
-                        cap.downgrade(&first);
-                    }
-                    while *cap.time() <= now {
-                        let t = *cap.time();
-                        if let Some(mut records) = produce(t) {
-                            output.session(&*cap).give_container(&mut records);
-                        }
-                        cap.downgrade(&(t + interval));
-                    }
-                    if job.is_stopped() {
-                        capability = None;
-                        live.take();
-                    } else if !job.clock().is_manual() {
-                        activator.activate_after(until_tick(now, interval));
-                    }
+            (times, Due::Closes),
+            self.job().clone(),
+            |_| {},
+            produce,
+            move |job| {
+                let stopped = job.is_stopped();
+                if stopped {
+                    live.take();
                 }
+                stopped
             },
         );
         DStream {
             graph: self.clone(),
             stream: batches.exchange(|(p, _)| *p as u64),
             slide: interval,
-            homes: spread(partitions, scope.peers()),
+            homes: spread(partitions, self.scope().peers()),
             presence,
         }
     }

@@ -29,10 +29,11 @@ use sluice_engine::timely::dataflow::operators::Exchange as _;
 use sluice_engine::Time;
 
 use crate::batch::Batch;
-use crate::dstream::{spread, transform_missing, DStream, Part};
+use crate::dstream::{transform_missing, DStream};
 use crate::each_batch::each_batch;
 use crate::error::Error;
 use crate::graph::Graph;
+use crate::partition::{spread, Part};
 use crate::presence::Presence;
 
 /// Appends `batch`'s elements tagged with their partition, folded onto `partitions`.

@@ -35,8 +35,9 @@ use sluice_engine::stream::Data;
 use sluice_engine::timely::dataflow::channels::pact::Pipeline;
 use sluice_engine::{Error as EngineError, Time};
 
-use crate::dstream::{DStream, Part};
+use crate::dstream::DStream;
 use crate::error::Error;
+use crate::partition::Part;
 use crate::presence::Presence;
 
 /// One batch's tagged pairs.

@@ -5,9 +5,8 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use sluice::engine::checkpoint::{Checkpointing, Input};
-use sluice::engine::sources::{Directory, Generator, LogSource, Socket, TextFile};
+use sluice::engine::sources::{Directory, Generator, LogSource, LineSource, Socket, TextFile};
 use sluice::engine::Error;
-use sluice::jobs::line_source::LineSource;
 use sluice::jobs::result_file::check_writable;
 use sluice::jobs::wordcount::{self, Progress, WordCount};
 

@@ -17,14 +17,14 @@
 //! assert_eq!(back, counts);
 //! ```
 
-use std::fs::{self, File};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::fs;
+use std::path::Path;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::CheckpointError;
+use crate::durable::{self, DurableError};
 
 /// The first bytes of every frame.
 pub const MAGIC: [u8; 4] = *b"SLCK";
@@ -104,74 +104,29 @@ pub fn read<T: DeserializeOwned>(path: &Path) -> Result<T, CheckpointError> {
     decode(&bytes, path)
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory: written, synced,
-/// renamed over `path`, and the directory synced, so that the rename is durable too. A path
-/// that exists and is not a regular file (`/dev/null`, `/dev/stdout`, a named pipe) is written
-/// to directly: renaming over it would replace the device with a file; a symbolic link to a
-/// file has the file it points at replaced, never the link.
+/// Writes `bytes` to `path` atomically and durably ([`durable::write_atomically`]), reporting a
+/// failure as a checkpoint file error naming the path it happened on.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
-    if fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-        return fs::write(path, bytes).map_err(|e| CheckpointError::io(path, e));
-    }
-    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-        // Renaming over a link would replace the link (`/dev/stdout` redirected to a file
-        // included): replace the file it points at instead.
-        let target = fs::canonicalize(path).map_err(|e| CheckpointError::io(path, e))?;
-        return write_atomically(&target, bytes);
-    }
-    let tmp = temporary(path);
-    let mut file = File::create(&tmp).map_err(|e| CheckpointError::io(&tmp, e))?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .map_err(|e| CheckpointError::io(&tmp, e))?;
-    fs::rename(&tmp, path).map_err(|e| CheckpointError::io(path, e))?;
-    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
-    sync_dir(parent.unwrap_or(Path::new(".")))
+    durable::write_atomically(path, bytes).map_err(CheckpointError::from)
 }
 
-/// Syncs a directory, making renames and creations in it durable.
+/// Syncs a directory, making renames and creations in it durable ([`durable::sync_dir`]).
 pub fn sync_dir(dir: &Path) -> Result<(), CheckpointError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| CheckpointError::io(dir, e))
+    durable::sync_dir(dir).map_err(CheckpointError::from)
 }
 
-/// The temporary name `path` is written under before its rename: hidden (a leading dot), so
-/// that a reader of the directory never mistakes a file a crash left half-written for output.
-fn temporary(path: &Path) -> PathBuf {
-    let mut name = std::ffi::OsString::from(".");
-    name.push(path.file_name().unwrap_or_default());
-    name.push(format!(".tmp-{}", std::process::id()));
-    path.with_file_name(name)
+impl From<DurableError> for CheckpointError {
+    fn from(error: DurableError) -> Self {
+        CheckpointError::Io {
+            path: error.path,
+            source: error.source,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_device_is_written_to_not_replaced() {
-        let null = Path::new("/dev/null");
-        write_atomically(null, b"gone").unwrap();
-        assert!(
-            !fs::metadata(null).unwrap().is_file(),
-            "/dev/null became a file"
-        );
-    }
-
-    #[test]
-    fn a_link_has_the_file_it_points_at_replaced_not_itself() {
-        let dir = tempfile::tempdir().unwrap();
-        let (file, link) = (dir.path().join("file"), dir.path().join("link"));
-        fs::write(&file, b"old").unwrap();
-        std::os::unix::fs::symlink(&file, &link).unwrap();
-        write_atomically(&link, b"new").unwrap();
-        assert!(fs::symlink_metadata(&link)
-            .unwrap()
-            .file_type()
-            .is_symlink());
-        assert_eq!(fs::read(&file).unwrap(), b"new");
-    }
 
     #[test]
     fn every_damage_is_reported_with_the_path_and_never_decoded() {

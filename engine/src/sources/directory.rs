@@ -21,6 +21,7 @@ use std::time::{Duration, SystemTime};
 
 use super::driver::{drive, Poll, Read};
 use super::lines::decode_line;
+use super::source::{Source, Spread};
 use crate::error::{Error, Result};
 use crate::job::JobContext;
 use crate::stream::{Scope, Stream};
@@ -108,7 +109,20 @@ fn nanos(time: SystemTime) -> u64 {
     u64::try_from(since.as_nanos()).unwrap_or(u64::MAX)
 }
 
-pub(super) fn build<'scope>(scope: Scope<'scope>, directory: &Directory) -> Stream<'scope, String> {
+/// Listed and read by worker 0.
+impl Source for Directory {
+    type Item = String;
+
+    fn spread(&self) -> Spread {
+        Spread::Worker0
+    }
+
+    fn stream<'scope>(&self, scope: Scope<'scope>) -> Stream<'scope, String> {
+        build(scope, self)
+    }
+}
+
+fn build<'scope>(scope: Scope<'scope>, directory: &Directory) -> Stream<'scope, String> {
     let directory = directory.clone();
     let job = JobContext::of(scope);
     let reader = scope.index() == 0;

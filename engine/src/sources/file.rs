@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use super::driver::{drive, Poll, Read};
 use super::lines::decode_line;
+use super::source::{Source, Spread};
 use super::timed::{drive_timed, Next, TimedRead};
 use crate::error::{Error, Result};
 use crate::hash::route;
@@ -259,7 +260,20 @@ impl Read<String> for FileRead {
     }
 }
 
-pub(super) fn build<'scope>(scope: Scope<'scope>, file: &TextFile) -> Stream<'scope, String> {
+/// Split over all workers by byte range (a timed file: by the hash of each line's offset).
+impl Source for TextFile {
+    type Item = String;
+
+    fn spread(&self) -> Spread {
+        Spread::AllWorkers
+    }
+
+    fn stream<'scope>(&self, scope: Scope<'scope>) -> Stream<'scope, String> {
+        build(scope, self)
+    }
+}
+
+fn build<'scope>(scope: Scope<'scope>, file: &TextFile) -> Stream<'scope, String> {
     if let Some(time_of) = &file.time_of {
         return build_timed(scope, file, time_of.clone());
     }

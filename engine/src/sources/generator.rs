@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use super::corpus::{Corpus, CorpusSpec};
 use super::driver::{drive, Poll, Read};
+use super::source::{Source, Spread};
 use super::stamped::stamp;
 use crate::error::Error;
 use crate::stream::{Scope, Stream};
@@ -197,7 +198,20 @@ impl Read<String> for GeneratorRead {
     }
 }
 
-pub(super) fn build<'scope>(scope: Scope<'scope>, generator: &Generator) -> Stream<'scope, String> {
+/// Each worker makes every `workers`-th line.
+impl Source for Generator {
+    type Item = String;
+
+    fn spread(&self) -> Spread {
+        Spread::AllWorkers
+    }
+
+    fn stream<'scope>(&self, scope: Scope<'scope>) -> Stream<'scope, String> {
+        build(scope, self)
+    }
+}
+
+fn build<'scope>(scope: Scope<'scope>, generator: &Generator) -> Stream<'scope, String> {
     let (index, peers) = (scope.index() as u64, scope.peers() as u64);
     let generator = generator.clone();
     drive(scope, "Generator", move |_| {

@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 use timely::scheduling::SyncActivator;
 
 use super::driver::{drive, Poll, Read};
+use super::source::{Source, Spread};
 use super::timed::{drive_timed, Next, TimedRead};
 use crate::error::{Error, Result};
 use crate::job::JobContext;
@@ -153,7 +154,24 @@ impl LogSource {
     }
 }
 
-pub(super) fn build<'scope>(scope: Scope<'scope>, log: &LogSource) -> Stream<'scope, String> {
+/// Every worker keeps the records whose offset is its own.
+impl Source for LogSource {
+    type Item = String;
+
+    fn spread(&self) -> Spread {
+        Spread::AllWorkers
+    }
+
+    fn stream<'scope>(&self, scope: Scope<'scope>) -> Stream<'scope, String> {
+        build(scope, self)
+    }
+
+    fn by_arrival(&self) -> Self {
+        self.clone().arrival_time()
+    }
+}
+
+fn build<'scope>(scope: Scope<'scope>, log: &LogSource) -> Stream<'scope, String> {
     let log = log.clone();
     let job = JobContext::of(scope);
     let part: Part = (scope.index() as u64, scope.peers() as u64, job.clone());

@@ -8,26 +8,32 @@
 //!
 //! A source is described by a value built *before* the job starts ([`TextFile::open`] checks the
 //! path, for instance), so a bad path or address is reported once, up front, and the per-worker
-//! closure only clones the description into its dataflow.
+//! closure only clones the description into its dataflow. Every such description is a
+//! [`Source`] (see [`source`]): one file per source, built natively with
+//! [`Sources::source`] and as an input DStream by the micro-batch layer from the same value.
 
 pub mod corpus;
 pub mod directory;
 pub mod driver;
 pub mod file;
 pub mod generator;
+pub mod line_source;
 mod lines;
 pub mod log;
 pub mod queue;
 pub mod socket;
+pub mod source;
 pub mod stamped;
 pub mod timed;
 
 pub use directory::Directory;
 pub use file::TextFile;
 pub use generator::Generator;
+pub use line_source::LineSource;
 pub use log::LogSource;
 pub use queue::Queue;
 pub use socket::Socket;
+pub use source::{Source, Spread};
 
 use std::collections::BTreeMap;
 
@@ -50,6 +56,9 @@ pub trait Sources<'scope> {
         self,
         items: impl IntoIterator<Item = (Time, D)> + 'static,
     ) -> Stream<'scope, D>;
+    /// The records of a [`Source`] (this worker's share of them): the one way every described
+    /// source becomes a stream. The named methods below are conveniences for it.
+    fn source<S: Source>(self, source: &S) -> Stream<'scope, S::Item>;
     /// Reads records pushed into a [`Queue`] (Spark's `queueStream`).
     fn queue<T: Send + 'static>(self, queue: &Queue<T>) -> Stream<'scope, T>;
     /// The shared word-count corpus, split across workers, at full speed or a fixed rate.
@@ -103,27 +112,31 @@ impl<'scope> Sources<'scope> for Scope<'scope> {
         })
     }
 
+    fn source<S: Source>(self, source: &S) -> Stream<'scope, S::Item> {
+        source.stream(self)
+    }
+
     fn queue<T: Send + 'static>(self, queue: &Queue<T>) -> Stream<'scope, T> {
-        queue::build(self, queue)
+        self.source(queue)
     }
 
     fn generate(self, generator: &Generator) -> Stream<'scope, String> {
-        generator::build(self, generator)
+        self.source(generator)
     }
 
     fn text_file(self, file: &TextFile) -> Stream<'scope, String> {
-        file::build(self, file)
+        self.source(file)
     }
 
     fn text_directory(self, directory: &Directory) -> Stream<'scope, String> {
-        directory::build(self, directory)
+        self.source(directory)
     }
 
     fn socket_text(self, socket: &Socket) -> Stream<'scope, String> {
-        socket::build(self, socket)
+        self.source(socket)
     }
 
     fn event_log(self, log: &LogSource) -> Stream<'scope, String> {
-        log::build(self, log)
+        self.source(log)
     }
 }

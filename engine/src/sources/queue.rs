@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use timely::scheduling::SyncActivator;
 
 use super::driver::{drive, Poll};
+use super::source::{Source, Spread};
 use crate::stream::{Scope, Stream};
 
 /// A handle to push records into a running job.
@@ -78,10 +79,20 @@ fn wake(readers: &[SyncActivator]) {
     }
 }
 
-pub(super) fn build<'scope, T: Send + 'static>(
-    scope: Scope<'scope>,
-    queue: &Queue<T>,
-) -> Stream<'scope, T> {
+/// Every worker takes records from the queue, each record once.
+impl<T: Send + 'static> Source for Queue<T> {
+    type Item = T;
+
+    fn spread(&self) -> Spread {
+        Spread::AllWorkers
+    }
+
+    fn stream<'scope>(&self, scope: Scope<'scope>) -> Stream<'scope, T> {
+        build(scope, self)
+    }
+}
+
+fn build<'scope, T: Send + 'static>(scope: Scope<'scope>, queue: &Queue<T>) -> Stream<'scope, T> {
     let queue = queue.clone();
     drive(scope, "QueueSource", move |waker| {
         queue.lock().readers.push(waker);

@@ -38,6 +38,7 @@ use timely::scheduling::SyncActivator;
 
 use super::driver::{drive, Poll, Read, HEARTBEAT};
 use super::lines::decode_line;
+use super::source::{Source, Spread};
 use crate::error::{Error, Result};
 use crate::job::JobContext;
 use crate::log::{EventLog, LogConfig, LogReader};
@@ -114,7 +115,20 @@ enum Event {
     Failed(Error),
 }
 
-pub(super) fn build<'scope>(scope: Scope<'scope>, socket: &Socket) -> Stream<'scope, String> {
+/// Read by worker 0.
+impl Source for Socket {
+    type Item = String;
+
+    fn spread(&self) -> Spread {
+        Spread::Worker0
+    }
+
+    fn stream<'scope>(&self, scope: Scope<'scope>) -> Stream<'scope, String> {
+        build(scope, self)
+    }
+}
+
+fn build<'scope>(scope: Scope<'scope>, socket: &Socket) -> Stream<'scope, String> {
     let socket = socket.clone();
     let job = JobContext::of(scope);
     let reader = scope.index() == 0;

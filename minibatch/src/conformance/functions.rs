@@ -8,7 +8,7 @@
 use sluice_engine::Time;
 
 use super::value::Value;
-use crate::Batch;
+use crate::batch::Batch;
 
 /// A function of the vocabulary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

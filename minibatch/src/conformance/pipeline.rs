@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use super::case::{Node, Op, WindowMs};
 use super::value::Value;
-use crate::{DStream, Graph, StateUpdate};
+use crate::batch::Batch;
+use crate::dstream::DStream;
+use crate::graph::Graph;
+use crate::update_state::StateUpdate;
 
 /// Failures of case functions during a run.
 #[derive(Clone, Default)]
@@ -102,15 +105,15 @@ pub fn build<'s>(
         Op::ContextUnion => graph.union(std::mem::take(&mut parents)),
         Op::Transform(f) => input.transform(move |batch| {
             let time = batch.time();
-            faults.or(f.batch(batch), crate::Batch::empty(time))
+            faults.or(f.batch(batch), Batch::empty(time))
         }),
         Op::TransformWith(f) => input.transform_with(&parents[1], move |a, b| {
             let time = a.time();
-            faults.or(f.batch_pair(a, b), crate::Batch::empty(time))
+            faults.or(f.batch_pair(a, b), Batch::empty(time))
         }),
         Op::ContextTransform(f) => graph
             .transform(std::mem::take(&mut parents), move |batches, time| {
-                faults.or(f.batch_all(batches, time), crate::Batch::empty(time))
+                faults.or(f.batch_all(batches, time), Batch::empty(time))
             }),
         Op::Cogroup => pairs(&input)
             .cogroup(&pairs(&parents[1]))

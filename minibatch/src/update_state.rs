@@ -33,8 +33,8 @@ use sluice_engine::stream::Data;
 use sluice_engine::timely::dataflow::channels::pact::Exchange;
 use sluice_engine::Time;
 
-use crate::dstream::{spread, DStream, Part};
-use crate::pairs::partition_of;
+use crate::dstream::DStream;
+use crate::partition::{partition_of, spread, Part};
 use crate::presence::Presence;
 
 /// The update function of the general form: `(batch time, key, new values, state) → state`.
