@@ -13,3 +13,15 @@ pub use sluice_engine::prelude;
 pub use sluice_jobs as jobs;
 pub use sluice_minibatch as minibatch;
 pub use sluice_serving as serving;
+
+/// The programs in the README and the guides, compiled (and the self-contained ones run) as
+/// doctests, so that the entry point keeps up with the API.
+#[cfg(doctest)]
+pub mod docs_programs {
+    #[doc = include_str!("../README.md")]
+    pub struct Readme;
+    #[doc = include_str!("../docs/native.md")]
+    pub struct NativePrograms;
+    #[doc = include_str!("../docs/minibatch.md")]
+    pub struct MinibatchPrograms;
+}

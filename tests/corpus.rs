@@ -1,7 +1,10 @@
-//! The Rust corpus generator produces the same bytes as shared/bench/gencorpus.py.
+//! The Rust corpus generator produces the same bytes as `tests/data/gencorpus.py`, the corpus
+//! specification every compared system reads (see `docs/corpus.md`).
 //!
 //! The digests are of the script's output (`gencorpus.py ARGS | sha256sum`), checked in so that
-//! the test needs no Python; when the script is at hand the bytes are also compared directly.
+//! the test needs no Python; when Python is at hand the bytes are also compared directly. The
+//! script is a copy of the one in the project's shared folder (`../shared/bench/`); when that
+//! folder is there, the copy must match it.
 
 mod common;
 
@@ -47,10 +50,27 @@ fn generator_matches_the_shared_script_byte_for_byte() {
     }
 }
 
+fn script() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/gencorpus.py")
+}
+
+#[test]
+fn the_script_copy_matches_the_shared_script() {
+    let shared =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/gencorpus.py");
+    if let Ok(original) = std::fs::read(&shared) {
+        assert_eq!(
+            std::fs::read(script()).unwrap(),
+            original,
+            "refresh tests/data/gencorpus.py from {}",
+            shared.display()
+        );
+    }
+}
+
 #[test]
 fn generator_matches_the_script_when_python_is_available() {
-    let script =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/bench/gencorpus.py");
+    let script = script();
     let Ok(python) = std::process::Command::new("python3")
         .arg(&script)
         .args(["1500", "--seed", "11"])

@@ -12,7 +12,7 @@
 //! comparing the two.
 //!
 //! **Semantics are Spark's**, down to the edge cases its own test suites pin (see
-//! `shared/conformance/SEMANTICS.md`): which times a windowed stream has batches at, that
+//! `minibatch/tests/data/SEMANTICS.md`): which times a windowed stream has batches at, that
 //! `updateStateByKey` visits every key in every batch, that `count` says 0 and `reduce` says
 //! nothing for an empty batch, the error messages. The `conformance` module runs Spark-derived
 //! cases against this crate.

@@ -1,8 +1,9 @@
 //! Every Spark-derived case passes, on one worker and on two.
 //!
-//! `data/spark-dstream-cases.json` is a copy of `shared/conformance/spark-dstream-cases.json`
-//! (so the test runs on a machine without the shared folder); when the shared file is there,
-//! the copy must match it.
+//! `data/` holds a copy of the project's shared conformance folder (`../shared/conformance/`):
+//! the cases (`spark-dstream-cases.json`), their format (`README.md`) and the Spark semantics
+//! they pin (`SEMANTICS.md`), so that the tests and the docs need nothing outside the
+//! repository. When the shared folder is there, every copy must match it.
 
 use std::path::{Path, PathBuf};
 
@@ -14,15 +15,21 @@ fn cases_file() -> PathBuf {
 
 #[test]
 fn the_copy_matches_the_shared_cases() {
-    let shared = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/conformance/spark-dstream-cases.json");
-    if let Ok(original) = std::fs::read(&shared) {
-        assert_eq!(
-            std::fs::read(cases_file()).unwrap(),
-            original,
-            "refresh tests/data from {}",
-            shared.display()
-        );
+    for name in ["spark-dstream-cases.json", "README.md", "SEMANTICS.md"] {
+        let shared = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/conformance")
+            .join(name);
+        if let Ok(original) = std::fs::read(&shared) {
+            let copy = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/data")
+                .join(name);
+            assert_eq!(
+                std::fs::read(&copy).unwrap(),
+                original,
+                "refresh tests/data from {}",
+                shared.display()
+            );
+        }
     }
 }
 

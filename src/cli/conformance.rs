@@ -9,7 +9,7 @@ use super::out::out;
 
 #[derive(Args, Debug)]
 pub struct ConformanceArgs {
-    /// A case file in the format of shared/conformance (e.g. spark-dstream-cases.json).
+    /// A case file in the format of minibatch/tests/data/README.md (e.g. the cases there).
     #[arg(value_parser = flags::input_file)]
     pub file: PathBuf,
     /// Worker threads to run each case on.

@@ -10,7 +10,7 @@ use super::out;
 
 #[derive(Subcommand, Debug)]
 pub enum GenCommand {
-    /// Print LINES lines of the word-count corpus (the same bytes as shared/bench/gencorpus.py).
+    /// Print LINES lines of the word-count corpus (the same bytes as tests/data/gencorpus.py).
     Corpus {
         /// Number of lines.
         #[arg(value_parser = flags::int(0, flags::MAX_LINES))]

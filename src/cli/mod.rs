@@ -45,7 +45,7 @@ enum Command {
     },
     /// The comparative benchmark: native vs micro-batch, max throughput and latency at fixed rates.
     Bench(bench::BenchArgs),
-    /// Run Spark-derived DStream conformance cases (shared/conformance format).
+    /// Run Spark-derived DStream conformance cases (minibatch/tests/data format).
     Conformance(conformance::ConformanceArgs),
     /// Watch native and micro-batch word count side by side on a slow input (the teaching view).
     Demo(demo::DemoArgs),

@@ -1,4 +1,4 @@
-//! The shared word-count corpus, reimplemented from `shared/bench/gencorpus.py`.
+//! The shared word-count corpus, reimplemented from `tests/data/gencorpus.py` (`docs/corpus.md`).
 //!
 //! Every system Sluice is compared with reads the same bytes, so this generator is a
 //! specification, not an approximation: for the same parameters it produces byte-identical lines

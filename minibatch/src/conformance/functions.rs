@@ -1,5 +1,5 @@
-//! The function vocabulary of case files, each with the meaning `shared/conformance/README.md`
-//! gives it.
+//! The function vocabulary of case files, each with the meaning the case format
+//! (`minibatch/tests/data/README.md`) gives it.
 //!
 //! A function belongs to a *kind* (an element map, a predicate, a reducer, a state update...),
 //! and a case may use it wherever its kind fits: `sum` is a reducer for `reduce_by_key` and a

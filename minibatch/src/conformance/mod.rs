@@ -1,6 +1,6 @@
 //! Running Spark-derived conformance cases against the micro-batch layer.
 //!
-//! A case file (format: `shared/conformance/README.md`) holds cases derived from Apache Spark's
+//! A case file (format: `minibatch/tests/data/README.md`) holds cases derived from Apache Spark's
 //! own DStream test suites: a pipeline over input batches and the output Spark produces per
 //! batch. [`run_file`] runs each case as Spark's `TestSuiteBase` does — a manual clock, batch
 //! *i* at time *i × batch_ms*, each input batch split into contiguous partitions — and compares
