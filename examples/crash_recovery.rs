@@ -45,14 +45,19 @@ impl Lines for Words {
     }
 }
 
+/// What one run of the job did.
+pub struct Run {
+    /// The final counts, sorted by word; `None` if the job crashed, as a crashed process's
+    /// results are lost with it.
+    pub counts: Option<Vec<(String, u64)>>,
+    /// How many lines this run read: fewer than [`LINES`] when it resumed from a checkpoint.
+    pub lines_read: u64,
+}
+
 /// Runs the word count on 2 workers, checkpointing into `checkpoints` (and resuming from the
 /// newest checkpoint there, if any). With `crash_after`, the job aborts once it has read that
-/// many lines and a checkpoint has been committed. Returns the final counts, or `None` if
-/// the job crashed: a crashed process's results are lost with it.
-pub fn word_count(
-    checkpoints: &Path,
-    crash_after: Option<u64>,
-) -> Result<Option<Vec<(String, u64)>>> {
+/// many lines and a checkpoint has been committed.
+pub fn word_count(checkpoints: &Path, crash_after: Option<u64>) -> Result<Run> {
     let execution = Execution::default()
         .workers(2)
         .checkpointing(Checkpointing::new(checkpoints, EVERY_MS).program("crash-recovery", "v1"));
@@ -60,14 +65,14 @@ pub fn word_count(
         .lines(LINES)
         .rate(LINES_PER_SECOND);
     let committed = checkpoints.join("LATEST"); // written when a checkpoint commits
-    let (read, crashed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let (lines_read, crashed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let counts = Collector::new();
     let sink = counts.clone();
-    let crashes = crashed.clone();
+    let (reads, crashes) = (lines_read.clone(), crashed.clone());
     execute(execution, move |worker| {
         let (job, read, crashed, committed) = (
             worker.job(),
-            read.clone(),
+            reads.clone(),
             crashes.clone(),
             committed.clone(),
         );
@@ -88,12 +93,12 @@ pub fn word_count(
                 .collect_into(&sink);
         });
     })?;
-    if crashed.load(Ordering::SeqCst) > 0 {
-        return Ok(None);
-    }
     let mut counts = counts.take();
     counts.sort();
-    Ok(Some(counts))
+    Ok(Run {
+        counts: (crashed.load(Ordering::SeqCst) == 0).then_some(counts),
+        lines_read: lines_read.load(Ordering::SeqCst),
+    })
 }
 
 /// The counts a plain loop finds in the input.
@@ -111,10 +116,17 @@ pub fn plain_loop() -> Vec<(String, u64)> {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let checkpoints =
         std::env::temp_dir().join(format!("sluice-crash-recovery-{}", std::process::id()));
-    let crashed = word_count(&checkpoints, Some(LINES / 2))?.is_none();
-    println!("first run: crashed = {crashed}, after a checkpoint was committed");
-    let counts = word_count(&checkpoints, None)?.expect("the second run does not crash");
-    println!("second run, resumed from the checkpoint:");
+    let first = word_count(&checkpoints, Some(LINES / 2))?;
+    match first.counts {
+        None => println!("first run: crashed after {} lines", first.lines_read),
+        Some(_) => println!("first run: ended before a checkpoint was committed, no crash"),
+    }
+    let second = word_count(&checkpoints, None)?;
+    let counts = second.counts.expect("the second run does not crash");
+    println!(
+        "second run: resumed from the checkpoint, read the {} lines after it",
+        second.lines_read
+    );
     for (word, count) in &counts {
         println!("  {word:<9} {count}");
     }

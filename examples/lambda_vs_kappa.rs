@@ -81,7 +81,7 @@ pub fn sample() -> Vec<String> {
     ];
     (0..5_000u64)
         .map(|i| {
-            let page = pages[((i * i + 3 * i) % 11 % pages.len() as u64) as usize];
+            let page = pages[((i * 2_654_435_761) >> 7) as usize % pages.len()];
             format!("u{} {page}", i % 97)
         })
         .collect()

@@ -37,13 +37,13 @@ pub fn native(arrivals: &[Arrival], workers: usize) -> Result<Vec<Update>, Box<d
     let updates = Collector::new();
     let sink = updates.clone();
     execute(Execution::default().workers(workers), move |worker| {
-        let (index, peers) = (worker.index(), worker.peers());
-        let mine: Vec<Arrival> = arrivals
-            .iter()
-            .skip(index)
-            .step_by(peers)
-            .cloned()
-            .collect();
+        // Worker 0 reads the arrivals, in order, as from one socket; the pages are counted
+        // on the worker that owns each.
+        let mine = if worker.index() == 0 {
+            arrivals.to_vec()
+        } else {
+            Vec::new()
+        };
         worker.dataflow(|scope| {
             scope
                 .timed_source(mine) // each page at its arrival time
@@ -60,15 +60,12 @@ pub fn native(arrivals: &[Arrival], workers: usize) -> Result<Vec<Update>, Box<d
 /// `updateStateByKey`).
 pub fn minibatch(arrivals: &[Arrival], workers: usize) -> Result<Vec<Update>, Box<dyn Error>> {
     let last = arrivals.iter().map(|(t, _)| *t).max().unwrap_or(0);
-    let mut batches: Vec<Option<Vec<String>>> =
-        vec![Some(Vec::new()); (last / INTERVAL_MS + 1) as usize];
+    // Batch i (1-based) ends at i × interval and holds the arrivals before it.
+    let mut batches = vec![Vec::new(); (last / INTERVAL_MS + 1) as usize];
     for (t, page) in arrivals {
-        // Batch i (1-based) ends at i × interval and holds the arrivals before it.
-        batches[(t / INTERVAL_MS) as usize]
-            .as_mut()
-            .unwrap()
-            .push(page.clone());
+        batches[(t / INTERVAL_MS) as usize].push(page.clone());
     }
+    let batches: Vec<Option<Vec<String>>> = batches.into_iter().map(Some).collect();
     let n = batches.len();
     let out = ManualRun::new(INTERVAL_MS)
         .workers(workers)
@@ -102,7 +99,8 @@ pub fn final_counts(updates: &[Update]) -> BTreeMap<String, u64> {
 }
 
 /// For each arrival, how long until an update counts it (ms): from its arrival to the first
-/// update of its page whose count includes it.
+/// update of its page whose count includes it (a page's counts follow its arrivals' order, as
+/// one reader sends them).
 pub fn delays(arrivals: &[Arrival], updates: &[Update]) -> Vec<Time> {
     let mut by_page: BTreeMap<&str, Vec<(Time, u64)>> = BTreeMap::new();
     for (t, page, n) in updates {
@@ -127,11 +125,14 @@ pub fn delays(arrivals: &[Arrival], updates: &[Update]) -> Vec<Time> {
         .collect()
 }
 
-/// Ten seconds of page views, a few every 10 ms, at uneven gaps.
+/// Ten seconds of page views, one every 5 to 7 ms.
 pub fn sample() -> Vec<Arrival> {
     let pages = ["home", "search", "cart", "checkout", "help"];
     (0..2_000u64)
-        .map(|i| (i * 5 + i % 3, pages[(i * i % 7 % 5) as usize].to_string()))
+        .map(|i| {
+            let page = pages[((i * 2_654_435_761) >> 9) as usize % pages.len()];
+            (i * 5 + i % 3, page.to_string())
+        })
         .collect()
 }
 
