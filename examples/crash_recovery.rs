@@ -9,6 +9,10 @@
 //! again and counted once. The source must be replayable for that: a generator whose line `i`
 //! can be made again, a file, or the event log — not a socket.
 //!
+//! The crash here is an in-process abort (`JobContext::abort`: stop at once, finish and write
+//! nothing), so that the example needs no second process; `sluice run wordcount` survives a
+//! real `kill -9` the same way (see `tests/recovery.rs`).
+//!
 //! ```sh
 //! cargo run --release --example crash_recovery
 //! ```
@@ -23,8 +27,9 @@ use sluice::engine::sources::generator::Lines;
 use sluice::engine::sources::Generator;
 use sluice::prelude::*;
 
-/// Lines in the input, and how fast they come: a run takes about a second.
+/// Lines in the input.
 pub const LINES: u64 = 20_000;
+/// How fast the lines come: a run takes about a second, long enough to checkpoint a few times.
 pub const LINES_PER_SECOND: f64 = 20_000.0;
 /// The checkpoint interval (ms of stream time).
 pub const EVERY_MS: Time = 100;
