@@ -10,6 +10,7 @@
 //!   an in-memory queue — each a long-running operator woken by an activator, never a busy loop;
 //! - [`sinks`]: print, text files, foreach, collect, and HdrHistogram latency recording;
 //! - [`checkpoint`]: the checkpoint directory and its framed, checksummed state files;
+//! - [`checkpointed`]: the checkpointed-operator core every stateful operator is built on;
 //! - [`log`]: the durable event log — replayable input, write-ahead log, lambda/kappa's master data.
 //!
 //! In native mode a record is processed the moment it arrives; its timely timestamp is its time
@@ -40,16 +41,17 @@
 //! ```
 
 pub mod checkpoint;
+pub mod checkpointed;
 pub mod clock;
 pub mod error;
 pub mod execution;
 pub mod hash;
+pub mod keyed_state;
 pub mod log;
 pub mod operators;
 pub mod serving;
 pub mod sinks;
 pub mod sources;
-pub mod state;
 pub mod stream;
 pub mod testing;
 pub mod time;
@@ -66,7 +68,7 @@ pub use timely;
 pub mod prelude {
     pub use crate::execution::{execute, Execution, JobContext, Worker, WorkerExt};
     pub use crate::operators::event_time::{EventTime, Watermarks};
-    pub use crate::operators::event_window::{
+    pub use crate::operators::window::event::{
         CoGroupWindows, CountWindows, EventWindowAggregates, EventWindows, ProcessWindows,
         SessionAggregates, SessionWindows, TopKPerWindow, WindowAggregate, WindowCount,
     };
@@ -75,7 +77,7 @@ pub mod prelude {
     pub use crate::operators::partition::Partition;
     pub use crate::operators::side_output::TryMap;
     pub use crate::operators::stateless::Stateless;
-    pub use crate::operators::table::{Gather, LastByKey};
+    pub use crate::operators::last_by_key::{Gather, LastByKey};
     pub use crate::operators::window::{WindowSpec, Windowed};
     pub use crate::sinks::{Collector, LatencyRecorder, Sinks};
     pub use crate::sources::{Queue, Sources};

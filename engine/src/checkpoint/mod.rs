@@ -2,8 +2,6 @@
 //!
 //! - [`frame`]: the framed, checksummed encoding of every state file (serde + bincode inside
 //!   magic, version, length and CRC32), so that damage is detected before decoding;
-//! - [`gate`]: snapshots by frontier — what a stateful operator does to save its state as of an
-//!   epoch, holding back later records meanwhile;
 //! - [`coordinator`]: the job's side — which epochs, what to restore, when to commit;
 //! - [`domain`]: which operators see the sources' time and which event time, and how a
 //!   checkpoint pairs a cut of one with a cut of the other;
@@ -18,12 +16,10 @@
 pub mod coordinator;
 pub mod domain;
 pub mod frame;
-pub mod gate;
 pub mod inputs;
 pub mod store;
 
 pub use coordinator::{Checkpointing, Coordinator};
-pub use gate::EpochGate;
 pub use inputs::Input;
 pub use store::{Checkpoint, CheckpointDir, EpochReport, Metadata};
 
