@@ -68,16 +68,16 @@ pub use timely;
 pub mod prelude {
     pub use crate::execution::{execute, Execution, JobContext, Worker, WorkerExt};
     pub use crate::operators::event_time::{EventTime, Watermarks};
+    pub use crate::operators::join::{IntervalJoin, TableJoin, WindowJoin};
+    pub use crate::operators::keyed::{Combiner, Keyed, KeyedCount, KeysWith};
+    pub use crate::operators::last_by_key::{Gather, LastByKey};
+    pub use crate::operators::partition::Partition;
+    pub use crate::operators::side_output::TryMap;
+    pub use crate::operators::stateless::Stateless;
     pub use crate::operators::window::event::{
         CoGroupWindows, CountWindows, EventWindowAggregates, EventWindows, ProcessWindows,
         SessionAggregates, SessionWindows, TopKPerWindow, WindowAggregate, WindowCount,
     };
-    pub use crate::operators::join::{IntervalJoin, TableJoin, WindowJoin};
-    pub use crate::operators::keyed::{Combiner, Keyed, KeyedCount, KeysWith};
-    pub use crate::operators::partition::Partition;
-    pub use crate::operators::side_output::TryMap;
-    pub use crate::operators::stateless::Stateless;
-    pub use crate::operators::last_by_key::{Gather, LastByKey};
     pub use crate::operators::window::{WindowSpec, Windowed};
     pub use crate::sinks::{Collector, LatencyRecorder, Sinks};
     pub use crate::sources::{Queue, Sources};

@@ -191,7 +191,11 @@ where
                 gate.arrive(&cap, records, &mut logic, &mut outputs);
             });
             let inputs = [&frontiers[0]];
-            gate.settle(Frontiers::new(&inputs, &frontiers[0]), &mut logic, &mut outputs);
+            gate.settle(
+                Frontiers::new(&inputs, &frontiers[0]),
+                &mut logic,
+                &mut outputs,
+            );
             report(&logic, &mut gauge);
         }
     });

@@ -37,7 +37,12 @@ impl<'scope, K: Data + Hash + Eq, V: Data> LastByKey<'scope, K, V> for Stream<'s
             if let Some(image) = gate.restore::<Vec<(K, (u64, V))>>() {
                 last.table.restore(image);
             }
-            let mut arrivals = last.table.iter().map(|(_, (n, _))| n + 1).max().unwrap_or(0);
+            let mut arrivals = last
+                .table
+                .iter()
+                .map(|(_, (n, _))| n + 1)
+                .max()
+                .unwrap_or(0);
             move |(input, frontier), output| {
                 input.for_each_stamp(|cap, data| {
                     let numbered = data.flat_map(|batch| batch.drain(..)).map(|(k, v)| {

@@ -209,11 +209,7 @@ struct Temporal<K, V, D> {
 
 impl<K: Data + Hash + Eq, V: Data, D> Temporal<K, V, D> {
     /// Takes in what arrived at `cap`'s time.
-    fn take(
-        &mut self,
-        cap: Capability<Time>,
-        arrivals: impl Iterator<Item = Arrival<D, K, V>>,
-    ) {
+    fn take(&mut self, cap: Capability<Time>, arrivals: impl Iterator<Item = Arrival<D, K, V>>) {
         let t = *cap.time();
         for arrival in arrivals {
             match arrival {

@@ -113,7 +113,10 @@ impl<'a, K: Data + Hash + Eq> Checkpointed<OutputSession<'a, (Time, K, u64)>> fo
         out: &mut OutputSession<'a, (Time, K, u64)>,
     ) {
         let frontier = frontiers.all();
-        emit(take_closed(&mut self.open, |end| !frontier.less_than(&end)), out);
+        emit(
+            take_closed(&mut self.open, |end| !frontier.less_than(&end)),
+            out,
+        );
     }
 }
 

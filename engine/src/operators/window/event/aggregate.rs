@@ -179,9 +179,8 @@ where
             !frontier.less_than(&end)
         });
         let lateness = self.fold.lateness;
-        self.windows.retain(|&end, w| {
-            w.capability.is_some() || frontier.less_than(&(end + lateness))
-        });
+        self.windows
+            .retain(|&end, w| w.capability.is_some() || frontier.less_than(&(end + lateness)));
     }
 
     fn state_entries(&self) -> Option<usize> {

@@ -118,7 +118,9 @@ impl<'a, K: Data + Hash + Ord> Checkpointed<OutputSession<'a, WindowAggregate<()
         out: &mut OutputSession<'a, WindowAggregate<(), Vec<(K, u64)>>>,
     ) {
         let epoch = saving.epoch;
-        rank(&mut self.windows, &mut self.changed, self.k, out, |t| t < epoch);
+        rank(&mut self.windows, &mut self.changed, self.k, out, |t| {
+            t < epoch
+        });
     }
 
     fn image(&self) -> impl Serialize + '_ {
