@@ -54,7 +54,7 @@ pub(super) struct Gate {
     pub(super) part: String,
     /// The domain of the epochs this instance saves at, and the next epoch to save: every
     /// record before it has been applied. Known once the dataflow is built (see
-    /// [`domain`](super::domain)), so found at first use.
+    /// [`domain`](crate::checkpoint::domain)), so found at first use.
     pub(super) resolved: Option<(Domain, Time)>,
     job: JobContext,
 }
@@ -139,9 +139,9 @@ impl<D> EpochGate<D> {
         }
     }
 
-    /// For an operator with `outputs` outputs: held records keep a capability for each (see
-    /// [`settle`](Self::settle)); with 0 — for an operator whose
-    /// outputs are not connected to its input's times, as `with_event_time`'s — none.
+    /// For an operator with `outputs` outputs: held records keep a capability for each, which
+    /// their [`At`] hands out when they are released; with 0 — for an operator whose outputs
+    /// are not connected to its input's times, as `with_event_time`'s — none.
     pub fn with_outputs(mut self, outputs: usize) -> Self {
         self.outputs = outputs;
         self

@@ -17,17 +17,39 @@
 //! [`execution`](crate::execution) (the job), and below [`operators`](crate::operators),
 //! [`sources`](crate::sources) and [`sinks`](crate::sinks).
 //!
-//! ```ignore
-//! struct Counts(KeyedState<String, u64>);
-//! impl Checkpointed<OutputSession<'_, (String, u64)>> for Counts {
-//!     type Record = String;
-//!     fn apply(&mut self, at: &At<'_>, words: impl Iterator<Item = String>, out: &mut ...) {
+//! An operator is its logic: a running total, say, that a checkpoint restores.
+//!
+//! ```
+//! use serde::Serialize;
+//! use sluice_engine::checkpointed::{At, Checkpointed, CheckpointedOperator};
+//! use sluice_engine::stream::OutputSession;
+//! use sluice_engine::testing::run_collect;
+//! use sluice_engine::timely::dataflow::channels::pact::Pipeline;
+//!
+//! /// One worker's running total.
+//! struct Total(u64);
+//!
+//! impl<'a> Checkpointed<OutputSession<'a, u64>> for Total {
+//!     type Record = u64;
+//!     fn apply(&mut self, at: &At<'_>, records: impl Iterator<Item = u64>, out: &mut OutputSession<'a, u64>) {
 //!         let mut session = out.session(at);
-//!         for word in words { /* count it, give the new count */ }
+//!         for x in records {
+//!             self.0 += x;
+//!             session.give(self.0);
+//!         }
 //!     }
-//!     fn image(&self) -> impl Serialize + '_ { &self.0 }
+//!     fn image(&self) -> impl Serialize + '_ {
+//!         self.0
+//!     }
 //! }
-//! words.checkpointed_unary(exchange, "Counts", |_, gate| Counts(restored(gate)))
+//!
+//! let totals = run_collect(1, vec![1u64, 2, 3], |numbers| {
+//!     numbers.checkpointed_unary(Pipeline, "Total", |_, gate| {
+//!         Total(gate.restore::<u64>().unwrap_or(0))
+//!     })
+//! })
+//! .unwrap();
+//! assert_eq!(totals, vec![1, 3, 6]);
 //! ```
 
 pub mod gate;
