@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use sluice_engine::checkpoint::{frame, CheckpointDir, Checkpointing, Metadata};
+use sluice_engine::keyed_state::KeyedState;
 use sluice_engine::prelude::*;
 use sluice_engine::sources::corpus::CorpusSpec;
 use sluice_engine::sources::Generator;
-use sluice_engine::state::KeyedState;
 
 use crate::stats::Spread;
 use sluice_engine::sources::LineSource;

@@ -21,14 +21,11 @@ use std::sync::Arc;
 use crate::checkpoint::{Checkpointing, Coordinator};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::job::JobContext;
 use crate::time::Time;
 
 /// Timely's worker, re-exported so programs need no timely import.
 pub use timely::worker::Worker;
-
-/// The job context, re-exported where it was defined before [`job`](crate::job) became its
-/// home, so that `execution::JobContext` paths keep compiling.
-pub use crate::job::{JobContext, WorkerExt};
 
 /// Where and how widely a job runs. Build it with the methods; the default is one worker.
 #[derive(Clone, Debug)]
@@ -244,6 +241,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::job::WorkerExt;
 
     #[test]
     fn rejects_out_of_range_process_index() {

@@ -14,6 +14,7 @@
 //! - [`sinks`]: print, text files, foreach, collect, and HdrHistogram latency recording;
 //! - [`checkpoint`]: the checkpoint directory and its framed, checksummed state files;
 //! - [`durable`]: committing a file or a directory atomically and durably, for every layer;
+//! - [`checkpointed`]: the checkpointed-operator core every stateful operator is built on;
 //! - [`log`]: the durable event log — replayable input, write-ahead log, lambda/kappa's master data.
 //!
 //! In native mode a record is processed the moment it arrives; its timely timestamp is its time
@@ -44,17 +45,18 @@
 //! ```
 
 pub mod checkpoint;
+pub mod checkpointed;
 pub mod clock;
 pub mod durable;
 pub mod error;
 pub mod execution;
 pub mod hash;
 pub mod job;
+pub mod keyed_state;
 pub mod log;
 pub mod operators;
 pub mod sinks;
 pub mod sources;
-pub mod state;
 pub mod stream;
 pub mod testing;
 pub mod time;
@@ -73,16 +75,16 @@ pub mod prelude {
     pub use crate::execution::{execute, Execution, Worker};
     pub use crate::job::{JobContext, WorkerExt};
     pub use crate::operators::event_time::{EventTime, Watermarks};
-    pub use crate::operators::event_window::{
-        CoGroupWindows, CountWindows, EventWindowAggregates, EventWindows, ProcessWindows,
-        SessionAggregates, SessionWindows, TopKPerWindow, WindowAggregate, WindowCount,
-    };
     pub use crate::operators::join::{IntervalJoin, TableJoin, WindowJoin};
     pub use crate::operators::keyed::{Combiner, Keyed, KeyedCount, KeysWith};
+    pub use crate::operators::last_by_key::{Gather, LastByKey};
     pub use crate::operators::partition::Partition;
     pub use crate::operators::side_output::TryMap;
     pub use crate::operators::stateless::Stateless;
-    pub use crate::operators::table::{Gather, LastByKey};
+    pub use crate::operators::window::event::{
+        CoGroupWindows, CountWindows, EventWindowAggregates, EventWindows, ProcessWindows,
+        SessionAggregates, SessionWindows, TopKPerWindow, WindowAggregate, WindowCount,
+    };
     pub use crate::operators::window::{WindowSpec, Windowed};
     pub use crate::sinks::{Collector, LatencyRecorder, Sinks};
     pub use crate::sources::{Queue, Source, Sources};

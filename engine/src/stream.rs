@@ -20,7 +20,7 @@ impl<T: Send + Clone + serde::Serialize + for<'de> serde::Deserialize<'de> + 'st
 
 /// An activated output of `D` records, as an operator built with timely's `OperatorBuilder`
 /// writes to it.
-pub(crate) type OutputSession<'a, D> = timely::dataflow::operators::generic::OutputBuilderSession<
+pub type OutputSession<'a, D> = timely::dataflow::operators::generic::OutputBuilderSession<
     'a,
     Time,
     timely::container::CapacityContainerBuilder<Vec<D>>,

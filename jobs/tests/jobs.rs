@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use sluice_engine::prelude::*;
+use sluice_engine::sources::LineSource;
 use sluice_engine::sources::TextFile;
 use sluice_jobs::hashtags::{self, Hashtags};
-use sluice_engine::sources::LineSource;
 use sluice_jobs::tweets::{Arrivals, TweetSpec};
 use sluice_jobs::windowcount::WindowCount;
 use sluice_jobs::wordcount::{self, Progress, WordCount};

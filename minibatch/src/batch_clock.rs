@@ -9,7 +9,7 @@
 //! there by its time). It wakes at every batch boundary on the job's clock (under a manual clock,
 //! when the clock moves) until `ended` says so, then drops the capability.
 
-use sluice_engine::execution::JobContext;
+use sluice_engine::job::JobContext;
 use sluice_engine::sources::driver::until_tick;
 use sluice_engine::stream::{Scope, Stream};
 use sluice_engine::timely::container::CapacityContainerBuilder;

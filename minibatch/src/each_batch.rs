@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use sluice_engine::checkpoint::EpochGate;
+use sluice_engine::checkpointed::EpochGate;
 use sluice_engine::stream::Stream;
 use sluice_engine::timely::container::CapacityContainerBuilder;
 use sluice_engine::timely::dataflow::channels::pact::{ParallelizationContract, Pipeline};
@@ -161,7 +161,8 @@ where
 }
 
 /// The operator behind every `each_batch` form: `state` is handed to every step, and
-/// checkpointed if asked for.
+/// checkpointed if asked for — through the engine's checkpointed-operator core, saved before
+/// the batches after each epoch ([`EpochGate::before_batch`]).
 fn batches<'s, A, B, LA, LB, O, P1, P2, S>(
     name: &str,
     ticks: &Stream<'s, ()>,
@@ -221,9 +222,7 @@ where
                     break;
                 }
                 if let Some(gate) = gate.as_mut() {
-                    if let Some(epoch) = gate.due_before(time) {
-                        gate.save_before(epoch, &state);
-                    }
+                    gate.before_batch(time, &state);
                 }
                 let batch = entry.remove();
                 step(&mut state, time, batch.left, batch.right, &mut out);
@@ -238,9 +237,7 @@ where
             // ended and every batch is applied, the state is final.
             let ended = frontiers.iter().all(|f| f.is_empty()) && pending.is_empty();
             if let (Some(gate), true) = (gate.as_mut(), ended) {
-                while let Some(epoch) = gate.due(&frontiers[0]) {
-                    gate.save(epoch, &state, &frontiers[0]);
-                }
+                gate.after_batches(&frontiers[0], &state);
             }
         }
     });

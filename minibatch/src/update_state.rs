@@ -28,7 +28,7 @@
 use std::hash::Hash;
 
 use sluice_engine::hash::{new_map, HashMap};
-use sluice_engine::state::KeyedState;
+use sluice_engine::keyed_state::KeyedState;
 use sluice_engine::stream::Data;
 use sluice_engine::timely::dataflow::channels::pact::Exchange;
 use sluice_engine::Time;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use sluice::engine::checkpoint::{Checkpointing, Input};
-use sluice::engine::sources::{Directory, Generator, LogSource, LineSource, Socket, TextFile};
+use sluice::engine::sources::{Directory, Generator, LineSource, LogSource, Socket, TextFile};
 use sluice::engine::Error;
 use sluice::jobs::result_file::check_writable;
 use sluice::jobs::wordcount::{self, Progress, WordCount};

@@ -4,7 +4,7 @@
 //!
 //! Epochs are the multiples of the checkpoint interval in the stream's own time (the records'
 //! timestamps). Every stateful operator instance and every source instance gives one *part* per
-//! epoch it takes ([`EpochGate`](super::EpochGate) does this for operators): its state, encoded
+//! epoch it takes ([`EpochGate`](crate::checkpointed::EpochGate) does this for operators): its state, encoded
 //! at once on the worker, written by this process's checkpoint writer thread, so that workers
 //! never wait for the disk (as Flink's asynchronous snapshots). The writer counts the parts of
 //! each epoch; when all of this process's parts are durable it leaves a marker, and process 0

@@ -2,8 +2,6 @@
 //!
 //! - [`frame`]: the framed, checksummed encoding of every state file (serde + bincode inside
 //!   magic, version, length and CRC32), so that damage is detected before decoding;
-//! - [`gate`]: snapshots by frontier — what a stateful operator does to save its state as of an
-//!   epoch, holding back later records meanwhile;
 //! - [`config`]: what a job asks of checkpointing ([`Checkpointing`]), and which checkpoints it
 //!   may resume from;
 //! - [`coordinator`]: the job's side — which epochs, what to restore, where parts go;
@@ -26,7 +24,6 @@ pub mod coordinator;
 pub mod crash;
 pub mod domain;
 pub mod frame;
-pub mod gate;
 pub mod inputs;
 pub mod part;
 pub mod registry;
@@ -36,7 +33,6 @@ pub mod writer;
 pub use config::Checkpointing;
 pub use coordinator::Coordinator;
 pub use crash::CRASH_AFTER_PARTS;
-pub use gate::EpochGate;
 pub use inputs::Input;
 pub use part::{PartKind, PartOf};
 pub use store::{Checkpoint, CheckpointDir, EpochReport, Metadata};

@@ -52,7 +52,7 @@ use timely::dataflow::operators::Capability;
 use timely::dataflow::operators::Operator;
 use timely::progress::Antichain;
 
-use crate::checkpoint::EpochGate;
+use crate::checkpointed::{At, Checkpointed, EpochGate, Frontiers, Saving};
 use crate::job::JobContext;
 use crate::stream::{Data, OutputSession, Stream};
 use crate::time::Time;
@@ -149,10 +149,20 @@ impl<'scope, D: Data> EventTime<'scope, D> for Stream<'scope, D> {
             builder.new_output_connection::<Vec<D>, _>(Vec::<(usize, Antichain<Time>)>::new());
         let mut output = OutputBuilder::<_, CapacityContainerBuilder<Vec<D>>>::from(output);
         builder.build(move |mut capabilities| {
-            let mut capability = capabilities.pop();
-            let mut state = Restamp::<D> {
-                highest: None,
-                forwarded: Vec::new(),
+            let mut restamping = Restamping {
+                restamp: Restamp {
+                    highest: None,
+                    forwarded: Vec::new(),
+                },
+                capability: capabilities.pop(),
+                event_time,
+                watermarks,
+                checkpointing,
+                last_read: Instant::now(),
+                saving: None,
+                job,
+                address,
+                worker,
             };
             // Restored: the records forwarded at or after the checkpoint's event-time cut go
             // out again first, then the watermark is where it was (see `checkpoint::domain`).
@@ -160,87 +170,120 @@ impl<'scope, D: Data> EventTime<'scope, D> for Stream<'scope, D> {
             if let Some(mut saved) = gate.restore::<SavedRestamp<D>>() {
                 let cut = gate.restored_event_epoch().unwrap_or(0);
                 saved.forwarded.retain(|(t, _)| *t >= cut);
-                state.highest = saved.highest;
-                state.forwarded = saved.forwarded.clone();
-                if let Some(cap) = capability.as_mut() {
+                restamping.restamp.highest = saved.highest;
+                restamping.restamp.forwarded = saved.forwarded.clone();
+                if let Some(cap) = restamping.capability.as_mut() {
                     cap.downgrade(&cut);
                 }
                 replay = Some(saved);
             }
-            let mut last_read = Instant::now();
             move |frontiers| {
                 let mut output = output.activate();
                 if let Some(saved) = replay.take() {
+                    let capability = &mut restamping.capability;
                     if let Some(cap) = capability.as_ref() {
                         emit(&mut output, cap, saved.forwarded);
                     }
                     match saved.watermark {
                         Some(w) => capability.iter_mut().for_each(|cap| cap.downgrade(&w)),
-                        None => capability = None,
+                        None => *capability = None,
                     }
                 }
-                let mut forward =
-                    |state: &mut Restamp<D>,
-                     records: Vec<D>,
-                     capability: &mut Option<Capability<Time>>| {
-                        let Some(cap) = capability.as_mut() else {
-                            return; // the input ended: nothing more arrives
-                        };
-                        let (stamped, watermark) =
-                            state.stamp(records, cap, &event_time, watermarks);
-                        if checkpointing {
-                            state.forwarded.extend(stamped.iter().cloned());
-                        }
-                        emit(&mut output, cap, stamped);
-                        if watermark > *cap.time() {
-                            cap.downgrade(&watermark);
-                        }
-                    };
                 input.for_each_stamp(|cap, data| {
                     let records = data.flat_map(|batch| batch.drain(..));
-                    if let Some(records) = gate.admit(&cap, records) {
-                        last_read = Instant::now();
-                        forward(&mut state, records.collect(), &mut capability);
-                    }
+                    gate.arrive(&cap, records, &mut restamping, &mut output);
                 });
-                while let Some(epoch) = gate.due(&frontiers[0]) {
-                    let floor = gate.event_floor();
-                    state.forwarded.retain(|(t, _)| *t >= floor);
-                    let last = gate.is_last(&frontiers[0]);
-                    let watermark = match (&capability, last) {
-                        (Some(cap), false) => Some(*cap.time()),
-                        _ => None, // ended: nothing more comes from it
-                    };
-                    let saved = SavedRestamp {
-                        highest: state.highest,
-                        watermark,
-                        forwarded: std::mem::take(&mut state.forwarded),
-                    };
-                    let lowest = watermark.unwrap_or(Time::MAX);
-                    gate.save_with_watermark(epoch, &saved, &frontiers[0], Some(lowest));
-                    state.forwarded = saved.forwarded;
-                    for (_, records) in gate.release_for_outputs() {
-                        last_read = Instant::now();
-                        forward(&mut state, records, &mut capability);
-                    }
-                }
-                if frontiers[0].is_empty() {
-                    capability = None;
-                }
-                let mine = capability.as_ref().map(|cap| *cap.time());
-                let others = job.publish_watermark(&address, worker, mine);
-                let idle = watermarks
-                    .idle_timeout
-                    .is_some_and(|timeout| last_read.elapsed() >= timeout);
-                if let (Some(cap), Some(others), true) = (capability.as_mut(), others, idle) {
-                    if others > *cap.time() {
-                        cap.downgrade(&others); // idle: follow the others
-                        job.publish_watermark(&address, worker, Some(others));
-                    }
-                }
+                let inputs = [&frontiers[0]];
+                let frontiers = Frontiers::new(&inputs, &frontiers[0]);
+                gate.settle(frontiers, &mut restamping, &mut output);
             }
         });
         stream
+    }
+}
+
+/// `with_event_time` on one worker: its state, its watermark (the time of its capability) and
+/// how it follows the records.
+struct Restamping<D, E> {
+    restamp: Restamp<D>,
+    /// At the watermark; `None` once the input has ended.
+    capability: Option<Capability<Time>>,
+    event_time: E,
+    watermarks: Watermarks,
+    checkpointing: bool,
+    /// When a record was last read, for the idle timeout.
+    last_read: Instant,
+    /// The watermark as of the epoch being saved (`None` once the input has ended).
+    saving: Option<Time>,
+    job: JobContext,
+    address: Vec<usize>,
+    worker: usize,
+}
+
+impl<'a, D: Data, E: Fn(&D) -> Time> Checkpointed<OutputSession<'a, D>> for Restamping<D, E> {
+    type Record = D;
+
+    fn apply(
+        &mut self,
+        _: &At<'_>,
+        records: impl Iterator<Item = D>,
+        out: &mut OutputSession<'a, D>,
+    ) {
+        self.last_read = Instant::now();
+        let records = records.collect();
+        let Some(cap) = self.capability.as_mut() else {
+            return; // the input ended: nothing more arrives
+        };
+        let (stamped, watermark) =
+            self.restamp
+                .stamp(records, cap, &self.event_time, self.watermarks);
+        if self.checkpointing {
+            self.restamp.forwarded.extend(stamped.iter().cloned());
+        }
+        emit(out, cap, stamped);
+        if watermark > *cap.time() {
+            cap.downgrade(&watermark);
+        }
+    }
+
+    fn close_before(&mut self, saving: &Saving<'_>, _: &mut OutputSession<'a, D>) {
+        let floor = saving.event_floor();
+        self.restamp.forwarded.retain(|(t, _)| *t >= floor);
+        self.saving = match (&self.capability, saving.last) {
+            (Some(cap), false) => Some(*cap.time()),
+            _ => None, // ended: nothing more comes from it
+        };
+    }
+
+    fn image(&self) -> impl Serialize + '_ {
+        SavingRestamp {
+            highest: self.restamp.highest,
+            watermark: self.saving,
+            forwarded: &self.restamp.forwarded,
+        }
+    }
+
+    fn event_cut(&self) -> Option<Time> {
+        Some(self.saving.unwrap_or(Time::MAX))
+    }
+
+    fn on_frontier(&mut self, frontiers: &Frontiers<'_>, _: &mut OutputSession<'a, D>) {
+        if frontiers.all().is_empty() {
+            self.capability = None;
+        }
+        let (job, address, worker) = (&self.job, &self.address, self.worker);
+        let mine = self.capability.as_ref().map(|cap| *cap.time());
+        let others = job.publish_watermark(address, worker, mine);
+        let idle = self
+            .watermarks
+            .idle_timeout
+            .is_some_and(|timeout| self.last_read.elapsed() >= timeout);
+        if let (Some(cap), Some(others), true) = (self.capability.as_mut(), others, idle) {
+            if others > *cap.time() {
+                cap.downgrade(&others); // idle: follow the others
+                job.publish_watermark(address, worker, Some(others));
+            }
+        }
     }
 }
 
@@ -254,11 +297,19 @@ struct Restamp<D> {
 }
 
 /// [`Restamp`] as checkpointed, with the watermark (`None` once the input has ended).
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct SavedRestamp<D> {
     highest: Option<Time>,
     watermark: Option<Time>,
     forwarded: Vec<(Time, D)>,
+}
+
+/// [`SavedRestamp`] as it is written, borrowing the forwarded records (the same encoding).
+#[derive(Serialize)]
+struct SavingRestamp<'a, D> {
+    highest: Option<Time>,
+    watermark: Option<Time>,
+    forwarded: &'a [(Time, D)],
 }
 
 impl<D> Restamp<D> {

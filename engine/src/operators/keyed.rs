@@ -37,13 +37,14 @@ use std::borrow::Borrow;
 use std::hash::Hash;
 use std::marker::PhantomData;
 
+use serde::Serialize;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::Operator;
 
-use crate::checkpoint::EpochGate;
+use crate::checkpointed::{At, Checkpointed, CheckpointedOperator, EpochGate};
 use crate::hash::{new_map, route, HashMap};
-use crate::state::KeyedState;
-use crate::stream::{Data, Stream};
+use crate::keyed_state::KeyedState;
+use crate::stream::{Data, OutputSession, Stream};
 
 /// How partial results per key are built and combined. Must be associative: the combiner and
 /// the keyed state both use it, in whatever grouping arrivals happen to have.
@@ -255,17 +256,11 @@ impl<'scope, K: Data + Hash + Eq, V: Data> Keyed<'scope, K, V> for Stream<'scope
         self,
         mut f: impl FnMut(&K, Vec<V>, Option<S>) -> Option<S> + 'static,
     ) -> Stream<'scope, (K, S)> {
-        let scope = self.scope();
         let pact = Exchange::new(|(k, _): &(K, V)| route(k));
-        self.unary_frontier(pact, "UpdateStateByKey", move |_, info| {
-            let mut gate = EpochGate::new(scope, "UpdateStateByKey", &info.address);
-            let mut state: KeyedState<K, S> = KeyedState::new();
-            if let Some(image) = gate.restore::<Vec<(K, S)>>() {
-                state.restore(image);
-            }
-            let mut update = move |state: &mut KeyedState<K, S>,
-                                   records: &mut dyn Iterator<Item = (K, V)>,
-                                   emit: &mut dyn FnMut((K, S))| {
+        self.checkpointed_unary(pact, "UpdateStateByKey", move |_, gate| {
+            let update = move |state: &mut KeyedState<K, S>,
+                               records: &mut dyn Iterator<Item = (K, V)>,
+                               emit: &mut dyn FnMut((K, S))| {
                 let mut grouped: HashMap<K, Vec<V>> = new_map();
                 for (k, v) in records {
                     grouped.entry(k).or_default().push(v);
@@ -277,24 +272,7 @@ impl<'scope, K: Data + Hash + Eq, V: Data> Keyed<'scope, K, V> for Stream<'scope
                     }
                 }
             };
-            move |(input, frontier), output| {
-                input.for_each_stamp(|cap, data| {
-                    let records = data.flat_map(|batch| batch.drain(..));
-                    if let Some(mut records) = gate.admit(&cap, records) {
-                        let mut session = output.session(&cap);
-                        update(&mut state, &mut records, &mut |r| session.give(r));
-                    }
-                });
-                while let Some(epoch) = gate.due(frontier) {
-                    gate.save(epoch, &state, frontier);
-                    for (cap, records) in gate.release() {
-                        let mut session = output.session(&cap);
-                        update(&mut state, &mut records.into_iter(), &mut |r| {
-                            session.give(r)
-                        });
-                    }
-                }
-            }
+            PerKey::restored(gate, update)
         })
     }
 
@@ -302,40 +280,21 @@ impl<'scope, K: Data + Hash + Eq, V: Data> Keyed<'scope, K, V> for Stream<'scope
         self,
         mut f: impl FnMut(&K, V, &mut Option<S>) -> O + 'static,
     ) -> Stream<'scope, O> {
-        let scope = self.scope();
         let pact = Exchange::new(|(k, _): &(K, V)| route(k));
-        self.unary_frontier(pact, "MapWithState", move |_, info| {
-            let mut gate = EpochGate::new(scope, "MapWithState", &info.address);
-            let mut state: KeyedState<K, S> = KeyedState::new();
-            if let Some(image) = gate.restore::<Vec<(K, S)>>() {
-                state.restore(image);
-            }
-            let mut apply = move |state: &mut KeyedState<K, S>, (k, v): (K, V)| {
-                let mut slot = state.remove(&k);
-                let out = f(&k, v, &mut slot);
-                if let Some(s) = slot {
-                    state.insert(k, s);
+        self.checkpointed_unary(pact, "MapWithState", move |_, gate| {
+            let apply = move |state: &mut KeyedState<K, S>,
+                              records: &mut dyn Iterator<Item = (K, V)>,
+                              emit: &mut dyn FnMut(O)| {
+                for (k, v) in records {
+                    let mut slot = state.remove(&k);
+                    let out = f(&k, v, &mut slot);
+                    if let Some(s) = slot {
+                        state.insert(k, s);
+                    }
+                    emit(out);
                 }
-                out
             };
-            move |(input, frontier), output| {
-                input.for_each_stamp(|cap, data| {
-                    let records = data.flat_map(|batch| batch.drain(..));
-                    if let Some(records) = gate.admit(&cap, records) {
-                        let mut session = output.session(&cap);
-                        records.for_each(|r| session.give(apply(&mut state, r)));
-                    }
-                });
-                while let Some(epoch) = gate.due(frontier) {
-                    gate.save(epoch, &state, frontier);
-                    for (cap, records) in gate.release() {
-                        let mut session = output.session(&cap);
-                        records
-                            .into_iter()
-                            .for_each(|r| session.give(apply(&mut state, r)));
-                    }
-                }
-            }
+            PerKey::restored(gate, apply)
         })
     }
 }
@@ -440,52 +399,105 @@ impl<'scope, D: 'static> KeysWith<'scope, D> for Stream<'scope, D> {
         G: Aggregation<V>,
     {
         let partials = self.combine_with(aggregation.clone(), extract);
-        let scope = partials.scope();
         let pact = Exchange::new(|(k, _): &(K, G::Acc)| route(k));
-        partials.unary_frontier(pact, "KeyedState", move |_, info| {
-            let mut gate = EpochGate::new(scope, "KeyedState", &info.address);
-            let mut state: KeyedState<K, G::Acc> = KeyedState::new();
+        partials.checkpointed_unary(pact, "KeyedState", move |_, gate| {
+            let mut state = KeyedState::new();
             if let Some(image) = gate.restore::<Vec<(K, G::Acc)>>() {
                 state.restore(image);
             }
-            move |(input, frontier), output| {
-                input.for_each_stamp(|cap, data| {
-                    let records = data.flat_map(|batch| batch.drain(..));
-                    if let Some(records) = gate.admit(&cap, records) {
-                        let mut session = output.session(&cap);
-                        merge_partials(&aggregation, &mut state, records, |r| session.give(r));
-                    }
-                });
-                while let Some(epoch) = gate.due(frontier) {
-                    gate.save(epoch, &state, frontier);
-                    for (cap, records) in gate.release() {
-                        let mut session = output.session(&cap);
-                        let records = records.into_iter();
-                        merge_partials(&aggregation, &mut state, records, |r| session.give(r));
-                    }
-                }
+            Merged {
+                aggregation,
+                state,
+                values: PhantomData,
             }
         })
     }
 }
 
-/// Merges partial aggregates into the keyed state, giving each key's new value to `emit`.
-fn merge_partials<K: Data + Hash + Eq, V, G: Aggregation<V>>(
-    aggregation: &G,
-    state: &mut KeyedState<K, G::Acc>,
-    partials: impl Iterator<Item = (K, G::Acc)>,
-    mut emit: impl FnMut((K, G::Acc)),
-) {
-    for (key, partial) in partials {
-        match state.get_mut(&key) {
-            Some(acc) => {
-                aggregation.merge(acc, partial);
-                emit((key, acc.clone()));
-            }
-            None => {
-                emit((key.clone(), partial.clone()));
-                state.insert(key, partial);
+/// The running aggregates of [`keys_with`](KeysWith::keys_with) on one worker.
+struct Merged<K, V, G: Aggregation<V>> {
+    aggregation: G,
+    state: KeyedState<K, G::Acc>,
+    values: PhantomData<fn(V)>,
+}
+
+impl<'a, K, V, G> Checkpointed<OutputSession<'a, (K, G::Acc)>> for Merged<K, V, G>
+where
+    K: Data + Hash + Eq,
+    G: Aggregation<V>,
+{
+    type Record = (K, G::Acc);
+
+    /// Merges partial aggregates into the keyed state, emitting each key's new value.
+    fn apply(
+        &mut self,
+        at: &At<'_>,
+        partials: impl Iterator<Item = (K, G::Acc)>,
+        out: &mut OutputSession<'a, (K, G::Acc)>,
+    ) {
+        let mut session = out.session(at);
+        for (key, partial) in partials {
+            match self.state.get_mut(&key) {
+                Some(acc) => {
+                    self.aggregation.merge(acc, partial);
+                    session.give((key, acc.clone()));
+                }
+                None => {
+                    session.give((key.clone(), partial.clone()));
+                    self.state.insert(key, partial);
+                }
             }
         }
+    }
+
+    fn image(&self) -> impl Serialize + '_ {
+        &self.state
+    }
+}
+
+/// A keyed operator's state on one worker, and how records change it: `apply(state, records,
+/// emit)`, each record's result emitted at the records' time.
+struct PerKey<K, S, D, F> {
+    state: KeyedState<K, S>,
+    apply: F,
+    records: PhantomData<fn(D)>,
+}
+
+impl<K: Data + Hash + Eq, S: Data, D, F> PerKey<K, S, D, F> {
+    /// Starts from the state the gate restores, if any.
+    fn restored(gate: &EpochGate<D>, apply: F) -> Self {
+        let mut state = KeyedState::new();
+        if let Some(image) = gate.restore::<Vec<(K, S)>>() {
+            state.restore(image);
+        }
+        PerKey {
+            state,
+            apply,
+            records: PhantomData,
+        }
+    }
+}
+
+impl<'a, K, S, D, O, F> Checkpointed<OutputSession<'a, O>> for PerKey<K, S, D, F>
+where
+    K: Data + Hash + Eq,
+    S: Data,
+    O: 'static,
+    F: FnMut(&mut KeyedState<K, S>, &mut dyn Iterator<Item = D>, &mut dyn FnMut(O)),
+{
+    type Record = D;
+
+    fn apply(
+        &mut self,
+        at: &At<'_>,
+        mut records: impl Iterator<Item = D>,
+        out: &mut OutputSession<'a, O>,
+    ) {
+        let mut session = out.session(at);
+        (self.apply)(&mut self.state, &mut records, &mut |r| session.give(r));
+    }
+
+    fn image(&self) -> impl Serialize + '_ {
+        &self.state
     }
 }

@@ -17,18 +17,18 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
+use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{ParallelizationContract, Pipeline};
-use timely::dataflow::operators::Operator;
 
-use crate::checkpoint::{frame, EpochGate};
+use crate::checkpoint::frame;
+use crate::checkpointed::{At, Checkpointed, CheckpointedOperator, Frontiers, Saving};
 use crate::error::Error;
 use crate::job::JobContext;
-use crate::stream::Stream;
+use crate::stream::{OutputSession, Stream};
 use crate::time::Time;
 
 /// A sink that writes whole epochs: `(time, line)` pairs sorted by both, once every time
@@ -66,80 +66,96 @@ pub(super) fn write_per_epoch<D, P, W>(
         job.fail(error);
         None
     });
-    let name = name.to_string();
-    stream.unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
-        pact,
-        &name.clone(),
-        move |initial, info| {
-            drop(initial);
-            // Records at or after the next checkpoint epoch wait for its save: the writer's
-            // state at an epoch covers exactly the epochs before it.
-            let mut gate: EpochGate<String> = EpochGate::new(scope, &name, &info.address);
-            // Without a checkpoint, the state of the job's first start in the directory: the
-            // writer may have written past it before a crash that came before any checkpoint.
-            let restored = gate.restore::<Option<W::State>>().flatten().or_else(|| {
-                let now = writer.as_ref()?.state();
-                gate.initial(now)
-            });
-            if let (Some(writer), Some(state)) = (writer.as_mut(), restored) {
-                if let Err(error) = writer.restore(state) {
-                    job.fail(error);
+    stream.checkpointed_unary::<(), _, _>(pact, name, move |_, gate| {
+        // Records at or after the next checkpoint epoch wait for its save: the writer's state
+        // at an epoch covers exactly the epochs before it. Without a checkpoint, the state of
+        // the job's first start in the directory: the writer may have written past it before a
+        // crash that came before any checkpoint.
+        let restored = gate.restore::<Option<W::State>>().flatten().or_else(|| {
+            let now = writer.as_ref()?.state();
+            gate.initial(now)
+        });
+        if let (Some(writer), Some(state)) = (writer.as_mut(), restored) {
+            if let Err(error) = writer.restore(state) {
+                job.fail(error);
+            }
+        }
+        Epochs {
+            writer,
+            pending: BTreeMap::new(),
+            every,
+            job,
+            records: PhantomData,
+        }
+    });
+}
+
+/// A [`write_per_epoch`] sink on one worker: its writer and the records by the end of their
+/// epoch.
+struct Epochs<W, D> {
+    writer: Option<W>,
+    pending: BTreeMap<Time, Vec<(Time, String)>>,
+    every: Time,
+    job: JobContext,
+    records: PhantomData<fn(D)>,
+}
+
+impl<W: EpochWriter, D> Epochs<W, D> {
+    /// Writes the epochs whose records are all in: every time before their end has passed.
+    fn write_complete(&mut self, frontiers: &Frontiers<'_>) {
+        let frontier = frontiers.all();
+        while let Some(entry) = self.pending.first_entry() {
+            if frontier.less_than(entry.key()) {
+                break;
+            }
+            let (end, mut records) = entry.remove_entry();
+            records.sort_unstable();
+            if let Some(writer) = self.writer.as_mut() {
+                if let Err(error) = writer.write(end, records) {
+                    self.job.fail(error);
                 }
             }
-            // Records by the end of their epoch.
-            let mut pending: BTreeMap<Time, Vec<(Time, String)>> = BTreeMap::new();
-            let add = move |pending: &mut BTreeMap<Time, Vec<(Time, String)>>,
-                            t: Time,
-                            lines: Vec<String>| {
-                let records = pending.entry((t / every + 1) * every).or_default();
-                records.extend(lines.into_iter().map(|line| (t, line)));
-            };
-            move |(input, frontier), _| {
-                if job.is_aborted() {
-                    // What an aborted job drains is no cut of its input (windows fire on a
-                    // stopped stream): nothing more is written, and a restart recomputes the
-                    // epochs after its checkpoint — whose files were written before it.
-                    input.for_each_stamp(|_, _| {});
-                    pending.clear();
-                    gate.discard();
-                    return;
-                }
-                input.for_each_stamp(|cap, data| {
-                    let t = *cap.least().expect("a Vec message has one time");
-                    let lines = data.flat_map(|batch| batch.drain(..).map(|r| r.to_string()));
-                    if let Some(lines) = gate.admit(&cap, lines) {
-                        add(&mut pending, t, lines.collect());
-                    }
-                });
-                loop {
-                    // The epochs whose records are all in: every time before their end has
-                    // passed.
-                    while let Some(entry) = pending.first_entry() {
-                        if frontier.less_than(entry.key()) {
-                            break;
-                        }
-                        let (end, mut records) = entry.remove_entry();
-                        records.sort_unstable();
-                        if let Some(writer) = writer.as_mut() {
-                            if let Err(error) = writer.write(end, records) {
-                                job.fail(error);
-                            }
-                        }
-                    }
-                    let Some(epoch) = gate.due(frontier) else {
-                        break;
-                    };
-                    match writer.as_ref() {
-                        Some(writer) => gate.save(epoch, &Some(writer.state()), frontier),
-                        None => gate.save(epoch, &None::<W::State>, frontier),
-                    }
-                    for (cap, lines) in gate.release() {
-                        add(&mut pending, *cap.time(), lines);
-                    }
-                }
-            }
-        },
-    );
+        }
+    }
+}
+
+impl<'a, W: EpochWriter, D: Display> Checkpointed<OutputSession<'a, ()>> for Epochs<W, D> {
+    type Record = D;
+
+    fn apply(
+        &mut self,
+        at: &At<'_>,
+        records: impl Iterator<Item = D>,
+        _: &mut OutputSession<'a, ()>,
+    ) {
+        let t = at.time();
+        let every = self.every;
+        let epoch = self.pending.entry((t / every + 1) * every).or_default();
+        epoch.extend(records.map(|record| (t, record.to_string())));
+    }
+
+    /// An epoch is written before the sink's part of the checkpoint of its end.
+    fn close_before(&mut self, saving: &Saving<'_>, _: &mut OutputSession<'a, ()>) {
+        self.write_complete(saving.frontiers);
+    }
+
+    fn image(&self) -> impl Serialize + '_ {
+        self.writer.as_ref().map(|writer| writer.state())
+    }
+
+    fn on_frontier(&mut self, frontiers: &Frontiers<'_>, _: &mut OutputSession<'a, ()>) {
+        self.write_complete(frontiers);
+    }
+
+    /// What an aborted job drains is no cut of its input (windows fire on a stopped stream):
+    /// nothing more is written, and a restart recomputes the epochs after its checkpoint —
+    /// whose files were written before it.
+    fn gives_up(&mut self) -> bool {
+        if self.job.is_aborted() {
+            self.pending.clear();
+        }
+        self.job.is_aborted()
+    }
 }
 
 pub(super) fn write_epochs<D: Display + 'static>(stream: Stream<'_, D>, dir: &Path, every: Time) {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use timely::dataflow::operators::generic::operator::source;
 use timely::scheduling::SyncActivator;
 
-use crate::checkpoint::gate::SourceEpochs;
+use crate::checkpointed::SourceEpochs;
 use crate::error::Error;
 use crate::job::JobContext;
 use crate::stream::{Scope, Stream};

@@ -10,7 +10,7 @@ use timely::dataflow::operators::generic::operator::source;
 use timely::scheduling::SyncActivator;
 
 use super::driver::HEARTBEAT;
-use crate::checkpoint::gate::SourceEpochs;
+use crate::checkpointed::SourceEpochs;
 use crate::error::Error;
 use crate::job::JobContext;
 use crate::stream::{Scope, Stream};

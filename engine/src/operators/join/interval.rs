@@ -2,7 +2,8 @@
 //! within an interval around its own (Flink's `intervalJoin`).
 //!
 //! Both sides are buffered by key until the watermark says no partner can still come. With
-//! checkpoints, one [`EpochGate`] holds back both inputs, so a snapshot holds both buffers as
+//! checkpoints, one gate holds back both inputs
+//! ([`checkpointed_binary`](crate::checkpointed::CheckpointedOperator::checkpointed_binary)), so a snapshot holds both buffers as
 //! of the same epoch; a left record let go alone is emitted at the end of its interval, so that
 //! a snapshot either still holds it or every operator downstream has already seen its result.
 
@@ -10,12 +11,10 @@ use std::hash::Hash;
 
 use serde::{Deserialize, Serialize};
 use timely::dataflow::channels::pact::Exchange;
-use timely::dataflow::operators::{Capability, Operator};
+use timely::dataflow::operators::Capability;
 
-use super::both_inputs;
-use crate::checkpoint::EpochGate;
+use crate::checkpointed::{At, Checkpointed, CheckpointedOperator, Frontiers, Saving, Side};
 use crate::hash::{new_map, route, HashMap};
-use crate::job::JobContext;
 use crate::stream::{Data, OutputSession, Stream};
 use crate::time::Time;
 
@@ -76,77 +75,81 @@ impl<'scope, K: Data + Hash + Eq, A: Data> IntervalJoin<'scope, K, A>
         outer: bool,
         f: impl Fn(&K, &A, Option<&B>) -> O + 'static,
     ) -> Stream<'scope, O> {
-        let scope = self.scope();
         let by_key_a = Exchange::new(|(k, _, _): &(K, Time, A)| route(k));
         let by_key_b = Exchange::new(|(k, _, _): &(K, Time, B)| route(k));
-        let mut gauge = JobContext::of(scope).state_gauge();
-        self.binary_frontier(
-            right,
-            by_key_a,
-            by_key_b,
-            "IntervalJoin",
-            move |initial, info| {
-                let mut gate =
-                    EpochGate::<Side<K, A, B>>::new(scope, "IntervalJoin", &info.address);
-                let mut join = Buffers {
-                    lefts: new_map(),
-                    rights: new_map(),
-                    lower,
-                    upper,
-                    outer,
-                };
-                if let Some(saved) = gate.restore::<Saved<K, A, B>>() {
-                    join.restore(saved, &initial);
-                }
-                drop(initial);
-                move |(left_in, left_frontier), (right_in, right_frontier), output| {
-                    left_in.for_each_stamp(|cap, data| {
-                        let arrivals = data.flat_map(|batch| batch.drain(..)).map(Side::Left);
-                        if let Some(arrivals) = gate.admit(&cap, arrivals) {
-                            let t = *cap.least().expect("a Vec message has one time");
-                            join.take(&cap.delayed(&t, 0), arrivals, output, &f);
-                        }
-                    });
-                    right_in.for_each_stamp(|cap, data| {
-                        let arrivals = data.flat_map(|batch| batch.drain(..)).map(Side::Right);
-                        if let Some(arrivals) = gate.admit(&cap, arrivals) {
-                            let t = *cap.least().expect("a Vec message has one time");
-                            join.take(&cap.delayed(&t, 0), arrivals, output, &f);
-                        }
-                    });
-                    let both = both_inputs(left_frontier, right_frontier);
-                    while let Some(epoch) = gate.due(&both) {
-                        // Let go, before saving, of what the epoch has passed — its results are
-                        // stamped before the epoch, which operators downstream save with — and of
-                        // nothing later, which only the snapshot can bring back. After the input's
-                        // end, of everything.
-                        let last = gate.is_last(&both);
-                        let passed = |t: Time| t < epoch || last;
-                        join.let_go(passed, passed, output, &f);
-                        gate.save(epoch, &join.image(), &both);
-                        for (cap, arrivals) in gate.release() {
-                            join.take(&cap, arrivals.into_iter(), output, &f);
-                        }
-                    }
-                    // Either input's frontier may be ahead of records the gate still holds.
-                    let held_from = gate.holds_from();
-                    join.let_go(
-                        |t| t < held_from && !right_frontier.less_equal(&t),
-                        |t| t < held_from && !left_frontier.less_equal(&t),
-                        output,
-                        &f,
-                    );
-                    gauge.set(join.len());
-                }
-            },
-        )
+        let pacts = (by_key_a, by_key_b);
+        self.checkpointed_binary(right, pacts, "IntervalJoin", move |initial, gate| {
+            let mut buffers = Buffers {
+                lefts: new_map(),
+                rights: new_map(),
+                lower,
+                upper,
+                outer,
+            };
+            if let Some(saved) = gate.restore::<Saved<K, A, B>>() {
+                buffers.restore(saved, &initial);
+            }
+            Joining { buffers, f }
+        })
     }
 }
 
 /// What arrives at the join: a record of either side, `(key, event time, record)`.
-enum Side<K, A, B> {
-    Left((K, Time, A)),
-    Right((K, Time, B)),
+type Arrival<K, A, B> = Side<(K, Time, A), (K, Time, B)>;
+
+/// An interval join on one worker: its buffers, and the function that makes its results.
+struct Joining<K, A, B, F> {
+    buffers: Buffers<K, A, B>,
+    f: F,
+}
+
+impl<'a, K, A, B, O, F> Checkpointed<OutputSession<'a, O>> for Joining<K, A, B, F>
+where
+    K: Data + Hash + Eq,
+    A: Data,
+    B: Data,
+    O: 'static,
+    F: Fn(&K, &A, Option<&B>) -> O,
+{
+    type Record = Arrival<K, A, B>;
+
+    fn apply(
+        &mut self,
+        at: &At<'_>,
+        arrivals: impl Iterator<Item = Arrival<K, A, B>>,
+        out: &mut OutputSession<'a, O>,
+    ) {
+        let cap = at.delayed(&at.time(), 0);
+        self.buffers.take(&cap, arrivals, out, &self.f);
+    }
+
+    /// Lets go, before saving, of what the epoch has passed — its results are stamped before
+    /// the epoch, which operators downstream save with — and of nothing later, which only the
+    /// snapshot can bring back. After the input's end, of everything.
+    fn close_before(&mut self, saving: &Saving<'_>, out: &mut OutputSession<'a, O>) {
+        let passed = |t: Time| saving.closes(t);
+        self.buffers.let_go(passed, passed, out, &self.f);
+    }
+
+    fn image(&self) -> impl Serialize + '_ {
+        self.buffers.image()
+    }
+
+    /// Either input's frontier may be ahead of records the gate still holds.
+    fn on_frontier(&mut self, frontiers: &Frontiers<'_>, out: &mut OutputSession<'a, O>) {
+        let held_from = frontiers.holds_from();
+        let (left, right) = (frontiers.input(0), frontiers.input(1));
+        self.buffers.let_go(
+            |t| t < held_from && !right.less_equal(&t),
+            |t| t < held_from && !left.less_equal(&t),
+            out,
+            &self.f,
+        );
+    }
+
+    fn state_entries(&self) -> Option<usize> {
+        Some(self.buffers.len())
+    }
 }
 
 /// A buffered record: its stamp (the time it arrived at), its event time, and the record.
@@ -184,7 +187,7 @@ impl<K: Data + Hash + Eq, A: Data, B: Data> Buffers<K, A, B> {
     fn take<O: 'static>(
         &mut self,
         cap: &Capability<Time>,
-        arrivals: impl Iterator<Item = Side<K, A, B>>,
+        arrivals: impl Iterator<Item = Arrival<K, A, B>>,
         output: &mut OutputSession<'_, O>,
         f: &impl Fn(&K, &A, Option<&B>) -> O,
     ) {

@@ -15,19 +15,3 @@ pub mod window;
 pub use interval::IntervalJoin;
 pub use table::TableJoin;
 pub use window::WindowJoin;
-
-use timely::progress::frontier::MutableAntichain;
-
-use crate::time::Time;
-
-/// The frontier of two inputs together: what a join's one checkpoint gate over both waits on.
-fn both_inputs(a: &MutableAntichain<Time>, b: &MutableAntichain<Time>) -> MutableAntichain<Time> {
-    let mut both = MutableAntichain::new();
-    both.update_iter(
-        a.frontier()
-            .iter()
-            .chain(b.frontier().iter())
-            .map(|t| (*t, 1)),
-    );
-    both
-}

@@ -36,11 +36,11 @@
 use std::collections::BTreeMap;
 use std::hash::Hash;
 
+use serde::Serialize;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
-use timely::dataflow::operators::{Capability, Operator};
+use timely::dataflow::operators::Capability;
 
-use super::both_inputs;
-use crate::checkpoint::EpochGate;
+use crate::checkpointed::{At, Checkpointed, CheckpointedOperator, Frontiers, Saving, Side};
 use crate::hash::{new_map, HashMap};
 use crate::operators::stateless::Stateless;
 use crate::stream::{Data, OutputSession, Stream};
@@ -97,77 +97,96 @@ impl<'scope, D: Data> TableJoin<'scope, D> for Stream<'scope, D> {
         let broadcast =
             table.flat_map(move |update| (0..peers).map(move |to| (to, update.clone())));
         let to_worker = Exchange::new(|(to, _): &(u64, (K, Option<V>))| *to);
-        self.binary_frontier(
-            broadcast,
-            Pipeline,
-            to_worker,
-            "JoinTable",
-            move |initial, info| {
-                // One gate for both inputs: a checkpoint holds the table and the waiting records as
-                // of an epoch that both inputs have passed.
-                let mut gate =
-                    EpochGate::<Arrival<D, (K, Option<V>)>>::new(scope, "JoinTable", &info.address);
-                let mut state = Temporal::<K, V, D> {
-                    rows: new_map(),
-                    updates: BTreeMap::new(),
-                    waiting: BTreeMap::new(),
-                };
-                if let Some((rows, updates, waiting)) = gate.restore::<Saved<K, V, D>>() {
-                    state.rows = rows.into_iter().collect();
-                    state.updates = updates.into_iter().collect();
-                    for (t, records) in waiting {
-                        state.waiting.insert(t, (initial.delayed(&t), records));
-                    }
+        // One gate for both inputs: a checkpoint holds the table and the waiting records as of
+        // an epoch that both inputs have passed.
+        let pacts = (Pipeline, to_worker);
+        self.checkpointed_binary(broadcast, pacts, "JoinTable", move |initial, gate| {
+            let mut state = Temporal::<K, V, D> {
+                rows: new_map(),
+                updates: BTreeMap::new(),
+                waiting: BTreeMap::new(),
+            };
+            if let Some((rows, updates, waiting)) = gate.restore::<Saved<K, V, D>>() {
+                state.rows = rows.into_iter().collect();
+                state.updates = updates.into_iter().collect();
+                for (t, records) in waiting {
+                    state.waiting.insert(t, (initial.delayed(&t), records));
                 }
-                drop(initial);
-                move |(records, records_frontier), (table, table_frontier), output| {
-                    records.for_each_stamp(|cap, data| {
-                        let arrivals = data.flat_map(|batch| batch.drain(..)).map(Arrival::Record);
-                        if let Some(arrivals) = gate.admit(&cap, arrivals) {
-                            let t = *cap.least().expect("a Vec message has one time");
-                            state.take(cap.delayed(&t, 0), arrivals);
-                        }
-                    });
-                    table.for_each_stamp(|cap, data| {
-                        let updates = data.flat_map(|batch| batch.drain(..));
-                        let arrivals = updates.map(|(_, u)| Arrival::Update(u));
-                        if let Some(arrivals) = gate.admit(&cap, arrivals) {
-                            let t = *cap.least().expect("a Vec message has one time");
-                            state.take(cap.delayed(&t, 0), arrivals);
-                        }
-                    });
-                    let both = both_inputs(records_frontier, table_frontier);
-                    loop {
-                        // Join the records whose time the table has passed, in time order, each
-                        // against the updates at or before its time.
-                        state.join(|t| !table_frontier.less_equal(&t), &key, &f, output);
-                        let Some(epoch) = gate.due(&both) else {
-                            break;
-                        };
-                        let image = (
-                            state.rows.iter().collect::<Vec<_>>(),
-                            state.updates.iter().collect::<Vec<_>>(),
-                            state
-                                .waiting
-                                .iter()
-                                .map(|(t, (_, records))| (t, records))
-                                .collect::<Vec<_>>(),
-                        );
-                        gate.save(epoch, &image, &both);
-                        for (cap, arrivals) in gate.release() {
-                            state.take(cap, arrivals.into_iter());
-                        }
-                    }
-                }
-            },
-        )
+            }
+            Joining { state, key, f }
+        })
     }
 }
 
-/// What arrives at the join: a record, or a table update.
-enum Arrival<D, U> {
-    Record(D),
-    Update(U),
+/// What arrives at the join: a record, or a table update addressed to this worker.
+type Arrival<D, K, V> = Side<D, (u64, (K, Option<V>))>;
+
+/// A temporal join on one worker: its state, the records' key, and the function that makes
+/// its results.
+struct Joining<K, V, D, KF, F> {
+    state: Temporal<K, V, D>,
+    key: KF,
+    f: F,
+}
+
+impl<K, V, D, KF, F> Joining<K, V, D, KF, F>
+where
+    K: Data + Hash + Eq,
+    V: Data,
+    KF: Fn(&D) -> K,
+{
+    /// Joins the records whose time the table has passed, in time order, each against the
+    /// updates at or before its time.
+    fn join<O: 'static>(&mut self, frontiers: &Frontiers<'_>, out: &mut OutputSession<'_, O>)
+    where
+        F: Fn(D, Option<&V>) -> O,
+    {
+        let table = frontiers.input(1);
+        let passed = |t| !table.less_equal(&t);
+        self.state.join(passed, &self.key, &self.f, out);
+    }
+}
+
+impl<'a, K, V, D, O, KF, F> Checkpointed<OutputSession<'a, O>> for Joining<K, V, D, KF, F>
+where
+    K: Data + Hash + Eq,
+    V: Data,
+    D: Data,
+    O: 'static,
+    KF: Fn(&D) -> K,
+    F: Fn(D, Option<&V>) -> O,
+{
+    type Record = Arrival<D, K, V>;
+
+    fn apply(
+        &mut self,
+        at: &At<'_>,
+        arrivals: impl Iterator<Item = Arrival<D, K, V>>,
+        _: &mut OutputSession<'a, O>,
+    ) {
+        self.state.take(at.delayed(&at.time(), 0), arrivals);
+    }
+
+    fn close_before(&mut self, saving: &Saving<'_>, out: &mut OutputSession<'a, O>) {
+        self.join(saving.frontiers, out);
+    }
+
+    fn image(&self) -> impl Serialize + '_ {
+        let state = &self.state;
+        (
+            state.rows.iter().collect::<Vec<_>>(),
+            state.updates.iter().collect::<Vec<_>>(),
+            state
+                .waiting
+                .iter()
+                .map(|(t, (_, records))| (t, records))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    fn on_frontier(&mut self, frontiers: &Frontiers<'_>, out: &mut OutputSession<'a, O>) {
+        self.join(frontiers, out);
+    }
 }
 
 /// The join as checkpointed: the table's rows, its updates not yet applied, and the records
@@ -190,22 +209,18 @@ struct Temporal<K, V, D> {
 
 impl<K: Data + Hash + Eq, V: Data, D> Temporal<K, V, D> {
     /// Takes in what arrived at `cap`'s time.
-    fn take(
-        &mut self,
-        cap: Capability<Time>,
-        arrivals: impl Iterator<Item = Arrival<D, (K, Option<V>)>>,
-    ) {
+    fn take(&mut self, cap: Capability<Time>, arrivals: impl Iterator<Item = Arrival<D, K, V>>) {
         let t = *cap.time();
         for arrival in arrivals {
             match arrival {
-                Arrival::Record(record) => {
+                Side::Left(record) => {
                     let (_, waiting) = self
                         .waiting
                         .entry(t)
                         .or_insert_with(|| (cap.clone(), Vec::new()));
                     waiting.push(record);
                 }
-                Arrival::Update(update) => self.updates.entry(t).or_default().push(update),
+                Side::Right((_, update)) => self.updates.entry(t).or_default().push(update),
             }
         }
     }

@@ -27,16 +27,12 @@
 use std::collections::VecDeque;
 use std::hash::Hash;
 
-use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::Exchange;
-use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
-use timely::dataflow::operators::generic::OutputBuilder;
+use serde::Serialize;
 use timely::dataflow::operators::Capability;
 
 use super::{Late, WindowAggregate};
-use crate::checkpoint::EpochGate;
-use crate::hash::{new_map, route, HashMap};
-use crate::job::JobContext;
+use crate::checkpointed::{keyed_windows, At, Checkpointed, Frontiers, Saving, WindowOutputs};
+use crate::hash::{new_map, HashMap};
 use crate::stream::{Data, OutputSession, Stream};
 use crate::time::Time;
 
@@ -88,22 +84,7 @@ impl<'scope, K: Data + Hash + Eq, V: Data> CountWindows<'scope, K, V>
         Late<'scope, K, V>,
     ) {
         let (size, slide) = (size.max(1), slide.max(1));
-        let scope = self.scope();
-        let mut gauge = JobContext::of(scope).state_gauge();
-        let mut builder = OperatorBuilder::new("WindowByCount".to_owned(), scope);
-        let address = builder.operator_info().address.to_vec();
-        let mut input = builder.new_input(self, Exchange::new(|(k, _, _): &(K, Time, V)| route(k)));
-        let (windows_out, windows) =
-            builder.new_output::<Vec<WindowAggregate<K, Vec<(Time, V)>>>>();
-        let (late_out, late) = builder.new_output::<Vec<(K, Time, V)>>();
-        let mut windows_out = OutputBuilder::<
-            _,
-            CapacityContainerBuilder<Vec<WindowAggregate<K, Vec<(Time, V)>>>>,
-        >::from(windows_out);
-        let mut late_out =
-            OutputBuilder::<_, CapacityContainerBuilder<Vec<(K, Time, V)>>>::from(late_out);
-        builder.build(move |initial| {
-            let mut gate = EpochGate::new(scope, "WindowByCount", &address).with_outputs(2);
+        keyed_windows(self, "WindowByCount", move |initial, gate| {
             let mut windows = Counting::<K, V> {
                 size,
                 slide,
@@ -115,7 +96,7 @@ impl<'scope, K: Data + Hash + Eq, V: Data> CountWindows<'scope, K, V>
             {
                 if let Some(t) = pending.iter().map(|(t, _)| *t).min() {
                     let earliest = windows.held.as_ref().map_or(t, |h| t.min(*h.time()));
-                    windows.held = Some(initial[0].delayed(&earliest));
+                    windows.held = Some(initial.delayed(&earliest));
                 }
                 let recent = recent.into();
                 let state = KeyState {
@@ -125,49 +106,61 @@ impl<'scope, K: Data + Hash + Eq, V: Data> CountWindows<'scope, K, V>
                 };
                 windows.keys.insert(key, state);
             }
-            drop(initial);
-            move |frontiers| {
-                let (mut windows_out, mut late_out) = (windows_out.activate(), late_out.activate());
-                let mut too_late = Vec::new();
-                input.for_each_stamp(|cap, data| {
-                    let t = *cap.least().expect("a Vec message has one time");
-                    let records = data.flat_map(|batch| batch.drain(..));
-                    if let Some(records) = gate.admit(&cap, records) {
-                        windows.take(t, records, || cap.delayed(&t, 0), &mut too_late);
-                        late_out.session(&cap).give_container(&mut too_late);
-                    }
-                });
-                let frontier = &frontiers[0];
-                while let Some(epoch) = gate.due(frontier) {
-                    // Records before the epoch are taken before it is saved (their windows
-                    // come out before it); the rest are saved pending. After the end, all.
-                    let last = gate.is_last(frontier);
-                    windows.fire(&mut windows_out, |t| t < epoch || last);
-                    let image: Vec<_> = windows
-                        .keys
-                        .iter()
-                        .map(|(k, s)| (k, (&s.pending, &s.recent, s.since_firing)))
-                        .collect();
-                    gate.save(epoch, &image, frontier);
-                    for (caps, records) in gate.release_for_outputs() {
-                        let t = *caps[0].time();
-                        let records = records.into_iter();
-                        windows.take(t, records, || caps[0].delayed(&t), &mut too_late);
-                        late_out.session(&caps[1]).give_container(&mut too_late);
-                    }
-                }
-                // Take, per key and in event-time order, the records the watermark has passed.
-                windows.fire(&mut windows_out, |t| !frontier.less_equal(&t));
-                gauge.set(
-                    windows
-                        .keys
-                        .values()
-                        .map(|s| s.pending.len() + s.recent.len())
-                        .sum(),
-                );
-            }
-        });
-        (windows, late)
+            windows
+        })
+    }
+}
+
+/// What a count window emits.
+type CountWindow<K, V> = WindowAggregate<K, Vec<(Time, V)>>;
+
+impl<'a, K: Data + Hash + Eq, V: Data> Checkpointed<WindowOutputs<'a, CountWindow<K, V>, K, V>>
+    for Counting<K, V>
+{
+    type Record = (K, Time, V);
+
+    fn apply(
+        &mut self,
+        at: &At<'_>,
+        records: impl Iterator<Item = (K, Time, V)>,
+        (_, late): &mut WindowOutputs<'a, CountWindow<K, V>, K, V>,
+    ) {
+        let mut too_late = Vec::new();
+        let t = at.time();
+        self.take(t, records, || at.delayed(&t, 0), &mut too_late);
+        late.session(at).give_container(&mut too_late);
+    }
+
+    /// Records before the epoch are taken before it is saved (their windows come out before
+    /// it); the rest are saved pending. After the end, all.
+    fn close_before(
+        &mut self,
+        saving: &Saving<'_>,
+        (windows, _): &mut WindowOutputs<'a, CountWindow<K, V>, K, V>,
+    ) {
+        self.fire(windows, |t| saving.closes(t));
+    }
+
+    fn image(&self) -> impl Serialize + '_ {
+        self.keys
+            .iter()
+            .map(|(k, s)| (k, (&s.pending, &s.recent, s.since_firing)))
+            .collect::<Vec<_>>()
+    }
+
+    /// Takes, per key and in event-time order, the records the watermark has passed.
+    fn on_frontier(
+        &mut self,
+        frontiers: &Frontiers<'_>,
+        (windows, _): &mut WindowOutputs<'a, CountWindow<K, V>, K, V>,
+    ) {
+        let frontier = frontiers.all();
+        self.fire(windows, |t| !frontier.less_equal(&t));
+    }
+
+    fn state_entries(&self) -> Option<usize> {
+        let entries = self.keys.values().map(|s| s.pending.len() + s.recent.len());
+        Some(entries.sum())
     }
 }
 

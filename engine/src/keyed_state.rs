@@ -5,7 +5,7 @@
 //! that checkpointing has exactly one thing to save and load per operator and worker.
 //!
 //! ```
-//! use sluice_engine::state::KeyedState;
+//! use sluice_engine::keyed_state::KeyedState;
 //! let mut counts: KeyedState<String, u64> = KeyedState::new();
 //! *counts.get_or_insert_with("a".to_string(), || 0) += 2;
 //! let image = counts.snapshot();

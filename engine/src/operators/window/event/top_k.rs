@@ -21,13 +21,13 @@
 use std::collections::BTreeMap;
 use std::hash::Hash;
 
+use serde::Serialize;
 use timely::dataflow::channels::pact::Exchange;
-use timely::dataflow::operators::{Capability, Operator};
+use timely::dataflow::operators::Capability;
 
 use super::{WindowAggregate, WindowCount};
-use crate::checkpoint::EpochGate;
+use crate::checkpointed::{At, Checkpointed, CheckpointedOperator, Frontiers, Saving};
 use crate::hash::{new_map, route, HashMap};
-use crate::job::JobContext;
 use crate::stream::{Data, OutputSession, Stream};
 use crate::time::Time;
 
@@ -63,11 +63,8 @@ impl<'scope, K: Data + Hash + Ord> TopKPerWindow<'scope, K> for Stream<'scope, W
         k: usize,
         lateness: Time,
     ) -> Stream<'scope, WindowAggregate<(), Vec<(K, u64)>>> {
-        let scope = self.scope();
-        let mut gauge = JobContext::of(scope).state_gauge();
         let by_window = Exchange::new(|w: &WindowCount<K>| route(&w.end));
-        self.unary_frontier(by_window, "TopKPerWindow", move |_, info| {
-            let mut gate = EpochGate::new(scope, "TopKPerWindow", &info.address);
+        self.checkpointed_unary(by_window, "TopKPerWindow", move |_, gate| {
             let mut windows: BTreeMap<Time, Ranking<K>> = BTreeMap::new();
             for (end, start, counts, emitted) in gate.restore::<Saved<K>>().unwrap_or_default() {
                 let counts = counts.into_iter().collect();
@@ -80,43 +77,83 @@ impl<'scope, K: Data + Hash + Ord> TopKPerWindow<'scope, K> for Stream<'scope, W
                     },
                 );
             }
-            // The windows whose counts changed at each time, ranked once the frontier passes it.
-            let mut changed: Changed = BTreeMap::new();
-            move |(input, frontier), output| {
-                input.for_each_stamp(|cap, data| {
-                    let records = data.flat_map(|batch| batch.drain(..));
-                    if let Some(records) = gate.admit(&cap, records) {
-                        let t = *cap.least().expect("a Vec message has one time");
-                        count(&mut windows, &mut changed, cap.delayed(&t, 0), records);
-                    }
-                });
-                while let Some(epoch) = gate.due(frontier) {
-                    // Every change before the epoch is ranked before it is saved.
-                    rank(&mut windows, &mut changed, k, output, |t| t < epoch);
-                    let image: Vec<_> = windows
-                        .iter()
-                        .map(|(end, r)| {
-                            (
-                                *end,
-                                r.start,
-                                r.counts.iter().collect::<Vec<_>>(),
-                                &r.emitted,
-                            )
-                        })
-                        .collect();
-                    gate.save(epoch, &image, frontier);
-                    for (cap, records) in gate.release() {
-                        count(&mut windows, &mut changed, cap, records.into_iter());
-                    }
-                }
-                rank(&mut windows, &mut changed, k, output, |t| {
-                    !frontier.less_equal(&t)
-                });
-                // Counts change at `end` (the first firing) and before `end + lateness`.
-                windows.retain(|&end, _| frontier.less_equal(&(end + lateness)));
-                gauge.set(windows.values().map(|r| r.counts.len()).sum());
+            TopK {
+                k,
+                lateness,
+                windows,
+                changed: BTreeMap::new(),
             }
         })
+    }
+}
+
+/// The rankings of one worker's windows.
+struct TopK<K> {
+    k: usize,
+    lateness: Time,
+    windows: BTreeMap<Time, Ranking<K>>,
+    /// The windows whose counts changed at each time, ranked once the frontier passes it.
+    changed: Changed,
+}
+
+impl<'a, K: Data + Hash + Ord> Checkpointed<OutputSession<'a, WindowAggregate<(), Vec<(K, u64)>>>>
+    for TopK<K>
+{
+    type Record = WindowCount<K>;
+
+    fn apply(
+        &mut self,
+        at: &At<'_>,
+        counts: impl Iterator<Item = WindowCount<K>>,
+        _: &mut OutputSession<'a, WindowAggregate<(), Vec<(K, u64)>>>,
+    ) {
+        let cap = at.delayed(&at.time(), 0);
+        count(&mut self.windows, &mut self.changed, cap, counts);
+    }
+
+    /// Every change before the epoch is ranked before it is saved.
+    fn close_before(
+        &mut self,
+        saving: &Saving<'_>,
+        out: &mut OutputSession<'a, WindowAggregate<(), Vec<(K, u64)>>>,
+    ) {
+        let epoch = saving.epoch;
+        rank(&mut self.windows, &mut self.changed, self.k, out, |t| {
+            t < epoch
+        });
+    }
+
+    fn image(&self) -> impl Serialize + '_ {
+        self.windows
+            .iter()
+            .map(|(end, r)| {
+                (
+                    *end,
+                    r.start,
+                    r.counts.iter().collect::<Vec<_>>(),
+                    &r.emitted,
+                )
+            })
+            .collect::<Vec<_>>()
+    }
+
+    fn on_frontier(
+        &mut self,
+        frontiers: &Frontiers<'_>,
+        out: &mut OutputSession<'a, WindowAggregate<(), Vec<(K, u64)>>>,
+    ) {
+        let frontier = frontiers.all();
+        rank(&mut self.windows, &mut self.changed, self.k, out, |t| {
+            !frontier.less_equal(&t)
+        });
+        // Counts change at `end` (the first firing) and before `end + lateness`.
+        let lateness = self.lateness;
+        self.windows
+            .retain(|&end, _| frontier.less_equal(&(end + lateness)));
+    }
+
+    fn state_entries(&self) -> Option<usize> {
+        Some(self.windows.values().map(|r| r.counts.len()).sum())
     }
 }
 

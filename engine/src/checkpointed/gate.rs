@@ -12,21 +12,16 @@
 //! nothing and costs a branch.
 //!
 //! The epochs are those of the operator's input times: the sources' time, or event time
-//! downstream of `with_event_time` (see [`domain`](super::domain)). A gate learns which at its
-//! first use, once the dataflow is built; the operator's code is the same either way.
+//! downstream of `with_event_time` (see [`domain`](crate::checkpoint::domain)). A gate learns
+//! which at its first use, once the dataflow is built; the operator's code is the same either
+//! way.
 //!
-//! ```ignore
-//! input.for_each_stamp(|cap, data| {
-//!     let records = data.flat_map(|batch| batch.drain(..));
-//!     if let Some(records) = gate.admit(&cap, records) {
-//!         apply(&cap.retain_least(0).unwrap(), records);   // or straight into a session
-//!     }
-//! });
-//! while let Some(epoch) = gate.due(frontier) {
-//!     gate.save(epoch, &state);
-//!     for (cap, records) in gate.release() { apply(&cap, records) }
-//! }
-//! ```
+//! The protocol is written once, here: [`arrive`](EpochGate::arrive) applies what the gate lets
+//! through, and [`settle`](EpochGate::settle) saves each epoch the frontier has passed — after
+//! the operator's [`close_before`](super::Checkpointed::close_before) — and applies what the
+//! gate then releases, the same way again. An operator that applies whole batches in time order
+//! (the micro-batch layer) saves with [`before_batch`](EpochGate::before_batch) and
+//! [`after_batches`](EpochGate::after_batches) instead, and holds nothing.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -36,29 +31,31 @@ use serde::Serialize;
 use timely::dataflow::operators::{Capability, InputCapability};
 use timely::progress::frontier::MutableAntichain;
 
-use super::coordinator::{Coordinator, PartKind, PartOf};
-use super::domain::Domain;
+use super::logic::{At, Checkpointed, Frontiers, Saving};
+use crate::checkpoint::coordinator::{Coordinator, PartKind, PartOf};
+use crate::checkpoint::domain::Domain;
 use crate::job::JobContext;
 use crate::stream::Scope;
 use crate::time::Time;
 
 /// One operator instance's checkpoints; see the module docs.
 pub struct EpochGate<D> {
-    checkpoint: Option<Gate>,
-    job: JobContext,
+    pub(super) checkpoint: Option<Gate>,
+    pub(super) job: JobContext,
     /// Held records by time, with a capability at that time for each output.
     held: BTreeMap<Time, (Vec<Capability<Time>>, Vec<D>)>,
     outputs: usize,
 }
 
-struct Gate {
-    coordinator: Arc<Coordinator>,
+/// The checkpointing side of a gate (absent without checkpointing); sources share it.
+pub(super) struct Gate {
+    pub(super) coordinator: Arc<Coordinator>,
     operator: String,
-    part: String,
+    pub(super) part: String,
     /// The domain of the epochs this instance saves at, and the next epoch to save: every
     /// record before it has been applied. Known once the dataflow is built (see
-    /// [`domain`](super::domain)), so found at first use.
-    resolved: Option<(Domain, Time)>,
+    /// [`domain`](crate::checkpoint::domain)), so found at first use.
+    pub(super) resolved: Option<(Domain, Time)>,
     job: JobContext,
 }
 
@@ -67,11 +64,11 @@ impl Gate {
         self.resolve().0
     }
 
-    fn next(&mut self) -> Time {
+    pub(super) fn next(&mut self) -> Time {
         self.resolve().1
     }
 
-    fn set_next(&mut self, next: Time) {
+    pub(super) fn set_next(&mut self, next: Time) {
         let domain = self.domain();
         self.resolved = Some((domain, next));
     }
@@ -94,7 +91,7 @@ impl Gate {
     }
 
     /// Gives this instance's state as of `epoch` (its last, standing from `last` on, if given).
-    fn write<S: Serialize + ?Sized>(
+    pub(super) fn write<S: Serialize + ?Sized>(
         &mut self,
         epoch: Time,
         state: &S,
@@ -121,7 +118,7 @@ impl<D> EpochGate<D> {
     }
 
     /// The gate of the checkpointed instance of `kind` named `name` at `address`.
-    fn of_kind(scope: Scope<'_>, kind: PartKind, name: &str, address: &[usize]) -> Self {
+    pub(super) fn of_kind(scope: Scope<'_>, kind: PartKind, name: &str, address: &[usize]) -> Self {
         let job = JobContext::of(scope);
         let checkpoint = job.checkpoints().map(|coordinator| {
             let id = address
@@ -147,9 +144,9 @@ impl<D> EpochGate<D> {
         }
     }
 
-    /// For an operator with `outputs` outputs: held records keep a capability for each (see
-    /// [`release_for_outputs`](Self::release_for_outputs)); with 0 — for an operator whose
-    /// outputs are not connected to its input's times, as `with_event_time`'s — none.
+    /// For an operator with `outputs` outputs: held records keep a capability for each, which
+    /// their [`At`] hands out when they are released; with 0 — for an operator whose outputs
+    /// are not connected to its input's times, as `with_event_time`'s — none.
     pub fn with_outputs(mut self, outputs: usize) -> Self {
         self.outputs = outputs;
         self
@@ -184,8 +181,84 @@ impl<D> EpochGate<D> {
         }
     }
 
+    /// Takes in `records` that arrived with `cap`: applies them through `logic` now, or holds
+    /// them until the next epoch is saved (see [`settle`](Self::settle)).
+    pub fn arrive<O, L: Checkpointed<O, Record = D>>(
+        &mut self,
+        cap: &InputCapability<Time>,
+        records: impl Iterator<Item = D>,
+        logic: &mut L,
+        out: &mut O,
+    ) {
+        if let Some(records) = self.admit(cap, records) {
+            logic.apply(&At::Arrived(cap), records, out);
+        }
+    }
+
+    /// Saves every epoch the frontier of all inputs has passed — first letting `logic` close
+    /// what ends before it, then applying what the gate releases — and ends the activation
+    /// with [`on_frontier`](Checkpointed::on_frontier).
+    pub fn settle<O, L: Checkpointed<O, Record = D>>(
+        &mut self,
+        frontiers: Frontiers<'_>,
+        logic: &mut L,
+        out: &mut O,
+    ) {
+        let frontier = frontiers.all();
+        while let Some(epoch) = self.due(frontier) {
+            let saving = Saving {
+                epoch,
+                last: self.is_last(frontier),
+                frontiers: &frontiers,
+                gate: self.checkpoint.as_ref(),
+                job: &self.job,
+            };
+            logic.close_before(&saving, out);
+            self.save(epoch, &logic.image(), frontier, logic.event_cut());
+            for (time, caps, records) in self.release() {
+                logic.apply(&At::Held(time, &caps), records.into_iter(), out);
+            }
+        }
+        let frontiers = frontiers.holding_from(self.holds_from());
+        logic.on_frontier(&frontiers, out);
+    }
+
+    /// For an operator that applies whole batches in time order (the micro-batch layer), before
+    /// applying the batch at `t`: saves `state` as of the epoch at or before `t`, if one is
+    /// due — everything before the batch has been applied, and nothing from it on.
+    pub fn before_batch<S: Serialize + ?Sized>(&mut self, t: Time, state: &S) {
+        let Some(gate) = self.checkpoint.as_mut() else {
+            return;
+        };
+        let next = gate.next();
+        if next > t {
+            return;
+        }
+        let every = gate.coordinator.every();
+        let epoch = (t / every * every).max(next);
+        gate.set_next(epoch + every);
+        if self.job.is_aborted() {
+            return; // see `save`
+        }
+        if let Err(error) = gate.write(epoch, state, None, None) {
+            self.job.fail(error);
+        }
+    }
+
+    /// For an operator that applies whole batches, once every input has ended and every batch
+    /// is applied: saves the final `state`, which stands for every later epoch.
+    pub fn after_batches<S: Serialize + ?Sized>(
+        &mut self,
+        frontier: &MutableAntichain<Time>,
+        state: &S,
+    ) {
+        while let Some(epoch) = self.due(frontier) {
+            self.save(epoch, state, frontier, None);
+        }
+    }
+
     /// Lets `records` at `cap`'s time through, or holds them until the next epoch is saved.
-    pub fn admit(
+    fn admit(
         &mut self,
         cap: &InputCapability<Time>,
         records: impl Iterator<Item = D>,
@@ -207,19 +280,16 @@ impl<D> EpochGate<D> {
     }
 
     /// The time from which records may be held back: every record before it that the
-    /// frontier has passed has been applied, and none at or after it need have been. An
-    /// operator with two inputs, whose frontiers can each be ahead of it, takes what the other
-    /// input's frontier has passed only below it. Without checkpointing, `Time::MAX`.
-    pub fn holds_from(&mut self) -> Time {
+    /// frontier has passed has been applied, and none at or after it need have been. Without
+    /// checkpointing, `Time::MAX`.
+    fn holds_from(&mut self) -> Time {
         self.checkpoint.as_mut().map_or(Time::MAX, Gate::next)
     }
 
     /// The epoch to save now, if the frontier has passed the next one: every record before
     /// it has been applied. When the frontier has passed several epochs with nothing held
     /// between them, the state is the same for all of them and the last is the one to save.
-    /// Anything the operator emits at times before the epoch (windows ending by it) must be
-    /// emitted before it saves, so that the snapshot holds only what comes after.
-    pub fn due(&mut self, frontier: &MutableAntichain<Time>) -> Option<Time> {
+    fn due(&mut self, frontier: &MutableAntichain<Time>) -> Option<Time> {
         let last = self.is_last(frontier);
         let gate = self.checkpoint.as_mut()?;
         let next = gate.next();
@@ -240,53 +310,16 @@ impl<D> EpochGate<D> {
         Some((reached.min(next_held) / every * every).max(next))
     }
 
-    /// For an operator that applies whole batches in time order (the micro-batch layer): the
-    /// epoch to save *before* applying the batch at `t`, if the next epoch is at or before it.
-    /// Everything before the batch has been applied, and nothing from it on.
-    pub fn due_before(&mut self, t: Time) -> Option<Time> {
-        let gate = self.checkpoint.as_mut()?;
-        let next = gate.next();
-        if next > t {
-            return None;
-        }
-        let every = gate.coordinator.every();
-        Some((t / every * every).max(next))
-    }
-
-    /// Saves `state` as of `epoch` (from [`due_before`](Self::due_before)); never the last save,
-    /// since a batch is still to be applied.
-    pub fn save_before<S: Serialize + ?Sized>(&mut self, epoch: Time, state: &S) {
-        let Some(gate) = self.checkpoint.as_mut() else {
-            return;
-        };
-        gate.set_next(epoch + gate.coordinator.every());
-        if self.job.is_aborted() {
-            return; // see `save`
-        }
-        if let Err(error) = gate.write(epoch, state, None, None) {
-            self.job.fail(error);
-        }
-    }
-
     /// Whether the next save is the last: the input has ended and nothing is held back, so the
     /// state is final, and stands for every later epoch.
-    pub fn is_last(&self, frontier: &MutableAntichain<Time>) -> bool {
+    fn is_last(&self, frontier: &MutableAntichain<Time>) -> bool {
         frontier.is_empty() && self.held.is_empty()
     }
 
-    /// Saves `state` as of `epoch` (from [`due`](Self::due)) and moves on to the next epoch.
-    pub fn save<S: Serialize + ?Sized>(
-        &mut self,
-        epoch: Time,
-        state: &S,
-        frontier: &MutableAntichain<Time>,
-    ) {
-        self.save_with_watermark(epoch, state, frontier, None);
-    }
-
-    /// [`save`](Self::save) for `with_event_time`, whose watermark as of the epoch decides
-    /// the checkpoint's event-time cut (see [`domain`](super::domain)).
-    pub fn save_with_watermark<S: Serialize + ?Sized>(
+    /// Saves `state` as of `epoch` (from [`due`](Self::due)) and moves on to the next epoch;
+    /// `watermark` is `with_event_time`'s as of the epoch, which decides the checkpoint's
+    /// event-time cut (see [`domain`](crate::checkpoint::domain)).
+    fn save<S: Serialize + ?Sized>(
         &mut self,
         epoch: Time,
         state: &S,
@@ -315,18 +348,6 @@ impl<D> EpochGate<D> {
         }
     }
 
-    /// The event-time cut below which no checkpoint will ever cut again (see
-    /// [`Coordinator::event_floor`]); 0 without checkpointing.
-    pub fn event_floor(&self) -> Time {
-        let Some(gate) = self.checkpoint.as_ref() else {
-            return 0;
-        };
-        gate.coordinator.event_floor().unwrap_or_else(|error| {
-            self.job.fail(error);
-            0
-        })
-    }
-
     /// The restored checkpoint's event-time cut, if the job resumed from one.
     pub fn restored_event_epoch(&self) -> Option<Time> {
         let gate = self.checkpoint.as_ref()?;
@@ -338,119 +359,28 @@ impl<D> EpochGate<D> {
         self.held.clear();
     }
 
-    /// The held records now before the next epoch, in time order, with their capabilities.
-    pub fn release(&mut self) -> Vec<(Capability<Time>, Vec<D>)> {
-        self.release_for_outputs()
-            .into_iter()
-            .map(|(mut caps, records)| (caps.swap_remove(0), records))
-            .collect()
-    }
-
-    /// [`release`](Self::release) with a capability for each of the operator's outputs.
-    pub fn release_for_outputs(&mut self) -> Vec<(Vec<Capability<Time>>, Vec<D>)> {
+    /// The held records now before the next epoch, in time order, with a capability at their
+    /// time for each of the operator's outputs.
+    fn release(&mut self) -> Vec<(Time, Vec<Capability<Time>>, Vec<D>)> {
         let Some(gate) = self.checkpoint.as_mut() else {
             return Vec::new();
         };
         let later = self.held.split_off(&gate.next());
         std::mem::replace(&mut self.held, later)
-            .into_values()
+            .into_iter()
+            .map(|(time, (caps, records))| (time, caps, records))
             .collect()
     }
 }
 
-/// A source instance's checkpoints: its replay offset as of each epoch its time passes.
-pub struct SourceEpochs {
-    gate: Option<Gate>,
-    job: JobContext,
-}
-
-impl SourceEpochs {
-    /// The checkpoints of the source `name` at `address` on this worker; inert without
-    /// checkpointing.
-    pub fn new(scope: Scope<'_>, name: &str, address: &[usize]) -> Self {
-        let mut gate = EpochGate::<()>::of_kind(scope, PartKind::Source, name, address);
-        if let Some(gate) = gate.checkpoint.as_mut() {
-            // A source is in the stream domain by definition; no need to wait for the graph.
-            let restored = gate.coordinator.restored_epoch().unwrap_or(0);
-            gate.resolved = Some((Domain::Stream, gate.coordinator.epoch_after(restored)));
-        }
-        SourceEpochs {
-            gate: gate.checkpoint,
-            job: gate.job,
-        }
-    }
-
-    /// The offset this instance had reached at the restored checkpoint, if any.
-    pub fn restored_offset(&self) -> Option<u64> {
-        let gate = self.gate.as_ref()?;
-        match gate.coordinator.restore::<Option<u64>>(&gate.part) {
-            Ok(offset) => offset.flatten(),
-            Err(error) => {
-                self.job.fail(error);
-                None
-            }
-        }
-    }
-
-    /// The time the source must start from: that of the restored checkpoint's cut, else 0.
-    pub fn start(&self) -> Time {
-        let epoch = self
-            .gate
-            .as_ref()
-            .and_then(|g| g.coordinator.restored_epoch());
-        match (epoch, self.job.tick()) {
-            // Batch E holds what arrived from E − interval on.
-            (Some(epoch), Some(interval)) => epoch.saturating_sub(interval),
-            (epoch, _) => epoch.unwrap_or(0),
-        }
-    }
-
-    /// Where a source at time `t` cuts the stream. Natively that is `t` itself; in micro-batch
-    /// mode (the job has a batch tick) records are re-stamped with the end of the batch they
-    /// arrive in, so a source at `t` stands between batch `⌈t⌉` (still filling) and the ones
-    /// before it: its offset at `t` belongs to the epoch of that batch.
-    fn cut(&self, t: Time) -> Time {
-        match self.job.tick() {
-            Some(interval) => (t / interval + 1) * interval,
-            None => t,
-        }
-    }
-
-    /// The source's time moves to `now`, having emitted everything before `offset`: that is
-    /// its offset as of every epoch in between (the last of them is written).
-    pub fn advance(&mut self, now: Time, offset: Option<u64>) {
-        let now = self.cut(now);
-        let Some(gate) = self.gate.as_mut() else {
-            return;
-        };
-        if now < gate.next() {
-            return;
-        }
-        let every = gate.coordinator.every();
-        let last = now / every * every;
-        gate.set_next(last + every);
-        if self.job.is_aborted() {
-            return; // see `EpochGate::save`
-        }
-        if let Err(error) = gate.write(last, &offset, None, None) {
-            self.job.fail(error);
-        }
-    }
-
-    /// The source has ended at `offset`, having emitted its last records at `time` (or has no
-    /// part on this worker: `time` 0, `offset` none).
-    pub fn finish(&mut self, time: Time, offset: Option<u64>) {
-        let valid_from = self.cut(time) + 1;
-        if let Some(gate) = self.gate.take().filter(|_| !self.job.is_aborted()) {
-            let of = PartOf {
-                name: &gate.part,
-                domain: Domain::Stream,
-                watermark: None,
-            };
-            let finish = gate.coordinator.finish(None, valid_from, of, &offset);
-            if let Err(error) = finish {
-                self.job.fail(error);
-            }
-        }
-    }
+/// The event-time cut below which no checkpoint will ever cut again (see
+/// [`Coordinator::event_floor`]); 0 without checkpointing.
+pub(super) fn event_floor(gate: Option<&Gate>, job: &JobContext) -> Time {
+    let Some(gate) = gate else {
+        return 0;
+    };
+    gate.coordinator.event_floor().unwrap_or_else(|error| {
+        job.fail(error);
+        0
+    })
 }

@@ -7,13 +7,14 @@
 
 use std::hash::Hash;
 
+use serde::Serialize;
 use timely::dataflow::channels::pact::Exchange as ExchangePact;
-use timely::dataflow::operators::{Exchange, Operator};
+use timely::dataflow::operators::{Capability, Exchange, Operator};
 
-use crate::checkpoint::EpochGate;
+use crate::checkpointed::{At, Checkpointed, EpochGate, Frontiers};
 use crate::hash::route;
-use crate::state::KeyedState;
-use crate::stream::{Data, Stream};
+use crate::keyed_state::KeyedState;
+use crate::stream::{Data, OutputSession, Stream};
 
 /// The final value per key.
 pub trait LastByKey<'scope, K: Data + Hash + Eq, V: Data>: Sized {
@@ -26,43 +27,68 @@ impl<'scope, K: Data + Hash + Eq, V: Data> LastByKey<'scope, K, V> for Stream<'s
     fn last_by_key(self) -> Stream<'scope, (K, V)> {
         let scope = self.scope();
         let pact = ExchangePact::new(|(k, _): &(K, V)| route(k));
+        // Not `checkpointed_unary`: records are numbered as they arrive, before the gate.
         self.unary_frontier(pact, "LastByKey", move |capability, info| {
             let mut gate = EpochGate::new(scope, "LastByKey", &info.address);
-            let mut capability = Some(capability);
-            // Each key's last value with its arrival number: a checkpoint holds records back
-            // and applies them later, and the arrival number keeps "last" meaning last to
-            // arrive.
-            let mut table: KeyedState<K, (u64, V)> = KeyedState::new();
+            let mut last = Last {
+                capability: Some(capability),
+                table: KeyedState::new(),
+            };
             if let Some(image) = gate.restore::<Vec<(K, (u64, V))>>() {
-                table.restore(image);
+                last.table.restore(image);
             }
-            let mut arrivals = table.iter().map(|(_, (n, _))| n + 1).max().unwrap_or(0);
+            let mut arrivals = last
+                .table
+                .iter()
+                .map(|(_, (n, _))| n + 1)
+                .max()
+                .unwrap_or(0);
             move |(input, frontier), output| {
                 input.for_each_stamp(|cap, data| {
                     let numbered = data.flat_map(|batch| batch.drain(..)).map(|(k, v)| {
                         arrivals += 1;
                         (k, (arrivals, v))
                     });
-                    if let Some(records) = gate.admit(&cap, numbered) {
-                        records.for_each(|(k, v)| keep_last(&mut table, k, v));
-                    }
+                    gate.arrive(&cap, numbered, &mut last, output);
                 });
-                while let Some(epoch) = gate.due(frontier) {
-                    gate.save(epoch, &table, frontier);
-                    for (_, records) in gate.release() {
-                        records
-                            .into_iter()
-                            .for_each(|(k, v)| keep_last(&mut table, k, v));
-                    }
-                }
-                if frontier.is_empty() {
-                    if let Some(cap) = capability.take() {
-                        let last = table.drain().map(|(k, (_, v))| (k, v));
-                        output.session(&cap).give_iterator(last);
-                    }
-                }
+                let inputs = [frontier];
+                gate.settle(Frontiers::new(&inputs, frontier), &mut last, output);
             }
         })
+    }
+}
+
+/// Each key's last value on one worker, with its arrival number: a checkpoint holds records
+/// back and applies them later, and the arrival number keeps "last" meaning last to arrive.
+struct Last<K, V> {
+    /// Held until the input ends, to emit the table.
+    capability: Option<Capability<crate::Time>>,
+    table: KeyedState<K, (u64, V)>,
+}
+
+impl<'a, K: Data + Hash + Eq, V: Data> Checkpointed<OutputSession<'a, (K, V)>> for Last<K, V> {
+    type Record = (K, (u64, V));
+
+    fn apply(
+        &mut self,
+        _: &At<'_>,
+        records: impl Iterator<Item = (K, (u64, V))>,
+        _: &mut OutputSession<'a, (K, V)>,
+    ) {
+        records.for_each(|(k, v)| keep_last(&mut self.table, k, v));
+    }
+
+    fn image(&self) -> impl Serialize + '_ {
+        &self.table
+    }
+
+    fn on_frontier(&mut self, frontiers: &Frontiers<'_>, out: &mut OutputSession<'a, (K, V)>) {
+        if frontiers.all().is_empty() {
+            if let Some(cap) = self.capability.take() {
+                let last = self.table.drain().map(|(k, (_, v))| (k, v));
+                out.session(&cap).give_iterator(last);
+            }
+        }
     }
 }
 

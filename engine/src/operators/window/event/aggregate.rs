@@ -5,16 +5,12 @@
 use std::collections::BTreeMap;
 use std::hash::Hash;
 
-use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::Exchange;
-use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
-use timely::dataflow::operators::generic::OutputBuilder;
+use serde::Serialize;
 use timely::dataflow::operators::Capability;
 
 use super::{Late, WindowAggregate, WindowCount};
-use crate::checkpoint::EpochGate;
-use crate::hash::{new_map, route, HashMap};
-use crate::job::JobContext;
+use crate::checkpointed::{keyed_windows, At, Checkpointed, Frontiers, Saving, WindowOutputs};
+use crate::hash::{new_map, HashMap};
 use crate::operators::stateless::Stateless;
 use crate::operators::window::WindowSpec;
 use crate::stream::{Data, OutputSession, Stream};
@@ -95,97 +91,100 @@ impl<'scope, K: Data + Hash + Eq, V: Data> EventWindowAggregates<'scope, K, V>
         lateness: Time,
         add: impl Fn(&mut A, &V) + 'static,
     ) -> (Stream<'scope, WindowAggregate<K, A>>, Late<'scope, K, V>) {
-        let scope = self.scope();
-        let mut gauge = JobContext::of(scope).state_gauge();
-        let mut builder = OperatorBuilder::new("AggregateByEventWindow".to_owned(), scope);
-        let address = builder.operator_info().address.to_vec();
-        let mut input = builder.new_input(self, Exchange::new(|(k, _, _): &(K, Time, V)| route(k)));
-        let (results_out, results) = builder.new_output::<Vec<WindowAggregate<K, A>>>();
-        let (late_out, late) = builder.new_output::<Vec<(K, Time, V)>>();
-        let mut results_out = OutputBuilder::<
-            _,
-            CapacityContainerBuilder<Vec<WindowAggregate<K, A>>>,
-        >::from(results_out);
-        let mut late_out =
-            OutputBuilder::<_, CapacityContainerBuilder<Vec<(K, Time, V)>>>::from(late_out);
         let fold = Fold {
             spec,
             lateness,
             add,
         };
-        builder.build(move |initial| {
-            let mut gate =
-                EpochGate::new(scope, "AggregateByEventWindow", &address).with_outputs(2);
+        keyed_windows(self, "AggregateByEventWindow", move |initial, gate| {
             let mut windows: BTreeMap<Time, Window<K, A>> = BTreeMap::new();
             for (end, fired, values) in gate.restore::<Saved<K, A>>().unwrap_or_default() {
-                let capability = (!fired).then(|| initial[0].delayed(&end));
+                let capability = (!fired).then(|| initial.delayed(&end));
                 let values = values.into_iter().collect();
                 windows.insert(end, Window { capability, values });
             }
-            drop(initial);
-            move |frontiers| {
-                let (mut results_out, mut late_out) = (results_out.activate(), late_out.activate());
-                let (mut updates, mut too_late) = (Vec::new(), Vec::new());
-                input.for_each_stamp(|cap, data| {
-                    let t = *cap.least().expect("a Vec message has one time");
-                    let records = data.flat_map(|batch| batch.drain(..));
-                    if let Some(records) = gate.admit(&cap, records) {
-                        let window_cap = |end| cap.delayed(&end, 0);
-                        fold.apply(
-                            &mut windows,
-                            t,
-                            records,
-                            window_cap,
-                            &mut updates,
-                            &mut too_late,
-                        );
-                        results_out.session(&cap).give_container(&mut updates);
-                        late_out.session(&cap).give_container(&mut too_late);
-                    }
-                });
-                let frontier = &frontiers[0];
-                while let Some(epoch) = gate.due(frontier) {
-                    // Windows ending before the epoch fire before it is saved (see
-                    // `count_by_key_and_window`); after the input's end, all of them.
-                    let last = gate.is_last(frontier);
-                    fire(&mut windows, &mut results_out, spec, |end| {
-                        end < epoch || last
-                    });
-                    let image: Vec<_> = windows
-                        .iter()
-                        .map(|(end, w)| {
-                            let values: Vec<(&K, &A)> = w.values.iter().collect();
-                            (*end, w.capability.is_none(), values)
-                        })
-                        .collect();
-                    gate.save(epoch, &image, frontier);
-                    for (caps, records) in gate.release_for_outputs() {
-                        let t = *caps[0].time();
-                        let window_cap = |end| caps[0].delayed(&end);
-                        let records = records.into_iter();
-                        fold.apply(
-                            &mut windows,
-                            t,
-                            records,
-                            window_cap,
-                            &mut updates,
-                            &mut too_late,
-                        );
-                        results_out.session(&caps[0]).give_container(&mut updates);
-                        late_out.session(&caps[1]).give_container(&mut too_late);
-                    }
-                }
-                // Fire the windows the watermark has reached; free those past their lateness.
-                fire(&mut windows, &mut results_out, spec, |end| {
-                    !frontier.less_than(&end)
-                });
-                windows.retain(|&end, w| {
-                    w.capability.is_some() || frontier.less_than(&(end + lateness))
-                });
-                gauge.set(windows.values().map(|w| w.values.len()).sum());
+            Aggregates {
+                fold,
+                windows,
+                updates: Vec::new(),
+                too_late: Vec::new(),
             }
+        })
+    }
+}
+
+/// One worker's windows, and how records fold into them.
+struct Aggregates<K, V, A, F> {
+    fold: Fold<F>,
+    windows: BTreeMap<Time, Window<K, A>>,
+    updates: Vec<WindowAggregate<K, A>>,
+    too_late: Vec<(K, Time, V)>,
+}
+
+impl<'a, K, V, A, F> Checkpointed<WindowOutputs<'a, WindowAggregate<K, A>, K, V>>
+    for Aggregates<K, V, A, F>
+where
+    K: Data + Hash + Eq,
+    V: Data,
+    A: Data + Default,
+    F: Fn(&mut A, &V),
+{
+    type Record = (K, Time, V);
+
+    fn apply(
+        &mut self,
+        at: &At<'_>,
+        records: impl Iterator<Item = (K, Time, V)>,
+        (results, late): &mut WindowOutputs<'a, WindowAggregate<K, A>, K, V>,
+    ) {
+        let (updates, too_late) = (&mut self.updates, &mut self.too_late);
+        let window_cap = |end| at.delayed(&end, 0);
+        let t = at.time();
+        self.fold
+            .apply(&mut self.windows, t, records, window_cap, updates, too_late);
+        results.session(at).give_container(updates);
+        late.session(at).give_container(too_late);
+    }
+
+    /// Windows ending before the epoch fire before it is saved (see `count_by_key_and_window`);
+    /// after the input's end, all of them.
+    fn close_before(
+        &mut self,
+        saving: &Saving<'_>,
+        (results, _): &mut WindowOutputs<'a, WindowAggregate<K, A>, K, V>,
+    ) {
+        fire(&mut self.windows, results, self.fold.spec, |end| {
+            saving.closes(end)
         });
-        (results, late)
+    }
+
+    fn image(&self) -> impl Serialize + '_ {
+        self.windows
+            .iter()
+            .map(|(end, w)| {
+                let values: Vec<(&K, &A)> = w.values.iter().collect();
+                (*end, w.capability.is_none(), values)
+            })
+            .collect::<Vec<_>>()
+    }
+
+    /// Fires the windows the watermark has reached; frees those past their lateness.
+    fn on_frontier(
+        &mut self,
+        frontiers: &Frontiers<'_>,
+        (results, _): &mut WindowOutputs<'a, WindowAggregate<K, A>, K, V>,
+    ) {
+        let frontier = frontiers.all();
+        fire(&mut self.windows, results, self.fold.spec, |end| {
+            !frontier.less_than(&end)
+        });
+        let lateness = self.fold.lateness;
+        self.windows
+            .retain(|&end, w| w.capability.is_some() || frontier.less_than(&(end + lateness)));
+    }
+
+    fn state_entries(&self) -> Option<usize> {
+        Some(self.windows.values().map(|w| w.values.len()).sum())
     }
 }
 

@@ -1,7 +1,7 @@
 //! Keyed event-time windows with allowed lateness and a late side output (Flink's model).
 //!
 //! The input is `(key, event time, value)` records on a stream stamped by
-//! [`with_event_time`](super::event_time::EventTime::with_event_time), so a record's timestamp
+//! [`with_event_time`](crate::operators::event_time::EventTime::with_event_time), so a record's timestamp
 //! is `max(event time, watermark)`. For each window `[start, end)` containing its event time, a
 //! record is:
 //! - **on time** if its timestamp is before `end`: it counts, and the window's result is
@@ -22,7 +22,7 @@
 //! The window kinds and functions, one file each:
 //! - [`aggregate`]: tumbling and sliding windows with an incremental aggregate (count is one);
 //! - [`process`]: a full-window function over all the window's records, and the co-group of two
-//!   streams per window that [window joins](super::join::WindowJoin) are built on;
+//!   streams per window that [window joins](crate::operators::join::WindowJoin) are built on;
 //! - [`session`]: session windows (a gap of inactivity closes them; merging), counted or
 //!   aggregated;
 //! - [`count`]: count windows — every `slide` records of a key, in event-time order;
@@ -31,7 +31,7 @@
 //! **Non-keyed windows** (Flink's `windowAll`) are keyed windows with the key `()`: all records
 //! meet on one worker, as `windowAll` runs with parallelism 1. **Processing-time windows** are
 //! these same windows over
-//! [`with_processing_time`](super::event_time::EventTime::with_processing_time), which pairs
+//! [`with_processing_time`](crate::operators::event_time::EventTime::with_processing_time), which pairs
 //! each record with its arrival time.
 //!
 //! ```

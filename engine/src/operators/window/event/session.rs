@@ -19,16 +19,12 @@
 use std::collections::BTreeMap;
 use std::hash::Hash;
 
-use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::Exchange;
-use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
-use timely::dataflow::operators::generic::OutputBuilder;
+use serde::Serialize;
 use timely::dataflow::operators::Capability;
 
 use super::{Late, WindowAggregate, WindowCount};
-use crate::checkpoint::EpochGate;
-use crate::hash::{new_map, route, HashMap};
-use crate::job::JobContext;
+use crate::checkpointed::{keyed_windows, At, Checkpointed, Frontiers, Saving, WindowOutputs};
+use crate::hash::{new_map, HashMap};
 use crate::operators::stateless::Stateless;
 use crate::stream::{Data, OutputSession, Stream};
 use crate::time::Time;
@@ -105,31 +101,19 @@ impl<'scope, K: Data + Hash + Eq, V: Data> SessionAggregates<'scope, K, V>
         merge: impl Fn(&mut A, A) + 'static,
     ) -> (Stream<'scope, WindowAggregate<K, A>>, Late<'scope, K, V>) {
         let gap = gap.max(1);
-        let scope = self.scope();
-        let mut gauge = JobContext::of(scope).state_gauge();
-        let mut builder = OperatorBuilder::new("AggregateBySession".to_owned(), scope);
-        let address = builder.operator_info().address.to_vec();
-        let mut input = builder.new_input(self, Exchange::new(|(k, _, _): &(K, Time, V)| route(k)));
-        let (results_out, results) = builder.new_output::<Vec<WindowAggregate<K, A>>>();
-        let (late_out, late) = builder.new_output::<Vec<(K, Time, V)>>();
-        let mut results_out = OutputBuilder::<
-            _,
-            CapacityContainerBuilder<Vec<WindowAggregate<K, A>>>,
-        >::from(results_out);
-        let mut late_out =
-            OutputBuilder::<_, CapacityContainerBuilder<Vec<(K, Time, V)>>>::from(late_out);
         let mut sessions = Sessions {
             gap,
             lateness,
             add,
             merge,
             open: new_map(),
+            updates: Vec::new(),
+            too_late: Vec::new(),
         };
-        builder.build(move |initial| {
-            let mut gate = EpochGate::new(scope, "AggregateBySession", &address).with_outputs(2);
+        keyed_windows(self, "AggregateBySession", move |initial, gate| {
             for (key, saved) in gate.restore::<Saved<K, A>>().unwrap_or_default() {
                 let open = saved.into_iter().map(|(start, end, acc, fired)| {
-                    let capability = (!fired).then(|| initial[0].delayed(&end));
+                    let capability = (!fired).then(|| initial.delayed(&end));
                     (
                         start,
                         Session {
@@ -141,59 +125,73 @@ impl<'scope, K: Data + Hash + Eq, V: Data> SessionAggregates<'scope, K, V>
                 });
                 sessions.open.insert(key, open.collect());
             }
-            drop(initial);
-            move |frontiers| {
-                let (mut results_out, mut late_out) = (results_out.activate(), late_out.activate());
-                let (mut updates, mut too_late) = (Vec::new(), Vec::new());
-                input.for_each_stamp(|cap, data| {
-                    let t = *cap.least().expect("a Vec message has one time");
-                    let records = data.flat_map(|batch| batch.drain(..));
-                    if let Some(records) = gate.admit(&cap, records) {
-                        let cap_at = |end| cap.delayed(&end, 0);
-                        sessions.apply(t, records, cap_at, &mut updates, &mut too_late);
-                        results_out.session(&cap).give_container(&mut updates);
-                        late_out.session(&cap).give_container(&mut too_late);
-                    }
-                });
-                let frontier = &frontiers[0];
-                while let Some(epoch) = gate.due(frontier) {
-                    // Sessions ending before the epoch fire before it is saved; after the
-                    // input's end, all of them.
-                    let last = gate.is_last(frontier);
-                    sessions.fire(&mut results_out, |end| end < epoch || last);
-                    let image: Vec<_> = sessions
-                        .open
-                        .iter()
-                        .map(|(key, open)| {
-                            let open: Vec<_> = open
-                                .iter()
-                                .map(|(start, s)| (*start, s.end, &s.acc, s.capability.is_none()))
-                                .collect();
-                            (key, open)
-                        })
-                        .collect();
-                    gate.save(epoch, &image, frontier);
-                    for (caps, records) in gate.release_for_outputs() {
-                        let t = *caps[0].time();
-                        let cap_at = |end| caps[0].delayed(&end);
-                        let records = records.into_iter();
-                        sessions.apply(t, records, cap_at, &mut updates, &mut too_late);
-                        results_out.session(&caps[0]).give_container(&mut updates);
-                        late_out.session(&caps[1]).give_container(&mut too_late);
-                    }
-                }
-                // Fire the sessions the watermark has passed; free those past their lateness.
-                sessions.fire(&mut results_out, |end| !frontier.less_than(&end));
-                for open in sessions.open.values_mut() {
-                    open.retain(|_, s| {
-                        s.capability.is_some() || frontier.less_than(&(s.end + lateness))
-                    });
-                }
-                sessions.open.retain(|_, open| !open.is_empty());
-                gauge.set(sessions.open.values().map(BTreeMap::len).sum());
-            }
-        });
-        (results, late)
+            sessions
+        })
+    }
+}
+
+impl<'a, K, V, A, F, M> Checkpointed<WindowOutputs<'a, WindowAggregate<K, A>, K, V>>
+    for Sessions<K, V, A, F, M>
+where
+    K: Data + Hash + Eq,
+    V: Data,
+    A: Data + Default,
+    F: Fn(&mut A, &V),
+    M: Fn(&mut A, A),
+{
+    type Record = (K, Time, V);
+
+    fn apply(
+        &mut self,
+        at: &At<'_>,
+        records: impl Iterator<Item = (K, Time, V)>,
+        (results, late): &mut WindowOutputs<'a, WindowAggregate<K, A>, K, V>,
+    ) {
+        self.add_all(at.time(), records, |end| at.delayed(&end, 0));
+        results.session(at).give_container(&mut self.updates);
+        late.session(at).give_container(&mut self.too_late);
+    }
+
+    /// Sessions ending before the epoch fire before it is saved; after the input's end, all
+    /// of them.
+    fn close_before(
+        &mut self,
+        saving: &Saving<'_>,
+        (results, _): &mut WindowOutputs<'a, WindowAggregate<K, A>, K, V>,
+    ) {
+        self.fire(results, |end| saving.closes(end));
+    }
+
+    fn image(&self) -> impl Serialize + '_ {
+        self.open
+            .iter()
+            .map(|(key, open)| {
+                let open: Vec<_> = open
+                    .iter()
+                    .map(|(start, s)| (*start, s.end, &s.acc, s.capability.is_none()))
+                    .collect();
+                (key, open)
+            })
+            .collect::<Vec<_>>()
+    }
+
+    /// Fires the sessions the watermark has passed; frees those past their lateness.
+    fn on_frontier(
+        &mut self,
+        frontiers: &Frontiers<'_>,
+        (results, _): &mut WindowOutputs<'a, WindowAggregate<K, A>, K, V>,
+    ) {
+        let frontier = frontiers.all();
+        self.fire(results, |end| !frontier.less_than(&end));
+        let lateness = self.lateness;
+        for open in self.open.values_mut() {
+            open.retain(|_, s| s.capability.is_some() || frontier.less_than(&(s.end + lateness)));
+        }
+        self.open.retain(|_, open| !open.is_empty());
+    }
+
+    fn state_entries(&self) -> Option<usize> {
+        Some(self.open.values().map(BTreeMap::len).sum())
     }
 }
 
@@ -202,26 +200,27 @@ impl<'scope, K: Data + Hash + Eq, V: Data> SessionAggregates<'scope, K, V>
 type Saved<K, A> = Vec<(K, Vec<(Time, Time, A, bool)>)>;
 
 /// The open sessions of one worker, and how events join them.
-struct Sessions<K, A, F, M> {
+struct Sessions<K, V, A, F, M> {
     gap: Time,
     lateness: Time,
     add: F,
     merge: M,
     /// Per key, the open sessions by start time; they never overlap.
     open: HashMap<K, BTreeMap<Time, Session<A>>>,
+    /// The updates of fired sessions, and the events too late for theirs, to emit.
+    updates: Vec<WindowAggregate<K, A>>,
+    too_late: Vec<(K, Time, V)>,
 }
 
-impl<K: Data + Hash + Eq, A: Data + Default, F, M> Sessions<K, A, F, M> {
+impl<K: Data + Hash + Eq, V, A: Data + Default, F, M> Sessions<K, V, A, F, M> {
     /// Adds `records`, stamped `t`, to their sessions, merging those an event joins; a fired
     /// session's new aggregate goes to `updates`, an event too late for its session to
     /// `too_late`. `cap_at(end)` holds a new session open until its end.
-    fn apply<V>(
+    fn add_all(
         &mut self,
         t: Time,
         records: impl Iterator<Item = (K, Time, V)>,
         cap_at: impl Fn(Time) -> Capability<Time>,
-        updates: &mut Vec<WindowAggregate<K, A>>,
-        too_late: &mut Vec<(K, Time, V)>,
     ) where
         F: Fn(&mut A, &V),
         M: Fn(&mut A, A),
@@ -241,7 +240,7 @@ impl<K: Data + Hash + Eq, A: Data + Default, F, M> Sessions<K, A, F, M> {
                 .map(|s| open[s].end)
                 .fold(event_time + gap, Time::max);
             if t >= end + self.lateness {
-                too_late.push((key, event_time, value));
+                self.too_late.push((key, event_time, value));
                 continue;
             }
             let mut merged = Session {
@@ -257,7 +256,7 @@ impl<K: Data + Hash + Eq, A: Data + Default, F, M> Sessions<K, A, F, M> {
                 fired |= old.capability.is_none();
             }
             if fired {
-                updates.push(WindowAggregate {
+                self.updates.push(WindowAggregate {
                     end,
                     start,
                     key: key.clone(),
