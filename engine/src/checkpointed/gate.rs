@@ -210,7 +210,7 @@ impl<D> EpochGate<D> {
                 epoch,
                 last: self.is_last(frontier),
                 frontiers: &frontiers,
-                gate: self.checkpoint.as_ref(),
+                coordinator: self.checkpoint.as_ref().map(|gate| &*gate.coordinator),
                 job: &self.job,
             };
             logic.close_before(&saving, out);
@@ -371,16 +371,4 @@ impl<D> EpochGate<D> {
             .map(|(time, (caps, records))| (time, caps, records))
             .collect()
     }
-}
-
-/// The event-time cut below which no checkpoint will ever cut again (see
-/// [`Coordinator::event_floor`]); 0 without checkpointing.
-pub(super) fn event_floor(gate: Option<&Gate>, job: &JobContext) -> Time {
-    let Some(gate) = gate else {
-        return 0;
-    };
-    gate.coordinator.event_floor().unwrap_or_else(|error| {
-        job.fail(error);
-        0
-    })
 }

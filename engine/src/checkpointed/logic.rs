@@ -17,7 +17,7 @@ use timely::dataflow::operators::{Capability, CapabilityTrait, InputCapability};
 use timely::progress::frontier::MutableAntichain;
 use timely::progress::{ChangeBatch, Stamp};
 
-use super::gate::{event_floor, Gate};
+use crate::checkpoint::Coordinator;
 use crate::job::JobContext;
 use crate::time::Time;
 
@@ -163,7 +163,8 @@ pub struct Saving<'a> {
     pub last: bool,
     /// The input frontiers.
     pub frontiers: &'a Frontiers<'a>,
-    pub(super) gate: Option<&'a Gate>,
+    /// The job's checkpoint coordinator (none without checkpointing).
+    pub(super) coordinator: Option<&'a Coordinator>,
     pub(super) job: &'a JobContext,
 }
 
@@ -176,7 +177,14 @@ impl Saving<'_> {
 
     /// The event-time cut below which no checkpoint will ever cut again (see
     /// [`Coordinator::event_floor`](crate::checkpoint::Coordinator::event_floor)).
+    /// 0 without checkpointing.
     pub fn event_floor(&self) -> Time {
-        event_floor(self.gate, self.job)
+        let Some(coordinator) = self.coordinator else {
+            return 0;
+        };
+        coordinator.event_floor().unwrap_or_else(|error| {
+            self.job.fail(error);
+            0
+        })
     }
 }
