@@ -9,7 +9,7 @@ use std::fmt::Display;
 use std::io::Write;
 use std::path::Path;
 
-use sluice_engine::checkpoint::{frame, CheckpointError};
+use sluice_engine::durable;
 use sluice_engine::Error;
 
 /// Fails, naming `path`, if a result could not be written there: checked before the job runs,
@@ -50,11 +50,8 @@ pub fn write_lines<L: Display>(
     for line in lines {
         writeln!(out, "{line}").expect("writing to memory");
     }
-    frame::write_atomically(path, &out).map_err(|error| Error::Write {
+    durable::write_atomically(path, &out).map_err(|error| Error::Write {
         path: path.to_path_buf(),
-        source: match error {
-            CheckpointError::Io { source, .. } => source,
-            other => std::io::Error::other(other),
-        },
+        source: error.source,
     })
 }

@@ -54,7 +54,7 @@ use serde::Serialize;
 use super::record::{self, Decoded, HEADER};
 use super::segment;
 use super::writer;
-use crate::checkpoint::frame;
+use crate::durable;
 use crate::error::Error;
 
 /// The file recording the offsets repairs gave up, one `FROM TO` range (`TO` exclusive) a line.
@@ -162,7 +162,7 @@ pub fn repair(dir: &Path) -> Result<RepairReport, Error> {
             .collect();
         write_file(&dir.join(LOST), text.as_bytes())?;
     }
-    frame::sync_dir(dir).map_err(|e| Error::Log {
+    durable::sync_dir(dir).map_err(|e| Error::Log {
         path: dir.to_path_buf(),
         reason: e.to_string(),
     })?;
@@ -267,7 +267,7 @@ fn quarantine(
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    frame::write_atomically(path, bytes).map_err(|e| Error::Log {
+    durable::write_atomically(path, bytes).map_err(|e| Error::Log {
         path: path.to_path_buf(),
         reason: e.to_string(),
     })

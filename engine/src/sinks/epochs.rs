@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use timely::dataflow::channels::pact::{ParallelizationContract, Pipeline};
 
-use crate::checkpoint::frame;
+use crate::durable;
 use crate::checkpointed::{At, Checkpointed, CheckpointedOperator, Frontiers, Saving};
 use crate::error::Error;
 use crate::job::JobContext;
@@ -275,9 +275,9 @@ fn write_epoch(path: &Path, mut lines: Vec<String>) -> Result<(), Error> {
         bytes.extend_from_slice(line.as_bytes());
         bytes.push(b'\n');
     }
-    frame::write_atomically(path, &bytes).map_err(|e| Error::Write {
+    durable::write_atomically(path, &bytes).map_err(|e| Error::Write {
         path: path.to_path_buf(),
-        source: std::io::Error::other(e.to_string()),
+        source: e.source,
     })
 }
 
