@@ -1,21 +1,29 @@
 //! # sluice-engine
 //!
 //! Sluice's engine: one program is one [timely dataflow](https://docs.rs/timely) of long-running
-//! operators, one instance per worker. This crate gives that DAG a small stream API of its own:
+//! operators, one instance per worker. This crate gives that DAG a small stream API of its own.
 //!
-//! - [`execution`]: workers, processes and hostfiles — [`execute`], the top layer;
-//! - [`job`]: the [`JobContext`], the one handle through which an operator reaches its job
-//!   (shutdown, errors, watermarks, state gauge, clock, checkpoints);
-//! - [`operators`]: stateless transforms, partitioning, per-key state with pre-aggregation, and
-//!   side outputs for malformed records — extension traits on [`Stream`], as timely's own are;
+//! Its modules are floors, each using only those below it (see `docs/architecture.md`; the
+//! workspace test `layers` fails on an import cycle), from the top:
+//!
+//! - [`execution`]: workers, processes and hostfiles — [`execute`];
+//! - [`operators`]: stateless transforms, partitioning, per-key state with pre-aggregation,
+//!   event time, windows, joins and side outputs for malformed records — extension traits on
+//!   [`Stream`], as timely's own are;
 //! - [`sources`]: the corpus generator, text files, a directory monitor, a TCP socket client, the
 //!   event log and an in-memory queue — each a [`Source`](sources::Source) that native streams
 //!   and DStreams are built from, a long-running operator woken by an activator, never a busy loop;
-//! - [`sinks`]: print, text files, foreach, collect, and HdrHistogram latency recording;
-//! - [`checkpoint`]: the checkpoint directory and its framed, checksummed state files;
-//! - [`durable`]: committing a file or a directory atomically and durably, for every layer;
-//! - [`checkpointed`]: the checkpointed-operator core every stateful operator is built on;
-//! - [`log`]: the durable event log — replayable input, write-ahead log, lambda/kappa's master data.
+//! - [`sinks`]: print, text files, exactly-once epoch files, collect, the event log, and
+//!   HdrHistogram latency recording;
+//! - [`checkpointed`]: the checkpointed-operator core every stateful operator is built on, and
+//!   [`keyed_state`], the keyed state it snapshots;
+//! - [`job`]: the [`JobContext`], the one handle through which an operator reaches its job
+//!   (shutdown, errors, watermarks, state gauge, clock, checkpoints);
+//! - [`stream`]: timely's stream over millisecond timestamps;
+//! - [`log`]: the durable event log — replayable input, write-ahead log, lambda/kappa's master data;
+//! - [`checkpoint`]: the checkpoint directory and its protocol: coordinator, writer, framed,
+//!   checksummed state files;
+//! - [`durable`]: committing a file or a directory atomically and durably, for every layer.
 //!
 //! In native mode a record is processed the moment it arrives; its timely timestamp is its time
 //! in milliseconds ([`Time`]). The micro-batch layer (`sluice-minibatch`) rounds that time up to a
