@@ -46,8 +46,41 @@ pub trait Sinks<'scope, D: 'static>: Sized {
     where
         D: Display;
     /// Calls `f` on each record.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    /// # use std::sync::Arc;
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// let total = Arc::new(AtomicU64::new(0));
+    /// let sum = total.clone();
+    /// run_sorted(2, vec![1u64, 2, 3], move |s| {
+    ///     let sum = sum.clone();
+    ///     s.clone().for_each(move |x| { sum.fetch_add(x, Relaxed); });
+    ///     s
+    /// })
+    /// .unwrap();
+    /// assert_eq!(total.load(Relaxed), 6);
+    /// ```
     fn for_each(self, f: impl FnMut(D) + 'static);
     /// Writes each record as a line to `dir/part-NNNNN`, one file per worker (global index).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// let dir = std::env::temp_dir().join(format!("sluice-write-text-{}", std::process::id()));
+    /// let out = dir.clone();
+    /// run_sorted(2, vec![1u64, 2, 3], move |s| { s.clone().write_text(&out); s }).unwrap();
+    /// // One part file per worker, one record per line.
+    /// let mut lines: Vec<String> = std::fs::read_dir(&dir).unwrap()
+    ///     .flat_map(|part| std::fs::read_to_string(part.unwrap().path()).unwrap().lines().map(String::from).collect::<Vec<_>>())
+    ///     .collect();
+    /// lines.sort();
+    /// assert_eq!(lines, ["1", "2", "3"]);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     fn write_text(self, dir: impl AsRef<Path>)
     where
         D: Display;
@@ -65,6 +98,19 @@ pub trait Sinks<'scope, D: 'static>: Sized {
     where
         D: Display;
     /// Appends every record to a [`Collector`] shared by the workers of this process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::prelude::*;
+    /// let out = Collector::new();
+    /// let sink = out.clone();
+    /// execute(Execution::default(), move |worker| {
+    ///     worker.dataflow(|scope| scope.iterator_source(vec![1u64, 2]).collect_into(&sink));
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out.take(), vec![1, 2]);
+    /// ```
     fn collect_into(self, collector: &Collector<D>)
     where
         D: Send;

@@ -47,11 +47,41 @@ use driver::{drive, Poll};
 pub trait Sources<'scope> {
     /// Emits the items of an iterator, then ends. Each worker emits its own iterator's items,
     /// so give data to one worker (or a share to each).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::prelude::*;
+    /// # let out = Collector::new();
+    /// # let sink = out.clone();
+    /// execute(Execution::default(), move |worker| {
+    ///     worker.dataflow(|scope| scope.iterator_source("ab".chars()).collect_into(&sink));
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out.take(), vec!['a', 'b']);
+    /// ```
     fn iterator_source<I>(self, items: I) -> Stream<'scope, I::Item>
     where
         I: IntoIterator + 'static;
     /// Emits each `(time, record)` at its own timestamp, then ends — a replay with given times
     /// (for tests and for replaying timestamped data). Each worker emits its own items.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::prelude::*;
+    /// # let out = Collector::new();
+    /// # let sink = out.clone();
+    /// // Each record at its own timestamp, whatever the order given.
+    /// execute(Execution::default(), move |worker| {
+    ///     worker.dataflow(|scope| {
+    ///         let timed = scope.timed_source(vec![(20, 'b'), (10, 'a')]);
+    ///         timed.with_processing_time().collect_into(&sink)
+    ///     });
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out.take(), vec![(10, 'a'), (20, 'b')]);
+    /// ```
     fn timed_source<D: 'static>(
         self,
         items: impl IntoIterator<Item = (Time, D)> + 'static,
@@ -60,6 +90,22 @@ pub trait Sources<'scope> {
     /// source becomes a stream. The named methods below are conveniences for it.
     fn source<S: Source>(self, source: &S) -> Stream<'scope, S::Item>;
     /// Reads records pushed into a [`Queue`] (Spark's `queueStream`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::prelude::*;
+    /// # let out = Collector::new();
+    /// # let sink = out.clone();
+    /// let queue = Queue::new();
+    /// queue.push_all(["a", "b"].map(String::from));
+    /// queue.close(); // the stream ends once the queue is drained
+    /// execute(Execution::default(), move |worker| {
+    ///     worker.dataflow(|scope| scope.queue(&queue).collect_into(&sink));
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out.take(), vec!["a".to_string(), "b".to_string()]);
+    /// ```
     fn queue<T: Send + 'static>(self, queue: &Queue<T>) -> Stream<'scope, T>;
     /// The shared word-count corpus, split across workers, at full speed or a fixed rate.
     fn generate(self, generator: &Generator) -> Stream<'scope, String>;

@@ -29,6 +29,8 @@ pub trait IntervalJoin<'scope, K: Data + Hash + Eq, A: Data>: Sized {
     /// `f(key, a, None)` when it is let go, stamped with the end of its interval
     /// (`a.time + upper`), the time from which it is known to be alone.
     ///
+    /// # Examples
+    ///
     /// ```
     /// use sluice_engine::prelude::*;
     /// let out = Collector::new();
