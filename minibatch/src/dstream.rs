@@ -202,7 +202,10 @@ impl<'s, T: Data> DStream<'s, T> {
     /// ```
     /// # use sluice_minibatch::testing::run_batches;
     /// let lines = vec![vec!["a b".to_string()], vec![], vec!["c".to_string()]];
-    /// let out = run_batches(1000, lines, |s| s.flat_map(|line| line.split(' ').map(String::from).collect::<Vec<_>>())).unwrap();
+    /// let out = run_batches(1000, lines, |s| {
+    ///     s.flat_map(|line| line.split(' ').map(String::from).collect::<Vec<_>>())
+    /// })
+    /// .unwrap();
     /// assert_eq!(out, vec![vec!["a", "b"], vec![], vec!["c"]]);
     /// ```
     pub fn flat_map<I>(&self, f: impl Fn(T) -> I + 'static) -> DStream<'s, I::Item>
@@ -223,7 +226,10 @@ impl<'s, T: Data> DStream<'s, T> {
     ///
     /// ```
     /// # use sluice_minibatch::testing::run_batches;
-    /// let out = run_batches(1000, vec![vec![1u64, 2, 3, 4], vec![5]], |s| s.filter(|x| x % 2 == 0)).unwrap();
+    /// let out = run_batches(1000, vec![vec![1u64, 2, 3, 4], vec![5]], |s| {
+    ///     s.filter(|x| x % 2 == 0)
+    /// })
+    /// .unwrap();
     /// assert_eq!(out, vec![vec![2, 4], vec![]]);
     /// ```
     pub fn filter(&self, predicate: impl Fn(&T) -> bool + 'static) -> DStream<'s, T> {
@@ -269,7 +275,10 @@ impl<'s, T: Data> DStream<'s, T> {
     /// ```
     /// # use sluice_minibatch::testing::run_batches;
     /// // One sum per partition (the test input comes in two).
-    /// let out = run_batches(1000, vec![vec![1u64, 2, 3, 4]], |s| s.map_partitions(|p| [p.iter().sum::<u64>()])).unwrap();
+    /// let out = run_batches(1000, vec![vec![1u64, 2, 3, 4]], |s| {
+    ///     s.map_partitions(|p| [p.iter().sum::<u64>()])
+    /// })
+    /// .unwrap();
     /// assert_eq!(out, vec![vec![3, 7]]);
     /// ```
     pub fn map_partitions<I>(&self, f: impl Fn(Vec<T>) -> I + 'static) -> DStream<'s, I::Item>
@@ -288,7 +297,10 @@ impl<'s, T: Data> DStream<'s, T> {
     /// ```
     /// # use sluice_minibatch::testing::run_batches;
     /// // The size of each partition.
-    /// let out = run_batches(1000, vec![vec![1u64, 2, 3]], |s| s.repartition(3).glom().map(|p| p.len())).unwrap();
+    /// let out = run_batches(1000, vec![vec![1u64, 2, 3]], |s| {
+    ///     s.repartition(3).glom().map(|p| p.len())
+    /// })
+    /// .unwrap();
     /// assert_eq!(out, vec![vec![1, 1, 1]]);
     /// ```
     pub fn repartition(&self, partitions: usize) -> DStream<'s, T> {
@@ -331,7 +343,8 @@ impl<'s, T: Data> DStream<'s, T> {
     ///
     /// ```
     /// # use sluice_minibatch::testing::run_batches;
-    /// let out = run_batches(1000, vec![vec!['a', 'b'], vec![], vec!['c']], |s| s.count()).unwrap();
+    /// let out =
+    ///     run_batches(1000, vec![vec!['a', 'b'], vec![], vec!['c']], |s| s.count()).unwrap();
     /// assert_eq!(out, vec![vec![2], vec![0], vec![1]]);
     /// ```
     pub fn count(&self) -> DStream<'s, u64> {
@@ -352,7 +365,10 @@ impl<'s, T: Data> DStream<'s, T> {
     ///
     /// ```
     /// # use sluice_minibatch::testing::run_batches;
-    /// let out = run_batches(1000, vec![vec![1u64, 2, 3], vec![], vec![4]], |s| s.reduce(|a, b| a + b)).unwrap();
+    /// let out = run_batches(1000, vec![vec![1u64, 2, 3], vec![], vec![4]], |s| {
+    ///     s.reduce(|a, b| a + b)
+    /// })
+    /// .unwrap();
     /// assert_eq!(out, vec![vec![6], vec![], vec![4]]);
     /// ```
     pub fn reduce(&self, f: impl Fn(&T, &T) -> T + Clone + 'static) -> DStream<'s, T> {
@@ -414,7 +430,8 @@ impl<'s, T: Data> DStream<'s, T> {
     ///
     /// ```
     /// # use sluice_minibatch::testing::run_sorted_batches;
-    /// let out = run_sorted_batches(vec![vec!['a', 'b', 'a'], vec!['b']], |s| s.count_by_value()).unwrap();
+    /// let out = run_sorted_batches(vec![vec!['a', 'b', 'a'], vec!['b']], |s| s.count_by_value())
+    ///     .unwrap();
     /// assert_eq!(out, vec![vec![('a', 2), ('b', 1)], vec![('b', 1)]]);
     /// ```
     pub fn count_by_value(&self) -> DStream<'s, (T, u64)>

@@ -101,9 +101,7 @@ impl<'s, T: Data> DStream<'s, T> {
     /// ```
     /// # use sluice_minibatch::testing::run_batches;
     /// let out = run_batches(1000, vec![vec!["a b a".to_string()]], |lines| {
-    ///     lines.count_keys_with(|line, keys| {
-    ///         line.split_whitespace().for_each(|w| keys.add(w, 1))
-    ///     })
+    ///     lines.count_keys_with(|line, keys| line.split_whitespace().for_each(|w| keys.add(w, 1)))
     /// })
     /// .unwrap();
     /// let mut batch = out[0].clone();
@@ -195,7 +193,10 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     ///
     /// ```
     /// # use sluice_minibatch::testing::run_sorted_batches;
-    /// let out = run_sorted_batches(vec![vec![('a', 1u64), ('b', 2)]], |s| s.map_values(|v| v * 10)).unwrap();
+    /// let out = run_sorted_batches(vec![vec![('a', 1u64), ('b', 2)]], |s| {
+    ///     s.map_values(|v| v * 10)
+    /// })
+    /// .unwrap();
     /// assert_eq!(out, vec![vec![('a', 10), ('b', 20)]]);
     /// ```
     pub fn map_values<U: Data>(&self, f: impl Fn(V) -> U + 'static) -> DStream<'s, (K, U)> {
@@ -208,7 +209,10 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     ///
     /// ```
     /// # use sluice_minibatch::testing::run_sorted_batches;
-    /// let out = run_sorted_batches(vec![vec![('a', 2u64), ('b', 0)]], |s| s.flat_map_values(|n| 0..n)).unwrap();
+    /// let out = run_sorted_batches(vec![vec![('a', 2u64), ('b', 0)]], |s| {
+    ///     s.flat_map_values(|n| 0..n)
+    /// })
+    /// .unwrap();
     /// assert_eq!(out, vec![vec![('a', 0), ('a', 1)]]);
     /// ```
     pub fn flat_map_values<I>(&self, f: impl Fn(V) -> I + 'static) -> DStream<'s, (K, I::Item)>
@@ -232,7 +236,10 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     /// # use sluice_minibatch::testing::run_two_sorted_batches;
     /// let (left, right) = (vec![vec![('a', 1u64), ('b', 2)]], vec![vec![('a', 10u64)]]);
     /// let out = run_two_sorted_batches(left, right, |l, r| l.cogroup(&r)).unwrap();
-    /// assert_eq!(out, vec![vec![('a', (vec![1], vec![10])), ('b', (vec![2], vec![]))]]);
+    /// assert_eq!(
+    ///     out,
+    ///     vec![vec![('a', (vec![1], vec![10])), ('b', (vec![2], vec![]))]]
+    /// );
     /// ```
     pub fn cogroup<W: Data>(&self, other: &DStream<'s, (K, W)>) -> DStream<'s, Cogrouped<K, V, W>> {
         if self.slide != other.slide {
@@ -283,7 +290,10 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     ///
     /// ```
     /// # use sluice_minibatch::testing::run_two_sorted_batches;
-    /// let (left, right) = (vec![vec![('a', 1u64), ('b', 2)]], vec![vec![('a', 10u64), ('a', 20)]]);
+    /// let (left, right) = (
+    ///     vec![vec![('a', 1u64), ('b', 2)]],
+    ///     vec![vec![('a', 10u64), ('a', 20)]],
+    /// );
     /// let out = run_two_sorted_batches(left, right, |l, r| l.join(&r)).unwrap();
     /// assert_eq!(out, vec![vec![('a', (1, 10)), ('a', (1, 20))]]);
     /// ```
@@ -298,7 +308,10 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     ///
     /// ```
     /// # use sluice_minibatch::testing::run_two_sorted_batches;
-    /// let (left, right) = (vec![vec![('a', 1u64), ('b', 2)]], vec![vec![('a', 10u64), ('c', 30)]]);
+    /// let (left, right) = (
+    ///     vec![vec![('a', 1u64), ('b', 2)]],
+    ///     vec![vec![('a', 10u64), ('c', 30)]],
+    /// );
     /// let out = run_two_sorted_batches(left, right, |l, r| l.left_outer_join(&r)).unwrap();
     /// assert_eq!(out, vec![vec![('a', (1, Some(10))), ('b', (2, None))]]);
     /// ```
@@ -316,7 +329,10 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     ///
     /// ```
     /// # use sluice_minibatch::testing::run_two_sorted_batches;
-    /// let (left, right) = (vec![vec![('a', 1u64), ('b', 2)]], vec![vec![('a', 10u64), ('c', 30)]]);
+    /// let (left, right) = (
+    ///     vec![vec![('a', 1u64), ('b', 2)]],
+    ///     vec![vec![('a', 10u64), ('c', 30)]],
+    /// );
     /// let out = run_two_sorted_batches(left, right, |l, r| l.right_outer_join(&r)).unwrap();
     /// assert_eq!(out, vec![vec![('a', (Some(1), 10)), ('c', (None, 30))]]);
     /// ```
@@ -334,9 +350,19 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     ///
     /// ```
     /// # use sluice_minibatch::testing::run_two_sorted_batches;
-    /// let (left, right) = (vec![vec![('a', 1u64), ('b', 2)]], vec![vec![('a', 10u64), ('c', 30)]]);
+    /// let (left, right) = (
+    ///     vec![vec![('a', 1u64), ('b', 2)]],
+    ///     vec![vec![('a', 10u64), ('c', 30)]],
+    /// );
     /// let out = run_two_sorted_batches(left, right, |l, r| l.full_outer_join(&r)).unwrap();
-    /// assert_eq!(out, vec![vec![('a', (Some(1), Some(10))), ('b', (Some(2), None)), ('c', (None, Some(30)))]]);
+    /// assert_eq!(
+    ///     out,
+    ///     vec![vec![
+    ///         ('a', (Some(1), Some(10))),
+    ///         ('b', (Some(2), None)),
+    ///         ('c', (None, Some(30)))
+    ///     ]]
+    /// );
     /// ```
     pub fn full_outer_join<W: Data>(
         &self,

@@ -122,7 +122,10 @@ impl<'s, T: Data> DStream<'s, T> {
     /// # use sluice_minibatch::testing::run_batches;
     /// // Each element plus its batch's time.
     /// let out = run_batches(1000, vec![vec![1u64], vec![2]], |s| {
-    ///     s.transform(|batch| { let time = batch.time(); batch.map(move |x| x + time) })
+    ///     s.transform(|batch| {
+    ///         let time = batch.time();
+    ///         batch.map(move |x| x + time)
+    ///     })
     /// })
     /// .unwrap();
     /// assert_eq!(out, vec![vec![1001], vec![2002]]);
@@ -150,7 +153,10 @@ impl<'s, T: Data> DStream<'s, T> {
     /// // This stream's elements not in the other's batch of the same time.
     /// let (a, b) = (vec![vec![1u64, 2, 3], vec![4]], vec![vec![2u64], vec![4]]);
     /// let out = run_two_sorted_batches(a, b, |a, b| {
-    ///     a.transform_with(&b, |a, b| { let seen = b.collect(); a.filter(move |x| !seen.contains(x)) })
+    ///     a.transform_with(&b, |a, b| {
+    ///         let seen = b.collect();
+    ///         a.filter(move |x| !seen.contains(x))
+    ///     })
     /// })
     /// .unwrap();
     /// assert_eq!(out, vec![vec![1, 3], vec![]]);

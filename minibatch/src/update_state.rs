@@ -91,10 +91,19 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     /// // A running sum per key, emitted for every key in every batch.
     /// let batches = vec![vec![('a', 1u64)], vec![('a', 2), ('b', 1)], vec![]];
     /// let out = run_sorted_batches(batches, |s| {
-    ///     s.update_state_by_key(|values, sum: Option<u64>| Some(sum.unwrap_or(0) + values.iter().sum::<u64>()))
+    ///     s.update_state_by_key(|values, sum: Option<u64>| {
+    ///         Some(sum.unwrap_or(0) + values.iter().sum::<u64>())
+    ///     })
     /// })
     /// .unwrap();
-    /// assert_eq!(out, vec![vec![('a', 1)], vec![('a', 3), ('b', 1)], vec![('a', 3), ('b', 1)]]);
+    /// assert_eq!(
+    ///     out,
+    ///     vec![
+    ///         vec![('a', 1)],
+    ///         vec![('a', 3), ('b', 1)],
+    ///         vec![('a', 3), ('b', 1)]
+    ///     ]
+    /// );
     /// ```
     pub fn update_state_by_key<S: Data>(
         &self,

@@ -87,7 +87,10 @@ impl<'s, T: Data> DStream<'s, T> {
     /// # use sluice_minibatch::testing::run_sorted_batches;
     /// // 1 s batches; every second, the last two.
     /// let (length, slide) = (Duration::from_secs(2), Duration::from_secs(1));
-    /// let out = run_sorted_batches(vec![vec![1u64], vec![2], vec![3]], move |s| s.window(length, slide)).unwrap();
+    /// let out = run_sorted_batches(vec![vec![1u64], vec![2], vec![3]], move |s| {
+    ///     s.window(length, slide)
+    /// })
+    /// .unwrap();
     /// assert_eq!(out, vec![vec![1], vec![1, 2], vec![2, 3]]);
     /// ```
     pub fn window(&self, length: Duration, slide: Duration) -> DStream<'s, T> {
@@ -127,7 +130,10 @@ impl<'s, T: Data> DStream<'s, T> {
     /// # use std::time::Duration;
     /// # use sluice_minibatch::testing::run_batches;
     /// let (length, slide) = (Duration::from_secs(2), Duration::from_secs(1));
-    /// let out = run_batches(1000, vec![vec![1u64], vec![2], vec![3], vec![]], move |s| s.reduce_by_window(|a, b| a + b, length, slide)).unwrap();
+    /// let out = run_batches(1000, vec![vec![1u64], vec![2], vec![3], vec![]], move |s| {
+    ///     s.reduce_by_window(|a, b| a + b, length, slide)
+    /// })
+    /// .unwrap();
     /// assert_eq!(out, vec![vec![1], vec![3], vec![5], vec![3]]);
     /// ```
     pub fn reduce_by_window(
@@ -175,7 +181,10 @@ impl<'s, T: Data> DStream<'s, T> {
     /// # use std::time::Duration;
     /// # use sluice_minibatch::testing::run_batches;
     /// let (length, slide) = (Duration::from_secs(2), Duration::from_secs(1));
-    /// let out = run_batches(1000, vec![vec!['a', 'b'], vec!['c'], vec![]], move |s| s.count_by_window(length, slide)).unwrap();
+    /// let out = run_batches(1000, vec![vec!['a', 'b'], vec!['c'], vec![]], move |s| {
+    ///     s.count_by_window(length, slide)
+    /// })
+    /// .unwrap();
     /// assert_eq!(out, vec![vec![2], vec![3], vec![1]]);
     /// ```
     pub fn count_by_window(&self, length: Duration, slide: Duration) -> DStream<'s, u64> {
@@ -193,8 +202,17 @@ impl<'s, T: Data> DStream<'s, T> {
     /// # use sluice_minibatch::testing::run_sorted_batches;
     /// let (length, slide) = (Duration::from_secs(2), Duration::from_secs(1));
     /// let batches = vec![vec!['a'], vec!['a', 'b'], vec![], vec![]];
-    /// let out = run_sorted_batches(batches, move |s| s.count_by_value_and_window(length, slide)).unwrap();
-    /// assert_eq!(out, vec![vec![('a', 1)], vec![('a', 2), ('b', 1)], vec![('a', 1), ('b', 1)], vec![]]);
+    /// let out = run_sorted_batches(batches, move |s| s.count_by_value_and_window(length, slide))
+    ///     .unwrap();
+    /// assert_eq!(
+    ///     out,
+    ///     vec![
+    ///         vec![('a', 1)],
+    ///         vec![('a', 2), ('b', 1)],
+    ///         vec![('a', 1), ('b', 1)],
+    ///         vec![]
+    ///     ]
+    /// );
     /// ```
     pub fn count_by_value_and_window(
         &self,
@@ -226,8 +244,19 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     /// # use sluice_minibatch::testing::run_sorted_batches;
     /// let (length, slide) = (Duration::from_secs(2), Duration::from_secs(1));
     /// let batches = vec![vec![('a', 1u64)], vec![('a', 2), ('b', 5)], vec![], vec![]];
-    /// let out = run_sorted_batches(batches, move |s| s.reduce_by_key_and_window(|x, y| x + y, length, slide)).unwrap();
-    /// assert_eq!(out, vec![vec![('a', 1)], vec![('a', 3), ('b', 5)], vec![('a', 2), ('b', 5)], vec![]]);
+    /// let out = run_sorted_batches(batches, move |s| {
+    ///     s.reduce_by_key_and_window(|x, y| x + y, length, slide)
+    /// })
+    /// .unwrap();
+    /// assert_eq!(
+    ///     out,
+    ///     vec![
+    ///         vec![('a', 1)],
+    ///         vec![('a', 3), ('b', 5)],
+    ///         vec![('a', 2), ('b', 5)],
+    ///         vec![]
+    ///     ]
+    /// );
     /// ```
     pub fn reduce_by_key_and_window(
         &self,
@@ -254,7 +283,15 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     ///     s.reduce_by_key_and_window_inv(|x, y| x + y, |x, y| x - y, length, slide)
     /// })
     /// .unwrap();
-    /// assert_eq!(out, vec![vec![('a', 1)], vec![('a', 3), ('b', 5)], vec![('a', 2), ('b', 5)], vec![('a', 0), ('b', 0)]]);
+    /// assert_eq!(
+    ///     out,
+    ///     vec![
+    ///         vec![('a', 1)],
+    ///         vec![('a', 3), ('b', 5)],
+    ///         vec![('a', 2), ('b', 5)],
+    ///         vec![('a', 0), ('b', 0)]
+    ///     ]
+    /// );
     /// ```
     pub fn reduce_by_key_and_window_inv(
         &self,
@@ -278,10 +315,24 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     /// let (length, slide) = (Duration::from_secs(2), Duration::from_secs(1));
     /// let batches = vec![vec![('a', 1u64)], vec![('a', 2), ('b', 5)], vec![], vec![]];
     /// let out = run_sorted_batches(batches, move |s| {
-    ///     s.reduce_by_key_and_window_inv_filtered(|x, y| x + y, |x, y| x - y, length, slide, |(_, n)| *n > 0)
+    ///     s.reduce_by_key_and_window_inv_filtered(
+    ///         |x, y| x + y,
+    ///         |x, y| x - y,
+    ///         length,
+    ///         slide,
+    ///         |(_, n)| *n > 0,
+    ///     )
     /// })
     /// .unwrap();
-    /// assert_eq!(out, vec![vec![('a', 1)], vec![('a', 3), ('b', 5)], vec![('a', 2), ('b', 5)], vec![]]);
+    /// assert_eq!(
+    ///     out,
+    ///     vec![
+    ///         vec![('a', 1)],
+    ///         vec![('a', 3), ('b', 5)],
+    ///         vec![('a', 2), ('b', 5)],
+    ///         vec![]
+    ///     ]
+    /// );
     /// ```
     pub fn reduce_by_key_and_window_inv_filtered(
         &self,
@@ -303,8 +354,16 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     /// # use sluice_minibatch::testing::run_sorted_batches;
     /// let (length, slide) = (Duration::from_secs(2), Duration::from_secs(1));
     /// let batches = vec![vec![('a', 1u64)], vec![('a', 2)], vec![]];
-    /// let out = run_sorted_batches(batches, move |s| s.group_by_key_and_window(length, slide)).unwrap();
-    /// assert_eq!(out, vec![vec![('a', vec![1])], vec![('a', vec![1, 2])], vec![('a', vec![2])]]);
+    /// let out =
+    ///     run_sorted_batches(batches, move |s| s.group_by_key_and_window(length, slide)).unwrap();
+    /// assert_eq!(
+    ///     out,
+    ///     vec![
+    ///         vec![('a', vec![1])],
+    ///         vec![('a', vec![1, 2])],
+    ///         vec![('a', vec![2])]
+    ///     ]
+    /// );
     /// ```
     pub fn group_by_key_and_window(
         &self,

@@ -102,7 +102,8 @@ pub trait EventTime<'scope, D: 'static>: Sized {
     /// let words = vec![(100, 'a'), (1500, 'a')];
     /// let out = run_timed_sorted(2, words, |s| {
     ///     let timed = s.with_processing_time().map(|(t, word)| (word, t));
-    ///     let (per_second, _) = timed.count_by_event_window(WindowSpec::tumbling(Duration::from_secs(1)), 0);
+    ///     let (per_second, _) =
+    ///         timed.count_by_event_window(WindowSpec::tumbling(Duration::from_secs(1)), 0);
     ///     per_second.map(|w| (w.start, w.count))
     /// })
     /// .unwrap();
@@ -120,8 +121,11 @@ pub trait EventTime<'scope, D: 'static>: Sized {
     /// // 3000 − 1000, so it travels at 2000. (One worker: the watermark follows the input order.)
     /// let events = vec![(1000u64, 'a'), (3000, 'b'), (1500, 'c')];
     /// let out = run_sorted(1, events, |s| {
-    ///     let stamped = s.with_event_time(|(t, _)| *t, Watermarks::bounded_out_of_orderness(1000));
-    ///     stamped.with_processing_time().map(|(stamp, (_, name))| (name, stamp))
+    ///     let stamped =
+    ///         s.with_event_time(|(t, _)| *t, Watermarks::bounded_out_of_orderness(1000));
+    ///     stamped
+    ///         .with_processing_time()
+    ///         .map(|(stamp, (_, name))| (name, stamp))
     /// })
     /// .unwrap();
     /// assert_eq!(out, vec![('a', 1000), ('b', 3000), ('c', 2000)]);

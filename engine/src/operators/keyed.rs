@@ -214,8 +214,14 @@ pub trait Keyed<'scope, K: Data + Hash + Eq, V: Data>: Sized {
     /// let pairs = vec![('a', 1u64), ('b', 2), ('a', 3)];
     /// let out = run_sorted(2, pairs, |s| {
     ///     s.aggregate_by_key(
-    ///         |acc: &mut (u64, u64), v| { acc.0 += v; acc.1 += 1 },
-    ///         |acc, other| { acc.0 += other.0; acc.1 += other.1 },
+    ///         |acc: &mut (u64, u64), v| {
+    ///             acc.0 += v;
+    ///             acc.1 += 1
+    ///         },
+    ///         |acc, other| {
+    ///             acc.0 += other.0;
+    ///             acc.1 += other.1
+    ///         },
     ///     )
     ///     .last_by_key()
     /// })
@@ -272,7 +278,10 @@ pub trait Keyed<'scope, K: Data + Hash + Eq, V: Data>: Sized {
     ///     })
     /// })
     /// .unwrap();
-    /// assert_eq!(out.iter().map(|(w, n, _)| (*w, *n)).collect::<Vec<_>>(), [('a', 1), ('a', 2), ('b', 1)]);
+    /// assert_eq!(
+    ///     out.iter().map(|(w, n, _)| (*w, *n)).collect::<Vec<_>>(),
+    ///     [('a', 1), ('a', 2), ('b', 1)]
+    /// );
     /// ```
     fn map_with_state<S: Data, O: 'static>(
         self,
@@ -383,7 +392,8 @@ pub trait KeysWith<'scope, D: 'static>: Sized {
     /// let lines = vec!["a b a".to_string(), "b".to_string()];
     /// let out = run_sorted(2, lines, |s| {
     ///     s.count_keys_with(|line: String, keys| {
-    ///         line.split_ascii_whitespace().for_each(|word| keys.add(word, 1))
+    ///         line.split_ascii_whitespace()
+    ///             .for_each(|word| keys.add(word, 1))
     ///     })
     ///     .last_by_key()
     /// })

@@ -44,7 +44,10 @@ pub trait Partition<'scope, D: Data>: Sized {
     /// })
     /// .unwrap();
     /// out.dedup();
-    /// assert_eq!(out.iter().map(|(key, _)| *key).collect::<Vec<_>>(), vec![0, 1, 2]);
+    /// assert_eq!(
+    ///     out.iter().map(|(key, _)| *key).collect::<Vec<_>>(),
+    ///     vec![0, 1, 2]
+    /// );
     /// ```
     fn partition_by_key<K: Hash>(self, key: impl Fn(&D) -> K + 'static) -> Stream<'scope, D>;
     /// Spreads records evenly over all workers, round robin from each sender.
@@ -56,7 +59,9 @@ pub trait Partition<'scope, D: Data>: Sized {
     /// // Worker 0 holds every record; after rebalancing, both workers have some.
     /// let mut workers = run_sorted(2, vec![(); 8], |s| {
     ///     let worker = s.scope().index();
-    ///     s.filter(move |_| worker == 0).rebalance().map(move |_| worker)
+    ///     s.filter(move |_| worker == 0)
+    ///         .rebalance()
+    ///         .map(move |_| worker)
     /// })
     /// .unwrap();
     /// workers.dedup();

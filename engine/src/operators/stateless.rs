@@ -85,7 +85,9 @@ pub trait Stateless<'scope, D: 'static>: Sized {
     /// let counter = seen.clone();
     /// let out = run_sorted(2, vec![1u64, 2, 3], move |s| {
     ///     let counter = counter.clone();
-    ///     s.inspect(move |x| { counter.fetch_add(*x, Relaxed); })
+    ///     s.inspect(move |x| {
+    ///         counter.fetch_add(*x, Relaxed);
+    ///     })
     /// });
     /// assert_eq!(out.unwrap(), vec![1, 2, 3]); // unchanged
     /// assert_eq!(seen.load(Relaxed), 6); // and every record seen

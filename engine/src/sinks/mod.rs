@@ -57,7 +57,9 @@ pub trait Sinks<'scope, D: 'static>: Sized {
     /// let sum = total.clone();
     /// run_sorted(2, vec![1u64, 2, 3], move |s| {
     ///     let sum = sum.clone();
-    ///     s.clone().for_each(move |x| { sum.fetch_add(x, Relaxed); });
+    ///     s.clone().for_each(move |x| {
+    ///         sum.fetch_add(x, Relaxed);
+    ///     });
     ///     s
     /// })
     /// .unwrap();
@@ -72,10 +74,21 @@ pub trait Sinks<'scope, D: 'static>: Sized {
     /// # use sluice_engine::{prelude::*, testing::run_sorted};
     /// let dir = std::env::temp_dir().join(format!("sluice-write-text-{}", std::process::id()));
     /// let out = dir.clone();
-    /// run_sorted(2, vec![1u64, 2, 3], move |s| { s.clone().write_text(&out); s }).unwrap();
+    /// run_sorted(2, vec![1u64, 2, 3], move |s| {
+    ///     s.clone().write_text(&out);
+    ///     s
+    /// })
+    /// .unwrap();
     /// // One part file per worker, one record per line.
-    /// let mut lines: Vec<String> = std::fs::read_dir(&dir).unwrap()
-    ///     .flat_map(|part| std::fs::read_to_string(part.unwrap().path()).unwrap().lines().map(String::from).collect::<Vec<_>>())
+    /// let mut lines: Vec<String> = std::fs::read_dir(&dir)
+    ///     .unwrap()
+    ///     .flat_map(|part| {
+    ///         std::fs::read_to_string(part.unwrap().path())
+    ///             .unwrap()
+    ///             .lines()
+    ///             .map(String::from)
+    ///             .collect::<Vec<_>>()
+    ///     })
     ///     .collect();
     /// lines.sort();
     /// assert_eq!(lines, ["1", "2", "3"]);

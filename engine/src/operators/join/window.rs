@@ -49,11 +49,17 @@ pub trait WindowJoin<'scope, K: Data + Hash + Eq, A: Data>: Sized {
     /// let views = vec![(0, ('a', 900u64, 'y')), (0, ('a', 1100, 'z'))];
     /// let out = run_two_sorted(2, clicks, views, |clicks, views| {
     ///     let second = WindowSpec::tumbling(Duration::from_secs(1));
-    ///     let (joined, _, _) = clicks.window_join(views, second, 0, true, |_, c, v| (*c, v.copied()));
-    ///     joined.filter(|w| !w.value.is_empty()).map(|w| (w.key, w.value))
+    ///     let (joined, _, _) =
+    ///         clicks.window_join(views, second, 0, true, |_, c, v| (*c, v.copied()));
+    ///     joined
+    ///         .filter(|w| !w.value.is_empty())
+    ///         .map(|w| (w.key, w.value))
     /// })
     /// .unwrap();
-    /// assert_eq!(out, vec![('a', vec![('x', Some('y'))]), ('b', vec![('w', None)])]);
+    /// assert_eq!(
+    ///     out,
+    ///     vec![('a', vec![('x', Some('y'))]), ('b', vec![('w', None)])]
+    /// );
     /// ```
     #[allow(clippy::type_complexity)]
     fn window_join<B: Data, O: 'static>(

@@ -34,9 +34,11 @@ pub trait EventWindows<'scope, K: Data + Hash + Eq>: Sized {
     /// # use std::time::Duration;
     /// # use sluice_engine::{prelude::*, testing::run_sorted};
     /// // (key, event time) -> per key and second: (key, window start, count)
-    /// let clicks = vec![('a', 100u64), ('a', 900), ('a', 1500), ('b', 200)];
+    /// let clicks = vec![('a', 100u64), ('b', 200), ('a', 900), ('a', 1500)];
     /// let out = run_sorted(2, clicks, |s| {
-    ///     let (counts, _late) = s.count_by_event_window(WindowSpec::tumbling(Duration::from_secs(1)), 0);
+    ///     let s = s.with_event_time(|(_, t)| *t, Watermarks::ascending());
+    ///     let (counts, _late) =
+    ///         s.count_by_event_window(WindowSpec::tumbling(Duration::from_secs(1)), 0);
     ///     counts.map(|w| (w.key, w.start, w.count))
     /// })
     /// .unwrap();
@@ -82,10 +84,14 @@ pub trait EventWindowAggregates<'scope, K: Data + Hash + Eq, V: Data>: Sized {
     /// // (sensor, time, reading) -> per sensor and minute: (sum, count)
     /// let readings = vec![('s', 1_000u64, 2.0), ('s', 2_000, 4.0), ('s', 61_000, 1.0)];
     /// let out = run_sorted(2, readings, |s| {
+    ///     let s = s.with_event_time(|(_, t, _)| *t, Watermarks::ascending());
     ///     let (sums, _late) = s.aggregate_by_event_window(
     ///         WindowSpec::tumbling(Duration::from_secs(60)),
     ///         0,
-    ///         |acc: &mut (u64, u64), reading| { acc.0 += *reading as u64; acc.1 += 1 },
+    ///         |acc: &mut (u64, u64), reading| {
+    ///             acc.0 += *reading as u64;
+    ///             acc.1 += 1
+    ///         },
     ///     );
     ///     sums.map(|w| (w.start, w.value))
     /// })

@@ -52,6 +52,7 @@ pub trait ProcessWindows<'scope, K: Data + Hash + Eq, V: Data>: Sized {
     /// // (key, event time, value) -> per key and second: the values in event-time order
     /// let events = vec![('a', 900u64, 'y'), ('a', 100, 'x'), ('a', 1200, 'z')];
     /// let out = run_sorted(2, events, |s| {
+    ///     let s = s.with_event_time(|(_, t, _)| *t, Watermarks::ascending());
     ///     let second = WindowSpec::tumbling(Duration::from_secs(1));
     ///     let (windows, _late) = s.process_event_window(second, 0, |_, _, records| {
     ///         records.into_iter().map(|(_, v)| v).collect::<String>()
@@ -122,7 +123,8 @@ pub trait CoGroupWindows<'scope, K: Data + Hash + Eq, A: Data>: Sized {
     /// let right = vec![(0, ('a', 300u64, 10u64)), (0, ('b', 100, 20))];
     /// let out = run_two_sorted(2, left, right, |l, r| {
     ///     let second = WindowSpec::tumbling(Duration::from_secs(1));
-    ///     let (windows, _, _) = l.cogroup_by_event_window(r, second, 0, |_, ls, rs| (ls.len(), rs.len()));
+    ///     let (windows, _, _) =
+    ///         l.cogroup_by_event_window(r, second, 0, |_, ls, rs| (ls.len(), rs.len()));
     ///     windows.map(|w| (w.key, w.value))
     /// })
     /// .unwrap();

@@ -53,10 +53,16 @@ pub trait SessionWindows<'scope, K: Data + Hash + Eq>: Sized {
     /// // (key, event time) -> sessions closed by 10 ms of inactivity: (key, start, end, count)
     /// let clicks = vec![('a', 0u64), ('a', 5), ('a', 30), ('b', 7)];
     /// let out = run_sorted(2, clicks, |s| {
-    ///     s.count_by_session(10, 0).0.map(|w| (w.key, w.start, w.end, w.count))
+    ///     let s = s.with_event_time(|(_, t)| *t, Watermarks::ascending());
+    ///     s.count_by_session(10, 0)
+    ///         .0
+    ///         .map(|w| (w.key, w.start, w.end, w.count))
     /// })
     /// .unwrap();
-    /// assert_eq!(out, vec![('a', 0, 15, 2), ('a', 30, 40, 1), ('b', 7, 17, 1)]);
+    /// assert_eq!(
+    ///     out,
+    ///     vec![('a', 0, 15, 2), ('a', 30, 40, 1), ('b', 7, 17, 1)]
+    /// );
     /// ```
     #[allow(clippy::type_complexity)]
     fn count_by_session(
@@ -102,8 +108,13 @@ pub trait SessionAggregates<'scope, K: Data + Hash + Eq, V: Data>: Sized {
     /// // (key, event time, amount) -> each session's total
     /// let spends = vec![('a', 0u64, 3u64), ('a', 5, 4), ('a', 30, 1)];
     /// let out = run_sorted(2, spends, |s| {
-    ///     let (totals, _late) =
-    ///         s.aggregate_by_session(10, 0, |sum: &mut u64, v| *sum += v, |sum, other| *sum += other);
+    ///     let s = s.with_event_time(|(_, t, _)| *t, Watermarks::ascending());
+    ///     let (totals, _late) = s.aggregate_by_session(
+    ///         10,
+    ///         0,
+    ///         |sum: &mut u64, v| *sum += v,
+    ///         |sum, other| *sum += other,
+    ///     );
     ///     totals.map(|w| (w.key, w.start, w.value))
     /// })
     /// .unwrap();

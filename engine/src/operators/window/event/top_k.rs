@@ -59,7 +59,9 @@ pub trait TopKPerWindow<'scope, K: Data + Hash + Ord>: Sized {
     /// // The most clicked key of each second.
     /// let clicks = vec![('a', 100u64), ('b', 200), ('b', 300), ('a', 1100)];
     /// let out = run_sorted(2, clicks, |s| {
-    ///     let (counts, _) = s.count_by_event_window(WindowSpec::tumbling(Duration::from_secs(1)), 0);
+    ///     let s = s.with_event_time(|(_, t)| *t, Watermarks::ascending());
+    ///     let (counts, _) =
+    ///         s.count_by_event_window(WindowSpec::tumbling(Duration::from_secs(1)), 0);
     ///     counts.top_k_per_window(1, 0).map(|w| (w.start, w.value))
     /// })
     /// .unwrap();
