@@ -101,6 +101,40 @@ pub trait Sinks<'scope, D: 'static>: Sized {
     /// interval when the job checkpoints — as sorted lines to
     /// `dir/epoch-<end>-w<worker>.txt`, once the epoch is complete; exactly-once across
     /// restores from checkpoints (see the module docs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_timed_sorted};
+    /// let dir = std::env::temp_dir().join(format!("sluice-write-epochs-{}", std::process::id()));
+    /// let out = dir.clone();
+    /// let input = vec![(5, 'b'), (2, 'a'), (15, 'c')];
+    /// run_timed_sorted(1, input, move |s| {
+    ///     s.clone().write_epochs(&out, 10);
+    ///     s
+    /// })
+    /// .unwrap();
+    /// // (file, contents): each 10 ms epoch's records, sorted.
+    /// let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+    ///     .unwrap()
+    ///     .map(|f| f.unwrap().path())
+    ///     .map(|p| {
+    ///         (
+    ///             p.file_name().unwrap().to_string_lossy().into(),
+    ///             std::fs::read_to_string(&p).unwrap(),
+    ///         )
+    ///     })
+    ///     .collect();
+    /// files.sort();
+    /// assert_eq!(
+    ///     files,
+    ///     [
+    ///         ("epoch-10-w0.txt".into(), "a\nb\n".into()),
+    ///         ("epoch-20-w0.txt".into(), "c\n".into())
+    ///     ]
+    /// );
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     fn write_epochs(self, dir: impl AsRef<Path>, every_ms: Time)
     where
         D: Display;
@@ -128,6 +162,26 @@ pub trait Sinks<'scope, D: 'static>: Sized {
     where
         D: Send;
     /// Records, per record, the time from `sent_nanos(record)` (Unix ns) to now in `recorder`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::{SystemTime, UNIX_EPOCH};
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// // Records carrying their send time (Unix ns): one latency measured per record.
+    /// let now = SystemTime::now()
+    ///     .duration_since(UNIX_EPOCH)
+    ///     .unwrap()
+    ///     .as_nanos() as u64;
+    /// let recorder = LatencyRecorder::new();
+    /// let latencies = recorder.clone();
+    /// run_sorted(2, vec![now; 3], move |s| {
+    ///     s.clone().record_latency(&latencies, |sent| *sent);
+    ///     s
+    /// })
+    /// .unwrap();
+    /// assert_eq!(recorder.snapshot().len(), 3);
+    /// ```
     fn record_latency(self, recorder: &LatencyRecorder, sent_nanos: impl Fn(&D) -> u64 + 'static);
     /// Records, per record, the time since its timestamp (ms) — for results stamped with the end
     /// of their window, the event-time latency. Only records stamped within `times` are

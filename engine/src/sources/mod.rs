@@ -88,6 +88,23 @@ pub trait Sources<'scope> {
     ) -> Stream<'scope, D>;
     /// The records of a [`Source`] (this worker's share of them): the one way every described
     /// source becomes a stream. The named methods below are conveniences for it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::prelude::*;
+    /// # let out = Collector::new();
+    /// # let sink = out.clone();
+    /// // Any described source, here a closed queue.
+    /// let queue = Queue::new();
+    /// queue.push_all([1u64, 2]);
+    /// queue.close();
+    /// execute(Execution::default(), move |worker| {
+    ///     worker.dataflow(|scope| scope.source(&queue).collect_into(&sink));
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out.take(), vec![1, 2]);
+    /// ```
     fn source<S: Source>(self, source: &S) -> Stream<'scope, S::Item>;
     /// Reads records pushed into a [`Queue`] (Spark's `queueStream`).
     ///
@@ -110,6 +127,27 @@ pub trait Sources<'scope> {
     /// The shared word-count corpus, split across workers, at full speed or a fixed rate.
     fn generate(self, generator: &Generator) -> Stream<'scope, String>;
     /// The lines of a text file, read once, split across workers by byte range.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::prelude::*;
+    /// # use sluice_engine::sources::TextFile;
+    /// # let out = Collector::new();
+    /// # let sink = out.clone();
+    /// let path =
+    ///     std::env::temp_dir().join(format!("sluice-text-file-{}.txt", std::process::id()));
+    /// std::fs::write(&path, "a b\nc\n").unwrap();
+    /// let file = TextFile::open(&path).unwrap();
+    /// execute(Execution::default().workers(2), move |worker| {
+    ///     worker.dataflow(|scope| scope.text_file(&file).collect_into(&sink));
+    /// })
+    /// .unwrap();
+    /// let mut lines = out.take();
+    /// lines.sort();
+    /// assert_eq!(lines, ["a b", "c"]);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     fn text_file(self, file: &TextFile) -> Stream<'scope, String>;
     /// The lines of each new file moved into a directory (Spark's `textFileStream`).
     fn text_directory(self, directory: &Directory) -> Stream<'scope, String>;
