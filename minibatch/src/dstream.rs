@@ -183,11 +183,31 @@ impl<'s, T: Data> DStream<'s, T> {
     }
 
     /// Spark's `map`: `f` applied to each element.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_batches;
+    /// let out = run_batches(1000, vec![vec![1u64, 2], vec![3]], |s| s.map(|x| x * 10)).unwrap();
+    /// assert_eq!(out, vec![vec![10, 20], vec![30]]);
+    /// ```
     pub fn map<U: Data>(&self, f: impl Fn(T) -> U + 'static) -> DStream<'s, U> {
         self.with_records(self.stream.clone().map(move |(p, x)| (p, f(x))))
     }
 
     /// Spark's `flatMap`: each element to any number of elements.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_batches;
+    /// let lines = vec![vec!["a b".to_string()], vec![], vec!["c".to_string()]];
+    /// let out = run_batches(1000, lines, |s| {
+    ///     s.flat_map(|line| line.split(' ').map(String::from).collect::<Vec<_>>())
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![vec!["a", "b"], vec![], vec!["c"]]);
+    /// ```
     pub fn flat_map<I>(&self, f: impl Fn(T) -> I + 'static) -> DStream<'s, I::Item>
     where
         I: IntoIterator,
@@ -201,11 +221,31 @@ impl<'s, T: Data> DStream<'s, T> {
     }
 
     /// Spark's `filter`: the elements for which `predicate` holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_batches;
+    /// let out = run_batches(1000, vec![vec![1u64, 2, 3, 4], vec![5]], |s| {
+    ///     s.filter(|x| x % 2 == 0)
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![vec![2, 4], vec![]]);
+    /// ```
     pub fn filter(&self, predicate: impl Fn(&T) -> bool + 'static) -> DStream<'s, T> {
         self.with_records(self.stream.clone().filter(move |(_, x)| predicate(x)))
     }
 
     /// Spark's `glom`: each partition of each batch as one `Vec`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_batches;
+    /// // The test input comes in two partitions.
+    /// let out = run_batches(1000, vec![vec![1u64, 2, 3, 4]], |s| s.glom()).unwrap();
+    /// assert_eq!(out, vec![vec![vec![1, 2], vec![3, 4]]]);
+    /// ```
     pub fn glom(&self) -> DStream<'s, Vec<T>> {
         let partitions = self.num_partitions();
         let me = self.graph.scope().index();
@@ -229,6 +269,18 @@ impl<'s, T: Data> DStream<'s, T> {
     }
 
     /// Spark's `mapPartitions`: `f` once per partition of each batch (also an empty one).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_batches;
+    /// // One sum per partition (the test input comes in two).
+    /// let out = run_batches(1000, vec![vec![1u64, 2, 3, 4]], |s| {
+    ///     s.map_partitions(|p| [p.iter().sum::<u64>()])
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![vec![3, 7]]);
+    /// ```
     pub fn map_partitions<I>(&self, f: impl Fn(Vec<T>) -> I + 'static) -> DStream<'s, I::Item>
     where
         I: IntoIterator,
@@ -239,6 +291,18 @@ impl<'s, T: Data> DStream<'s, T> {
 
     /// Spark's `repartition(n)`: the same elements spread round robin over exactly `n`
     /// partitions.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_batches;
+    /// // The size of each partition.
+    /// let out = run_batches(1000, vec![vec![1u64, 2, 3]], |s| {
+    ///     s.repartition(3).glom().map(|p| p.len())
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![vec![1, 1, 1]]);
+    /// ```
     pub fn repartition(&self, partitions: usize) -> DStream<'s, T> {
         let n = partitions.max(1) as u64;
         let mut next = self.graph.scope().index() as u64;
@@ -260,11 +324,29 @@ impl<'s, T: Data> DStream<'s, T> {
     }
 
     /// Spark's `union`: both streams' batches of the same time, this one's partitions first.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_two_sorted_batches;
+    /// let (a, b) = (vec![vec![1u64], vec![2]], vec![vec![10u64], vec![]]);
+    /// let out = run_two_sorted_batches(a, b, |a, b| a.union(&b)).unwrap();
+    /// assert_eq!(out, vec![vec![1, 10], vec![2]]);
+    /// ```
     pub fn union(&self, other: &DStream<'s, T>) -> DStream<'s, T> {
         self.graph.union(vec![self.clone(), other.clone()])
     }
 
     /// Spark's `count`: one element per batch, the number of elements (0 for an empty batch).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_batches;
+    /// let out =
+    ///     run_batches(1000, vec![vec!['a', 'b'], vec![], vec!['c']], |s| s.count()).unwrap();
+    /// assert_eq!(out, vec![vec![2], vec![0], vec![1]]);
+    /// ```
     pub fn count(&self) -> DStream<'s, u64> {
         let presence = Presence::all_of(vec![self.presence.clone()], self.slide, transform_missing);
         let present = presence.clone();
@@ -278,6 +360,17 @@ impl<'s, T: Data> DStream<'s, T> {
 
     /// Spark's `reduce`: one element per non-empty batch, the reduction of its elements with an
     /// associative `f`; nothing for an empty batch.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_batches;
+    /// let out = run_batches(1000, vec![vec![1u64, 2, 3], vec![], vec![4]], |s| {
+    ///     s.reduce(|a, b| a + b)
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![vec![6], vec![], vec![4]]);
+    /// ```
     pub fn reduce(&self, f: impl Fn(&T, &T) -> T + Clone + 'static) -> DStream<'s, T> {
         let partial = f.clone();
         self.driver_total(
@@ -332,6 +425,15 @@ impl<'s, T: Data> DStream<'s, T> {
     }
 
     /// Spark's `countByValue`: `(element, occurrences)` per distinct element of each batch.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_sorted_batches;
+    /// let out = run_sorted_batches(vec![vec!['a', 'b', 'a'], vec!['b']], |s| s.count_by_value())
+    ///     .unwrap();
+    /// assert_eq!(out, vec![vec![('a', 2), ('b', 1)], vec![('b', 1)]]);
+    /// ```
     pub fn count_by_value(&self) -> DStream<'s, (T, u64)>
     where
         T: Hash + Eq,
@@ -343,6 +445,19 @@ impl<'s, T: Data> DStream<'s, T> {
 impl<'s> Graph<'s> {
     /// Spark's `StreamingContext.union`: the batches of all `streams` at each time, in order.
     /// All must share one slide duration; a missing batch fails the union at that time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::{testing::ManualRun, Batch};
+    /// let out = ManualRun::new(1000).run(1, |graph| {
+    ///     let a = graph.input_batches(vec![Some(vec![1u64])], 1);
+    ///     let b = graph.input_batches(vec![Some(vec![2u64, 3])], 1);
+    ///     graph.union(vec![a, b])
+    /// });
+    /// let out: Vec<Vec<u64>> = out.unwrap().into_iter().map(Batch::collect).collect();
+    /// assert_eq!(out, vec![vec![1, 2, 3]]);
+    /// ```
     pub fn union<T: Data>(&self, streams: Vec<DStream<'s, T>>) -> DStream<'s, T> {
         let Some(first) = streams.first() else {
             self.problem(Error::requirement("List of DStreams to union is empty"));

@@ -96,12 +96,12 @@ impl<'s, T: Data> DStream<'s, T> {
     /// allocation-free form of `flat_map(..).map(|k| (k, 1)).reduce_by_key(+)` (keys may be
     /// borrowed from the element; an owned key is made once per key and arrival batch).
     ///
+    /// # Examples
+    ///
     /// ```
     /// # use sluice_minibatch::testing::run_batches;
     /// let out = run_batches(1000, vec![vec!["a b a".to_string()]], |lines| {
-    ///     lines.count_keys_with(|line, keys| {
-    ///         line.split_whitespace().for_each(|w| keys.add(w, 1))
-    ///     })
+    ///     lines.count_keys_with(|line, keys| line.split_whitespace().for_each(|w| keys.add(w, 1)))
     /// })
     /// .unwrap();
     /// let mut batch = out[0].clone();
@@ -122,11 +122,35 @@ impl<'s, T: Data> DStream<'s, T> {
 
 impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     /// Spark's `reduceByKey`: per batch, each key's values reduced with an associative `f`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_sorted_batches;
+    /// let pairs = vec![vec![('a', 1u64), ('b', 2), ('a', 3)], vec![('a', 5)]];
+    /// let out = run_sorted_batches(pairs, |s| s.reduce_by_key(|x, y| x + y)).unwrap();
+    /// assert_eq!(out, vec![vec![('a', 4), ('b', 2)], vec![('a', 5)]]);
+    /// ```
     pub fn reduce_by_key(&self, f: impl Fn(&V, &V) -> V + Clone + 'static) -> DStream<'s, (K, V)> {
         self.reduce_by_key_into(f, None)
     }
 
     /// Spark's `reduceByKey(func, numPartitions)`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_sorted_batches;
+    /// // The same sums as `reduce_by_key`, in 3 partitions: (key, sum, partitions).
+    /// let pairs = vec![vec![('a', 1u64), ('b', 2), ('a', 3)]];
+    /// let out = run_sorted_batches(pairs, |s| {
+    ///     let sums = s.reduce_by_key_into(|x, y| x + y, Some(3));
+    ///     let partitions = sums.num_partitions();
+    ///     sums.map(move |(k, v)| (k, v, partitions))
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![vec![('a', 4, 3), ('b', 2, 3)]]);
+    /// ```
     pub fn reduce_by_key_into(
         &self,
         f: impl Fn(&V, &V) -> V + Clone + 'static,
@@ -140,6 +164,15 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     }
 
     /// Spark's `groupByKey`: per batch, each key with all its values (in arrival order).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_sorted_batches;
+    /// let pairs = vec![vec![('a', 1u64), ('b', 2), ('a', 3)], vec![]];
+    /// let out = run_sorted_batches(pairs, |s| s.group_by_key()).unwrap();
+    /// assert_eq!(out, vec![vec![('a', vec![1, 3]), ('b', vec![2])], vec![]]);
+    /// ```
     pub fn group_by_key(&self) -> DStream<'s, (K, Vec<V>)> {
         let n = self.graph.default_partitions();
         let grouped = self
@@ -155,11 +188,33 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     }
 
     /// Spark's `mapValues`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_sorted_batches;
+    /// let out = run_sorted_batches(vec![vec![('a', 1u64), ('b', 2)]], |s| {
+    ///     s.map_values(|v| v * 10)
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![vec![('a', 10), ('b', 20)]]);
+    /// ```
     pub fn map_values<U: Data>(&self, f: impl Fn(V) -> U + 'static) -> DStream<'s, (K, U)> {
         self.map(move |(k, v)| (k, f(v)))
     }
 
     /// Spark's `flatMapValues`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_sorted_batches;
+    /// let out = run_sorted_batches(vec![vec![('a', 2u64), ('b', 0)]], |s| {
+    ///     s.flat_map_values(|n| 0..n)
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![vec![('a', 0), ('a', 1)]]);
+    /// ```
     pub fn flat_map_values<I>(&self, f: impl Fn(V) -> I + 'static) -> DStream<'s, (K, I::Item)>
     where
         I: IntoIterator,
@@ -174,6 +229,18 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     }
 
     /// Spark's `cogroup`: per batch, each key of either stream with its values from each.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_two_sorted_batches;
+    /// let (left, right) = (vec![vec![('a', 1u64), ('b', 2)]], vec![vec![('a', 10u64)]]);
+    /// let out = run_two_sorted_batches(left, right, |l, r| l.cogroup(&r)).unwrap();
+    /// assert_eq!(
+    ///     out,
+    ///     vec![vec![('a', (vec![1], vec![10])), ('b', (vec![2], vec![]))]]
+    /// );
+    /// ```
     pub fn cogroup<W: Data>(&self, other: &DStream<'s, (K, W)>) -> DStream<'s, Cogrouped<K, V, W>> {
         if self.slide != other.slide {
             self.graph.problem(Error::requirement(
@@ -218,12 +285,36 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     }
 
     /// Spark's `join`: per batch, every pair of values of a key present in both streams.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_two_sorted_batches;
+    /// let (left, right) = (
+    ///     vec![vec![('a', 1u64), ('b', 2)]],
+    ///     vec![vec![('a', 10u64), ('a', 20)]],
+    /// );
+    /// let out = run_two_sorted_batches(left, right, |l, r| l.join(&r)).unwrap();
+    /// assert_eq!(out, vec![vec![('a', (1, 10)), ('a', (1, 20))]]);
+    /// ```
     pub fn join<W: Data>(&self, other: &DStream<'s, (K, W)>) -> DStream<'s, (K, (V, W))> {
         self.cogroup(other)
             .flat_map(|(k, (vs, ws))| cross(&k, &vs, &ws))
     }
 
     /// Spark's `leftOuterJoin`: every value of this stream, with each match or `None`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_two_sorted_batches;
+    /// let (left, right) = (
+    ///     vec![vec![('a', 1u64), ('b', 2)]],
+    ///     vec![vec![('a', 10u64), ('c', 30)]],
+    /// );
+    /// let out = run_two_sorted_batches(left, right, |l, r| l.left_outer_join(&r)).unwrap();
+    /// assert_eq!(out, vec![vec![('a', (1, Some(10))), ('b', (2, None))]]);
+    /// ```
     pub fn left_outer_join<W: Data>(
         &self,
         other: &DStream<'s, (K, W)>,
@@ -233,6 +324,18 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     }
 
     /// Spark's `rightOuterJoin`: every value of the other stream, with each match or `None`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_two_sorted_batches;
+    /// let (left, right) = (
+    ///     vec![vec![('a', 1u64), ('b', 2)]],
+    ///     vec![vec![('a', 10u64), ('c', 30)]],
+    /// );
+    /// let out = run_two_sorted_batches(left, right, |l, r| l.right_outer_join(&r)).unwrap();
+    /// assert_eq!(out, vec![vec![('a', (Some(1), 10)), ('c', (None, 30))]]);
+    /// ```
     pub fn right_outer_join<W: Data>(
         &self,
         other: &DStream<'s, (K, W)>,
@@ -242,6 +345,25 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     }
 
     /// Spark's `fullOuterJoin`: every value of either stream, with each match or `None`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_two_sorted_batches;
+    /// let (left, right) = (
+    ///     vec![vec![('a', 1u64), ('b', 2)]],
+    ///     vec![vec![('a', 10u64), ('c', 30)]],
+    /// );
+    /// let out = run_two_sorted_batches(left, right, |l, r| l.full_outer_join(&r)).unwrap();
+    /// assert_eq!(
+    ///     out,
+    ///     vec![vec![
+    ///         ('a', (Some(1), Some(10))),
+    ///         ('b', (Some(2), None)),
+    ///         ('c', (None, Some(30)))
+    ///     ]]
+    /// );
+    /// ```
     pub fn full_outer_join<W: Data>(
         &self,
         other: &DStream<'s, (K, W)>,

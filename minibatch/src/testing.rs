@@ -3,7 +3,8 @@
 //! [`ManualRun`] starts a context on a [`ManualClock`] at 0, then for each batch *i* advances
 //! the clock to `i × interval` and waits until every output operation has finished that batch,
 //! so a test sees batch *i*'s output exactly, with no sleeps and no timing assumptions.
-//! [`run_batches`] is the one-line form for a single input.
+//! [`run_batches`] is the one-line form for a single input; [`run_sorted_batches`] and
+//! [`run_two_sorted_batches`] sort each output batch, for one input or two.
 //!
 //! ```
 //! use sluice_minibatch::testing::run_batches;
@@ -125,6 +126,60 @@ where
         pipeline(graph.input_batches(input.clone(), 2))
     })?;
     Ok(out.into_iter().map(Batch::collect).collect())
+}
+
+/// [`run_batches`] with each output batch sorted, for operators whose output order within a
+/// batch depends on partitioning (keyed aggregations, joins). The `# Examples` of the DStream
+/// methods are written with it.
+///
+/// ```
+/// use sluice_minibatch::testing::run_sorted_batches;
+/// let out = run_sorted_batches(vec![vec![3u64, 1, 2]], |s| s.map(|x| x * 2)).unwrap();
+/// assert_eq!(out, vec![vec![2, 4, 6]]);
+/// ```
+pub fn run_sorted_batches<T, U, F>(batches: Vec<Vec<T>>, pipeline: F) -> Result<Vec<Vec<U>>>
+where
+    T: Data + Sync,
+    U: Data + Ord,
+    F: for<'s> Fn(DStream<'s, T>) -> DStream<'s, U> + Send + Sync + 'static,
+{
+    let mut out = run_batches(1000, batches, pipeline)?;
+    out.iter_mut().for_each(|batch| batch.sort());
+    Ok(out)
+}
+
+/// [`run_sorted_batches`] over two inputs of 1 s batches, for operators on two streams (joins,
+/// `cogroup`, `union`, `transform_with`).
+///
+/// ```
+/// use sluice_minibatch::testing::run_two_sorted_batches;
+/// let out = run_two_sorted_batches(vec![vec![2u64]], vec![vec![1u64]], |a, b| a.union(&b));
+/// assert_eq!(out.unwrap(), vec![vec![1, 2]]);
+/// ```
+pub fn run_two_sorted_batches<A, B, U, F>(
+    left: Vec<Vec<A>>,
+    right: Vec<Vec<B>>,
+    pipeline: F,
+) -> Result<Vec<Vec<U>>>
+where
+    A: Data + Sync,
+    B: Data + Sync,
+    U: Data + Ord,
+    F: for<'s> Fn(DStream<'s, A>, DStream<'s, B>) -> DStream<'s, U> + Send + Sync + 'static,
+{
+    let count = left.len().max(right.len());
+    let left: Vec<Option<Vec<A>>> = left.into_iter().map(Some).collect();
+    let right: Vec<Option<Vec<B>>> = right.into_iter().map(Some).collect();
+    let out = ManualRun::new(1000).run(count, move |graph| {
+        let (a, b) = (
+            graph.input_batches(left.clone(), 2),
+            graph.input_batches(right.clone(), 2),
+        );
+        pipeline(a, b)
+    })?;
+    let mut out: Vec<Vec<U>> = out.into_iter().map(Batch::collect).collect();
+    out.iter_mut().for_each(|batch| batch.sort());
+    Ok(out)
 }
 
 /// A fresh directory under the system's temporary directory, for a run's checkpoints.

@@ -64,6 +64,22 @@ impl<'s> Graph<'s> {
 
     /// Spark's `StreamingContext.transform(streams, f)`: `f(batches, time)` over the batches of
     /// all `streams` at each time, in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::{testing::ManualRun, Batch};
+    /// // Each batch: the sizes of the two streams' batches.
+    /// let out = ManualRun::new(1000).run(1, |graph| {
+    ///     let a = graph.input_batches(vec![Some(vec![1u64])], 1);
+    ///     let b = graph.input_batches(vec![Some(vec![2u64, 3])], 1);
+    ///     graph.transform(vec![a, b], |batches, time| {
+    ///         Batch::new(time, vec![batches.iter().map(|b| b.count()).collect()])
+    ///     })
+    /// });
+    /// let out: Vec<Vec<usize>> = out.unwrap().into_iter().map(Batch::collect).collect();
+    /// assert_eq!(out, vec![vec![1, 2]]);
+    /// ```
     pub fn transform<T: Data, U: Data>(
         &self,
         streams: Vec<DStream<'s, T>>,
@@ -99,6 +115,21 @@ impl<'s> Graph<'s> {
 
 impl<'s, T: Data> DStream<'s, T> {
     /// Spark's `transform(f)`: `f` of each whole batch (its time is `batch.time()`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_batches;
+    /// // Each element plus its batch's time.
+    /// let out = run_batches(1000, vec![vec![1u64], vec![2]], |s| {
+    ///     s.transform(|batch| {
+    ///         let time = batch.time();
+    ///         batch.map(move |x| x + time)
+    ///     })
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![vec![1001], vec![2002]]);
+    /// ```
     pub fn transform<U: Data>(&self, f: impl Fn(Batch<T>) -> Batch<U> + 'static) -> DStream<'s, U> {
         let partitions = self.num_partitions();
         let presence = Presence::all_of(vec![self.presence.clone()], self.slide, transform_missing);
@@ -114,6 +145,22 @@ impl<'s, T: Data> DStream<'s, T> {
 
     /// Spark's `transformWith(other, f)`: `f` of this stream's and `other`'s batches of the same
     /// time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_two_sorted_batches;
+    /// // This stream's elements not in the other's batch of the same time.
+    /// let (a, b) = (vec![vec![1u64, 2, 3], vec![4]], vec![vec![2u64], vec![4]]);
+    /// let out = run_two_sorted_batches(a, b, |a, b| {
+    ///     a.transform_with(&b, |a, b| {
+    ///         let seen = b.collect();
+    ///         a.filter(move |x| !seen.contains(x))
+    ///     })
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![vec![1, 3], vec![]]);
+    /// ```
     pub fn transform_with<U: Data, W: Data>(
         &self,
         other: &DStream<'s, U>,

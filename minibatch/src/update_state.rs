@@ -83,6 +83,28 @@ impl<K, V, S> StateUpdate<K, V, S> {
 impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     /// Spark's `updateStateByKey(updateFunc)`: `f(values, state)` for every key with values or
     /// state, in every batch; `None` removes the key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::testing::run_sorted_batches;
+    /// // A running sum per key, emitted for every key in every batch.
+    /// let batches = vec![vec![('a', 1u64)], vec![('a', 2), ('b', 1)], vec![]];
+    /// let out = run_sorted_batches(batches, |s| {
+    ///     s.update_state_by_key(|values, sum: Option<u64>| {
+    ///         Some(sum.unwrap_or(0) + values.iter().sum::<u64>())
+    ///     })
+    /// })
+    /// .unwrap();
+    /// assert_eq!(
+    ///     out,
+    ///     vec![
+    ///         vec![('a', 1)],
+    ///         vec![('a', 3), ('b', 1)],
+    ///         vec![('a', 3), ('b', 1)]
+    ///     ]
+    /// );
+    /// ```
     pub fn update_state_by_key<S: Data>(
         &self,
         mut f: impl FnMut(Vec<V>, Option<S>) -> Option<S> + 'static,
@@ -94,6 +116,23 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
 
     /// Spark's `updateStateByKey` with the batch time and key, an initial state and a partition
     /// count, as given by `update`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_minibatch::{testing::run_sorted_batches, StateUpdate};
+    /// // A running sum per key, starting from an initial state.
+    /// let out = run_sorted_batches(vec![vec![('a', 1u64)], vec![('b', 2)]], |s| {
+    ///     s.update_state_by_key_with(
+    ///         StateUpdate::new(|_time, _key, values: Vec<u64>, sum: Option<u64>| {
+    ///             Some(sum.unwrap_or(0) + values.iter().sum::<u64>())
+    ///         })
+    ///         .initial_state(vec![('a', 10)]),
+    ///     )
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![vec![('a', 11)], vec![('a', 11), ('b', 2)]]);
+    /// ```
     pub fn update_state_by_key_with<S: Data>(
         &self,
         update: StateUpdate<K, V, S>,

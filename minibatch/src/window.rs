@@ -79,6 +79,20 @@ impl<'s, T: Data> DStream<'s, T> {
 
     /// Spark's `window(length, slide)`: at every multiple of `slide`, the batches of the last
     /// `length`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sluice_minibatch::testing::run_sorted_batches;
+    /// // 1 s batches; every second, the last two.
+    /// let (length, slide) = (Duration::from_secs(2), Duration::from_secs(1));
+    /// let out = run_sorted_batches(vec![vec![1u64], vec![2], vec![3]], move |s| {
+    ///     s.window(length, slide)
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![vec![1], vec![1, 2], vec![2, 3]]);
+    /// ```
     pub fn window(&self, length: Duration, slide: Duration) -> DStream<'s, T> {
         let (length, slide) = (ms(length), ms(slide));
         self.check_window(length, slide, false);
@@ -109,6 +123,19 @@ impl<'s, T: Data> DStream<'s, T> {
     }
 
     /// Spark's `reduceByWindow(f, length, slide)`: one element per non-empty window.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sluice_minibatch::testing::run_batches;
+    /// let (length, slide) = (Duration::from_secs(2), Duration::from_secs(1));
+    /// let out = run_batches(1000, vec![vec![1u64], vec![2], vec![3], vec![]], move |s| {
+    ///     s.reduce_by_window(|a, b| a + b, length, slide)
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![vec![1], vec![3], vec![5], vec![3]]);
+    /// ```
     pub fn reduce_by_window(
         &self,
         f: impl Fn(&T, &T) -> T + Clone + 'static,
@@ -120,6 +147,20 @@ impl<'s, T: Data> DStream<'s, T> {
 
     /// Spark's `reduceByWindow(f, invF, length, slide)`: incremental; once an element has
     /// arrived, an empty window gives the neutral value.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sluice_minibatch::testing::run_batches;
+    /// // The window's sum, updated by adding the new batch and subtracting the one that left.
+    /// let (length, slide) = (Duration::from_secs(2), Duration::from_secs(1));
+    /// let out = run_batches(1000, vec![vec![1u64], vec![2], vec![], vec![]], move |s| {
+    ///     s.reduce_by_window_inv(|a, b| a + b, |a, b| a - b, length, slide)
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![vec![1], vec![3], vec![2], vec![0]]);
+    /// ```
     pub fn reduce_by_window_inv(
         &self,
         f: impl Fn(&T, &T) -> T + Clone + 'static,
@@ -133,6 +174,19 @@ impl<'s, T: Data> DStream<'s, T> {
     }
 
     /// Spark's `countByWindow(length, slide)`: the number of elements in each window.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sluice_minibatch::testing::run_batches;
+    /// let (length, slide) = (Duration::from_secs(2), Duration::from_secs(1));
+    /// let out = run_batches(1000, vec![vec!['a', 'b'], vec!['c'], vec![]], move |s| {
+    ///     s.count_by_window(length, slide)
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![vec![2], vec![3], vec![1]]);
+    /// ```
     pub fn count_by_window(&self, length: Duration, slide: Duration) -> DStream<'s, u64> {
         self.map(|_| 1u64)
             .reduce_by_window_inv(|a, b| a + b, |a, b| a - b, length, slide)
@@ -140,6 +194,26 @@ impl<'s, T: Data> DStream<'s, T> {
 
     /// Spark's `countByValueAndWindow(length, slide)`: each value's count in the window; values
     /// whose count falls to 0 disappear.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sluice_minibatch::testing::run_sorted_batches;
+    /// let (length, slide) = (Duration::from_secs(2), Duration::from_secs(1));
+    /// let batches = vec![vec!['a'], vec!['a', 'b'], vec![], vec![]];
+    /// let out = run_sorted_batches(batches, move |s| s.count_by_value_and_window(length, slide))
+    ///     .unwrap();
+    /// assert_eq!(
+    ///     out,
+    ///     vec![
+    ///         vec![('a', 1)],
+    ///         vec![('a', 2), ('b', 1)],
+    ///         vec![('a', 1), ('b', 1)],
+    ///         vec![]
+    ///     ]
+    /// );
+    /// ```
     pub fn count_by_value_and_window(
         &self,
         length: Duration,
@@ -162,6 +236,28 @@ impl<'s, T: Data> DStream<'s, T> {
 impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     /// Spark's `reduceByKeyAndWindow(f, length, slide)` (naive): each key's values over the
     /// window reduced with `f`; keys absent from the window are absent.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sluice_minibatch::testing::run_sorted_batches;
+    /// let (length, slide) = (Duration::from_secs(2), Duration::from_secs(1));
+    /// let batches = vec![vec![('a', 1u64)], vec![('a', 2), ('b', 5)], vec![], vec![]];
+    /// let out = run_sorted_batches(batches, move |s| {
+    ///     s.reduce_by_key_and_window(|x, y| x + y, length, slide)
+    /// })
+    /// .unwrap();
+    /// assert_eq!(
+    ///     out,
+    ///     vec![
+    ///         vec![('a', 1)],
+    ///         vec![('a', 3), ('b', 5)],
+    ///         vec![('a', 2), ('b', 5)],
+    ///         vec![]
+    ///     ]
+    /// );
+    /// ```
     pub fn reduce_by_key_and_window(
         &self,
         f: impl Fn(&V, &V) -> V + Clone + 'static,
@@ -174,6 +270,29 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     }
 
     /// Spark's `reduceByKeyAndWindow(f, invF, length, slide)`: incremental.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sluice_minibatch::testing::run_sorted_batches;
+    /// // Without a filter, a key whose values have all left the window stays, at the neutral value.
+    /// let (length, slide) = (Duration::from_secs(2), Duration::from_secs(1));
+    /// let batches = vec![vec![('a', 1u64)], vec![('a', 2), ('b', 5)], vec![], vec![]];
+    /// let out = run_sorted_batches(batches, move |s| {
+    ///     s.reduce_by_key_and_window_inv(|x, y| x + y, |x, y| x - y, length, slide)
+    /// })
+    /// .unwrap();
+    /// assert_eq!(
+    ///     out,
+    ///     vec![
+    ///         vec![('a', 1)],
+    ///         vec![('a', 3), ('b', 5)],
+    ///         vec![('a', 2), ('b', 5)],
+    ///         vec![('a', 0), ('b', 0)]
+    ///     ]
+    /// );
+    /// ```
     pub fn reduce_by_key_and_window_inv(
         &self,
         f: impl Fn(&V, &V) -> V + Clone + 'static,
@@ -186,6 +305,35 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
 
     /// Spark's `reduceByKeyAndWindow(f, invF, length, slide, numPartitions, filterFunc)`:
     /// incremental, keeping only the keys for which `filter` holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sluice_minibatch::testing::run_sorted_batches;
+    /// // Keys whose window sum fell to 0 are dropped.
+    /// let (length, slide) = (Duration::from_secs(2), Duration::from_secs(1));
+    /// let batches = vec![vec![('a', 1u64)], vec![('a', 2), ('b', 5)], vec![], vec![]];
+    /// let out = run_sorted_batches(batches, move |s| {
+    ///     s.reduce_by_key_and_window_inv_filtered(
+    ///         |x, y| x + y,
+    ///         |x, y| x - y,
+    ///         length,
+    ///         slide,
+    ///         |(_, n)| *n > 0,
+    ///     )
+    /// })
+    /// .unwrap();
+    /// assert_eq!(
+    ///     out,
+    ///     vec![
+    ///         vec![('a', 1)],
+    ///         vec![('a', 3), ('b', 5)],
+    ///         vec![('a', 2), ('b', 5)],
+    ///         vec![]
+    ///     ]
+    /// );
+    /// ```
     pub fn reduce_by_key_and_window_inv_filtered(
         &self,
         f: impl Fn(&V, &V) -> V + Clone + 'static,
@@ -198,6 +346,25 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
     }
 
     /// Spark's `groupByKeyAndWindow(length, slide)`: each key's values over the window.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sluice_minibatch::testing::run_sorted_batches;
+    /// let (length, slide) = (Duration::from_secs(2), Duration::from_secs(1));
+    /// let batches = vec![vec![('a', 1u64)], vec![('a', 2)], vec![]];
+    /// let out =
+    ///     run_sorted_batches(batches, move |s| s.group_by_key_and_window(length, slide)).unwrap();
+    /// assert_eq!(
+    ///     out,
+    ///     vec![
+    ///         vec![('a', vec![1])],
+    ///         vec![('a', vec![1, 2])],
+    ///         vec![('a', vec![2])]
+    ///     ]
+    /// );
+    /// ```
     pub fn group_by_key_and_window(
         &self,
         length: Duration,

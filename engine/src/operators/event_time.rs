@@ -93,19 +93,43 @@ pub trait EventTime<'scope, D: 'static>: Sized {
     /// joins run in processing time (Flink's processing-time windows): results then depend on
     /// when records arrive, and nothing is ever late.
     ///
+    /// # Examples
+    ///
     /// ```
     /// # use std::time::Duration;
-    /// use sluice_engine::prelude::*;
-    /// # fn f<'s>(words: Stream<'s, String>) {
-    /// let (per_second, _) = words
-    ///     .with_processing_time()
-    ///     .map(|(t, word)| (word, t))
-    ///     .count_by_event_window(WindowSpec::tumbling(Duration::from_secs(1)), 0);
-    /// # }
+    /// # use sluice_engine::{prelude::*, testing::run_timed_sorted};
+    /// // Words read at 100 and 1500 ms, counted per second of reading time.
+    /// let words = vec![(100, 'a'), (1500, 'a')];
+    /// let out = run_timed_sorted(2, words, |s| {
+    ///     let timed = s.with_processing_time().map(|(t, word)| (word, t));
+    ///     let (per_second, _) =
+    ///         timed.count_by_event_window(WindowSpec::tumbling(Duration::from_secs(1)), 0);
+    ///     per_second.map(|w| (w.start, w.count))
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![(0, 1), (1000, 1)]);
     /// ```
     fn with_processing_time(self) -> Stream<'scope, (Time, D)>;
 
     /// Re-stamps each record at `max(event_time(record), watermark)`; see the module docs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// // (event time, name) -> (name, timestamp): "c" came after the watermark reached
+    /// // 3000 − 1000, so it travels at 2000. (One worker: the watermark follows the input order.)
+    /// let events = vec![(1000u64, 'a'), (3000, 'b'), (1500, 'c')];
+    /// let out = run_sorted(1, events, |s| {
+    ///     let stamped =
+    ///         s.with_event_time(|(t, _)| *t, Watermarks::bounded_out_of_orderness(1000));
+    ///     stamped
+    ///         .with_processing_time()
+    ///         .map(|(stamp, (_, name))| (name, stamp))
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![('a', 1000), ('b', 3000), ('c', 2000)]);
+    /// ```
     fn with_event_time(
         self,
         event_time: impl Fn(&D) -> Time + 'static,

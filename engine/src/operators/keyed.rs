@@ -192,10 +192,42 @@ impl<K: Hash + Eq, V, G: Aggregation<V>> Combiner<K, V, G> {
 pub trait Keyed<'scope, K: Data + Hash + Eq, V: Data>: Sized {
     /// The running reduction of each key's values with an associative `f` (Flink's keyed
     /// `reduce`; per record, where Spark's `reduceByKey` is per batch).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// let pairs = vec![('a', 1u64), ('b', 2), ('a', 3)];
+    /// let out = run_sorted(2, pairs, |s| s.reduce_by_key(|x, y| x + y).last_by_key()).unwrap();
+    /// assert_eq!(out, vec![('a', 4), ('b', 2)]);
+    /// ```
     fn reduce_by_key(self, f: impl Fn(&V, &V) -> V + Clone + 'static) -> Stream<'scope, (K, V)>;
 
     /// The running aggregate of each key's values: `add` folds a value into an accumulator that
     /// starts at `A::default()`, `merge` adds two accumulators (Flink's `AggregateFunction`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// // Per key: (sum, count).
+    /// let pairs = vec![('a', 1u64), ('b', 2), ('a', 3)];
+    /// let out = run_sorted(2, pairs, |s| {
+    ///     s.aggregate_by_key(
+    ///         |acc: &mut (u64, u64), v| {
+    ///             acc.0 += v;
+    ///             acc.1 += 1
+    ///         },
+    ///         |acc, other| {
+    ///             acc.0 += other.0;
+    ///             acc.1 += other.1
+    ///         },
+    ///     )
+    ///     .last_by_key()
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![('a', (4, 2)), ('b', (2, 1))]);
+    /// ```
     fn aggregate_by_key<A: Data + Default>(
         self,
         add: impl Fn(&mut A, V) + Clone + 'static,
@@ -205,6 +237,23 @@ pub trait Keyed<'scope, K: Data + Hash + Eq, V: Data>: Sized {
     /// A general per-key state update, the native analogue of Spark's `updateStateByKey`: for each
     /// key that received values, `f(key, values, state)` returns the new state, or `None` to
     /// remove the key. Emits `(key, new state)` for every key that still has state.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// // A running total per key; a key whose total passes 3 is removed. (One worker, so the
+    /// // input arrives at once: "b" is removed without first emitting 2.)
+    /// let pairs = vec![('a', 1u64), ('b', 2), ('b', 3)];
+    /// let out = run_sorted(1, pairs, |s| {
+    ///     s.update_state_by_key(|_, values, total: Option<u64>| {
+    ///         let total = total.unwrap_or(0) + values.iter().sum::<u64>();
+    ///         (total <= 3).then_some(total)
+    ///     })
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![('a', 1)]);
+    /// ```
     fn update_state_by_key<S: Data>(
         self,
         f: impl FnMut(&K, Vec<V>, Option<S>) -> Option<S> + 'static,
@@ -215,16 +264,24 @@ pub trait Keyed<'scope, K: Data + Hash + Eq, V: Data>: Sized {
     /// (`None`) the state, and returns the output. Nothing is pre-aggregated, so each output
     /// can carry something of the record that caused it, such as its send time.
     ///
+    /// # Examples
+    ///
     /// ```
-    /// # use sluice_engine::prelude::*;
-    /// # fn running<'s>(words: Stream<'s, (String, u64)>) -> Stream<'s, (u64, u64)> {
-    /// // (word, sent) -> (the word's running count, sent)
-    /// words.map_with_state(|_word, sent, count: &mut Option<u64>| {
-    ///     let count = count.get_or_insert(0);
-    ///     *count += 1;
-    ///     (*count, sent)
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// // (word, sent) -> (word, the word's running count, sent)
+    /// let words = vec![('a', 10u64), ('b', 20), ('a', 30)];
+    /// let out = run_sorted(2, words, |s| {
+    ///     s.map_with_state(|word, sent, count: &mut Option<u64>| {
+    ///         let count = count.get_or_insert(0);
+    ///         *count += 1;
+    ///         (*word, *count, sent)
+    ///     })
     /// })
-    /// # }
+    /// .unwrap();
+    /// assert_eq!(
+    ///     out.iter().map(|(w, n, _)| (*w, *n)).collect::<Vec<_>>(),
+    ///     [('a', 1), ('a', 2), ('b', 1)]
+    /// );
     /// ```
     fn map_with_state<S: Data, O: 'static>(
         self,
@@ -302,6 +359,14 @@ impl<'scope, K: Data + Hash + Eq, V: Data> Keyed<'scope, K, V> for Stream<'scope
 /// Counting the records of a stream of keys.
 pub trait KeyedCount<'scope, K: Data + Hash + Eq>: Sized {
     /// The running count of each key (Spark's `countByValue`, per record).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// let out = run_sorted(2, vec!['a', 'b', 'a'], |s| s.count_by_key().last_by_key()).unwrap();
+    /// assert_eq!(out, vec![('a', 2), ('b', 1)]);
+    /// ```
     fn count_by_key(self) -> Stream<'scope, (K, u64)>;
 }
 
@@ -320,13 +385,20 @@ pub trait KeysWith<'scope, D: 'static>: Sized {
     /// word count adds `&str` slices of a line and allocates a `String` only for a word the
     /// current batch has not seen.
     ///
+    /// # Examples
+    ///
     /// ```
-    /// # use sluice_engine::prelude::*;
-    /// # fn words<'s>(lines: Stream<'s, String>) -> Stream<'s, (String, u64)> {
-    /// lines.count_keys_with(|line: String, keys| {
-    ///     line.split_ascii_whitespace().for_each(|word| keys.add(word, 1))
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// let lines = vec!["a b a".to_string(), "b".to_string()];
+    /// let out = run_sorted(2, lines, |s| {
+    ///     s.count_keys_with(|line: String, keys| {
+    ///         line.split_ascii_whitespace()
+    ///             .for_each(|word| keys.add(word, 1))
+    ///     })
+    ///     .last_by_key()
     /// })
-    /// # }
+    /// .unwrap();
+    /// assert_eq!(out, vec![("a".to_string(), 2), ("b".to_string(), 2)]);
     /// ```
     fn count_keys_with<K: Data + Hash + Eq>(
         self,
@@ -338,6 +410,19 @@ pub trait KeysWith<'scope, D: 'static>: Sized {
     /// Pre-aggregates, per key, what arrives together — one partial per key per arrival batch,
     /// at the batch's time, with no state kept. The first stage of [`keys_with`](Self::keys_with),
     /// and of micro-batch keyed aggregations, which merge the partials per batch instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// # use sluice_engine::operators::keyed::Sum;
+    /// // One worker, one arrival batch: one partial per key.
+    /// let out = run_sorted(1, vec![('a', 1u64), ('b', 2), ('a', 3)], |s| {
+    ///     s.combine_with(Sum, |(key, n), keys| keys.add_owned(key, n))
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![('a', 4), ('b', 2)]);
+    /// ```
     fn combine_with<K, V, G>(
         self,
         aggregation: G,
@@ -349,6 +434,23 @@ pub trait KeysWith<'scope, D: 'static>: Sized {
         G: Aggregation<V>;
 
     /// Aggregates, per key, the values `extract` adds for each record, with `aggregation`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// # use sluice_engine::operators::keyed::Count;
+    /// // Each word once per occurrence, counted with `Count`.
+    /// let lines = vec!["a b a".to_string(), "a".to_string()];
+    /// let out = run_sorted(2, lines, |s| {
+    ///     s.keys_with(Count, |line: String, keys| {
+    ///         line.split(' ').for_each(|word| keys.add(word, ()))
+    ///     })
+    ///     .last_by_key()
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![("a".to_string(), 3), ("b".to_string(), 1)]);
+    /// ```
     fn keys_with<K, V, G>(
         self,
         aggregation: G,

@@ -20,6 +20,16 @@ use crate::stream::{Data, OutputSession, Stream};
 pub trait LastByKey<'scope, K: Data + Hash + Eq, V: Data>: Sized {
     /// Emits each key's last value when the input ends (the frontier is empty). Holds its
     /// output back until then, so downstream sees one final table.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// // One worker, so "last" is the input order.
+    /// let pairs = vec![('a', 1u64), ('b', 2), ('a', 3)];
+    /// let out = run_sorted(1, pairs, |s| s.last_by_key()).unwrap();
+    /// assert_eq!(out, vec![('a', 3), ('b', 2)]);
+    /// ```
     fn last_by_key(self) -> Stream<'scope, (K, V)>;
 }
 
@@ -104,6 +114,19 @@ fn keep_last<K: Hash + Eq, V>(table: &mut KeyedState<K, (u64, V)>, key: K, value
 /// Bringing every record to worker 0.
 pub trait Gather<'scope, D: Data>: Sized {
     /// Sends every record to worker 0 (process 0), e.g. to write one output file.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// // (worker, record): every record ends up on worker 0.
+    /// let out = run_sorted(2, vec![1u64, 2, 3], |s| {
+    ///     let worker = s.scope().index();
+    ///     s.gather().map(move |x| (worker, x))
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![(0, 1), (0, 2), (0, 3)]);
+    /// ```
     fn gather(self) -> Stream<'scope, D>;
 }
 

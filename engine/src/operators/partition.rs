@@ -32,8 +32,41 @@ use crate::stream::{Data, Stream};
 pub trait Partition<'scope, D: Data>: Sized {
     /// Sends each record to the worker that owns `key(record)`: the same key always meets on the
     /// same worker, in every process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// // (key, worker that saw it): each key ends up on one worker.
+    /// let mut out = run_sorted(2, (1..=8u64).collect(), |s| {
+    ///     let worker = s.scope().index();
+    ///     s.partition_by_key(|x| x % 3).map(move |x| (x % 3, worker))
+    /// })
+    /// .unwrap();
+    /// out.dedup();
+    /// assert_eq!(
+    ///     out.iter().map(|(key, _)| *key).collect::<Vec<_>>(),
+    ///     vec![0, 1, 2]
+    /// );
+    /// ```
     fn partition_by_key<K: Hash>(self, key: impl Fn(&D) -> K + 'static) -> Stream<'scope, D>;
     /// Spreads records evenly over all workers, round robin from each sender.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// // Worker 0 holds every record; after rebalancing, both workers have some.
+    /// let mut workers = run_sorted(2, vec![(); 8], |s| {
+    ///     let worker = s.scope().index();
+    ///     s.filter(move |_| worker == 0)
+    ///         .rebalance()
+    ///         .map(move |_| worker)
+    /// })
+    /// .unwrap();
+    /// workers.dedup();
+    /// assert_eq!(workers, vec![0, 1]);
+    /// ```
     fn rebalance(self) -> Stream<'scope, D>;
 }
 

@@ -46,6 +46,18 @@ pub struct Malformed {
 /// Fallible per-record transforms with an error side output.
 pub trait TryMap<'scope, D: 'static>: Sized {
     /// Applies `f` to each record: `Ok` values form the first stream, `Err` reasons the second.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// let out = run_sorted(2, vec!["1", "x", "3"], |s| {
+    ///     let (numbers, malformed) = s.try_map(|text| text.parse::<u64>());
+    ///     numbers.map(Ok).union(malformed.map(|m| Err(m.record)))
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![Ok(1), Ok(3), Err("\"x\"".to_string())]);
+    /// ```
     fn try_map<D2: 'static, E: ToString>(
         self,
         f: impl FnMut(&D) -> Result<D2, E> + 'static,

@@ -31,17 +31,67 @@ use crate::stream::Stream;
 /// Stateless, per-record operators.
 pub trait Stateless<'scope, D: 'static>: Sized {
     /// Transforms each record.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// let out = run_sorted(2, vec![1u64, 2, 3], |s| s.map(|x| x * 10)).unwrap();
+    /// assert_eq!(out, vec![10, 20, 30]);
+    /// ```
     fn map<D2: 'static>(self, f: impl FnMut(D) -> D2 + 'static) -> Stream<'scope, D2>;
     /// Transforms each record into any number of records.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// let out = run_sorted(2, vec![1u64, 3], |s| s.flat_map(|x| vec![x; x as usize])).unwrap();
+    /// assert_eq!(out, vec![1, 3, 3, 3]);
+    /// ```
     fn flat_map<I>(self, f: impl FnMut(D) -> I + 'static) -> Stream<'scope, I::Item>
     where
         I: IntoIterator,
         I::Item: 'static;
     /// Keeps the records for which `predicate` holds.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// let out = run_sorted(2, vec![1u64, 2, 3, 4], |s| s.filter(|x| x % 2 == 0)).unwrap();
+    /// assert_eq!(out, vec![2, 4]);
+    /// ```
     fn filter(self, predicate: impl FnMut(&D) -> bool + 'static) -> Stream<'scope, D>;
     /// Merges two streams of the same type (Spark's `union`, timely's `concat`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// let out = run_sorted(2, vec![1u64, 2], |s| s.clone().union(s.map(|x| x * 10))).unwrap();
+    /// assert_eq!(out, vec![1, 2, 10, 20]);
+    /// ```
     fn union(self, other: Stream<'scope, D>) -> Stream<'scope, D>;
     /// Looks at each record without changing the stream.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    /// # use std::sync::Arc;
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// let seen = Arc::new(AtomicU64::new(0));
+    /// let counter = seen.clone();
+    /// let out = run_sorted(2, vec![1u64, 2, 3], move |s| {
+    ///     let counter = counter.clone();
+    ///     s.inspect(move |x| {
+    ///         counter.fetch_add(*x, Relaxed);
+    ///     })
+    /// });
+    /// assert_eq!(out.unwrap(), vec![1, 2, 3]); // unchanged
+    /// assert_eq!(seen.load(Relaxed), 6); // and every record seen
+    /// ```
     fn inspect(self, f: impl FnMut(&D) + 'static) -> Stream<'scope, D>;
 }
 

@@ -46,8 +46,54 @@ pub trait Sinks<'scope, D: 'static>: Sized {
     where
         D: Display;
     /// Calls `f` on each record.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    /// # use std::sync::Arc;
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// let total = Arc::new(AtomicU64::new(0));
+    /// let sum = total.clone();
+    /// run_sorted(2, vec![1u64, 2, 3], move |s| {
+    ///     let sum = sum.clone();
+    ///     s.clone().for_each(move |x| {
+    ///         sum.fetch_add(x, Relaxed);
+    ///     });
+    ///     s
+    /// })
+    /// .unwrap();
+    /// assert_eq!(total.load(Relaxed), 6);
+    /// ```
     fn for_each(self, f: impl FnMut(D) + 'static);
     /// Writes each record as a line to `dir/part-NNNNN`, one file per worker (global index).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// let dir = std::env::temp_dir().join(format!("sluice-write-text-{}", std::process::id()));
+    /// let out = dir.clone();
+    /// run_sorted(2, vec![1u64, 2, 3], move |s| {
+    ///     s.clone().write_text(&out);
+    ///     s
+    /// })
+    /// .unwrap();
+    /// // One part file per worker, one record per line.
+    /// let mut lines: Vec<String> = std::fs::read_dir(&dir)
+    ///     .unwrap()
+    ///     .flat_map(|part| {
+    ///         std::fs::read_to_string(part.unwrap().path())
+    ///             .unwrap()
+    ///             .lines()
+    ///             .map(String::from)
+    ///             .collect::<Vec<_>>()
+    ///     })
+    ///     .collect();
+    /// lines.sort();
+    /// assert_eq!(lines, ["1", "2", "3"]);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     fn write_text(self, dir: impl AsRef<Path>)
     where
         D: Display;
@@ -55,6 +101,36 @@ pub trait Sinks<'scope, D: 'static>: Sized {
     /// interval when the job checkpoints — as sorted lines to
     /// `dir/epoch-<end>-w<worker>.txt`, once the epoch is complete; exactly-once across
     /// restores from checkpoints (see the module docs).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_timed_sorted};
+    /// let dir = std::env::temp_dir().join(format!("sluice-write-epochs-{}", std::process::id()));
+    /// let out = dir.clone();
+    /// let input = vec![(5, 'b'), (2, 'a'), (15, 'c')];
+    /// run_timed_sorted(1, input, move |s| {
+    ///     s.clone().write_epochs(&out, 10);
+    ///     s
+    /// })
+    /// .unwrap();
+    /// // (file, contents): each 10 ms epoch's records, sorted.
+    /// let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+    ///     .unwrap()
+    ///     .map(|f| f.unwrap().path())
+    ///     .map(|p| {
+    ///         (
+    ///             p.file_name().unwrap().to_string_lossy().into(),
+    ///             std::fs::read_to_string(&p).unwrap(),
+    ///         )
+    ///     })
+    ///     .collect();
+    /// files.sort();
+    /// let contents: Vec<&str> = files.iter().map(|(_, text)| text.as_str()).collect();
+    /// assert_eq!(contents, ["a\nb\n", "c\n"]);
+    /// assert_eq!(files[1].0, "epoch-00000000000000000020-w00000.txt"); // epoch end, worker
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     fn write_epochs(self, dir: impl AsRef<Path>, every_ms: Time)
     where
         D: Display;
@@ -65,10 +141,43 @@ pub trait Sinks<'scope, D: 'static>: Sized {
     where
         D: Display;
     /// Appends every record to a [`Collector`] shared by the workers of this process.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::prelude::*;
+    /// let out = Collector::new();
+    /// let sink = out.clone();
+    /// execute(Execution::default(), move |worker| {
+    ///     worker.dataflow(|scope| scope.iterator_source(vec![1u64, 2]).collect_into(&sink));
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out.take(), vec![1, 2]);
+    /// ```
     fn collect_into(self, collector: &Collector<D>)
     where
         D: Send;
     /// Records, per record, the time from `sent_nanos(record)` (Unix ns) to now in `recorder`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::{SystemTime, UNIX_EPOCH};
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// // Records carrying their send time (Unix ns): one latency measured per record.
+    /// let now = SystemTime::now()
+    ///     .duration_since(UNIX_EPOCH)
+    ///     .unwrap()
+    ///     .as_nanos() as u64;
+    /// let recorder = LatencyRecorder::new();
+    /// let latencies = recorder.clone();
+    /// run_sorted(2, vec![now; 3], move |s| {
+    ///     s.clone().record_latency(&latencies, |sent| *sent);
+    ///     s
+    /// })
+    /// .unwrap();
+    /// assert_eq!(recorder.snapshot().len(), 3);
+    /// ```
     fn record_latency(self, recorder: &LatencyRecorder, sent_nanos: impl Fn(&D) -> u64 + 'static);
     /// Records, per record, the time since its timestamp (ms) — for results stamped with the end
     /// of their window, the event-time latency. Only records stamped within `times` are

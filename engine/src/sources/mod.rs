@@ -47,23 +47,107 @@ use driver::{drive, Poll};
 pub trait Sources<'scope> {
     /// Emits the items of an iterator, then ends. Each worker emits its own iterator's items,
     /// so give data to one worker (or a share to each).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::prelude::*;
+    /// # let out = Collector::new();
+    /// # let sink = out.clone();
+    /// execute(Execution::default(), move |worker| {
+    ///     worker.dataflow(|scope| scope.iterator_source("ab".chars()).collect_into(&sink));
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out.take(), vec!['a', 'b']);
+    /// ```
     fn iterator_source<I>(self, items: I) -> Stream<'scope, I::Item>
     where
         I: IntoIterator + 'static;
     /// Emits each `(time, record)` at its own timestamp, then ends — a replay with given times
     /// (for tests and for replaying timestamped data). Each worker emits its own items.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::prelude::*;
+    /// # let out = Collector::new();
+    /// # let sink = out.clone();
+    /// // Each record at its own timestamp, whatever the order given.
+    /// execute(Execution::default(), move |worker| {
+    ///     worker.dataflow(|scope| {
+    ///         let timed = scope.timed_source(vec![(20, 'b'), (10, 'a')]);
+    ///         timed.with_processing_time().collect_into(&sink)
+    ///     });
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out.take(), vec![(10, 'a'), (20, 'b')]);
+    /// ```
     fn timed_source<D: 'static>(
         self,
         items: impl IntoIterator<Item = (Time, D)> + 'static,
     ) -> Stream<'scope, D>;
     /// The records of a [`Source`] (this worker's share of them): the one way every described
     /// source becomes a stream. The named methods below are conveniences for it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::prelude::*;
+    /// # let out = Collector::new();
+    /// # let sink = out.clone();
+    /// // Any described source, here a closed queue.
+    /// let queue = Queue::new();
+    /// queue.push_all([1u64, 2]);
+    /// queue.close();
+    /// execute(Execution::default(), move |worker| {
+    ///     worker.dataflow(|scope| scope.source(&queue).collect_into(&sink));
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out.take(), vec![1, 2]);
+    /// ```
     fn source<S: Source>(self, source: &S) -> Stream<'scope, S::Item>;
     /// Reads records pushed into a [`Queue`] (Spark's `queueStream`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::prelude::*;
+    /// # let out = Collector::new();
+    /// # let sink = out.clone();
+    /// let queue = Queue::new();
+    /// queue.push_all(["a", "b"].map(String::from));
+    /// queue.close(); // the stream ends once the queue is drained
+    /// execute(Execution::default(), move |worker| {
+    ///     worker.dataflow(|scope| scope.queue(&queue).collect_into(&sink));
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out.take(), vec!["a".to_string(), "b".to_string()]);
+    /// ```
     fn queue<T: Send + 'static>(self, queue: &Queue<T>) -> Stream<'scope, T>;
     /// The shared word-count corpus, split across workers, at full speed or a fixed rate.
     fn generate(self, generator: &Generator) -> Stream<'scope, String>;
     /// The lines of a text file, read once, split across workers by byte range.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::prelude::*;
+    /// # use sluice_engine::sources::TextFile;
+    /// # let out = Collector::new();
+    /// # let sink = out.clone();
+    /// let path =
+    ///     std::env::temp_dir().join(format!("sluice-text-file-{}.txt", std::process::id()));
+    /// std::fs::write(&path, "a b\nc\n").unwrap();
+    /// let file = TextFile::open(&path).unwrap();
+    /// execute(Execution::default().workers(2), move |worker| {
+    ///     worker.dataflow(|scope| scope.text_file(&file).collect_into(&sink));
+    /// })
+    /// .unwrap();
+    /// let mut lines = out.take();
+    /// lines.sort();
+    /// assert_eq!(lines, ["a b", "c"]);
+    /// # std::fs::remove_file(&path).unwrap();
+    /// ```
     fn text_file(self, file: &TextFile) -> Stream<'scope, String>;
     /// The lines of each new file moved into a directory (Spark's `textFileStream`).
     fn text_directory(self, directory: &Directory) -> Stream<'scope, String>;

@@ -29,6 +29,8 @@ pub trait IntervalJoin<'scope, K: Data + Hash + Eq, A: Data>: Sized {
     /// `f(key, a, None)` when it is let go, stamped with the end of its interval
     /// (`a.time + upper`), the time from which it is known to be alone.
     ///
+    /// # Examples
+    ///
     /// ```
     /// use sluice_engine::prelude::*;
     /// let out = Collector::new();
@@ -44,14 +46,22 @@ pub trait IntervalJoin<'scope, K: Data + Hash + Eq, A: Data>: Sized {
     ///         let (clicks, views) = (at(vec![(10, "ad1"), (50, "ad2")]), at(vec![(8, "ad1")]));
     ///         // Each click with the views of its ad in the 5 ms before it.
     ///         clicks
-    ///             .interval_join(views, -5, 0, true, |ad, click, view| (ad.clone(), *click, view.copied()))
+    ///             .interval_join(views, -5, 0, true, |ad, click, view| {
+    ///                 (ad.clone(), *click, view.copied())
+    ///             })
     ///             .collect_into(&sink);
     ///     });
     /// })
     /// .unwrap();
     /// let mut out = out.take();
     /// out.sort();
-    /// assert_eq!(out, vec![("ad1".to_string(), 10, Some(8)), ("ad2".to_string(), 50, None)]);
+    /// assert_eq!(
+    ///     out,
+    ///     vec![
+    ///         ("ad1".to_string(), 10, Some(8)),
+    ///         ("ad2".to_string(), 50, None)
+    ///     ]
+    /// );
     /// ```
     #[allow(clippy::too_many_arguments)]
     fn interval_join<B: Data, O: 'static>(

@@ -50,6 +50,20 @@ use crate::time::Time;
 pub trait TableJoin<'scope, D: Data>: Sized {
     /// Inner join: each record whose key is in the table (as of the record's time), with its
     /// value, through `f`; records without a match are dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_two_sorted};
+    /// // The table is set at time 0; the records come at time 1, "c" has no entry.
+    /// let records = vec![(1, 'a'), (1, 'c')];
+    /// let table = vec![(0, ('a', Some(10u64))), (0, ('b', Some(20)))];
+    /// let out = run_two_sorted(2, records, table, |records, table| {
+    ///     records.join_table(table, |r| *r, |r, v| (r, *v))
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![('a', 10)]);
+    /// ```
     fn join_table<K, V, O>(
         self,
         table: Stream<'scope, (K, Option<V>)>,
@@ -67,6 +81,20 @@ pub trait TableJoin<'scope, D: Data>: Sized {
 
     /// Left outer join: every record, with its key's value if the table has one as of the
     /// record's time, through `f`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_two_sorted};
+    /// // "a" is set at time 0 and removed at time 2: only the record at time 1 sees it.
+    /// let records = vec![(1, 'a'), (1, 'c'), (3, 'a')];
+    /// let table = vec![(0, ('a', Some(10u64))), (2, ('a', None))];
+    /// let out = run_two_sorted(2, records, table, |records, table| {
+    ///     records.left_join_table(table, |r| *r, |r, v| (r, v.copied()))
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![('a', None), ('a', Some(10)), ('c', None)]);
+    /// ```
     fn left_join_table<K, V, O>(
         self,
         table: Stream<'scope, (K, Option<V>)>,

@@ -38,6 +38,29 @@ pub trait WindowJoin<'scope, K: Data + Hash + Eq, A: Data>: Sized {
     /// event-time order; with `outer`, also `f(key, a, None)` for a left record without a
     /// partner in the window (a left outer join). Lateness and the late outputs as in
     /// [`cogroup_by_event_window`](CoGroupWindows::cogroup_by_event_window).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sluice_engine::{prelude::*, testing::run_two_sorted};
+    /// // Clicks with the views of their ad in the same second; "b" has none (outer join).
+    /// let clicks = vec![(0, ('a', 100u64, 'x')), (0, ('b', 100, 'w'))];
+    /// let views = vec![(0, ('a', 900u64, 'y')), (0, ('a', 1100, 'z'))];
+    /// let out = run_two_sorted(2, clicks, views, |clicks, views| {
+    ///     let second = WindowSpec::tumbling(Duration::from_secs(1));
+    ///     let (joined, _, _) =
+    ///         clicks.window_join(views, second, 0, true, |_, c, v| (*c, v.copied()));
+    ///     joined
+    ///         .filter(|w| !w.value.is_empty())
+    ///         .map(|w| (w.key, w.value))
+    /// })
+    /// .unwrap();
+    /// assert_eq!(
+    ///     out,
+    ///     vec![('a', vec![('x', Some('y'))]), ('b', vec![('w', None)])]
+    /// );
+    /// ```
     #[allow(clippy::type_complexity)]
     fn window_join<B: Data, O: 'static>(
         self,

@@ -48,6 +48,18 @@ use crate::time::Time;
 pub trait Windowed<'scope, K: Data + Hash + Eq>: Sized {
     /// Each key's number of records in each window, as `(window end, key, count)`, emitted at
     /// the window's end once the frontier has passed it; windows without records emit nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sluice_engine::{prelude::*, testing::run_timed_sorted};
+    /// // (timestamp, key): per second, each key's count as (window end, key, count).
+    /// let keys = vec![(100, 'a'), (900, 'a'), (1500, 'a'), (1500, 'b')];
+    /// let second = WindowSpec::tumbling(Duration::from_secs(1));
+    /// let out = run_timed_sorted(2, keys, move |s| s.count_by_key_and_window(second)).unwrap();
+    /// assert_eq!(out, vec![(1000, 'a', 2), (2000, 'a', 1), (2000, 'b', 1)]);
+    /// ```
     fn count_by_key_and_window(self, spec: WindowSpec) -> Stream<'scope, (Time, K, u64)>;
 }
 

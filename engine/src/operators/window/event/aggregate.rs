@@ -27,6 +27,23 @@ struct Window<K, A> {
 pub trait EventWindows<'scope, K: Data + Hash + Eq>: Sized {
     /// Each key's count per window, and the records too late for all their windows; see the
     /// module docs. `lateness` is in ms.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// // (key, event time) -> per key and second: (key, window start, count)
+    /// let clicks = vec![('a', 100u64), ('b', 200), ('a', 900), ('a', 1500)];
+    /// let out = run_sorted(2, clicks, |s| {
+    ///     let s = s.with_event_time(|(_, t)| *t, Watermarks::ascending());
+    ///     let (counts, _late) =
+    ///         s.count_by_event_window(WindowSpec::tumbling(Duration::from_secs(1)), 0);
+    ///     counts.map(|w| (w.key, w.start, w.count))
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![('a', 0, 2), ('a', 1000, 1), ('b', 0, 1)]);
+    /// ```
     #[allow(clippy::type_complexity)]
     fn count_by_event_window(
         self,
@@ -59,19 +76,27 @@ pub trait EventWindowAggregates<'scope, K: Data + Hash + Eq, V: Data>: Sized {
     /// in [`count_by_event_window`](EventWindows::count_by_event_window), which is this with a
     /// counter.
     ///
+    /// # Examples
+    ///
     /// ```
     /// # use std::time::Duration;
-    /// # use sluice_engine::prelude::*;
-    /// # use sluice_engine::operators::event_window::{EventWindowAggregates, WindowAggregate};
-    /// # fn average<'s>(readings: Stream<'s, (String, Time, f64)>) -> Stream<'s, WindowAggregate<String, (f64, u64)>> {
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
     /// // (sensor, time, reading) -> per sensor and minute: (sum, count)
-    /// let (sums, _late) = readings.aggregate_by_event_window(
-    ///     WindowSpec::tumbling(Duration::from_secs(60)),
-    ///     0,
-    ///     |acc: &mut (f64, u64), reading| { acc.0 += reading; acc.1 += 1 },
-    /// );
-    /// sums
-    /// # }
+    /// let readings = vec![('s', 1_000u64, 2.0), ('s', 2_000, 4.0), ('s', 61_000, 1.0)];
+    /// let out = run_sorted(2, readings, |s| {
+    ///     let s = s.with_event_time(|(_, t, _)| *t, Watermarks::ascending());
+    ///     let (sums, _late) = s.aggregate_by_event_window(
+    ///         WindowSpec::tumbling(Duration::from_secs(60)),
+    ///         0,
+    ///         |acc: &mut (u64, u64), reading| {
+    ///             acc.0 += *reading as u64;
+    ///             acc.1 += 1
+    ///         },
+    ///     );
+    ///     sums.map(|w| (w.start, w.value))
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![(0, (6, 2)), (60_000, (1, 1))]);
     /// ```
     #[allow(clippy::type_complexity)]
     fn aggregate_by_event_window<A: Data + Default>(

@@ -61,6 +61,20 @@ pub trait CountWindows<'scope, K: Data + Hash + Eq, V: Data>: Sized {
     /// Every `slide` records of a key, the window of its last `size` records as `(event time,
     /// value)` in event-time order, from the first record's time to just after the last's; and
     /// the records late on arrival. See the module docs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// // (key, event time, value) -> every 2 records of a key, its last 2, in event-time order.
+    /// let events = vec![('a', 20u64, 'y'), ('a', 10, 'x'), ('b', 30, 'w')];
+    /// let out = run_sorted(2, events, |s| {
+    ///     let s = s.with_event_time(|(_, t, _)| *t, Watermarks::ascending());
+    ///     s.window_by_count(2, 2).0.map(|w| (w.key, w.value))
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![('a', vec![(10, 'x'), (20, 'y')])]);
+    /// ```
     #[allow(clippy::type_complexity)]
     fn window_by_count(
         self,

@@ -43,6 +43,25 @@ use crate::time::Time;
 pub trait ProcessWindows<'scope, K: Data + Hash + Eq, V: Data>: Sized {
     /// Each key's result per window: `f(key, start..end, records)` over the window's records
     /// as `(event time, value)`, in event-time order; see the module docs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// // (key, event time, value) -> per key and second: the values in event-time order
+    /// let events = vec![('a', 900u64, 'y'), ('a', 100, 'x'), ('a', 1200, 'z')];
+    /// let out = run_sorted(2, events, |s| {
+    ///     let s = s.with_event_time(|(_, t, _)| *t, Watermarks::ascending());
+    ///     let second = WindowSpec::tumbling(Duration::from_secs(1));
+    ///     let (windows, _late) = s.process_event_window(second, 0, |_, _, records| {
+    ///         records.into_iter().map(|(_, v)| v).collect::<String>()
+    ///     });
+    ///     windows.map(|w| (w.start, w.value))
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![(0, "xy".to_string()), (1000, "z".to_string())]);
+    /// ```
     fn process_event_window<O: 'static>(
         self,
         spec: WindowSpec,
@@ -93,6 +112,24 @@ pub trait CoGroupWindows<'scope, K: Data + Hash + Eq, A: Data>: Sized {
     /// either side may be empty. Firing, lateness and updates as in
     /// [`process_event_window`](ProcessWindows::process_event_window); the records too late
     /// for all their windows come out of the second (left) and third (right) streams.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sluice_engine::{prelude::*, testing::run_two_sorted};
+    /// // Per key and second: (left records, right records).
+    /// let left = vec![(0, ('a', 100u64, 1u64)), (0, ('a', 200, 2))];
+    /// let right = vec![(0, ('a', 300u64, 10u64)), (0, ('b', 100, 20))];
+    /// let out = run_two_sorted(2, left, right, |l, r| {
+    ///     let second = WindowSpec::tumbling(Duration::from_secs(1));
+    ///     let (windows, _, _) =
+    ///         l.cogroup_by_event_window(r, second, 0, |_, ls, rs| (ls.len(), rs.len()));
+    ///     windows.map(|w| (w.key, w.value))
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![('a', (2, 1)), ('b', (0, 1))]);
+    /// ```
     #[allow(clippy::type_complexity)]
     fn cogroup_by_event_window<B: Data, O: 'static>(
         self,

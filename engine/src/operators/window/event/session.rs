@@ -45,6 +45,25 @@ pub trait SessionWindows<'scope, K: Data + Hash + Eq>: Sized {
     /// [time windows](super): an allowed late event updates (or merges into) a fired session
     /// and the new count is emitted as an update; an event whose session would already be past
     /// `end + lateness` goes to the late output. `gap` and `lateness` are in ms.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// // (key, event time) -> sessions closed by 10 ms of inactivity: (key, start, end, count)
+    /// let clicks = vec![('a', 0u64), ('a', 5), ('a', 30), ('b', 7)];
+    /// let out = run_sorted(2, clicks, |s| {
+    ///     let s = s.with_event_time(|(_, t)| *t, Watermarks::ascending());
+    ///     s.count_by_session(10, 0)
+    ///         .0
+    ///         .map(|w| (w.key, w.start, w.end, w.count))
+    /// })
+    /// .unwrap();
+    /// assert_eq!(
+    ///     out,
+    ///     vec![('a', 0, 15, 2), ('a', 30, 40, 1), ('b', 7, 17, 1)]
+    /// );
+    /// ```
     #[allow(clippy::type_complexity)]
     fn count_by_session(
         self,
@@ -81,6 +100,26 @@ pub trait SessionAggregates<'scope, K: Data + Hash + Eq, V: Data>: Sized {
     /// when an event joins them; `merge` must agree with `add` in any order (as Flink's
     /// `AggregateFunction::merge`). Firing and lateness as in
     /// [`count_by_session`](SessionWindows::count_by_session), which is this with a counter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// // (key, event time, amount) -> each session's total
+    /// let spends = vec![('a', 0u64, 3u64), ('a', 5, 4), ('a', 30, 1)];
+    /// let out = run_sorted(2, spends, |s| {
+    ///     let s = s.with_event_time(|(_, t, _)| *t, Watermarks::ascending());
+    ///     let (totals, _late) = s.aggregate_by_session(
+    ///         10,
+    ///         0,
+    ///         |sum: &mut u64, v| *sum += v,
+    ///         |sum, other| *sum += other,
+    ///     );
+    ///     totals.map(|w| (w.key, w.start, w.value))
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![('a', 0, 7), ('a', 30, 1)]);
+    /// ```
     fn aggregate_by_session<A: Data + Default>(
         self,
         gap: Time,

@@ -50,6 +50,23 @@ pub trait TopKPerWindow<'scope, K: Data + Hash + Ord>: Sized {
     /// Each window's `k` highest counts, highest first, as one result with the key `()`;
     /// `lateness` (ms) must be the lateness the counts were made with, so that a window's
     /// ranking is kept exactly as long as its counts may change. See the module docs.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// // The most clicked key of each second.
+    /// let clicks = vec![('a', 100u64), ('b', 200), ('b', 300), ('a', 1100)];
+    /// let out = run_sorted(2, clicks, |s| {
+    ///     let s = s.with_event_time(|(_, t)| *t, Watermarks::ascending());
+    ///     let (counts, _) =
+    ///         s.count_by_event_window(WindowSpec::tumbling(Duration::from_secs(1)), 0);
+    ///     counts.top_k_per_window(1, 0).map(|w| (w.start, w.value))
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![(0, vec![('b', 2)]), (1000, vec![('a', 1)])]);
+    /// ```
     fn top_k_per_window(
         self,
         k: usize,
