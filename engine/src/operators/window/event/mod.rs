@@ -85,7 +85,9 @@ pub struct WindowAggregate<K, A> {
     pub end: Time,
     /// The window's start (inclusive).
     pub start: Time,
+    /// The key it is for.
     pub key: K,
+    /// The aggregate of the window's records for the key.
     pub value: A,
     /// `false` for the window's first firing, `true` for a later update caused by a late record.
     pub update: bool,
@@ -98,7 +100,9 @@ pub struct WindowCount<K> {
     pub end: Time,
     /// The window's start (inclusive).
     pub start: Time,
+    /// The key it is for.
     pub key: K,
+    /// How many of the window's records have the key.
     pub count: u64,
     /// `false` for the window's first firing, `true` for a later update caused by a late record.
     pub update: bool,
