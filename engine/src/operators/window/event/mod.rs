@@ -26,7 +26,7 @@
 //! - [`session`]: session windows (a gap of inactivity closes them; merging), counted or
 //!   aggregated;
 //! - [`count`]: count windows — every `slide` records of a key, in event-time order;
-//! - [`top_k`]: the `k` largest counts of each window, across keys.
+//! - [`top_k`](mod@top_k): the `k` largest counts of each window, across keys.
 //!
 //! **Non-keyed windows** (Flink's `windowAll`) are keyed windows with the key `()`: all records
 //! meet on one worker, as `windowAll` runs with parallelism 1. **Processing-time windows** are
