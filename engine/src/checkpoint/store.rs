@@ -78,8 +78,8 @@ pub struct Metadata {
     pub inputs: BTreeMap<String, super::Input>,
     /// The checkpointed operators.
     pub operators: Vec<String>,
-    /// Workers per process when it was taken: state is partitioned by worker, so a restore
-    /// needs the same number.
+    /// Workers in all processes together when it was taken: state is partitioned by worker,
+    /// so a restore needs the same number.
     pub workers: usize,
     /// Processes when it was taken (1 unless the job ran from a hostfile).
     pub processes: usize,
