@@ -7,6 +7,8 @@
 //! micro-batch layer ([`minibatch`]), the serving layer ([`serving`]), the jobs ([`jobs`]), the
 //! benchmark harness ([`bench`](mod@bench)), and builds the `sluice` command.
 
+#![warn(missing_docs)]
+
 pub use sluice_bench as bench;
 pub use sluice_engine as engine;
 pub use sluice_engine::prelude;

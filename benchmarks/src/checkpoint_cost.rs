@@ -27,6 +27,7 @@ pub struct CheckpointBenchConfig {
     pub keys: usize,
     /// Lines per throughput run.
     pub lines: u64,
+    /// Timely workers each run uses.
     pub workers: usize,
     /// Runs per figure (the median is reported with the spread); for throughput, rounds of
     /// one run per interval.
@@ -40,11 +41,13 @@ pub struct CheckpointBenchConfig {
 /// The figures.
 #[derive(Clone, Debug, Serialize)]
 pub struct CheckpointFigures {
+    /// What was measured, so the figures say what they are of.
     pub config: CheckpointBenchConfig,
     /// Bytes of one snapshot of the state (one frame).
     pub snapshot_bytes: u64,
     /// Encoding and decoding speed of that snapshot, MB/s.
     pub encode_mb_per_sec: Spread,
+    /// Decoding speed of that snapshot, MB/s (the restore side of the same frame).
     pub decode_mb_per_sec: Spread,
     /// Writing it durably (temporary file, fsync, rename) and committing an epoch, ms.
     pub write_and_commit_ms: Spread,
@@ -58,7 +61,9 @@ pub struct CheckpointFigures {
 /// Word count's throughput at one checkpoint interval (none: no checkpoints).
 #[derive(Clone, Debug, Serialize)]
 pub struct ThroughputWithCheckpoints {
+    /// The checkpoint interval, ms; `None` for the run without checkpoints.
     pub interval_ms: Option<u64>,
+    /// Words counted per second.
     pub words_per_sec: Spread,
     /// Throughput relative to the same round's run without checkpoints (1.0 = no cost).
     pub relative: Spread,

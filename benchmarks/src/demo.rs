@@ -32,8 +32,11 @@ use sluice_jobs::wordcount;
 pub enum DemoInput {
     /// `lines_per_sec` lines of `corpus` for `seconds`.
     Generated {
+        /// The corpus the lines are drawn from.
         corpus: CorpusSpec,
+        /// Lines sent per second (a few, so that a person can follow the timeline).
         lines_per_sec: f64,
+        /// How long lines are sent, in seconds.
         seconds: f64,
     },
     /// Lines read from a reader (stdin) until it ends.
@@ -42,11 +45,15 @@ pub enum DemoInput {
 
 /// What the demo measured.
 pub struct DemoSummary {
+    /// Lines sent to both jobs.
     pub lines: u64,
+    /// Native mode's latency, from a line's send time to its output, in ms.
     pub native: Percentiles,
+    /// Micro-batch mode's latency, from a line's send time to its output, in ms.
     pub minibatch: Percentiles,
     /// The final counts of each mode, sorted by word (they must agree).
     pub native_counts: Vec<(String, u64)>,
+    /// The final counts of micro-batch mode, sorted by word.
     pub minibatch_counts: Vec<(String, u64)>,
 }
 

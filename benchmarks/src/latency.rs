@@ -46,6 +46,7 @@ pub enum LoadSource {
     InProcess,
     /// `sluice loadgen` as a separate process, over TCP on loopback (`exe` is the sluice binary).
     Tcp {
+        /// The `sluice` executable to start `sluice loadgen` from; not saved in results.
         #[serde(skip)]
         exe: PathBuf,
     },
@@ -54,10 +55,13 @@ pub enum LoadSource {
 /// One latency configuration.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LatencyConfig {
+    /// The job measured.
     #[serde(flatten)]
     pub workload: Workload,
+    /// Native or micro-batch (with its batch interval).
     #[serde(flatten)]
     pub mode: Mode,
+    /// Timely workers the job runs with.
     pub workers: usize,
     /// Lines per second.
     pub rate: f64,
@@ -65,7 +69,9 @@ pub struct LatencyConfig {
     pub seconds: f64,
     /// Seconds at the start whose inputs are not measured.
     pub warmup: f64,
+    /// The corpus the lines are drawn from.
     pub corpus: CorpusSpec,
+    /// Where the load comes from.
     pub load: LoadSource,
 }
 
@@ -103,11 +109,13 @@ impl LatencyConfig {
 /// One run's figures.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LatencyRun {
-    /// Lines sent, and lines the job read.
+    /// Lines sent.
     pub lines_sent: u64,
+    /// Lines the job read: all of them, if nothing was lost.
     pub lines_read: u64,
-    /// Outputs a plain loop over the sent lines expects, and outputs that reached the sink.
+    /// Outputs a plain loop over the sent lines expects.
     pub outputs_expected: u64,
+    /// Outputs that reached the sink.
     pub outputs_seen: u64,
     /// Outputs measured (those of inputs scheduled after the warm-up).
     pub measured: u64,
@@ -116,6 +124,7 @@ pub struct LatencyRun {
     /// Lines the job consumed per second over those seconds: the offered rate if it kept up,
     /// less if a backlog grew.
     pub lines_per_sec: f64,
+    /// Latency of the measured outputs, from each input's scheduled send time, in ms.
     pub latency_ms: Percentiles,
     /// What `sluice loadgen` reported (TCP load only).
     pub loadgen: Option<LoadgenReport>,
@@ -138,13 +147,19 @@ impl LatencyRun {
 /// A configuration's runs, summarized.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct LatencyMeasurement {
+    /// What was measured.
     pub config: LatencyConfig,
+    /// Each run's figures, in the order they ran.
     pub runs: Vec<LatencyRun>,
-    /// Percentiles (ms) of each run: min, median and max over the runs.
+    /// Each run's median latency in ms: min, median and max over the runs.
     pub p50_ms: Spread,
+    /// Each run's p99 latency in ms, over the runs.
     pub p99_ms: Spread,
+    /// Each run's p99.9 latency in ms, over the runs.
     pub p999_ms: Spread,
+    /// Each run's maximum latency in ms, over the runs.
     pub max_ms: Spread,
+    /// Each run's consumed lines/s, over the runs.
     pub lines_per_sec: Spread,
     /// The latency distribution of all runs together, as (latency ms, fraction at or below).
     pub cdf: Vec<(f64, f64)>,

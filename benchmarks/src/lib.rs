@@ -20,6 +20,8 @@
 //! Every figure comes from a release build, after a warm-up that is not counted, as the
 //! min / median / max of several runs, with the record counts that show nothing was lost.
 
+#![warn(missing_docs)]
+
 pub mod architectures;
 pub mod batch_overhead;
 pub mod checkpoint_cost;

@@ -76,9 +76,11 @@ pub struct LoadgenReport {
     pub rate: Option<f64>,
     /// Lines sent per second.
     pub achieved_rate: f64,
-    /// How late lines were sent relative to their schedule, in ms.
+    /// How late lines were sent relative to their schedule, in ms: the median.
     pub lag_p50_ms: f64,
+    /// The 99th percentile of that lag, in ms.
     pub lag_p99_ms: f64,
+    /// The largest lag, in ms: how far the generator itself fell behind at worst.
     pub lag_max_ms: f64,
 }
 

@@ -5,11 +5,17 @@ use serde::Serialize;
 /// What the figures were measured on.
 #[derive(Clone, Debug, Serialize)]
 pub struct Machine {
+    /// The CPU's model name from `/proc/cpuinfo`; `unknown` elsewhere.
     pub cpu: String,
+    /// Hardware threads available to the process.
     pub cores: usize,
+    /// Total memory, in GiB (0 where `/proc/meminfo` is absent).
     pub memory_gib: f64,
+    /// The operating system (`linux`, `macos`, ...).
     pub os: String,
+    /// The version of Sluice that measured.
     pub sluice_version: String,
+    /// `release` or `debug`: debug figures are not comparable with anything.
     pub build: String,
 }
 

@@ -19,32 +19,45 @@ use crate::throughput::Measurement;
 /// Everything a benchmark run produced.
 #[derive(Serialize)]
 pub struct Report<'a> {
+    /// The command line that produced it, to rerun it.
     pub command: String,
+    /// What it was measured on.
     pub machine: Machine,
+    /// The corpus every workload read.
     pub corpus: CorpusSpec,
+    /// The max-throughput configurations, in the order they ran.
     pub max_throughput: &'a [Measurement],
+    /// The fixed-rate latency configurations, in the order they ran.
     pub latency: &'a [LatencyMeasurement],
+    /// The micro-batch overhead figures; `None` if they were not measured.
     pub batch_overhead: Option<&'a BatchOverhead>,
 }
 
 /// One configuration, as the table and the CSV show it.
 pub struct Row {
+    /// The job (`wordcount`, `wordcount (hand loop)`, ...).
     pub workload: String,
+    /// `native`, `micro-batch`, or `1 thread` for the hand loop.
     pub mode: String,
+    /// The batch interval in ms; `None` in native mode.
     pub interval_ms: Option<u64>,
+    /// Timely workers.
     pub workers: usize,
     /// "max (file)", "100k/s", "tcp 100k/s"…
     pub load: String,
     /// Lines per second asked for (fixed-rate rows).
     pub rate: Option<f64>,
+    /// Records per second (see `unit`): min, median, max over the runs.
     pub throughput: Spread,
     /// What the throughput counts: words at max throughput, input lines at a fixed rate.
     pub unit: String,
     /// Latency of the median run (fixed-rate rows).
     pub latency: Option<Percentiles>,
-    /// Outputs a plain loop expects, and outputs the sink saw (in the workload's unit).
+    /// Outputs a plain loop expects (in the workload's unit), over all runs.
     pub records_in: u64,
+    /// Outputs the sink saw, over all runs.
     pub records_out: u64,
+    /// Whether every expected record, and nothing else, came out.
     pub complete: bool,
 }
 

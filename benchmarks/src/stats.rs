@@ -6,8 +6,11 @@ use serde::{Deserialize, Serialize};
 /// Min, median and max of a set of runs.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
 pub struct Spread {
+    /// The smallest value.
     pub min: f64,
+    /// The middle value (the upper one of an even count): the figure reported.
     pub median: f64,
+    /// The largest value.
     pub max: f64,
 }
 
@@ -30,9 +33,13 @@ impl Spread {
 /// Latency percentiles in ms.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
 pub struct Percentiles {
+    /// The median, in ms.
     pub p50: f64,
+    /// The 99th percentile, in ms.
     pub p99: f64,
+    /// The 99.9th percentile, in ms.
     pub p999: f64,
+    /// The largest, in ms.
     pub max: f64,
 }
 

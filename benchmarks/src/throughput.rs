@@ -52,9 +52,11 @@ pub struct Measurement {
     pub mode: Option<Mode>,
     /// "memory" or "file".
     pub source: String,
+    /// Timely workers (1 for the hand loop).
     pub workers: usize,
-    /// Words fed in per run, and words the final table counted (must be equal).
+    /// Words fed in per run.
     pub words_in: u64,
+    /// Words the final table counted: equal to `words_in`, or something was lost.
     pub words_out: u64,
     /// Seconds per measured run.
     pub seconds: Vec<f64>,
@@ -68,7 +70,6 @@ pub struct Measurement {
     pub peak_memory_mib: Option<f64>,
 }
 
-/// The hand-written reference: counts the words of `lines` on one thread; returns the word total.
 impl ThroughputConfig {
     /// How many timed runs (warm-ups included) [`measure`] makes: the hand loop, then per
     /// worker count native on memory and file, and each micro-batch interval on file.
@@ -85,6 +86,8 @@ impl ThroughputConfig {
     }
 }
 
+/// The hand-written reference: counts the words of `lines` on one thread; returns the word
+/// total and the number of distinct words.
 pub fn hand_loop(lines: &[String]) -> (u64, usize) {
     let mut counts = new_map::<&str, u64>();
     let mut words = 0;

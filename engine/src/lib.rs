@@ -52,6 +52,8 @@
 //! assert_eq!(counts, vec![("a".to_string(), 1), ("b".to_string(), 2)]);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod checkpoint;
 pub mod checkpointed;
 pub mod clock;

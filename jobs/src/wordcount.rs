@@ -102,7 +102,7 @@ pub fn batch_word_counts<'scope>(
 
 /// Runs word count over `source` and returns the final table (on process 0; empty elsewhere),
 /// sorted by word. With `print`, every running-count update is printed to stdout as it
-/// happens, as Flink's `DataStream.print()` prints `keyBy(word).sum(1)` (see [`print_updates`]).
+/// happens, as Flink's `DataStream.print()` prints `keyBy(word).sum(1)` (see `print_updates`).
 pub fn run(
     execution: Execution,
     source: LineSource,

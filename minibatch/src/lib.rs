@@ -35,6 +35,8 @@
 //! assert_eq!(second, vec![("a".into(), 1), ("b".into(), 2), ("c".into(), 1)]);
 //! ```
 
+#![warn(missing_docs)]
+
 mod batch;
 mod batch_clock;
 pub mod conformance;

@@ -35,14 +35,17 @@ use crate::stats::{cdf, Percentiles};
 /// What to compare on.
 #[derive(Clone, Debug)]
 pub struct CompareConfig {
+    /// The view both architectures serve.
     pub workload: ViewWorkload,
     /// Events in the log before the architectures start.
     pub initial: u64,
-    /// Events appended per second while freshness is measured, and for how long.
+    /// Events appended per second while freshness is measured.
     pub rate: u64,
+    /// How long freshness is measured, in seconds.
     pub seconds: f64,
     /// `embedded` or `redis://HOST:PORT`.
     pub serving: String,
+    /// Timely workers each job runs with.
     pub workers: usize,
     /// Lambda's batch layer recomputes its view this often (besides on a code change).
     pub batch_every: Option<Duration>,
@@ -53,20 +56,27 @@ pub struct CompareConfig {
 /// One architecture's figures.
 #[derive(Debug, Serialize)]
 pub struct ArchitectureReport {
+    /// `kappa` or `lambda`.
     pub name: String,
     /// Append → visible in the served view, ms.
     pub freshness: Percentiles,
+    /// The freshness distribution as `(ms, fraction of probes)` points, for the CDF plot.
     pub freshness_cdf: Vec<(f64, f64)>,
+    /// How many probes' freshness was measured.
     pub probes: u64,
     /// From the code change to the new version being served, ms.
     pub reprocessing_ms: f64,
+    /// CPU time the process spent on the architecture's run (user + system), in s; `None`
+    /// where `/proc` is not available.
     pub cpu_seconds: Option<f64>,
+    /// Peak resident memory during the run, in bytes; `None` where `/proc` is not available.
     pub peak_memory_bytes: Option<u64>,
     /// Lines of code of the architecture's driver (lambda's includes the kappa job it runs as
     /// its speed layer), beside the view program both share.
     pub lines_of_code: usize,
     /// Whether the final served view equals a plain loop over the whole log.
     pub equals_reference: bool,
+    /// Keys in the final view.
     pub keys: usize,
     /// Lambda: how many generations (batch views) were built, the code change's included.
     pub batch_views: Option<u32>,
@@ -75,14 +85,22 @@ pub struct ArchitectureReport {
 /// The comparison.
 #[derive(Debug, Serialize)]
 pub struct CompareReport {
+    /// The workload's name (`wordcount`, `hashtags`, `ysb`).
     pub workload: String,
+    /// Lambda's periodic recomputation interval, in ms; `None` if it only recomputes on the
+    /// code change.
     pub batch_every_ms: Option<f64>,
+    /// Events in the log at the end: the initial ones and those appended while measuring.
     pub events: u64,
+    /// How many of them were late (see [`is_late`]).
     pub late_events: u64,
+    /// The serving store: `embedded` or `redis://HOST:PORT`.
     pub serving: String,
     /// Whether both final views are equal (to each other and to the plain loop).
     pub views_equal: bool,
+    /// Kappa's figures.
     pub kappa: ArchitectureReport,
+    /// Lambda's figures.
     pub lambda: ArchitectureReport,
 }
 

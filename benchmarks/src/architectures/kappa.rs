@@ -41,12 +41,17 @@ pub type ViewProgram =
 /// Where a kappa job reads, writes and checkpoints.
 #[derive(Clone)]
 pub struct Kappa {
+    /// The event log directory it reads.
     pub log: PathBuf,
+    /// The serving store it writes the view to.
     pub store: Arc<dyn ServingStore>,
+    /// The view's name in the store: each version is written under it, and the version
+    /// served is published under it.
     pub view: String,
     /// The offset to replay from: 0 for kappa (the speed layer of lambda starts where its
     /// batch view ends).
     pub from: u64,
+    /// Timely workers the job runs with.
     pub workers: usize,
     /// Each version checkpoints in `checkpoints/v<version>`.
     pub checkpoints: PathBuf,

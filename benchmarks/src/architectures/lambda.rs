@@ -30,20 +30,28 @@ use super::kappa::{Kappa, KappaRun, ViewProgram};
 /// Where a lambda view's layers read, write and checkpoint.
 #[derive(Clone)]
 pub struct Lambda {
+    /// The event log directory both layers read.
     pub log: PathBuf,
+    /// The serving store the layers write their views to.
     pub store: Arc<dyn ServingStore>,
+    /// The served view's name; the layers of generation `g` write `VIEW-batch-g` and
+    /// `VIEW-rt-g`.
     pub view: String,
+    /// Timely workers each layer's job runs with.
     pub workers: usize,
     /// The speed layer of generation `g` checkpoints in `checkpoints/rt-g`.
     pub checkpoints: PathBuf,
+    /// The speed layer's checkpoint interval, in ms of log time.
     pub every: Time,
 }
 
 /// A served generation: its speed layer (running) and what building it took.
 pub struct Generation {
+    /// The generation's number, counting from 1; the served view names it.
     pub number: u32,
     /// The offset the batch view ends at.
     pub batch_end: u64,
+    /// The speed layer, still running: it keeps the generation fresh until it is retired.
     pub speed: KappaRun,
     /// Batch layer, then speed layer catching up.
     pub batch_time: Duration,

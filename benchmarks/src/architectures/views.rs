@@ -37,8 +37,11 @@ use sluice_jobs::ysb::{self, AdEvents};
 /// What the architectures compute.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ViewWorkload {
+    /// Running count of each word (version 2: lower-cased).
     Wordcount,
+    /// Count of each hashtag per 1 s event-time window (version 2: per 5 s window).
     Hashtags,
+    /// YSB's ad views per campaign per 10 s event-time window (version 2: views and clicks).
     Ysb,
 }
 

@@ -44,19 +44,37 @@ const BLOCK: u64 = 64 << 10;
 pub enum Input {
     /// A file read once.
     File {
+        /// Its canonical path: the same file named two ways is one input.
         path: PathBuf,
+        /// Its size in bytes.
         bytes: u64,
         /// CRC32 of the sampled blocks.
         sample_crc: u32,
     },
     /// An event log.
-    Log { path: PathBuf, id: Option<String> },
+    Log {
+        /// The log directory's canonical path.
+        path: PathBuf,
+        /// The identity its writer gave it when it was created; `None` for a log without one,
+        /// which only ever matches itself at the same path.
+        id: Option<String>,
+    },
     /// A directory watched for new files.
-    Directory { path: PathBuf },
+    Directory {
+        /// The directory's canonical path.
+        path: PathBuf,
+    },
     /// A TCP server.
-    Socket { address: String },
+    Socket {
+        /// Its `host:port`, as given.
+        address: String,
+    },
     /// Generated input, by its settings.
-    Generated { settings: String },
+    Generated {
+        /// The generator's settings in one line (what `sluice run` was told to generate and
+        /// the corpus spec): the same settings generate the same records.
+        settings: String,
+    },
 }
 
 impl Input {

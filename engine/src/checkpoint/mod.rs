@@ -48,13 +48,20 @@ pub enum CheckpointError {
     /// A checkpoint file or directory could not be read or written.
     #[error("checkpoint file {path}: {source}")]
     Io {
+        /// The checkpoint file or directory.
         path: PathBuf,
+        /// Why the operating system refused.
         #[source]
         source: std::io::Error,
     },
     /// A checkpoint file is damaged or not what it should be.
     #[error("checkpoint file {path} is corrupt: {reason}")]
-    Corrupt { path: PathBuf, reason: String },
+    Corrupt {
+        /// The damaged file.
+        path: PathBuf,
+        /// What is wrong with it (a checksum, a length, a missing part...).
+        reason: String,
+    },
     /// State could not be encoded.
     #[error("cannot encode checkpoint state: {0}")]
     Encode(String),

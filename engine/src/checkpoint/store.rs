@@ -78,7 +78,10 @@ pub struct Metadata {
     pub inputs: BTreeMap<String, super::Input>,
     /// The checkpointed operators.
     pub operators: Vec<String>,
+    /// Workers in all processes together when it was taken: state is partitioned by worker,
+    /// so a restore needs the same number.
     pub workers: usize,
+    /// Processes when it was taken (1 unless the job ran from a hostfile).
     pub processes: usize,
     /// Every part file of the epoch and its size in bytes; filled in by the commit.
     pub parts: BTreeMap<String, u64>,
@@ -121,7 +124,9 @@ fn metadata_crc(metadata: &Metadata) -> Result<u32, CheckpointError> {
 /// A committed checkpoint whose files all checked out.
 #[derive(Clone, Debug)]
 pub struct Checkpoint {
+    /// The epoch's directory, holding its part files and `metadata.json`.
     pub dir: PathBuf,
+    /// Its metadata, checksum verified.
     pub metadata: Metadata,
 }
 
@@ -135,12 +140,15 @@ impl Checkpoint {
 /// One epoch as `sluice checkpoint inspect` lists it.
 #[derive(Clone, Debug, Serialize)]
 pub struct EpochReport {
+    /// The epoch, which also names its directory.
     pub epoch: Time,
     /// Whether `LATEST` points at it.
     pub latest: bool,
     /// Total bytes of its part files.
     pub bytes: u64,
+    /// How many part files it has.
     pub parts: usize,
+    /// The checkpointed operators whose state it holds.
     pub operators: Vec<String>,
     /// What it was taken of (see [`super::Input`]).
     pub inputs: Vec<String>,

@@ -12,15 +12,19 @@ use crate::time::Time;
 /// A log's extent and health.
 #[derive(Debug, Serialize)]
 pub struct LogInfo {
+    /// The log's directory.
     pub dir: PathBuf,
     /// The oldest offset kept.
     pub start_offset: u64,
     /// The offset the next append gets.
     pub next_offset: u64,
+    /// Total size of its segment files, in bytes.
     pub bytes: u64,
-    /// The smallest and largest record times.
+    /// The smallest record time; `None` if the log holds no record.
     pub min_time: Option<Time>,
+    /// The largest record time; `None` if the log holds no record.
     pub max_time: Option<Time>,
+    /// Its segment files, oldest first.
     pub segments: Vec<SegmentInfo>,
     /// The first damage found, naming its file and offset; `None` if every record checks out.
     /// A torn record at the very end (a crash mid-append) is not damage: the writer cuts it off.
@@ -34,8 +38,11 @@ pub struct LogInfo {
 /// One segment file.
 #[derive(Debug, Serialize)]
 pub struct SegmentInfo {
+    /// The file's name within the log directory.
     pub file: String,
+    /// The offset of its first record, which also names the file.
     pub base_offset: u64,
+    /// Its size in bytes.
     pub bytes: u64,
 }
 

@@ -57,9 +57,13 @@ fn checksum(offset: u64, time: Time, payload: &[u8]) -> u32 {
 pub enum Decoded<'a> {
     /// A whole, intact record of `len` bytes on disk.
     Record {
+        /// The record's offset in the log, as its header states it.
         offset: u64,
+        /// The record's time.
         time: Time,
+        /// The record's bytes, borrowed from the input.
         payload: &'a [u8],
+        /// Bytes it takes on disk, header included: where the next record starts.
         len: usize,
     },
     /// The bytes end before the record does.

@@ -9,7 +9,7 @@
 //! A source is described by a value built *before* the job starts ([`TextFile::open`] checks the
 //! path, for instance), so a bad path or address is reported once, up front, and the per-worker
 //! closure only clones the description into its dataflow. Every such description is a
-//! [`Source`] (see [`source`]): one file per source, built natively with
+//! [`Source`] (see [`source`](mod@source)): one file per source, built natively with
 //! [`Sources::source`] and as an input DStream by the micro-batch layer from the same value.
 
 pub mod corpus;

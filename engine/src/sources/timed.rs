@@ -24,8 +24,11 @@ pub enum Next<T> {
     /// A record at `time` that started at `offset`; `None` if it is not this worker's (or was
     /// malformed and counted): it still moves the offset on, not the time.
     Record {
+        /// The record's own time.
         time: Time,
+        /// Where the record starts in the input (a byte offset or a log offset).
         offset: u64,
+        /// The record, if it is this worker's and well formed.
         item: Option<T>,
     },
     /// Nothing more for now; more may come (a log being appended to). The reader wakes the

@@ -26,7 +26,7 @@
 //! - [`session`]: session windows (a gap of inactivity closes them; merging), counted or
 //!   aggregated;
 //! - [`count`]: count windows — every `slide` records of a key, in event-time order;
-//! - [`top_k`]: the `k` largest counts of each window, across keys.
+//! - [`top_k`](mod@top_k): the `k` largest counts of each window, across keys.
 //!
 //! **Non-keyed windows** (Flink's `windowAll`) are keyed windows with the key `()`: all records
 //! meet on one worker, as `windowAll` runs with parallelism 1. **Processing-time windows** are
@@ -85,7 +85,9 @@ pub struct WindowAggregate<K, A> {
     pub end: Time,
     /// The window's start (inclusive).
     pub start: Time,
+    /// The key it is for.
     pub key: K,
+    /// The aggregate of the window's records for the key.
     pub value: A,
     /// `false` for the window's first firing, `true` for a later update caused by a late record.
     pub update: bool,
@@ -98,7 +100,9 @@ pub struct WindowCount<K> {
     pub end: Time,
     /// The window's start (inclusive).
     pub start: Time,
+    /// The key it is for.
     pub key: K,
+    /// How many of the window's records have the key.
     pub count: u64,
     /// `false` for the window's first firing, `true` for a later update caused by a late record.
     pub update: bool,
