@@ -99,11 +99,9 @@ fn ensure_identity(dir: &Path) -> Result<(), Error> {
     hasher.update(dir.as_os_str().as_encoded_bytes());
     let id = format!("{:08x}-{:016x}", hasher.finalize(), nanos as u64);
     let path = dir.join(IDENTITY);
-    crate::durable::write_atomically(&path, format!("{id}\n").as_bytes()).map_err(|e| {
-        Error::Log {
-            path,
-            reason: e.to_string(),
-        }
+    crate::durable::write_atomically(&path, format!("{id}\n").as_bytes()).map_err(|e| Error::Log {
+        path,
+        reason: e.to_string(),
     })
 }
 

@@ -24,8 +24,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use timely::dataflow::channels::pact::{ParallelizationContract, Pipeline};
 
-use crate::durable;
 use crate::checkpointed::{At, Checkpointed, CheckpointedOperator, Frontiers, Saving};
+use crate::durable;
 use crate::error::Error;
 use crate::job::JobContext;
 use crate::stream::{OutputSession, Stream};
