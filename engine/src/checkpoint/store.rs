@@ -42,7 +42,6 @@ use serde::{Deserialize, Serialize};
 
 use super::frame;
 use super::CheckpointError;
-use crate::durable;
 use crate::time::Time;
 
 const LATEST: &str = "LATEST";
@@ -374,8 +373,13 @@ impl CheckpointDir {
         let json = serde_json::to_vec_pretty(&SealedMetadata { crc32, metadata })
             .map_err(|e| CheckpointError::Encode(e.to_string()))?;
         frame::write_atomically(&pending.join(METADATA), &json)?;
-        // A replay after recovery may have re-made this epoch: the new parts replace the old.
-        durable::commit_dir(&pending, &self.committed(epoch))?;
+        let committed = self.committed(epoch);
+        if committed.exists() {
+            // A replay after recovery re-made this epoch: the new parts replace the old.
+            fs::remove_dir_all(&committed).map_err(|e| CheckpointError::io(&committed, e))?;
+        }
+        fs::rename(&pending, &committed).map_err(|e| CheckpointError::io(&committed, e))?;
+        frame::sync_dir(&self.root)?;
         frame::write_atomically(&self.root.join(LATEST), epoch.to_string().as_bytes())?;
         self.prune(epoch)
     }
