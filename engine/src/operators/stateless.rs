@@ -23,7 +23,9 @@
 //! assert_eq!(out, vec![20, 40, 100]);
 //! ```
 
-use timely::dataflow::operators::vec::{Filter, Map};
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::vec::Filter;
+use timely::dataflow::operators::Operator;
 use timely::dataflow::operators::{Concat, Inspect};
 
 use crate::stream::Stream;
@@ -96,15 +98,19 @@ pub trait Stateless<'scope, D: 'static>: Sized {
 }
 
 impl<'scope, D: 'static> Stateless<'scope, D> for Stream<'scope, D> {
-    fn map<D2: 'static>(self, f: impl FnMut(D) -> D2 + 'static) -> Stream<'scope, D2> {
-        Map::map(self, f)
+    fn map<D2: 'static>(self, mut f: impl FnMut(D) -> D2 + 'static) -> Stream<'scope, D2> {
+        per_stamp(self, "Map", move |records, out| {
+            out.extend(records.map(&mut f))
+        })
     }
-    fn flat_map<I>(self, f: impl FnMut(D) -> I + 'static) -> Stream<'scope, I::Item>
+    fn flat_map<I>(self, mut f: impl FnMut(D) -> I + 'static) -> Stream<'scope, I::Item>
     where
         I: IntoIterator,
         I::Item: 'static,
     {
-        Map::flat_map(self, f)
+        per_stamp(self, "FlatMap", move |records, out| {
+            out.extend(records.flat_map(&mut f))
+        })
     }
     fn filter(self, predicate: impl FnMut(&D) -> bool + 'static) -> Stream<'scope, D> {
         Filter::filter(self, predicate)
@@ -115,4 +121,29 @@ impl<'scope, D: 'static> Stateless<'scope, D> for Stream<'scope, D> {
     fn inspect(self, mut f: impl FnMut(&D) + 'static) -> Stream<'scope, D> {
         Inspect::inspect(self, move |d: &D| f(d))
     }
+}
+
+/// A record-at-a-time operator whose output for each input timestamp is handed on as one
+/// container of exactly its records. Timely's own `map`/`flat_map` open a session per
+/// timestamp whose builder allocates a full-capacity buffer: with a distinct timestamp per
+/// record (event-time sources, paced generators) that was a zeroed page per record, and
+/// `run hashtags` reached 1.2 GB.
+fn per_stamp<'scope, D: 'static, D2: 'static>(
+    stream: Stream<'scope, D>,
+    name: &str,
+    mut apply: impl FnMut(std::vec::Drain<'_, D>, &mut Vec<D2>) + 'static,
+) -> Stream<'scope, D2> {
+    stream.unary(Pipeline, name, move |_, _| {
+        move |input, output| {
+            let mut out = Vec::new();
+            input.for_each_stamp(|cap, data| {
+                for batch in data {
+                    apply(batch.drain(..), &mut out);
+                }
+                if !out.is_empty() {
+                    output.session(&cap).give_container(&mut out);
+                }
+            });
+        }
+    })
 }
