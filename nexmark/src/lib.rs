@@ -14,5 +14,9 @@
 #![warn(missing_docs)]
 
 pub mod generator;
+pub mod job;
 pub mod model;
+pub mod queries;
+pub mod source;
+pub mod table;
 pub mod tables;

@@ -287,6 +287,32 @@ pub trait Keyed<'scope, K: Data + Hash + Eq, V: Data>: Sized {
         self,
         f: impl FnMut(&K, V, &mut Option<S>) -> O + 'static,
     ) -> Stream<'scope, O>;
+
+    /// Like [`map_with_state`](Keyed::map_with_state), but each record may emit any number of
+    /// outputs, through `emit` (Flink's `KeyedProcessFunction` without timers): a join that
+    /// matches a record with several stored ones, or an updating aggregate that retracts its
+    /// previous result and emits the new one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # use sluice_engine::{prelude::*, testing::run_sorted};
+    /// // (key, value) -> each value with every earlier value of its key
+    /// let pairs = vec![('a', 1u64), ('a', 2), ('b', 3), ('a', 4)];
+    /// let out = run_sorted(1, pairs, |s| {
+    ///     s.flat_map_with_state(|_, v, seen: &mut Option<Vec<u64>>, emit| {
+    ///         let seen = seen.get_or_insert_with(Vec::new);
+    ///         seen.iter().for_each(|earlier| emit((*earlier, v)));
+    ///         seen.push(v);
+    ///     })
+    /// })
+    /// .unwrap();
+    /// assert_eq!(out, vec![(1, 2), (1, 4), (2, 4)]);
+    /// ```
+    fn flat_map_with_state<S: Data, O: 'static>(
+        self,
+        f: impl FnMut(&K, V, &mut Option<S>, &mut dyn FnMut(O)) + 'static,
+    ) -> Stream<'scope, O>;
 }
 
 impl<'scope, K: Data + Hash + Eq, V: Data> Keyed<'scope, K, V> for Stream<'scope, (K, V)> {
@@ -349,6 +375,27 @@ impl<'scope, K: Data + Hash + Eq, V: Data> Keyed<'scope, K, V> for Stream<'scope
                         state.insert(k, s);
                     }
                     emit(out);
+                }
+            };
+            PerKey::restored(gate, apply)
+        })
+    }
+
+    fn flat_map_with_state<S: Data, O: 'static>(
+        self,
+        mut f: impl FnMut(&K, V, &mut Option<S>, &mut dyn FnMut(O)) + 'static,
+    ) -> Stream<'scope, O> {
+        let pact = Exchange::new(|(k, _): &(K, V)| route(k));
+        self.checkpointed_unary(pact, "FlatMapWithState", move |_, gate| {
+            let apply = move |state: &mut KeyedState<K, S>,
+                              records: &mut dyn Iterator<Item = (K, V)>,
+                              emit: &mut dyn FnMut(O)| {
+                for (k, v) in records {
+                    let mut slot = state.remove(&k);
+                    f(&k, v, &mut slot, emit);
+                    if let Some(s) = slot {
+                        state.insert(k, s);
+                    }
                 }
             };
             PerKey::restored(gate, apply)

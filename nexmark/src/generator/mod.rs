@@ -120,21 +120,39 @@ impl EventSet {
 
     /// Every event, the generators' taken in turn (generator 0's first, generator 1's first,
     /// …): the order of their event times.
-    pub fn iter(&self) -> impl Iterator<Item = Event> {
-        let mut generators: Vec<Generator> =
-            (0..self.generators).map(|i| self.generator(i)).collect();
-        let mut turn = 0;
-        std::iter::from_fn(move || {
-            let n = generators.len();
-            for _ in 0..n {
-                let generator = &mut generators[turn];
-                turn = (turn + 1) % n;
-                if let Some(event) = generator.next() {
-                    return Some(event);
-                }
+    pub fn iter(&self) -> InTurn {
+        self.in_turn(0..self.generators)
+    }
+
+    /// The events of the generators `which`, taken in turn: one worker's share.
+    pub fn in_turn(&self, which: impl IntoIterator<Item = usize>) -> InTurn {
+        InTurn {
+            generators: which.into_iter().map(|i| self.generator(i)).collect(),
+            turn: 0,
+        }
+    }
+}
+
+/// Several generators' events, one from each in turn, until all are done.
+#[derive(Clone, Debug)]
+pub struct InTurn {
+    generators: Vec<Generator>,
+    turn: usize,
+}
+
+impl Iterator for InTurn {
+    type Item = Event;
+
+    fn next(&mut self) -> Option<Event> {
+        let n = self.generators.len();
+        for _ in 0..n {
+            let generator = &mut self.generators[self.turn];
+            self.turn = (self.turn + 1) % n;
+            if let Some(event) = generator.next() {
+                return Some(event);
             }
-            None
-        })
+        }
+        None
     }
 }
 

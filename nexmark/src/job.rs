@@ -1,0 +1,265 @@
+//! Running a query: events in (the generator, or given events for tests), the query's dataflow
+//! in native or micro-batch mode, and its changelog out — added up into the final
+//! [`Table`] on process 0, or only counted, as a benchmark's blackhole sink.
+//!
+//! ```
+//! use sluice_engine::Execution;
+//! use sluice_nexmark::generator::EventSet;
+//! use sluice_nexmark::job::{Input, NexmarkRun};
+//! let events = EventSet::new(Default::default(), 1, Some(1000));
+//! let run = NexmarkRun::new("q2", Input::generated(events));
+//! let outcome = run.run(Execution::default().workers(2)).unwrap();
+//! let csv = outcome.csv().unwrap();
+//! assert!(csv.starts_with("auction,price\n"));
+//! ```
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sluice_engine::prelude::*;
+use sluice_minibatch::StreamingContext;
+
+use crate::generator::EventSet;
+use crate::model::Event;
+use crate::queries::{self, Params, Query, Visitor, WATERMARK_MS};
+use crate::source::NexmarkSource;
+use crate::table::{Change, Row, Table, Unbalanced};
+
+/// Where a run's events come from.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// The generator.
+    Generated(NexmarkSource),
+    /// Given events, worker `w` of `n` delivering events `w, w + n, …` in the order given (for
+    /// tests: out-of-order delivery is an order given).
+    Given(Arc<Vec<Event>>),
+}
+
+impl Input {
+    /// All of `events`, as fast as the workers make them.
+    pub fn generated(events: EventSet) -> Self {
+        Input::Generated(NexmarkSource::new(events))
+    }
+}
+
+/// What happens to the changelog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Added up into the final table (on process 0).
+    Table,
+    /// Counted only, where it is made: a blackhole sink for benchmarks.
+    Count,
+}
+
+/// A query run.
+#[derive(Clone, Debug)]
+pub struct NexmarkRun {
+    query: String,
+    input: Input,
+    batch: Option<Duration>,
+    params: Params,
+    output: Output,
+}
+
+/// What a run gave.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The query's output columns.
+    pub columns: &'static [&'static str],
+    /// The final table (with [`Output::Table`], on process 0).
+    pub table: Option<Table>,
+    /// Changes made (in this process).
+    pub changes: u64,
+}
+
+impl Outcome {
+    /// The final table as CSV (empty on processes other than 0).
+    pub fn csv(&self) -> Result<String, Unbalanced> {
+        match &self.table {
+            Some(table) => table.finish(self.columns),
+            None => Ok(String::new()),
+        }
+    }
+}
+
+impl NexmarkRun {
+    /// Query `query` (`q0` … `q23`) over `input`, in native mode, into a table.
+    pub fn new(query: &str, input: Input) -> Self {
+        NexmarkRun {
+            query: query.to_string(),
+            input,
+            batch: None,
+            params: Params::default(),
+            output: Output::Table,
+        }
+    }
+    /// Runs in micro-batch mode with batches of `interval`.
+    pub fn micro_batches(mut self, interval: Duration) -> Self {
+        self.batch = Some(interval);
+        self
+    }
+    /// Sets what some queries need besides events.
+    pub fn params(mut self, params: Params) -> Self {
+        self.params = params;
+        self
+    }
+    /// Sets what happens to the changelog.
+    pub fn output(mut self, output: Output) -> Self {
+        self.output = output;
+        self
+    }
+
+    /// Runs it.
+    pub fn run(&self, execution: Execution) -> Result<Outcome, Error> {
+        queries::visit(
+            &self.query,
+            RunQuery {
+                run: self,
+                execution,
+            },
+        )
+        .unwrap_or_else(|| {
+            Err(Error::Config(format!(
+                "no query {:?} (queries: {})",
+                self.query,
+                queries::NAMES.join(", ")
+            )))
+        })
+    }
+}
+
+struct RunQuery<'a> {
+    run: &'a NexmarkRun,
+    execution: Execution,
+}
+
+impl Visitor for RunQuery<'_> {
+    type Output = Result<Outcome, Error>;
+
+    fn visit<Q: Query>(self) -> Self::Output {
+        let RunQuery { run, execution } = self;
+        let sink = Sink::<Q::Row>::new(run.output);
+        let leader = execution.is_leader();
+        match run.batch {
+            None => native::<Q>(run, execution, &sink)?,
+            Some(interval) => minibatch::<Q>(run, execution, interval, &sink)?,
+        }
+        let changes = sink.changes.load(Ordering::Relaxed);
+        let table = Arc::try_unwrap(sink.table)
+            .map(|table| table.into_inner().unwrap_or_else(|e| e.into_inner()))
+            .unwrap_or_default();
+        Ok(Outcome {
+            columns: Q::Row::COLUMNS,
+            table: (run.output == Output::Table && leader).then_some(table),
+            changes,
+        })
+    }
+}
+
+/// Where the changelog goes: a table on worker 0, or a count.
+struct Sink<R> {
+    output: Output,
+    table: Arc<Mutex<Table>>,
+    changes: Arc<AtomicU64>,
+    row: std::marker::PhantomData<fn(R)>,
+}
+
+impl<R> Clone for Sink<R> {
+    fn clone(&self) -> Self {
+        Sink {
+            output: self.output,
+            table: self.table.clone(),
+            changes: self.changes.clone(),
+            row: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<R: Row> Sink<R> {
+    fn new(output: Output) -> Self {
+        Sink {
+            output,
+            table: Arc::default(),
+            changes: Arc::default(),
+            row: std::marker::PhantomData,
+        }
+    }
+
+    fn consume(&self, changes: Stream<'_, Change<R>>) {
+        let counter = self.changes.clone();
+        match self.output {
+            Output::Count => changes.for_each(move |_| {
+                counter.fetch_add(1, Ordering::Relaxed);
+            }),
+            Output::Table => {
+                let table = self.table.clone();
+                changes.gather().for_each(move |(row, diff)| {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    table.lock().unwrap().add(&row, diff);
+                })
+            }
+        }
+    }
+}
+
+/// This worker's share of the input, as a stream.
+fn events<'s>(scope: Scope<'s>, input: &Input) -> Stream<'s, Event> {
+    match input {
+        Input::Generated(source) => scope.source(source),
+        Input::Given(events) => {
+            let (index, peers) = (scope.index(), scope.peers());
+            let events = events.clone();
+            let mine = (index..events.len()).step_by(peers);
+            scope.iterator_source(mine.map(move |i| events[i].clone()))
+        }
+    }
+}
+
+fn native<Q: Query>(run: &NexmarkRun, execution: Execution, sink: &Sink<Q::Row>) -> Result<()> {
+    let (input, params) = (run.input.clone(), run.params.clone());
+    let sink = sink.clone();
+    execute(execution, move |worker| {
+        worker.dataflow(|scope| {
+            let stamped = events(scope, &input).with_event_time(
+                |event: &Event| event.date_time() as Time,
+                Watermarks::bounded_out_of_orderness(WATERMARK_MS),
+            );
+            sink.consume(Q::default().native(stamped, &params));
+        });
+    })?;
+    Ok(())
+}
+
+fn minibatch<Q: Query>(
+    run: &NexmarkRun,
+    execution: Execution,
+    interval: Duration,
+    sink: &Sink<Q::Row>,
+) -> Result<()> {
+    if !Q::MINIBATCH {
+        return Err(Error::Config(format!(
+            "{} does not run in micro-batch mode (the D-Stream API does not express it)",
+            Q::NAME
+        )));
+    }
+    let Input::Generated(source) = run.input.clone() else {
+        return Err(Error::Config(
+            "micro-batch runs read the generator".to_string(),
+        ));
+    };
+    let params = run.params.clone();
+    let sink = sink.clone();
+    let mut ssc = StreamingContext::new(execution, interval);
+    ssc.define(move |graph| {
+        let changes = Q::default()
+            .minibatch(graph.source(&source), &params)
+            .expect("MINIBATCH queries build a micro-batch dataflow");
+        sink.consume(changes);
+    })
+    .map_err(|e| Error::Config(e.to_string()))?;
+    ssc.start().map_err(|e| Error::Config(e.to_string()))?;
+    ssc.await_termination()
+        .map_err(|e| Error::Config(e.to_string()))?;
+    Ok(())
+}

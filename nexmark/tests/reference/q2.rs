@@ -1,0 +1,15 @@
+use sluice_nexmark::model::Event;
+use sluice_nexmark::queries::q2::Q2Row;
+
+pub fn answer(events: &[Event]) -> Vec<Q2Row> {
+    let mut rows = Vec::new();
+    for b in super::bids(events) {
+        if b.auction % 123 == 0 {
+            rows.push(Q2Row {
+                auction: b.auction,
+                price: b.price,
+            });
+        }
+    }
+    rows
+}
