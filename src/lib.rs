@@ -14,6 +14,7 @@ pub use sluice_engine as engine;
 pub use sluice_engine::prelude;
 pub use sluice_jobs as jobs;
 pub use sluice_minibatch as minibatch;
+pub use sluice_nexmark as nexmark;
 pub use sluice_serving as serving;
 
 /// The programs in the README and the guides, compiled (and the self-contained ones run) as

@@ -10,7 +10,6 @@ use super::flags;
 /// Execution flags shared by every job.
 #[derive(Args, Debug, Clone)]
 pub struct ClusterArgs {
-    /// Worker threads in this process.
     /// Worker threads in this process (at most 256).
     #[arg(long, short = 'w', default_value_t = 1, value_name = "N", value_parser = flags::workers())]
     pub workers: usize,

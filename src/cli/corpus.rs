@@ -18,6 +18,8 @@ pub enum GenCommand {
         #[command(flatten)]
         spec: CorpusArgs,
     },
+    /// Print EVENTS Nexmark events as JSON lines (the reference generator's, bit for bit).
+    Nexmark(super::nexmark::GenNexmarkArgs),
 }
 
 /// The corpus parameters, with gencorpus.py's names and defaults. They are options (the
@@ -66,5 +68,6 @@ pub fn gen(command: GenCommand) -> Result<(), Box<dyn std::error::Error>> {
             corpus.write_to(lines, &mut out)?;
             Ok(out.flush()?)
         }
+        GenCommand::Nexmark(args) => super::nexmark::gen(args),
     }
 }

@@ -14,6 +14,7 @@ mod hashtags;
 mod loadgen;
 mod log;
 mod mode;
+mod nexmark;
 mod out;
 mod run;
 mod serve;
