@@ -44,12 +44,22 @@ impl Input {
 }
 
 /// What happens to the changelog.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Output {
     /// Added up into the final table (on process 0).
     Table,
     /// Counted only, where it is made: a blackhole sink for benchmarks.
     Count,
+    /// Counted, and each change's latency recorded: in native mode from its timestamp (the
+    /// event time of the event that caused it, or its window's end), in micro-batch mode from
+    /// the event time of each event until its batch's results are complete. Only changes
+    /// (events) stamped from `from_ms` on are measured, to leave out a warm-up.
+    Latency {
+        /// Where the latencies go (ns).
+        recorder: LatencyRecorder,
+        /// The first time measured, ms.
+        from_ms: Time,
+    },
 }
 
 /// A query run.
@@ -139,7 +149,7 @@ impl Visitor for RunQuery<'_> {
 
     fn visit<Q: Query>(self) -> Self::Output {
         let RunQuery { run, execution } = self;
-        let sink = Sink::<Q::Row>::new(run.output);
+        let sink = Sink::<Q::Row>::new(run.output.clone());
         let leader = execution.is_leader();
         match run.batch {
             None => native::<Q>(run, execution, &sink)?,
@@ -151,7 +161,7 @@ impl Visitor for RunQuery<'_> {
             .unwrap_or_default();
         Ok(Outcome {
             columns: Q::Row::COLUMNS,
-            table: (run.output == Output::Table && leader).then_some(table),
+            table: (matches!(run.output, Output::Table) && leader).then_some(table),
             changes,
         })
     }
@@ -168,7 +178,7 @@ struct Sink<R> {
 impl<R> Clone for Sink<R> {
     fn clone(&self) -> Self {
         Sink {
-            output: self.output,
+            output: self.output.clone(),
             table: self.table.clone(),
             changes: self.changes.clone(),
             row: std::marker::PhantomData,
@@ -186,12 +196,31 @@ impl<R: Row> Sink<R> {
         }
     }
 
-    fn consume(&self, changes: Stream<'_, Change<R>>) {
+    /// Consumes a changelog; `events` are the input events, for micro-batch latency.
+    fn consume<'s>(&self, changes: Stream<'s, Change<R>>, events: Option<Stream<'s, Event>>) {
         let counter = self.changes.clone();
-        match self.output {
+        match &self.output {
             Output::Count => changes.for_each(move |_| {
                 counter.fetch_add(1, Ordering::Relaxed);
             }),
+            Output::Latency { recorder, from_ms } => {
+                let changes = changes.inspect(move |_| {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                });
+                match events {
+                    None => changes.record_latency_since_time(recorder, *from_ms..Time::MAX),
+                    Some(events) => {
+                        let from_ms = *from_ms;
+                        let measured = events.flat_map(move |event| {
+                            let at = event.date_time() as Time;
+                            (at >= from_ms).then_some(at)
+                        });
+                        measured.record_latency_on_completion(changes, recorder, |at| {
+                            (at * 1_000_000, 1)
+                        })
+                    }
+                }
+            }
             Output::Table => {
                 let table = self.table.clone();
                 changes.gather().for_each(move |(row, diff)| {
@@ -225,7 +254,7 @@ fn native<Q: Query>(run: &NexmarkRun, execution: Execution, sink: &Sink<Q::Row>)
                 |event: &Event| event.date_time() as Time,
                 Watermarks::bounded_out_of_orderness(WATERMARK_MS),
             );
-            sink.consume(Q::default().native(stamped, &params));
+            sink.consume(Q::default().native(stamped, &params), None);
         });
     })?;
     Ok(())
@@ -252,10 +281,11 @@ fn minibatch<Q: Query>(
     let sink = sink.clone();
     let mut ssc = StreamingContext::new(execution, interval);
     ssc.define(move |graph| {
+        let events = graph.source(&source);
         let changes = Q::default()
-            .minibatch(graph.source(&source), &params)
+            .minibatch(events.clone(), &params)
             .expect("MINIBATCH queries build a micro-batch dataflow");
-        sink.consume(changes);
+        sink.consume(changes, Some(events.into_stream()));
     })
     .map_err(|e| Error::Config(e.to_string()))?;
     ssc.start().map_err(|e| Error::Config(e.to_string()))?;

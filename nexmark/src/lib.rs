@@ -9,7 +9,10 @@
 //! - [`source`]: the generator as a source that workers share;
 //! - [`table`]: a query's result as a changelog and its final table as CSV;
 //! - [`queries`]: one file per query, native and (where the D-Stream API expresses it)
-//!   micro-batch.
+//!   micro-batch;
+//! - [`reference`]: every query's answer by a plain loop, what the tests and the benchmark
+//!   check the engine against;
+//! - [`job`]: running a query, into a final table or a benchmark's sink.
 
 #![warn(missing_docs)]
 
@@ -17,6 +20,7 @@ pub mod generator;
 pub mod job;
 pub mod model;
 pub mod queries;
+pub mod reference;
 pub mod source;
 pub mod table;
 pub mod tables;

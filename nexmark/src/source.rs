@@ -38,17 +38,30 @@ const BATCH: usize = 1024;
 pub struct NexmarkSource {
     events: EventSet,
     rate: Option<f64>,
+    start_ms: Option<u64>,
 }
 
 impl NexmarkSource {
     /// All of `events`, as fast as the workers make them.
     pub fn new(events: EventSet) -> Self {
-        NexmarkSource { events, rate: None }
+        NexmarkSource {
+            events,
+            rate: None,
+            start_ms: None,
+        }
     }
     /// At `events_per_second` in total, on an open-loop schedule (a worker that falls behind
     /// catches up at full speed; it never skips).
     pub fn rate(mut self, events_per_second: f64) -> Self {
         self.rate = Some(events_per_second);
+        self
+    }
+    /// With [`rate`](Self::rate): the schedule starts at this wall-clock time (ms since the
+    /// Unix epoch) rather than when each worker starts. With the event set's `base-time` and
+    /// `first-event.rate` set to the same instant and rate, an event's time is when it is due,
+    /// so the time from an event's time to a result is its latency.
+    pub fn start_at(mut self, unix_ms: u64) -> Self {
+        self.start_ms = Some(unix_ms);
         self
     }
     /// The event set.
@@ -127,14 +140,34 @@ impl Source for NexmarkSource {
         let rate = self
             .rate
             .map(|rate| rate * mine.len() as f64 / events.generators() as f64);
+        let start_ms = self.start_ms;
         drive(scope, "Nexmark", move |_| {
+            let start = match start_ms {
+                Some(at) => instant_of(at),
+                None => Instant::now(),
+            };
             (!mine.is_empty()).then(|| NexmarkRead {
                 events: events.in_turn(mine),
                 made: 0,
                 rate,
                 first: 0,
-                start: Instant::now(),
+                start,
             })
         })
+    }
+}
+
+/// The `Instant` of a wall-clock time (ms since the Unix epoch), however far in the past or
+/// future.
+fn instant_of(unix_ms: u64) -> Instant {
+    let now = Instant::now();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    if unix_ms >= now_ms {
+        now + Duration::from_millis(unix_ms - now_ms)
+    } else {
+        now.checked_sub(Duration::from_millis(now_ms - unix_ms))
+            .unwrap_or(now)
     }
 }

@@ -36,6 +36,14 @@ pub struct LatencyRecorder {
     shared: Arc<Mutex<Histogram<u64>>>,
 }
 
+impl std::fmt::Debug for LatencyRecorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LatencyRecorder")
+            .field("recorded", &self.snapshot().len())
+            .finish()
+    }
+}
+
 impl Default for LatencyRecorder {
     fn default() -> Self {
         LatencyRecorder {

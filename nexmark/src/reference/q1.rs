@@ -1,7 +1,10 @@
-use sluice_nexmark::model::Event;
-use sluice_nexmark::queries::q1::Q1Row;
-use sluice_nexmark::table::Thousandths;
+//! q1 by a plain loop.
 
+use crate::model::Event;
+use crate::queries::q1::Q1Row;
+use crate::table::Thousandths;
+
+/// q1's final table.
 pub fn answer(events: &[Event]) -> Vec<Q1Row> {
     let mut rows = Vec::new();
     for b in super::bids(events) {

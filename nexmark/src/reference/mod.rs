@@ -1,14 +1,13 @@
 //! The reference answer of every query: a plain single-threaded loop over the events, written
 //! from the query's SQL without any of the engine's operators, so that the engine's answer is
-//! checked against something obviously correct.
+//! checked against something obviously correct — by the tests, and by `sluice bench`'s
+//! records-out check.
 //!
-//! Each `qN` returns the query's final table (rows, any order).
+//! Each `qN::answer` returns the query's final table (rows, any order).
 
-#![allow(dead_code)]
-
-use sluice_nexmark::model::{Bid, Event};
-use sluice_nexmark::queries::Params;
-use sluice_nexmark::table::{Row, Table};
+use crate::model::{Bid, Event};
+use crate::queries::Params;
+use crate::table::{Row, Table};
 
 mod q0;
 mod q1;
@@ -31,13 +30,14 @@ pub fn csv<R: Row>(rows: Vec<R>) -> String {
     table.finish(R::COLUMNS).unwrap()
 }
 
-/// The reference CSV of query `name`.
-pub fn answer(name: &str, events: &[Event], params: &Params) -> String {
+/// The reference CSV of query `name` (as [`Table::finish`] writes it), if there is a
+/// reference for it.
+pub fn answer(name: &str, events: &[Event], params: &Params) -> Option<String> {
     let _ = params;
-    match name {
+    Some(match name {
         "q0" => csv(q0::answer(events)),
         "q1" => csv(q1::answer(events)),
         "q2" => csv(q2::answer(events)),
-        _ => panic!("no reference for {name}"),
-    }
+        _ => return None,
+    })
 }

@@ -1,6 +1,9 @@
-use sluice_nexmark::model::Event;
-use sluice_nexmark::queries::q0::Q0Row;
+//! q0 by a plain loop.
 
+use crate::model::Event;
+use crate::queries::q0::Q0Row;
+
+/// q0's final table.
 pub fn answer(events: &[Event]) -> Vec<Q0Row> {
     let mut rows = Vec::new();
     for b in super::bids(events) {
