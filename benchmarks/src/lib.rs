@@ -10,6 +10,8 @@
 //! - [`throughput`]: word count at full speed beside a hand-written single-thread loop measured
 //!   in the same run;
 //! - [`latency`]: latency at fixed open-loop rates, from each input's *scheduled* send time;
+//! - [`nexmark`]: the Nexmark queries in every mode: throughput per core, latency, memory, and
+//!   a check against the plain-loop reference;
 //! - [`loadgen`]: the open-loop TCP load generator any engine can be measured with;
 //! - [`batch_overhead`]: the CPU cost of one micro-batch beyond native mode, at 10 ms batches;
 //! - [`checkpoint_cost`]: what checkpoints cost — snapshot speed and size, throughput, recovery;
@@ -29,6 +31,7 @@ pub mod demo;
 pub mod latency;
 pub mod loadgen;
 pub mod machine;
+pub mod nexmark;
 pub mod plot;
 pub mod report;
 pub mod stats;

@@ -805,3 +805,132 @@ mod tests {
         assert_eq!(again.color(Mode::MicroBatch { interval_ms: 100 }), hundred);
     }
 }
+
+/// `nexmark-throughput.svg`: events per CPU-second of each query, one bar per mode, on a log
+/// axis (the queries span two decades), with a dashed line at the target.
+pub fn nexmark_throughput(
+    path: &Path,
+    results: &[crate::nexmark::Throughput],
+    target: f64,
+) -> Result<(), Failure> {
+    let mut queries: Vec<&str> = Vec::new();
+    let mut modes: Vec<Mode> = Vec::new();
+    for t in results {
+        if !queries.contains(&t.query.as_str()) {
+            queries.push(&t.query);
+        }
+        if !modes.contains(&t.mode) {
+            modes.push(t.mode);
+        }
+    }
+    let palette = Palette::of(modes.iter().copied());
+    let values = results.iter().map(|t| t.events_per_cpu_s);
+    let hi = values.clone().fold(target, f64::max) * 2.0;
+    let lo = log_floor(values.fold(f64::INFINITY, f64::min).min(target));
+    let size = (SIZE.0.max(60 * queries.len() as u32 + 150), SIZE.1);
+    let root = SVGBackend::new(path, size).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (_, height) = plot_pixels(size);
+    let mut chart = ChartBuilder::on(&root)
+        .margin(MARGIN)
+        .caption(
+            "Nexmark: events per CPU-second (generator included), by query and mode",
+            ("sans-serif", CAPTION_PX),
+        )
+        .x_label_area_size(X_LABEL_AREA)
+        .y_label_area_size(Y_LABEL_AREA)
+        .build_cartesian_2d(
+            (0..queries.len()).into_segmented(),
+            log_axis(lo, hi, height, Y_GAP),
+        )?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(queries.len())
+        .x_label_formatter(&|x| match x {
+            SegmentValue::CenterOf(i) => queries.get(*i).map_or(String::new(), |q| q.to_string()),
+            _ => String::new(),
+        })
+        .y_desc("events per CPU-second (log scale)")
+        .y_label_formatter(&|y| si(*y))
+        .draw()?;
+    let width = 0.8 / modes.len() as f64;
+    for (m, &mode) in modes.iter().enumerate() {
+        let color = palette.color(mode);
+        let bars = results.iter().filter(|t| t.mode == mode).filter_map(|t| {
+            let q = queries.iter().position(|q| *q == t.query)?;
+            Some((q, t.events_per_cpu_s))
+        });
+        chart
+            .draw_series(bars.map(|(segment, high)| {
+                let left = 0.1 + m as f64 * width;
+                BarOnSegment {
+                    left: (left * 1000.0) as i32,
+                    right: ((left + width) * 1000.0) as i32,
+                    segment,
+                    low: lo,
+                    high,
+                    color,
+                }
+            }))?
+            .label(mode.to_string())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+    }
+    chart
+        .draw_series(DashedLineSeries::new(
+            [
+                (SegmentValue::Exact(0), target),
+                (SegmentValue::Last, target),
+            ],
+            6,
+            4,
+            BLACK.stroke_width(1),
+        ))?
+        .label(format!("target {} per core", si(target)))
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 12, y)], BLACK));
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
+
+/// A bar inside one segment of a segmented axis: `left` and `right` in thousandths of the
+/// segment's width.
+struct BarOnSegment {
+    left: i32,
+    right: i32,
+    segment: usize,
+    low: f64,
+    high: f64,
+    color: RGBColor,
+}
+
+impl<'a> PointCollection<'a, (SegmentValue<usize>, f64)> for &'a BarOnSegment {
+    type Point = (SegmentValue<usize>, f64);
+    type IntoIter = [(SegmentValue<usize>, f64); 2];
+    fn point_iter(self) -> Self::IntoIter {
+        [
+            (SegmentValue::Exact(self.segment), self.low),
+            (SegmentValue::Exact(self.segment + 1), self.high),
+        ]
+    }
+}
+
+impl<DB: DrawingBackend> Drawable<DB> for BarOnSegment {
+    fn draw<I: Iterator<Item = plotters_backend::BackendCoord>>(
+        &self,
+        mut points: I,
+        backend: &mut DB,
+        _: (u32, u32),
+    ) -> Result<(), DrawingErrorKind<DB::ErrorType>> {
+        let (Some((x0, y0)), Some((x1, y1))) = (points.next(), points.next()) else {
+            return Ok(());
+        };
+        let at = |f: i32| x0 + (x1 - x0) * f / 1000;
+        backend.draw_rect((at(self.left), y1), (at(self.right), y0), &self.color, true)
+    }
+}

@@ -19,11 +19,29 @@ use super::corpus::CorpusArgs;
 use super::flags;
 use super::out::{out, outln};
 
+/// The workloads `--workload` takes.
+fn workload_names() -> clap::builder::PossibleValuesParser {
+    let mut names: Vec<&str> = Workload::NAMES.to_vec();
+    names.push("nexmark");
+    clap::builder::PossibleValuesParser::new(names)
+}
+
 #[derive(Args, Debug)]
 pub struct BenchArgs {
-    /// The workload measured at fixed rates (max throughput is always word count).
-    #[arg(long, default_value = "wordcount", value_parser = Workload::NAMES)]
+    /// The workload measured at fixed rates (max throughput is always word count), or
+    /// `nexmark`: the Nexmark queries, each at max throughput and at the fixed rates.
+    #[arg(long, default_value = "wordcount", value_parser = workload_names())]
     pub workload: String,
+    /// With --workload nexmark: the queries, comma-separated [default: all, q0 … q23].
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(sluice::nexmark::queries::NAMES))]
+    pub queries: Vec<String>,
+    /// With --workload nexmark: events per max-throughput run.
+    #[arg(long, value_parser = flags::int(1, flags::MAX_LINES))]
+    pub events: Option<u64>,
+    /// With --workload nexmark: events of the check against the plain-loop reference (0: no
+    /// check) [default: 50000].
+    #[arg(long, value_parser = flags::int(0, flags::MAX_ITEMS))]
+    pub check_events: Option<u64>,
     /// Window length in ms for the windowed workloads (hashtags, topk, ysb).
     #[arg(long, value_parser = flags::interval_ms())]
     pub window_ms: Option<u64>,
@@ -138,6 +156,14 @@ impl Drop for Progress {
 }
 
 pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
+    if args.workload == "nexmark" {
+        return super::bench_nexmark::bench(args);
+    }
+    if !args.queries.is_empty() || args.events.is_some() || args.check_events.is_some() {
+        return Err(
+            "--queries, --events and --check-events apply only with --workload nexmark".into(),
+        );
+    }
     if let Some(dir) = &args.replot {
         for path in sluice::bench::plot::redraw(dir)? {
             outln!("{}", path.display());

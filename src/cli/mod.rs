@@ -3,6 +3,7 @@
 //! Flag names are contracts that scripts rely on: keep them stable.
 
 mod bench;
+mod bench_nexmark;
 mod checkpoint;
 mod cluster;
 mod compare;

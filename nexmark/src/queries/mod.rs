@@ -48,6 +48,9 @@ pub trait Query: Clone + Default + 'static {
     const NAME: &'static str;
     /// Whether it runs in micro-batch mode.
     const MINIBATCH: bool = false;
+    /// Whether its micro-batch result depends on arrival time (windows over batches), so that
+    /// it differs from the native result by design.
+    const ARRIVAL_TIME: bool = false;
     /// Its result's rows.
     type Row: Row;
 
@@ -94,6 +97,31 @@ macro_rules! queries {
 }
 
 queries!(q0::Q0, q1::Q1, q2::Q2);
+
+/// Whether the query named `name` has a micro-batch dataflow.
+pub fn runs_in_minibatch(name: &str) -> bool {
+    struct Minibatch;
+    impl Visitor for Minibatch {
+        type Output = bool;
+        fn visit<Q: Query>(self) -> bool {
+            Q::MINIBATCH
+        }
+    }
+    visit(name, Minibatch).unwrap_or(false)
+}
+
+/// Whether the query named `name`, in micro-batch mode, windows over arrival time, so that its
+/// result differs from native mode's by design.
+pub fn arrival_time_in_minibatch(name: &str) -> bool {
+    struct ArrivalTime;
+    impl Visitor for ArrivalTime {
+        type Output = bool;
+        fn visit<Q: Query>(self) -> bool {
+            Q::ARRIVAL_TIME
+        }
+    }
+    visit(name, ArrivalTime).unwrap_or(false)
+}
 
 /// Bids only, for the many queries over the `bid` view.
 pub(crate) fn bids(event: Event) -> Option<crate::model::Bid> {
