@@ -65,6 +65,8 @@ impl Fixtures {
                 with("input_partitions", serde_json::json!(1_000_000)),
             ),
             ("negative_batch_ms", with("batch_ms", serde_json::json!(-5))),
+            // Not a conformance file: a Nexmark options file with a bad third line.
+            ("bad_options", "# options\n\nbid.proportion = 0\n".to_string()),
         ];
         let bad_cases = variants
             .into_iter()
@@ -357,6 +359,31 @@ const INVOCATIONS: &[Case] = &[
     (&["gen", "corpus", "10", "--vocab", "0"], "--vocab"),
     (&["gen", "corpus", "10", "--skew", "inf"], "--skew"),
     (&["gen", "corpus", "10", "--words", "0"], "--words"),
+    (&["gen", "nexmark", "-1"], "EVENTS"),
+    (&["gen", "nexmark", "10", "--person-proportion", "-1"], "--person-proportion"),
+    (&["gen", "nexmark", "10", "--generators", "0"], "--generators"),
+    (&["gen", "nexmark", "10", "--base-time", "x"], "--base-time"),
+    (&["gen", "nexmark", "10", "--seed", "1.5"], "--seed"),
+    (&["gen", "nexmark", "10", "--bid-avg-size", "999999999"], "--bid-avg-size"),
+    (&["gen", "nexmark", "10", "--bid-hot-ratio-auctions", "0"], "--bid-hot-ratio-auctions"),
+    (&["gen", "nexmark", "10", "--options", "{dir}"], "{dir}"),
+    (&["gen", "nexmark", "10", "--options", "{bad_options}"], "{bad_options}:3"),
+    (&["run", "nexmark"], "--query"),
+    (&["run", "nexmark", "--query", "q99", "--events", "10"], "--query"),
+    (&["run", "nexmark", "--query", "q0"], "--events"),
+    (&["run", "nexmark", "--query", "q0", "--events", "0"], "--events"),
+    (&["run", "nexmark", "--query", "q0", "--rate", "NaN"], "--rate"),
+    (&["run", "nexmark", "--query", "q0", "--rate", "1000", "--seconds", "-1"], "--seconds"),
+    (&["run", "nexmark", "--query", "q0", "--events", "10", "--seconds", "1"], "--seconds"),
+    (&["run", "nexmark", "--query", "q0", "--seconds", "1"], "--seconds"),
+    (&["run", "nexmark", "--query", "q0", "--events", "10", "--first-event-rate", "0"], "--first-event-rate"),
+    (&["run", "nexmark", "--query", "q0", "--events", "10", "--generators", "0"], "--generators"),
+    (&["run", "nexmark", "--query", "q0", "--events", "10", "--batch-ms", "100"], "--batch-ms"),
+    (&["run", "nexmark", "--query", "q0", "--events", "10", "--output", "{dir}"], "{dir}"),
+    (&["run", "nexmark", "--query", "q0", "--events", "10", "--workers", "0"], "--workers"),
+    (&["bench", "--workload", "nexmark", "--workers", "1,2"], "--workers"),
+    (&["bench", "--events", "10"], "--events"),
+    (&["bench", "--workload", "nexmark", "--queries", "q0,q99"], "--queries"),
 ];
 
 /// Every case of the table, as arguments and culprit with the placeholders filled in.
