@@ -89,3 +89,23 @@ fn q1() {
 fn q2() {
     check("q2");
 }
+#[test]
+fn q3() {
+    check("q3");
+}
+#[test]
+fn q4() {
+    check("q4");
+}
+#[test]
+fn q6() {
+    check("q6");
+}
+#[test]
+fn q9() {
+    check("q9");
+}
+#[test]
+fn q20() {
+    check("q20");
+}
