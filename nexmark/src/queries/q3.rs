@@ -136,22 +136,87 @@ impl Query for Q3 {
         events: DStream<'s, Event>,
         _: &Params,
     ) -> Option<Stream<'s, Change<Q3Row>>> {
-        let states =
-            events
-                .flat_map(side)
-                .update_state_by_key(|sides: Vec<Side>, state: Option<State>| {
-                    let mut state = state.unwrap_or_default();
-                    let mut joined = Vec::new();
-                    for side in sides {
-                        state.add(side, &mut |row| joined.push(row));
-                    }
-                    state.joined = joined;
-                    Some(state)
-                });
-        Some(
-            states
-                .flat_map(|(_, state)| state.joined.into_iter().map(|row| (row, 1)))
-                .into_stream(),
-        )
+        Some(joined_per_batch(&events).into_stream())
+    }
+}
+
+/// Micro-batch mode's join: each key's state across batches, and each batch the rows joined in
+/// it.
+fn joined_per_batch<'s>(events: &DStream<'s, Event>) -> DStream<'s, Change<Q3Row>> {
+    events
+        .flat_map(side)
+        .update_state_by_key(|sides: Vec<Side>, state: Option<State>| {
+            let mut state = state.unwrap_or_default();
+            let mut joined = Vec::new();
+            for side in sides {
+                state.add(side, &mut |row| joined.push(row));
+            }
+            state.joined = joined;
+            Some(state)
+        })
+        .flat_map(|(_, state)| state.joined.into_iter().map(|row| (row, 1)))
+}
+
+#[cfg(test)]
+mod tests {
+    use sluice_minibatch::testing::run_batches;
+
+    use super::*;
+    use crate::model::Extra;
+
+    fn person(id: i64, state: &str) -> Event {
+        Event::Person(Person {
+            id,
+            name: format!("p{id}"),
+            email_address: String::new(),
+            credit_card: String::new(),
+            city: "c".into(),
+            state: state.into(),
+            date_time: 0,
+            extra: Extra::default(),
+        })
+    }
+
+    fn auction(id: i64, seller: i64, category: i64) -> Event {
+        Event::Auction(Auction {
+            id,
+            item_name: String::new(),
+            description: String::new(),
+            initial_bid: 0,
+            reserve: 0,
+            date_time: 0,
+            expires: 0,
+            seller,
+            category,
+            extra: Extra::default(),
+        })
+    }
+
+    /// Micro-batch mode emits each row once, in the batch where its second side arrives, and
+    /// holds waiting auctions across batches.
+    #[test]
+    fn minibatch_emits_each_row_once() {
+        let batches = vec![
+            vec![auction(1, 7, 10), auction(2, 7, 11), auction(3, 8, 10)],
+            vec![],
+            vec![person(7, "OR"), person(8, "WA")],
+            vec![auction(4, 7, 10)],
+            vec![],
+        ];
+        let out = run_batches(1000, batches, |events| {
+            joined_per_batch(&events).map(|(row, diff)| (row.name, row.id, diff))
+        })
+        .unwrap();
+        let p7 = "p7".to_string();
+        assert_eq!(
+            out,
+            vec![
+                vec![],
+                vec![],
+                vec![(p7.clone(), 1, 1)],
+                vec![(p7, 4, 1)],
+                vec![]
+            ]
+        );
     }
 }
