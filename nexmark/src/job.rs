@@ -13,6 +13,7 @@
 //! assert!(csv.starts_with("auction,price\n"));
 //! ```
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -70,6 +71,7 @@ pub struct NexmarkRun {
     batch: Option<Duration>,
     params: Params,
     output: Output,
+    checkpoint: Option<PathBuf>,
 }
 
 /// What a run gave.
@@ -102,6 +104,7 @@ impl NexmarkRun {
             batch: None,
             params: Params::default(),
             output: Output::Table,
+            checkpoint: None,
         }
     }
     /// Runs in micro-batch mode with batches of `interval`.
@@ -112,6 +115,12 @@ impl NexmarkRun {
     /// Sets what some queries need besides events.
     pub fn params(mut self, params: Params) -> Self {
         self.params = params;
+        self
+    }
+    /// Sets where a micro-batch run checkpoints, as Spark's `StreamingContext.checkpoint`:
+    /// a query with state across batches (`updateStateByKey`) needs one, and fails without.
+    pub fn checkpoint(mut self, directory: impl Into<PathBuf>) -> Self {
+        self.checkpoint = Some(directory.into());
         self
     }
     /// Sets what happens to the changelog.
@@ -280,6 +289,10 @@ fn minibatch<Q: Query>(
     let params = run.params.clone();
     let sink = sink.clone();
     let mut ssc = StreamingContext::new(execution, interval);
+    if let Some(directory) = &run.checkpoint {
+        ssc.checkpoint(directory)
+            .map_err(|e| Error::Config(e.to_string()))?;
+    }
     ssc.define(move |graph| {
         let events = graph.source(&source);
         let changes = Q::default()

@@ -29,6 +29,12 @@ use crate::table::{Change, Row};
 pub mod q0;
 pub mod q1;
 pub mod q2;
+pub mod q20;
+pub mod q23;
+pub mod q3;
+pub mod q4;
+pub mod q6;
+pub mod q9;
 
 /// The suite's watermark: 4 s behind the highest event time seen (`ddl_gen.sql`).
 pub const WATERMARK_MS: u64 = 4000;
@@ -96,7 +102,17 @@ macro_rules! queries {
     };
 }
 
-queries!(q0::Q0, q1::Q1, q2::Q2);
+queries!(
+    q0::Q0,
+    q1::Q1,
+    q2::Q2,
+    q3::Q3,
+    q4::Q4,
+    q6::Q6,
+    q9::Q9,
+    q20::Q20,
+    q23::Q23,
+);
 
 /// Whether the query named `name` has a micro-batch dataflow.
 pub fn runs_in_minibatch(name: &str) -> bool {

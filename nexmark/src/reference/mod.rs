@@ -5,13 +5,19 @@
 //!
 //! Each `qN::answer` returns the query's final table (rows, any order).
 
-use crate::model::{Bid, Event};
+use crate::model::{Auction, Bid, Event, Person};
 use crate::queries::Params;
 use crate::table::{Row, Table};
 
 mod q0;
 mod q1;
 mod q2;
+mod q20;
+mod q23;
+mod q3;
+mod q4;
+mod q6;
+mod q9;
 
 /// The bids, in the order given.
 pub fn bids(events: &[Event]) -> impl Iterator<Item = &Bid> {
@@ -19,6 +25,27 @@ pub fn bids(events: &[Event]) -> impl Iterator<Item = &Bid> {
         Event::Bid(b) => Some(b),
         _ => None,
     })
+}
+
+/// The people, in the order given.
+pub fn persons(events: &[Event]) -> impl Iterator<Item = &Person> {
+    events.iter().filter_map(|e| match e {
+        Event::Person(p) => Some(p),
+        _ => None,
+    })
+}
+
+/// The auctions, in the order given.
+pub fn auctions(events: &[Event]) -> impl Iterator<Item = &Auction> {
+    events.iter().filter_map(|e| match e {
+        Event::Auction(a) => Some(a),
+        _ => None,
+    })
+}
+
+/// The bids on auction `id`, in the order given.
+pub fn bids_on(events: &[Event], id: i64) -> impl Iterator<Item = &Bid> {
+    bids(events).filter(move |b| b.auction == id)
 }
 
 /// The final table of `rows`, as CSV with the query's header.
@@ -38,6 +65,12 @@ pub fn answer(name: &str, events: &[Event], params: &Params) -> Option<String> {
         "q0" => csv(q0::answer(events)),
         "q1" => csv(q1::answer(events)),
         "q2" => csv(q2::answer(events)),
+        "q3" => csv(q3::answer(events)),
+        "q4" => csv(q4::answer(events)),
+        "q6" => csv(q6::answer(events)),
+        "q9" => csv(q9::answer(events)),
+        "q20" => csv(q20::answer(events)),
+        "q23" => csv(q23::answer(events)),
         _ => return None,
     })
 }
