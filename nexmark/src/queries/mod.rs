@@ -30,6 +30,18 @@ pub mod q0;
 pub mod q1;
 pub mod q2;
 
+pub mod dates;
+pub mod q10;
+pub mod q13;
+pub mod q14;
+pub mod q15;
+pub mod q16;
+pub mod q17;
+pub mod q18;
+pub mod q19;
+pub mod q21;
+pub mod q22;
+
 /// The suite's watermark: 4 s behind the highest event time seen (`ddl_gen.sql`).
 pub const WATERMARK_MS: u64 = 4000;
 
@@ -93,7 +105,21 @@ macro_rules! queries {
     };
 }
 
-queries!(q0::Q0, q1::Q1, q2::Q2);
+queries!(
+    q0::Q0,
+    q1::Q1,
+    q2::Q2,
+    q10::Q10,
+    q13::Q13,
+    q14::Q14,
+    q15::Q15,
+    q16::Q16,
+    q17::Q17,
+    q18::Q18,
+    q19::Q19,
+    q21::Q21,
+    q22::Q22,
+);
 
 /// Bids only, for the many queries over the `bid` view.
 pub(crate) fn bids(event: Event) -> Option<crate::model::Bid> {
