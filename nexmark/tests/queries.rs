@@ -238,3 +238,35 @@ fn q21() {
 fn q22() {
     check("q22");
 }
+
+/// q18 and q19 over bids full of ties (few prices, few times, every channel kind): the same
+/// table in every arrival order and worker count.
+#[test]
+fn q18_q19_ties_do_not_depend_on_arrival_order() {
+    use sluice_nexmark::model::{Bid, Channel, Extra};
+    let events: Vec<Event> = (0..400i64)
+        .map(|i| {
+            Event::Bid(Bid {
+                auction: 1000 + i % 3,
+                bidder: 2000 + i % 4,
+                price: 100 * (i % 5),
+                channel: if i % 2 == 0 {
+                    Channel::hot((i % 4) as usize)
+                } else {
+                    Channel::table((i % 7) as usize)
+                },
+                date_time: 1_704_067_200_000 + 1000 * (i % 6),
+                extra: Extra::new((i % 11) as usize, 3),
+            })
+        })
+        .collect();
+    let mut reversed = events.clone();
+    reversed.reverse();
+    for query in ["q18", "q19"] {
+        let expected = reference::answer(query, &events, &Params::default());
+        for (input, workers) in [(&events, 1), (&events, 2), (&reversed, 1), (&reversed, 2)] {
+            let actual = engine(query, input, workers, &Params::default());
+            assert!(actual == expected, "{query}, {workers} worker(s)");
+        }
+    }
+}
