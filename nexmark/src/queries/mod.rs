@@ -26,10 +26,22 @@ use sluice_minibatch::DStream;
 use crate::model::Event;
 use crate::table::{Change, Row};
 
+pub mod dates;
+
 pub mod q0;
 pub mod q1;
+pub mod q10;
+pub mod q13;
+pub mod q14;
+pub mod q15;
+pub mod q16;
+pub mod q17;
+pub mod q18;
+pub mod q19;
 pub mod q2;
 pub mod q20;
+pub mod q21;
+pub mod q22;
 pub mod q23;
 pub mod q3;
 pub mod q4;
@@ -40,12 +52,23 @@ pub mod q9;
 pub const WATERMARK_MS: u64 = 4000;
 
 /// What some queries need besides the events.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Params {
     /// q13's bounded side input: `key → value`.
     pub side_input: Arc<HashMap<i64, String>>,
     /// Where q10 writes its partitioned files, if anywhere.
     pub q10_dir: Option<PathBuf>,
+}
+
+impl Default for Params {
+    /// The suite's side input ([`q13::default_side_input`]: what its `side_input_gen.sh`
+    /// writes), and no files for q10.
+    fn default() -> Self {
+        Params {
+            side_input: Arc::new(q13::default_side_input()),
+            q10_dir: None,
+        }
+    }
 }
 
 /// One Nexmark query.
@@ -112,6 +135,16 @@ queries!(
     q9::Q9,
     q20::Q20,
     q23::Q23,
+    q10::Q10,
+    q13::Q13,
+    q14::Q14,
+    q15::Q15,
+    q16::Q16,
+    q17::Q17,
+    q18::Q18,
+    q19::Q19,
+    q21::Q21,
+    q22::Q22,
 );
 
 /// Whether the query named `name` has a micro-batch dataflow.
