@@ -89,3 +89,19 @@ fn q1() {
 fn q2() {
     check("q2");
 }
+#[test]
+fn q5() {
+    check("q5");
+}
+#[test]
+fn q7() {
+    check("q7");
+}
+#[test]
+fn q8() {
+    check("q8");
+}
+#[test]
+fn q11() {
+    check("q11");
+}

@@ -29,6 +29,11 @@ use crate::table::{Change, Row};
 pub mod q0;
 pub mod q1;
 pub mod q2;
+pub mod q5;
+pub mod q7;
+pub mod q8;
+pub mod q11;
+pub mod q12;
 
 /// The suite's watermark: 4 s behind the highest event time seen (`ddl_gen.sql`).
 pub const WATERMARK_MS: u64 = 4000;
@@ -93,7 +98,16 @@ macro_rules! queries {
     };
 }
 
-queries!(q0::Q0, q1::Q1, q2::Q2);
+queries!(
+    q0::Q0,
+    q1::Q1,
+    q2::Q2,
+    q5::Q5,
+    q7::Q7,
+    q8::Q8,
+    q11::Q11,
+    q12::Q12,
+);
 
 /// Bids only, for the many queries over the `bid` view.
 pub(crate) fn bids(event: Event) -> Option<crate::model::Bid> {

@@ -13,6 +13,10 @@ use sluice_nexmark::table::{Row, Table};
 mod q0;
 mod q1;
 mod q2;
+mod q5;
+mod q7;
+mod q8;
+mod q11;
 
 /// The bids, in the order given.
 pub fn bids(events: &[Event]) -> impl Iterator<Item = &Bid> {
@@ -38,6 +42,10 @@ pub fn answer(name: &str, events: &[Event], params: &Params) -> String {
         "q0" => csv(q0::answer(events)),
         "q1" => csv(q1::answer(events)),
         "q2" => csv(q2::answer(events)),
+        "q5" => csv(q5::answer(events)),
+        "q7" => csv(q7::answer(events)),
+        "q8" => csv(q8::answer(events)),
+        "q11" => csv(q11::answer(events)),
         _ => panic!("no reference for {name}"),
     }
 }
