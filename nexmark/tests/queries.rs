@@ -105,3 +105,39 @@ fn q8() {
 fn q11() {
     check("q11");
 }
+
+/// q12 counts in windows of processing time, so its rows depend on when bids are read: per
+/// bidder, the counts add up to its bids (every window fired, at the latest when the bounded
+/// input ended), and every window is 10 s long, aligned to 10 s, and of the run's wall-clock
+/// time.
+#[test]
+fn q12() {
+    let events = events();
+    let mut expected: std::collections::BTreeMap<i64, i64> = Default::default();
+    for b in reference::bids(&events) {
+        *expected.entry(b.bidder).or_insert(0) += 1;
+    }
+    let now = || {
+        let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        since_epoch.unwrap().as_millis() as i64
+    };
+    for workers in [1, 2] {
+        let before = now();
+        let csv = engine("q12", &events, workers);
+        let after = now();
+        let mut lines = csv.lines();
+        assert_eq!(lines.next(), Some("bidder,bid_count,starttime,endtime"));
+        let mut counted: std::collections::BTreeMap<i64, i64> = Default::default();
+        for line in lines {
+            let f: Vec<i64> = line.split(',').map(|x| x.parse().unwrap()).collect();
+            let (bidder, count, start, end) = (f[0], f[1], f[2], f[3]);
+            assert!(count > 0, "{line}");
+            assert_eq!(end - start, 10_000, "{line}");
+            assert_eq!(start % 10_000, 0, "{line}");
+            // Processing time (now), not event time (the generator's 2024).
+            assert!(before - 10_000 < start && start <= after, "{line}");
+            *counted.entry(bidder).or_insert(0) += count;
+        }
+        assert_eq!(counted, expected, "{workers} worker(s)");
+    }
+}
