@@ -251,15 +251,34 @@ fn minibatch<Q: Query>(
     let params = run.params.clone();
     let sink = sink.clone();
     let mut ssc = StreamingContext::new(execution, interval);
-    ssc.define(move |graph| {
+    // Stateful D-Stream operators (update_state_by_key, incremental windows) need a checkpoint
+    // directory, as in Spark: a fresh one for the run, removed after it.
+    let checkpoint = scratch_dir();
+    ssc.checkpoint(&checkpoint)
+        .map_err(|e| Error::Config(e.to_string()))?;
+    let result = run_context(&mut ssc, move |graph| {
         let changes = Q::default()
             .minibatch(graph.source(&source), &params)
             .expect("MINIBATCH queries build a micro-batch dataflow");
         sink.consume(changes);
-    })
-    .map_err(|e| Error::Config(e.to_string()))?;
-    ssc.start().map_err(|e| Error::Config(e.to_string()))?;
-    ssc.await_termination()
-        .map_err(|e| Error::Config(e.to_string()))?;
-    Ok(())
+    });
+    let _ = std::fs::remove_dir_all(&checkpoint);
+    result
+}
+
+fn run_context(
+    ssc: &mut StreamingContext,
+    definition: impl for<'s> Fn(&sluice_minibatch::Graph<'s>) + Send + Sync + 'static,
+) -> Result<()> {
+    let config = |e: sluice_minibatch::Error| Error::Config(e.to_string());
+    ssc.define(definition).map_err(config)?;
+    ssc.start().map_err(config)?;
+    ssc.await_termination().map_err(config)
+}
+
+/// A fresh directory under the system's temporary directory, for a run's checkpoints.
+fn scratch_dir() -> std::path::PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("sluice-nexmark-{}-{n}", std::process::id()))
 }
