@@ -141,3 +141,79 @@ fn q12() {
         assert_eq!(counted, expected, "{workers} worker(s)");
     }
 }
+
+/// A bid at `base + at` ms (base: a multiple of 10 s).
+fn bid(at: i64, auction: i64, bidder: i64, price: i64) -> Event {
+    use sluice_nexmark::model::{Bid, Channel, Extra};
+    Event::Bid(Bid {
+        auction,
+        bidder,
+        price,
+        channel: Channel::hot(0),
+        date_time: 1_704_067_200_000 + at,
+        extra: Extra::default(),
+    })
+}
+
+/// `engine` and the reference agree on hand-made `events`, and both give `expected` (rows
+/// after the header, times relative to the base).
+fn check_rows(query: &str, events: &[Event], expected: &[&str]) {
+    let base = 1_704_067_200_000i64;
+    let relative = |csv: String| -> Vec<String> {
+        let rebase = |f: &str| match f.parse::<i64>() {
+            Ok(t) if t >= base => (t - base).to_string(),
+            _ => f.to_string(),
+        };
+        let rows = csv.lines().skip(1);
+        rows.map(|l| l.split(',').map(rebase).collect::<Vec<_>>().join(","))
+            .collect()
+    };
+    let reference = relative(reference::answer(query, events, &Params::default()));
+    assert_eq!(reference, expected, "{query}: the reference");
+    for workers in [1, 2] {
+        assert_eq!(
+            relative(engine(query, events, workers)),
+            expected,
+            "{query}"
+        );
+    }
+}
+
+/// q7's BETWEEN includes both ends: a bid at exactly a window's end is compared with that
+/// window's maximum as well as its own window's, and is a row twice if it is both.
+#[test]
+fn q7_window_end_is_inclusive() {
+    let events = [
+        bid(0, 1, 1, 50),       // [0, 10 s): max 50, at its start
+        bid(3000, 2, 1, 50),    // [0, 10 s): max 50 too
+        bid(10_000, 3, 1, 50),  // [10 s, 20 s), but equals [0, 10 s)'s max at its end
+        bid(15_000, 4, 1, 80),  // [10 s, 20 s): max 80
+        bid(20_000, 5, 1, 80),  // [20 s, 30 s): its max, and [10 s, 20 s)'s at its end
+        bid(25_000, 6, 1, 10),  // [20 s, 30 s)
+        bid(40_000, 7, 1, 100), // pushes the watermark past the windows
+    ];
+    let expected = [
+        "1,50,1,0,",
+        "2,50,1,3000,",
+        "3,50,1,10000,",
+        "4,80,1,15000,",
+        "5,80,1,20000,",
+        "5,80,1,20000,",
+        "7,100,1,40000,",
+    ];
+    check_rows("q7", &events, &expected);
+}
+
+/// q11's sessions are Flink's: bids exactly 10 s apart are one session (its windows touch),
+/// 10.001 s apart two; a session ends 10 s after its last bid.
+#[test]
+fn q11_bids_exactly_the_gap_apart_are_one_session() {
+    let events = [
+        bid(0, 1, 7, 1),
+        bid(10_000, 1, 7, 1),
+        bid(20_001, 1, 7, 1),
+        bid(20_001, 1, 8, 1),
+    ];
+    let expected = ["7,1,20001,30001", "7,2,0,20000", "8,1,20001,30001"];
+    check_rows("q11", &events, &expected);
+}

@@ -28,12 +28,12 @@ use crate::table::{Change, Row};
 
 pub mod q0;
 pub mod q1;
+pub mod q11;
+pub mod q12;
 pub mod q2;
 pub mod q5;
 pub mod q7;
 pub mod q8;
-pub mod q11;
-pub mod q12;
 
 /// The suite's watermark: 4 s behind the highest event time seen (`ddl_gen.sql`).
 pub const WATERMARK_MS: u64 = 4000;

@@ -99,7 +99,9 @@ impl Query for Q11 {
     type Row = Q11Row;
 
     fn native<'s>(&self, events: Stream<'s, Event>, _: &Params) -> Stream<'s, Change<Q11Row>> {
-        let bids = events.flat_map(bids).map(|b| (b.bidder, b.date_time as Time));
+        let bids = events
+            .flat_map(bids)
+            .map(|b| (b.bidder, b.date_time as Time));
         // Gap + 1 ms: bids exactly 10 s apart merge, as Flink's touching windows do.
         let (sessions, _late) = bids.count_by_session(GAP_MS as Time + 1, 0);
         sessions.map(|s| {

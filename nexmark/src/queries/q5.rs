@@ -84,7 +84,9 @@ impl Query for Q5 {
     type Row = Q5Row;
 
     fn native<'s>(&self, events: Stream<'s, Event>, _: &Params) -> Stream<'s, Change<Q5Row>> {
-        let bids = events.flat_map(bids).map(|b| (b.auction, b.date_time as Time));
+        let bids = events
+            .flat_map(bids)
+            .map(|b| (b.auction, b.date_time as Time));
         let (counts, _late) = bids.count_by_event_window(WindowSpec::sliding(LENGTH, SLIDE), 0);
         // All counts of the window ending at `end` are stamped `end`: a 1 ms window at `end`
         // gathers them, complete, on one worker.

@@ -100,7 +100,9 @@ impl Query for Q7 {
     ) -> Option<Stream<'s, Change<Q7Row>>> {
         let length = Duration::from_millis(LENGTH_MS as u64);
         let window = events.flat_map(bids).window(length, length);
-        let max = window.map(|b| ((), b.price)).reduce_by_key(|a, b| *a.max(b));
+        let max = window
+            .map(|b| ((), b.price))
+            .reduce_by_key(|a, b| *a.max(b));
         let rows = window
             .map(|b| (b.price, b))
             .join(&max.map(|((), max)| (max, ())))

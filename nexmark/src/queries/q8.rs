@@ -83,15 +83,16 @@ impl Query for Q8 {
             .flat_map(auction)
             .map(|a| (a.seller, a.date_time as Time, ()));
         let window = WindowSpec::tumbling(LENGTH);
-        let (joined, _, _) = people.cogroup_by_event_window(sellers, window, 0, |_, names, sellers| {
-            let mut names: Vec<String> = names.into_iter().map(|(_, name)| name).collect();
-            if sellers.is_empty() {
-                names.clear();
-            }
-            names.sort();
-            names.dedup();
-            names
-        });
+        let (joined, _, _) =
+            people.cogroup_by_event_window(sellers, window, 0, |_, names, sellers| {
+                let mut names: Vec<String> = names.into_iter().map(|(_, name)| name).collect();
+                if sellers.is_empty() {
+                    names.clear();
+                }
+                names.sort();
+                names.dedup();
+                names
+            });
         joined.flat_map(|w| {
             let (id, stime) = (w.key, w.start as i64);
             w.value

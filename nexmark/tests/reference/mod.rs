@@ -12,11 +12,11 @@ use sluice_nexmark::table::{Row, Table};
 
 mod q0;
 mod q1;
+mod q11;
 mod q2;
 mod q5;
 mod q7;
 mod q8;
-mod q11;
 
 /// The bids, in the order given.
 pub fn bids(events: &[Event]) -> impl Iterator<Item = &Bid> {
