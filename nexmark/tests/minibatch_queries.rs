@@ -299,3 +299,26 @@ fn windows_not_a_multiple_of_the_batch_interval_fail_the_run() {
         );
     }
 }
+
+/// The runner runs the stateful micro-batch queries over the generator (it gives them the
+/// checkpoint directory they need), in real 1 s batches, and refuses 3 s batches for q5.
+#[test]
+fn the_runner_runs_them_over_the_generator() {
+    use sluice_nexmark::job::{Input, NexmarkRun};
+    let _turn = sluice_minibatch::testing::exclusive();
+    let events = || Input::generated(EventSet::new(NexmarkOptions::default(), 1, Some(2000)));
+    let second = Duration::from_secs(1);
+    let outcome = NexmarkRun::new("q11", events())
+        .micro_batches(second)
+        .run(Execution::default().workers(2))
+        .unwrap();
+    let csv = outcome.csv().unwrap();
+    assert!(
+        csv.starts_with("bidder,bid_count,starttime,endtime\n"),
+        "{csv}"
+    );
+    let refused = NexmarkRun::new("q5", events())
+        .micro_batches(3 * second)
+        .run(Execution::default());
+    assert!(refused.is_err());
+}
