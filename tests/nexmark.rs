@@ -80,9 +80,16 @@ fn every_query_on_two_processes_equals_the_reference() {
     let events: Vec<_> = EventSet::new(options, 1, Some(EVENTS.parse().unwrap()))
         .iter()
         .collect();
+    let mut compared = 0;
     for query in NAMES {
-        let expected = reference::answer(query, &events, &Params::default())
-            .unwrap_or_else(|| panic!("no reference for {query}"));
+        // q12 windows over processing time: no reference can say what it gives (its own test
+        // checks what can be checked).
+        let Some(expected) = reference::answer(query, &events, &Params::default()) else {
+            assert_eq!(*query, "q12", "no reference for {query}");
+            continue;
+        };
         assert_eq!(two_processes(query), expected, "{query} on two processes");
+        compared += 1;
     }
+    assert_eq!(compared, NAMES.len() - 1);
 }

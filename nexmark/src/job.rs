@@ -289,20 +289,40 @@ fn minibatch<Q: Query>(
     let params = run.params.clone();
     let sink = sink.clone();
     let mut ssc = StreamingContext::new(execution, interval);
-    if let Some(directory) = &run.checkpoint {
+    // Stateful D-Stream operators (update_state_by_key, incremental windows) need a checkpoint
+    // directory, as in Spark: the one given, or a fresh one for the run, removed after it.
+    let scratch = run.checkpoint.is_none().then(scratch_dir);
+    let checkpoint = run.checkpoint.clone().or_else(|| scratch.clone());
+    if let Some(directory) = &checkpoint {
         ssc.checkpoint(directory)
             .map_err(|e| Error::Config(e.to_string()))?;
     }
-    ssc.define(move |graph| {
+    let result = run_context(&mut ssc, move |graph| {
         let events = graph.source(&source);
         let changes = Q::default()
             .minibatch(events.clone(), &params)
             .expect("MINIBATCH queries build a micro-batch dataflow");
         sink.consume(changes, Some(events.into_stream()));
-    })
-    .map_err(|e| Error::Config(e.to_string()))?;
-    ssc.start().map_err(|e| Error::Config(e.to_string()))?;
-    ssc.await_termination()
-        .map_err(|e| Error::Config(e.to_string()))?;
-    Ok(())
+    });
+    if let Some(directory) = scratch {
+        let _ = std::fs::remove_dir_all(directory);
+    }
+    result
+}
+
+fn run_context(
+    ssc: &mut StreamingContext,
+    definition: impl for<'s> Fn(&sluice_minibatch::Graph<'s>) + Send + Sync + 'static,
+) -> Result<()> {
+    let config = |e: sluice_minibatch::Error| Error::Config(e.to_string());
+    ssc.define(definition).map_err(config)?;
+    ssc.start().map_err(config)?;
+    ssc.await_termination().map_err(config)
+}
+
+/// A fresh directory under the system's temporary directory, for a run's checkpoints.
+fn scratch_dir() -> std::path::PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!("sluice-nexmark-{}-{n}", std::process::id()))
 }

@@ -31,6 +31,8 @@ pub mod dates;
 pub mod q0;
 pub mod q1;
 pub mod q10;
+pub mod q11;
+pub mod q12;
 pub mod q13;
 pub mod q14;
 pub mod q15;
@@ -45,7 +47,10 @@ pub mod q22;
 pub mod q23;
 pub mod q3;
 pub mod q4;
+pub mod q5;
 pub mod q6;
+pub mod q7;
+pub mod q8;
 pub mod q9;
 
 /// The suite's watermark: 4 s behind the highest event time seen (`ddl_gen.sql`).
@@ -131,11 +136,14 @@ queries!(
     q2::Q2,
     q3::Q3,
     q4::Q4,
+    q5::Q5,
     q6::Q6,
+    q7::Q7,
+    q8::Q8,
     q9::Q9,
-    q20::Q20,
-    q23::Q23,
     q10::Q10,
+    q11::Q11,
+    q12::Q12,
     q13::Q13,
     q14::Q14,
     q15::Q15,
@@ -143,8 +151,10 @@ queries!(
     q17::Q17,
     q18::Q18,
     q19::Q19,
+    q20::Q20,
     q21::Q21,
     q22::Q22,
+    q23::Q23,
 );
 
 /// Whether the query named `name` has a micro-batch dataflow.

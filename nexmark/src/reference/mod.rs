@@ -19,6 +19,11 @@ mod q4;
 mod q6;
 mod q9;
 
+mod q11;
+mod q5;
+mod q7;
+mod q8;
+
 mod dates;
 mod q10;
 mod q13;
@@ -93,6 +98,10 @@ pub fn answer(name: &str, events: &[Event], params: &Params) -> Option<String> {
         "q19" => csv(q19::answer(events)),
         "q21" => csv(q21::answer(events)),
         "q22" => csv(q22::answer(events)),
+        "q5" => csv(q5::answer(events)),
+        "q7" => csv(q7::answer(events)),
+        "q8" => csv(q8::answer(events)),
+        "q11" => csv(q11::answer(events)),
         _ => return None,
     })
 }
