@@ -49,6 +49,8 @@ impl Input {
 pub enum Output {
     /// Added up into the final table (on process 0).
     Table,
+    /// As [`Table`](Output::Table), keeping the changelog too ([`Table::changelog`]).
+    Changelog,
     /// Counted only, where it is made: a blackhole sink for benchmarks.
     Count,
     /// Counted, and each change's latency recorded: in native mode from its timestamp (the
@@ -170,7 +172,8 @@ impl Visitor for RunQuery<'_> {
             .unwrap_or_default();
         Ok(Outcome {
             columns: Q::Row::COLUMNS,
-            table: (matches!(run.output, Output::Table) && leader).then_some(table),
+            table: (matches!(run.output, Output::Table | Output::Changelog) && leader)
+                .then_some(table),
             changes,
         })
     }
@@ -197,9 +200,13 @@ impl<R> Clone for Sink<R> {
 
 impl<R: Row> Sink<R> {
     fn new(output: Output) -> Self {
+        let table = match output {
+            Output::Changelog => Table::with_log(),
+            _ => Table::new(),
+        };
         Sink {
             output,
-            table: Arc::default(),
+            table: Arc::new(Mutex::new(table)),
             changes: Arc::default(),
             row: std::marker::PhantomData,
         }
@@ -230,7 +237,7 @@ impl<R: Row> Sink<R> {
                     }
                 }
             }
-            Output::Table => {
+            Output::Table | Output::Changelog => {
                 let table = self.table.clone();
                 changes.gather().for_each(move |(row, diff)| {
                     counter.fetch_add(1, Ordering::Relaxed);

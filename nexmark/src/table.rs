@@ -141,6 +141,8 @@ macro_rules! row {
 pub struct Table {
     counts: HashMap<String, i64>,
     changes: u64,
+    /// Every change in the order applied, if kept ([`with_log`](Table::with_log)).
+    log: Option<Vec<(String, i64)>>,
 }
 
 /// A changelog that does not add up to a table.
@@ -158,12 +160,38 @@ impl Table {
     pub fn new() -> Self {
         Self::default()
     }
+    /// An empty table that also keeps its changelog, in the order applied: what a test
+    /// inspects or mutates.
+    pub fn with_log() -> Self {
+        Table {
+            log: Some(Vec::new()),
+            ..Self::default()
+        }
+    }
+    /// The table of a changelog of CSV lines.
+    pub fn of_changes<'a>(changes: impl IntoIterator<Item = &'a (String, i64)>) -> Self {
+        let mut table = Table::new();
+        for (line, diff) in changes {
+            table.add_line(line.clone(), *diff);
+        }
+        table
+    }
     /// Applies one change.
     pub fn add<R: Row>(&mut self, row: &R, diff: i64) {
         let mut line = String::new();
         row.write_csv(&mut line);
+        self.add_line(line, diff);
+    }
+    fn add_line(&mut self, line: String, diff: i64) {
+        if let Some(log) = &mut self.log {
+            log.push((line.clone(), diff));
+        }
         *self.counts.entry(line).or_insert(0) += diff;
         self.changes += 1;
+    }
+    /// The changes applied, as CSV lines and diffs, if kept.
+    pub fn changelog(&self) -> Option<&[(String, i64)]> {
+        self.log.as_deref()
     }
     /// Adds another table's changes (another worker's share).
     pub fn merge(&mut self, other: Table) {
