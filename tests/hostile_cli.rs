@@ -66,7 +66,10 @@ impl Fixtures {
             ),
             ("negative_batch_ms", with("batch_ms", serde_json::json!(-5))),
             // Not a conformance file: a Nexmark options file with a bad third line.
-            ("bad_options", "# options\n\nbid.proportion = 0\n".to_string()),
+            (
+                "bad_options",
+                "# options\n\nbid.proportion = 0\n".to_string(),
+            ),
         ];
         let bad_cases = variants
             .into_iter()

@@ -56,12 +56,13 @@ pub enum Output {
     /// Counted, and each change's latency recorded: in native mode from its timestamp (the
     /// event time of the event that caused it, or its window's end), in micro-batch mode from
     /// the event time of each event until its batch's results are complete. Only changes
-    /// (events) stamped from `from_ms` on are measured, to leave out a warm-up.
+    /// (events) stamped within `times` are measured, to leave out a warm-up and the windows
+    /// the end of the input closes early.
     Latency {
         /// Where the latencies go (ns).
         recorder: LatencyRecorder,
-        /// The first time measured, ms.
-        from_ms: Time,
+        /// The times measured, ms.
+        times: std::ops::Range<Time>,
     },
 }
 
@@ -219,17 +220,17 @@ impl<R: Row> Sink<R> {
             Output::Count => changes.for_each(move |_| {
                 counter.fetch_add(1, Ordering::Relaxed);
             }),
-            Output::Latency { recorder, from_ms } => {
+            Output::Latency { recorder, times } => {
                 let changes = changes.inspect(move |_| {
                     counter.fetch_add(1, Ordering::Relaxed);
                 });
                 match events {
-                    None => changes.record_latency_since_time(recorder, *from_ms..Time::MAX),
+                    None => changes.record_latency_since_time(recorder, times.clone()),
                     Some(events) => {
-                        let from_ms = *from_ms;
+                        let times = times.clone();
                         let measured = events.flat_map(move |event| {
                             let at = event.date_time() as Time;
-                            (at >= from_ms).then_some(at)
+                            times.contains(&at).then_some(at)
                         });
                         measured.record_latency_on_completion(changes, recorder, |at| {
                             (at * 1_000_000, 1)

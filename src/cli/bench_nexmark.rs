@@ -96,7 +96,7 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
             .latency
             .iter()
             .filter(|l| l.query == t.query && l.mode == t.mode)
-            .map(|l| format!("{:.2}", l.p99_ms))
+            .map(|l| l.p99_ms.map_or("-".to_string(), |p99| format!("{p99:.2}")))
             .collect();
         outln!(
             "{:<5} {:<16} {:>12.0} {:>14.0} {:>10.1} {:>9}  {}",

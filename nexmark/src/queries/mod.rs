@@ -85,6 +85,9 @@ pub trait Query: Clone + Default + 'static {
     /// Whether its micro-batch result depends on arrival time (windows over batches), so that
     /// it differs from the native result by design.
     const ARRIVAL_TIME: bool = false;
+    /// Whether its results are window results, which fire when the watermark passes their end
+    /// (so the end of a bounded input fires them early).
+    const WINDOWED: bool = false;
     /// Its result's rows.
     type Row: Row;
 
@@ -180,6 +183,18 @@ pub fn arrival_time_in_minibatch(name: &str) -> bool {
         }
     }
     visit(name, ArrivalTime).unwrap_or(false)
+}
+
+/// Whether the query named `name` emits window results (see [`Query::WINDOWED`]).
+pub fn windowed(name: &str) -> bool {
+    struct Windowed;
+    impl Visitor for Windowed {
+        type Output = bool;
+        fn visit<Q: Query>(self) -> bool {
+            Q::WINDOWED
+        }
+    }
+    visit(name, Windowed).unwrap_or(false)
 }
 
 /// Bids only, for the many queries over the `bid` view.

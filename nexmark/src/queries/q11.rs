@@ -95,6 +95,7 @@ impl Sessions {
 
 impl Query for Q11 {
     const NAME: &'static str = "q11";
+    const WINDOWED: bool = true;
     const MINIBATCH: bool = true;
     const ARRIVAL_TIME: bool = true;
     type Row = Q11Row;

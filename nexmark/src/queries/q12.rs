@@ -47,6 +47,7 @@ pub const LENGTH: Duration = Duration::from_secs(10);
 
 impl Query for Q12 {
     const NAME: &'static str = "q12";
+    const WINDOWED: bool = true;
     type Row = Q12Row;
 
     fn native<'s>(&self, events: Stream<'s, Event>, _: &Params) -> Stream<'s, Change<Q12Row>> {

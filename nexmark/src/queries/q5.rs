@@ -80,6 +80,7 @@ fn hottest(counts: &[(i64, u64)]) -> Vec<Change<Q5Row>> {
 
 impl Query for Q5 {
     const NAME: &'static str = "q5";
+    const WINDOWED: bool = true;
     const MINIBATCH: bool = true;
     const ARRIVAL_TIME: bool = true;
     type Row = Q5Row;

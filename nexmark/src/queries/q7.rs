@@ -73,6 +73,7 @@ fn row(bid: &Bid) -> Change<Q7Row> {
 
 impl Query for Q7 {
     const NAME: &'static str = "q7";
+    const WINDOWED: bool = true;
     const MINIBATCH: bool = true;
     const ARRIVAL_TIME: bool = true;
     type Row = Q7Row;

@@ -71,6 +71,7 @@ fn auction(event: Event) -> Option<Auction> {
 
 impl Query for Q8 {
     const NAME: &'static str = "q8";
+    const WINDOWED: bool = true;
     const MINIBATCH: bool = true;
     const ARRIVAL_TIME: bool = true;
     type Row = Q8Row;
