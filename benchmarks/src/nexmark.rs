@@ -326,7 +326,7 @@ pub fn write_files(
             .map_or("", |c| match c.equal {
                 Some(true) => "equal",
                 Some(false) => "DIFFERS",
-                None => "arrival-time",
+                None => "not compared",
             });
         csv.push_str(&format!(",{check}\n"));
     }

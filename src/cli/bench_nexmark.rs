@@ -90,7 +90,7 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
             .map_or("-", |c| match c.equal {
                 Some(true) => "equal",
                 Some(false) => "DIFFERS",
-                None => "arrival",
+                None => "n/a",
             });
         let p99: Vec<String> = results
             .latency

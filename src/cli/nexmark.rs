@@ -8,6 +8,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -15,7 +16,7 @@ use sluice::engine::Error;
 use sluice::jobs::result_file::{check_writable, write_lines};
 use sluice::nexmark::generator::{EventSet, NexmarkOptions, Origin};
 use sluice::nexmark::job::{Input, NexmarkRun};
-use sluice::nexmark::queries::{self, Params};
+use sluice::nexmark::queries::{self, q13, Params};
 use sluice::nexmark::source::NexmarkSource;
 
 use super::cluster::ClusterArgs;
@@ -212,6 +213,14 @@ pub struct RunNexmarkArgs {
     /// Write the final table as CSV to FILE (process 0) instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// With --query q13: its side table, `key,value` lines [default: the suite's, `i,i` for
+    /// i < 10000].
+    #[arg(long, value_name = "FILE", value_parser = flags::input_file)]
+    pub side_input: Option<PathBuf>,
+    /// With --query q10: write its partitioned CSV files under DIR
+    /// (`dt=YYYY-MM-DD/hm=HH:mm/part-W.csv`, `_SUCCESS` when a partition is committed).
+    #[arg(long, value_name = "DIR")]
+    pub q10_dir: Option<PathBuf>,
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }
@@ -248,7 +257,25 @@ pub fn run(args: RunNexmarkArgs) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(rate) = args.rate {
         source = source.rate(rate);
     }
-    let mut run = NexmarkRun::new(&args.query, Input::Generated(source)).params(Params::default());
+    let mut params = Params::default();
+    if let Some(path) = &args.side_input {
+        if args.query != "q13" {
+            return Err(Error::Config("--side-input applies only with --query q13".into()).into());
+        }
+        params.side_input = Arc::new(q13::read_side_input(path)?);
+    }
+    if let Some(dir) = &args.q10_dir {
+        if args.query != "q10" {
+            return Err(Error::Config("--q10-dir applies only with --query q10".into()).into());
+        }
+        if !dir.is_dir() {
+            return Err(
+                Error::Config(format!("--q10-dir {}: not a directory", dir.display())).into(),
+            );
+        }
+        params.q10_dir = Some(dir.clone());
+    }
+    let mut run = NexmarkRun::new(&args.query, Input::Generated(source)).params(params);
     if args.mode == Mode::Minibatch {
         run = run.micro_batches(Duration::from_millis(batch_ms));
     }
