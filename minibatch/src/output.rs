@@ -23,9 +23,11 @@ use std::time::Duration;
 
 use sluice_engine::durable;
 use sluice_engine::job::JobContext;
-use sluice_engine::prelude::Stateless;
 use sluice_engine::stream::{Data, Stream};
+use sluice_engine::timely::container::CapacityContainerBuilder;
 use sluice_engine::timely::dataflow::channels::pact::{Exchange, Pipeline};
+use sluice_engine::timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use sluice_engine::timely::dataflow::operators::generic::OutputBuilder;
 use sluice_engine::{Error as EngineError, Time};
 
 use crate::batch::Batch;
@@ -149,8 +151,29 @@ impl<'s, T: Data> DStream<'s, T> {
     /// assert_eq!(totals, vec![3, 6]);
     /// ```
     pub fn into_stream(&self) -> Stream<'s, T> {
-        self.foreach_partition(|_, _| {});
-        self.stream.clone().map(|(_, x)| x)
+        // One operator with two outputs: the records, moved on as they arrive, and an empty
+        // stream whose frontier is theirs — the output operation's report that a batch is done
+        // (it has gone by). Holding each batch until it closed, as a `foreach`, made a
+        // max-speed 1 s batch of events hold a second of them in memory.
+        let mut builder = OperatorBuilder::new("IntoStream".to_owned(), self.graph.scope());
+        let mut input = builder.new_input(self.stream.clone(), Pipeline);
+        let (records_out, records) = builder.new_output::<Vec<T>>();
+        let (_done_out, done) = builder.new_output::<Vec<()>>();
+        let mut records_out =
+            OutputBuilder::<_, CapacityContainerBuilder<Vec<T>>>::from(records_out);
+        builder.build(move |_| {
+            move |_| {
+                let mut records_out = records_out.activate();
+                input.for_each_stamp(|cap, data| {
+                    let mut session = records_out.session(&cap);
+                    for batch in data {
+                        session.give_iterator(batch.drain(..).map(|(_, x)| x));
+                    }
+                });
+            }
+        });
+        self.graph.output(done);
+        records
     }
 
     /// Remembers this stream's batches in `slices` for [`Slices::slice`], for the context's

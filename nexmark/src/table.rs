@@ -24,8 +24,9 @@
 //! assert_eq!(table.finish(Pair::COLUMNS).unwrap(), "auction,price\n2,7\n");
 //! ```
 
-use std::collections::HashMap;
 use std::fmt::Write;
+
+use sluice_engine::hash::HashMap;
 
 use crate::model::{Channel, Extra};
 
