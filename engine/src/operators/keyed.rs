@@ -365,16 +365,11 @@ impl<'scope, K: Data + Hash + Eq, V: Data> Keyed<'scope, K, V> for Stream<'scope
     ) -> Stream<'scope, O> {
         let pact = Exchange::new(|(k, _): &(K, V)| route(k));
         self.checkpointed_unary(pact, "MapWithState", move |_, gate| {
-            let apply = move |state: &mut KeyedState<K, S>,
+            let apply = move |state: &mut KeyedState<K, Option<S>>,
                               records: &mut dyn Iterator<Item = (K, V)>,
                               emit: &mut dyn FnMut(O)| {
                 for (k, v) in records {
-                    let mut slot = state.remove(&k);
-                    let out = f(&k, v, &mut slot);
-                    if let Some(s) = slot {
-                        state.insert(k, s);
-                    }
-                    emit(out);
+                    emit(with_slot(state, k, |k, slot| f(k, v, slot)));
                 }
             };
             PerKey::restored(gate, apply)
@@ -387,15 +382,11 @@ impl<'scope, K: Data + Hash + Eq, V: Data> Keyed<'scope, K, V> for Stream<'scope
     ) -> Stream<'scope, O> {
         let pact = Exchange::new(|(k, _): &(K, V)| route(k));
         self.checkpointed_unary(pact, "FlatMapWithState", move |_, gate| {
-            let apply = move |state: &mut KeyedState<K, S>,
+            let apply = move |state: &mut KeyedState<K, Option<S>>,
                               records: &mut dyn Iterator<Item = (K, V)>,
                               emit: &mut dyn FnMut(O)| {
                 for (k, v) in records {
-                    let mut slot = state.remove(&k);
-                    f(&k, v, &mut slot, emit);
-                    if let Some(s) = slot {
-                        state.insert(k, s);
-                    }
+                    with_slot(state, k, |k, slot| f(k, v, slot, emit));
                 }
             };
             PerKey::restored(gate, apply)
@@ -601,6 +592,30 @@ where
 
     fn image(&self) -> impl Serialize + '_ {
         &self.state
+    }
+}
+
+/// Runs `f` on `key`'s state slot in place: one lookup, and the state is not moved, for a key
+/// that has state (the common case; state can be large). Slots are never left empty: a key
+/// whose state `f` clears is removed.
+fn with_slot<K: Hash + Eq, S, R>(
+    state: &mut KeyedState<K, Option<S>>,
+    key: K,
+    f: impl FnOnce(&K, &mut Option<S>) -> R,
+) -> R {
+    if let Some(slot) = state.get_mut(&key) {
+        let out = f(&key, slot);
+        if slot.is_none() {
+            state.remove(&key);
+        }
+        out
+    } else {
+        let mut slot = None;
+        let out = f(&key, &mut slot);
+        if slot.is_some() {
+            state.insert(key, slot);
+        }
+        out
     }
 }
 
