@@ -19,7 +19,7 @@ pub enum GenCommand {
         spec: CorpusArgs,
     },
     /// Print EVENTS Nexmark events as JSON lines (the reference generator's, bit for bit).
-    Nexmark(super::nexmark::GenNexmarkArgs),
+    Nexmark(Box<super::nexmark::GenNexmarkArgs>),
 }
 
 /// The corpus parameters, with gencorpus.py's names and defaults. They are options (the
@@ -68,6 +68,6 @@ pub fn gen(command: GenCommand) -> Result<(), Box<dyn std::error::Error>> {
             corpus.write_to(lines, &mut out)?;
             Ok(out.flush()?)
         }
-        GenCommand::Nexmark(args) => super::nexmark::gen(args),
+        GenCommand::Nexmark(args) => super::nexmark::gen(*args),
     }
 }

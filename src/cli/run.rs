@@ -28,7 +28,7 @@ pub enum Job {
     /// Word counts per window of the lines' own time, written exactly once per epoch.
     Windowcount(super::windowcount::WindowcountArgs),
     /// A Nexmark query (q0 … q23) over the Nexmark generator; its final table as CSV.
-    Nexmark(super::nexmark::RunNexmarkArgs),
+    Nexmark(Box<super::nexmark::RunNexmarkArgs>),
 }
 
 /// Runs the job.
@@ -37,7 +37,7 @@ pub fn run_job(job: Job) -> Result<(), Box<dyn std::error::Error>> {
         Job::Wordcount(args) => run(args),
         Job::Hashtags(args) => super::hashtags::run(args),
         Job::Windowcount(args) => super::windowcount::run(args),
-        Job::Nexmark(args) => super::nexmark::run(args),
+        Job::Nexmark(args) => super::nexmark::run(*args),
     }
 }
 
