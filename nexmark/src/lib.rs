@@ -5,7 +5,8 @@
 //! them.
 //!
 //! - [`generator`]: the reference generator (Flink's), bit for bit, seeded;
-//! - [`model`]: the events; [`tables`]: the generator's fixed text;
+//! - [`model`]: the events; [`tables`]: the generator's fixed text; [`random`]: Java's
+//!   `SplittableRandom`, which both draw from;
 //! - [`source`]: the generator as a source that workers share;
 //! - [`table`]: a query's result as a changelog and its final table as CSV;
 //! - [`queries`]: one file per query, native and (where the D-Stream API expresses it)
@@ -20,6 +21,7 @@ pub mod generator;
 pub mod job;
 pub mod model;
 pub mod queries;
+pub mod random;
 pub mod reference;
 pub mod source;
 pub mod table;

@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::generator::SplittableRandom;
+use crate::random::SplittableRandom;
 
 /// Length of the text pool.
 pub const POOL_LEN: usize = 1024 * 1024;

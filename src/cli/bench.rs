@@ -156,9 +156,6 @@ impl Drop for Progress {
 }
 
 pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
-    if args.workload == "nexmark" {
-        return super::bench_nexmark::bench(args);
-    }
     if !args.queries.is_empty() || args.events.is_some() || args.check_events.is_some() {
         return Err(
             "--queries, --events and --check-events apply only with --workload nexmark".into(),

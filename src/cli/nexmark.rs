@@ -24,6 +24,7 @@ use super::flags;
 use super::mode::Mode;
 use super::out;
 use super::signals::on_stop_signal;
+use super::status::StatusLine;
 
 /// The generator's options, as flags (each overrides `--options`).
 #[derive(Args, Debug, Clone, Default)]
@@ -221,6 +222,10 @@ pub struct RunNexmarkArgs {
     /// (`dt=YYYY-MM-DD/hm=HH:mm/part-W.csv`, `_SUCCESS` when a partition is committed).
     #[arg(long, value_name = "DIR")]
     pub q10_dir: Option<PathBuf>,
+    /// How often to print the job's state (keys of state, watermark) to stderr, in ms (0:
+    /// never).
+    #[arg(long, default_value_t = 1000, value_name = "MS", value_parser = flags::ms_or_zero())]
+    pub status_every_ms: u64,
     #[command(flatten)]
     pub cluster: ClusterArgs,
 }
@@ -284,8 +289,25 @@ pub fn run(args: RunNexmarkArgs) -> Result<(), Box<dyn std::error::Error>> {
         on_stop_signal(move || job.stop());
     }
     let leader = execution.is_leader();
+    let job = execution.job().clone();
+    let status = (args.status_every_ms > 0).then(|| {
+        StatusLine::start(
+            Duration::from_millis(args.status_every_ms),
+            move |elapsed| {
+                let watermark = job.watermark().map_or("-".to_string(), |w| w.to_string());
+                format!(
+                    "sluice: {:.1} s: {} keys of state in this process, watermark {watermark}",
+                    elapsed.as_secs_f64(),
+                    job.state_entries(),
+                )
+            },
+        )
+    });
     let started = Instant::now();
     let outcome = run.run(execution)?;
+    if let Some(status) = status {
+        status.finish();
+    }
     let csv = outcome.csv()?;
     let elapsed = started.elapsed().as_secs_f64();
     if leader {

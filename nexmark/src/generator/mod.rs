@@ -20,12 +20,11 @@
 //! ```
 
 mod config;
-mod random;
 
 use std::sync::Arc;
 
+pub use crate::random::SplittableRandom;
 pub use config::{unbounded_events, NexmarkOptions, OptionsError, Origin};
-pub use random::SplittableRandom;
 
 use crate::model::{Auction, Bid, Channel, Event, Extra, Person};
 use crate::tables::{self, POOL_LEN};

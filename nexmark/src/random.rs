@@ -6,7 +6,7 @@
 //! draw).
 //!
 //! ```
-//! use sluice_nexmark::generator::SplittableRandom;
+//! use sluice_nexmark::random::SplittableRandom;
 //! let mut a = SplittableRandom::new(42);
 //! let mut b = SplittableRandom::new(42);
 //! assert_eq!(a.next_int_below(13), b.next_int_below(13));
