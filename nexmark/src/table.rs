@@ -98,6 +98,19 @@ impl<F: Field> Field for Option<F> {
     }
 }
 
+/// A bid's URL, as a column: its channel, written as the channel's URL (URLs come from the
+/// channel table, so a row need not copy one).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub struct Url(pub Channel);
+
+impl Field for Url {
+    fn write_field(&self, out: &mut String) {
+        self.0.url().write_field(out)
+    }
+}
+
 /// A `DECIMAL(_, 3)`: thousandths, written with three decimals (`0.908 * price`).
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,

@@ -23,19 +23,7 @@ use sluice_engine::prelude::*;
 
 use super::{bids, Params, Query};
 use crate::model::{Bid, Channel, Event, Extra};
-use crate::table::{Change, Field};
-
-/// A channel's URL, as a column: written as the URL.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-pub struct Url(pub Channel);
-
-impl Field for Url {
-    fn write_field(&self, out: &mut String) {
-        self.0.url().write_field(out)
-    }
-}
+use crate::table::{Change, Url};
 
 crate::row! {
     /// A bidder's last bid on an auction.

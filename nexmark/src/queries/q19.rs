@@ -21,10 +21,10 @@ use std::cmp::Ordering;
 
 use sluice_engine::prelude::*;
 
-use super::q18::Url;
 use super::{bids, Params, Query};
 use crate::model::{Bid, Channel, Event, Extra};
 use crate::table::Change;
+use crate::table::Url;
 
 /// How many bids per auction.
 pub const TOP: usize = 10;

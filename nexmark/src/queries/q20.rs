@@ -24,7 +24,7 @@ use sluice_engine::prelude::*;
 
 use super::{Params, Query};
 use crate::model::{Auction, Bid, Channel, Event, Extra};
-use crate::table::Change;
+use crate::table::{Change, Url};
 
 crate::row! {
     /// A bid and its category-10 auction.
@@ -33,7 +33,7 @@ crate::row! {
         bidder: i64 = "bidder",
         price: i64 = "price",
         channel: Channel = "channel",
-        url: String = "url",
+        url: Url = "url",
         bid_date_time: i64 = "bid_dateTime",
         bid_extra: Extra = "bid_extra",
         item_name: String = "itemName",
@@ -69,7 +69,7 @@ fn row(b: &Bid, a: &Auction) -> Q20Row {
         bidder: b.bidder,
         price: b.price,
         channel: b.channel,
-        url: b.url().to_string(),
+        url: Url(b.channel),
         bid_date_time: b.date_time,
         bid_extra: b.extra,
         item_name: a.item_name.clone(),

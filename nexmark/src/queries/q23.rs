@@ -25,7 +25,7 @@ use sluice_engine::prelude::*;
 
 use super::{Params, Query};
 use crate::model::{Auction, Bid, Channel, Event, Extra, Person};
-use crate::table::Change;
+use crate::table::{Change, Url};
 
 crate::row! {
     /// A bid, its bidder and one of the bidder's auctions.
@@ -33,7 +33,7 @@ crate::row! {
         bidder: i64 = "bidder",
         price: i64 = "price",
         channel: Channel = "channel",
-        url: String = "url",
+        url: Url = "url",
         bid_extra: Extra = "bid_extra",
         person_id: i64 = "person_id",
         name: String = "name",
@@ -103,7 +103,7 @@ fn row(b: &Bid, p: &Person, a: &Auction) -> Q23Row {
         bidder: b.bidder,
         price: b.price,
         channel: b.channel,
-        url: b.url().to_string(),
+        url: Url(b.channel),
         bid_extra: b.extra,
         person_id: p.id,
         name: p.name.clone(),

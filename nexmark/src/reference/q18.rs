@@ -1,7 +1,8 @@
 use std::collections::BTreeMap;
 
 use crate::model::{Bid, Event};
-use crate::queries::q18::{Q18Row, Url};
+use crate::queries::q18::Q18Row;
+use crate::table::Url;
 
 pub fn answer(events: &[Event]) -> Vec<Q18Row> {
     let mut groups: BTreeMap<(i64, i64), Vec<&Bid>> = BTreeMap::new();

@@ -2,8 +2,8 @@ use std::cmp::Reverse;
 use std::collections::BTreeMap;
 
 use crate::model::{Bid, Event};
-use crate::queries::q18::Url;
 use crate::queries::q19::Q19Row;
+use crate::table::Url;
 
 pub fn answer(events: &[Event]) -> Vec<Q19Row> {
     let mut groups: BTreeMap<i64, Vec<&Bid>> = BTreeMap::new();

@@ -1,5 +1,6 @@
 use crate::model::Event;
 use crate::queries::q20::Q20Row;
+use crate::table::Url;
 
 pub fn answer(events: &[Event]) -> Vec<Q20Row> {
     let mut rows = Vec::new();
@@ -13,7 +14,7 @@ pub fn answer(events: &[Event]) -> Vec<Q20Row> {
                 bidder: b.bidder,
                 price: b.price,
                 channel: b.channel,
-                url: b.url().to_string(),
+                url: Url(b.channel),
                 bid_date_time: b.date_time,
                 bid_extra: b.extra,
                 item_name: a.item_name.clone(),

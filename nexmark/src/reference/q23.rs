@@ -1,5 +1,6 @@
 use crate::model::Event;
 use crate::queries::q23::Q23Row;
+use crate::table::Url;
 
 pub fn answer(events: &[Event]) -> Vec<Q23Row> {
     let mut rows = Vec::new();
@@ -16,7 +17,7 @@ pub fn answer(events: &[Event]) -> Vec<Q23Row> {
                     bidder: b.bidder,
                     price: b.price,
                     channel: b.channel,
-                    url: b.url().to_string(),
+                    url: Url(b.channel),
                     bid_extra: b.extra,
                     person_id: p.id,
                     name: p.name.clone(),
