@@ -698,114 +698,6 @@ fn workers(n: usize) -> String {
     format!("{n} worker{}", if n == 1 { "" } else { "s" })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Pixel position of `x` on a log axis from `lo` to `hi`, `pixels` long.
-    fn at(x: f64, lo: f64, hi: f64, pixels: f64) -> f64 {
-        (x / lo).ln() / (hi / lo).ln() * pixels
-    }
-
-    #[test]
-    fn every_decade_from_the_smallest_value_up_is_labelled() {
-        // A native CDF from 5 µs to a 1 s batch's 1.2 s: seven decades.
-        let (min, max) = (0.005, 1200.0);
-        let lo = log_floor(min);
-        assert_eq!(lo, 0.001);
-        let ticks = log_ticks(lo, max * 1.25, 815.0, X_GAP);
-        for decade in [0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0] {
-            assert!(ticks.labels.contains(&decade), "{decade}: {ticks:?}");
-        }
-        let labels: Vec<String> = ticks.labels.iter().map(tick_label).collect();
-        assert_eq!(labels[0], "0.001", "{labels:?}");
-        assert!(labels.contains(&"1000".to_string()), "{labels:?}");
-    }
-
-    #[test]
-    fn labels_never_crowd() {
-        // Ranges of one to eight decades (the hashtags CDF spans 0.8 to 35 ms), and short axes.
-        for &(lo, hi, pixels) in &[
-            (1.0, 35.0, 815.0),
-            (0.001, 40_000.0, 815.0),
-            (0.1, 2.0, 815.0),
-            (5.0, 2000.0, 815.0),
-            (0.01, 2000.0, 455.0),
-        ] {
-            for gap in [X_GAP, Y_GAP] {
-                let ticks = log_ticks(lo, hi, pixels, gap);
-                let px: Vec<f64> = ticks
-                    .labels
-                    .iter()
-                    .map(|&x| at(x, lo, hi, pixels))
-                    .collect();
-                for pair in px.windows(2) {
-                    assert!(
-                        pair[1] - pair[0] >= gap - 1e-9,
-                        "labels {:?} closer than {gap} px on {lo}..{hi}",
-                        ticks.labels
-                    );
-                }
-                assert!(ticks.labels.len() >= 2, "{lo}..{hi}: {:?}", ticks.labels);
-                assert!(ticks.labels.iter().all(|&x| x >= lo && x <= hi));
-            }
-        }
-    }
-
-    #[test]
-    fn room_is_used_for_more_labels() {
-        // Less than two decades over 815 px leaves room for 2 and 5 (and more) in each.
-        let ticks = log_ticks(1.0, 35.0, 815.0, X_GAP);
-        for x in [1.0, 2.0, 5.0, 10.0, 20.0] {
-            assert!(ticks.labels.contains(&x), "{x}: {:?}", ticks.labels);
-        }
-        let labels: Vec<String> = log_ticks(0.001, 0.01, 815.0, X_GAP)
-            .labels
-            .iter()
-            .map(tick_label)
-            .collect();
-        assert!(labels.contains(&"0.005".to_string()), "{labels:?}");
-    }
-
-    #[test]
-    fn data_stays_below_the_legend() {
-        for &(bottom, max, rows) in &[(10.0, 1100.0, 4), (0.1, 460.0, 4), (1.0, 2.0, 2)] {
-            let (legend, pixels) = (legend_px(rows), 455.0);
-            let top = log_top_below_legend(bottom, max, legend, pixels);
-            let from_top = pixels - at(max, bottom, top, pixels);
-            assert!(
-                from_top >= legend - 1e-6,
-                "{max} on {bottom}..{top}: {from_top} px"
-            );
-        }
-    }
-
-    #[test]
-    fn each_mode_keeps_its_colour_across_plots() {
-        let modes = [
-            Mode::MicroBatch { interval_ms: 100 },
-            Mode::Native,
-            Mode::MicroBatch { interval_ms: 10 },
-        ];
-        let palette = Palette::of(modes.into_iter());
-        let ten = palette.color(Mode::MicroBatch { interval_ms: 10 });
-        let hundred = palette.color(Mode::MicroBatch { interval_ms: 100 });
-        assert_eq!(palette.color(Mode::Native), NATIVE);
-        assert_ne!(ten, hundred);
-        assert_ne!(ten, NATIVE);
-        assert_ne!(hundred, NATIVE);
-        // The order modes are met in does not matter: a plot with fewer modes agrees.
-        let again = Palette::of(
-            [
-                Mode::MicroBatch { interval_ms: 10 },
-                Mode::MicroBatch { interval_ms: 100 },
-            ]
-            .into_iter(),
-        );
-        assert_eq!(again.color(Mode::MicroBatch { interval_ms: 100 }), hundred);
-    }
-}
-
 /// `nexmark-throughput.svg`: events per CPU-second of each query, one bar per mode, on a log
 /// axis (the queries span two decades), with a dashed line at the target.
 pub fn nexmark_throughput(
@@ -932,5 +824,113 @@ impl<DB: DrawingBackend> Drawable<DB> for BarOnSegment {
         };
         let at = |f: i32| x0 + (x1 - x0) * f / 1000;
         backend.draw_rect((at(self.left), y1), (at(self.right), y0), &self.color, true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pixel position of `x` on a log axis from `lo` to `hi`, `pixels` long.
+    fn at(x: f64, lo: f64, hi: f64, pixels: f64) -> f64 {
+        (x / lo).ln() / (hi / lo).ln() * pixels
+    }
+
+    #[test]
+    fn every_decade_from_the_smallest_value_up_is_labelled() {
+        // A native CDF from 5 µs to a 1 s batch's 1.2 s: seven decades.
+        let (min, max) = (0.005, 1200.0);
+        let lo = log_floor(min);
+        assert_eq!(lo, 0.001);
+        let ticks = log_ticks(lo, max * 1.25, 815.0, X_GAP);
+        for decade in [0.001, 0.01, 0.1, 1.0, 10.0, 100.0, 1000.0] {
+            assert!(ticks.labels.contains(&decade), "{decade}: {ticks:?}");
+        }
+        let labels: Vec<String> = ticks.labels.iter().map(tick_label).collect();
+        assert_eq!(labels[0], "0.001", "{labels:?}");
+        assert!(labels.contains(&"1000".to_string()), "{labels:?}");
+    }
+
+    #[test]
+    fn labels_never_crowd() {
+        // Ranges of one to eight decades (the hashtags CDF spans 0.8 to 35 ms), and short axes.
+        for &(lo, hi, pixels) in &[
+            (1.0, 35.0, 815.0),
+            (0.001, 40_000.0, 815.0),
+            (0.1, 2.0, 815.0),
+            (5.0, 2000.0, 815.0),
+            (0.01, 2000.0, 455.0),
+        ] {
+            for gap in [X_GAP, Y_GAP] {
+                let ticks = log_ticks(lo, hi, pixels, gap);
+                let px: Vec<f64> = ticks
+                    .labels
+                    .iter()
+                    .map(|&x| at(x, lo, hi, pixels))
+                    .collect();
+                for pair in px.windows(2) {
+                    assert!(
+                        pair[1] - pair[0] >= gap - 1e-9,
+                        "labels {:?} closer than {gap} px on {lo}..{hi}",
+                        ticks.labels
+                    );
+                }
+                assert!(ticks.labels.len() >= 2, "{lo}..{hi}: {:?}", ticks.labels);
+                assert!(ticks.labels.iter().all(|&x| x >= lo && x <= hi));
+            }
+        }
+    }
+
+    #[test]
+    fn room_is_used_for_more_labels() {
+        // Less than two decades over 815 px leaves room for 2 and 5 (and more) in each.
+        let ticks = log_ticks(1.0, 35.0, 815.0, X_GAP);
+        for x in [1.0, 2.0, 5.0, 10.0, 20.0] {
+            assert!(ticks.labels.contains(&x), "{x}: {:?}", ticks.labels);
+        }
+        let labels: Vec<String> = log_ticks(0.001, 0.01, 815.0, X_GAP)
+            .labels
+            .iter()
+            .map(tick_label)
+            .collect();
+        assert!(labels.contains(&"0.005".to_string()), "{labels:?}");
+    }
+
+    #[test]
+    fn data_stays_below_the_legend() {
+        for &(bottom, max, rows) in &[(10.0, 1100.0, 4), (0.1, 460.0, 4), (1.0, 2.0, 2)] {
+            let (legend, pixels) = (legend_px(rows), 455.0);
+            let top = log_top_below_legend(bottom, max, legend, pixels);
+            let from_top = pixels - at(max, bottom, top, pixels);
+            assert!(
+                from_top >= legend - 1e-6,
+                "{max} on {bottom}..{top}: {from_top} px"
+            );
+        }
+    }
+
+    #[test]
+    fn each_mode_keeps_its_colour_across_plots() {
+        let modes = [
+            Mode::MicroBatch { interval_ms: 100 },
+            Mode::Native,
+            Mode::MicroBatch { interval_ms: 10 },
+        ];
+        let palette = Palette::of(modes.into_iter());
+        let ten = palette.color(Mode::MicroBatch { interval_ms: 10 });
+        let hundred = palette.color(Mode::MicroBatch { interval_ms: 100 });
+        assert_eq!(palette.color(Mode::Native), NATIVE);
+        assert_ne!(ten, hundred);
+        assert_ne!(ten, NATIVE);
+        assert_ne!(hundred, NATIVE);
+        // The order modes are met in does not matter: a plot with fewer modes agrees.
+        let again = Palette::of(
+            [
+                Mode::MicroBatch { interval_ms: 10 },
+                Mode::MicroBatch { interval_ms: 100 },
+            ]
+            .into_iter(),
+        );
+        assert_eq!(again.color(Mode::MicroBatch { interval_ms: 100 }), hundred);
     }
 }
