@@ -9,8 +9,9 @@
 //!   was due, and a change's latency is measured from the time it carries — the triggering
 //!   event's time for per-record updates, the window's end for window results (event-time
 //!   latency, which includes the 4 s watermark delay by definition). In micro-batch mode, each
-//!   event's latency runs until its batch's results are complete. Event times are whole
-//!   milliseconds, so latencies are good to about ±1 ms;
+//!   event's latency runs until its batch's results are complete. The source releases each
+//!   event when the clock reaches its time (the events of a millisecond together), so a
+//!   latency is exact, not rounded to the millisecond of the event's time;
 //! - **peak memory** of the process during the run;
 //! - a **records-out check**: the final table of a smaller run equals the plain-loop
 //!   [reference](sluice_nexmark::reference) (micro-batch windows over arrival time differ by
@@ -213,7 +214,7 @@ impl NexmarkBench {
         };
         let count = (rate * self.seconds).round().max(1.0) as u64;
         let events = EventSet::new(options, self.workers, Some(count));
-        let source = NexmarkSource::new(events).rate(rate).start_at(start_ms);
+        let source = NexmarkSource::new(events).at_event_time();
         let recorder = LatencyRecorder::new();
         // Measured: changes stamped after the warm-up and before the end of the input moves
         // the watermark to the end of time (windows it closes early have no latency).

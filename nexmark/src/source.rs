@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use sluice_engine::sources::driver::{drive, Poll, Read};
 use sluice_engine::sources::{Source, Spread};
+use sluice_engine::time::now_nanos;
 use sluice_engine::{Error, Scope, Stream};
 
 use crate::generator::{EventSet, InTurn};
@@ -38,7 +39,7 @@ const BATCH: usize = 1024;
 pub struct NexmarkSource {
     events: EventSet,
     rate: Option<f64>,
-    start_ms: Option<u64>,
+    at_event_time: bool,
 }
 
 impl NexmarkSource {
@@ -47,7 +48,7 @@ impl NexmarkSource {
         NexmarkSource {
             events,
             rate: None,
-            start_ms: None,
+            at_event_time: false,
         }
     }
     /// At `events_per_second` in total, on an open-loop schedule (a worker that falls behind
@@ -56,12 +57,14 @@ impl NexmarkSource {
         self.rate = Some(events_per_second);
         self
     }
-    /// With [`rate`](Self::rate): the schedule starts at this wall-clock time (ms since the
-    /// Unix epoch) rather than when each worker starts. With the event set's `base-time` and
-    /// `first-event.rate` set to the same instant and rate, an event's time is when it is due,
-    /// so the time from an event's time to a result is its latency.
-    pub fn start_at(mut self, unix_ms: u64) -> Self {
-        self.start_ms = Some(unix_ms);
+    /// Releases each event when the wall clock reaches its event time (ms since the Unix
+    /// epoch), instead of by [`rate`](Self::rate): with the event set's `base-time` at a moment
+    /// just ahead and `first-event.rate` the wanted rate, an event's time is exactly when it
+    /// was due, so the time from it to a result is the result's latency — to the nanosecond,
+    /// with no rounding of the schedule to whole milliseconds in between. The events of one
+    /// millisecond go out together, as a source reading a millisecond-stamped feed would.
+    pub fn at_event_time(mut self) -> Self {
+        self.at_event_time = true;
         self
     }
     /// The event set.
@@ -70,28 +73,65 @@ impl NexmarkSource {
     }
 }
 
+/// When a worker's events go out.
+#[derive(Clone, Copy, Debug)]
+enum Pace {
+    /// As fast as they are made.
+    Full,
+    /// This many per second, from the worker's start.
+    Rate(f64),
+    /// Each when the wall clock reaches its event time.
+    EventTime,
+}
+
 /// One worker's generators and schedule.
 struct NexmarkRead {
     events: InTurn,
     made: u64,
-    /// Events per second for this worker.
-    rate: Option<f64>,
+    pace: Pace,
     /// Where the schedule starts: made events before this came from an earlier run.
     first: u64,
     start: Instant,
+    /// An event made but not yet due ([`Pace::EventTime`]).
+    held: Option<Event>,
 }
 
 impl NexmarkRead {
     fn next(&mut self) -> Option<Event> {
+        if let Some(event) = self.held.take() {
+            return Some(event);
+        }
         let event = self.events.next()?;
         self.made += 1;
         Some(event)
+    }
+
+    /// Up to [`BATCH`] events whose time has come; waits for the next one's.
+    fn read_at_event_time(&mut self, out: &mut Vec<Event>) -> Poll {
+        let now = now_nanos();
+        for _ in 0..BATCH {
+            let Some(event) = self.next() else {
+                return Poll::Done;
+            };
+            let due = (event.date_time().max(0) as u64).saturating_mul(1_000_000);
+            if due > now {
+                self.held = Some(event);
+                return Poll::Wait(Duration::from_nanos(due - now));
+            }
+            out.push(event);
+        }
+        Poll::Ready
     }
 }
 
 impl Read<Event> for NexmarkRead {
     fn read(&mut self, out: &mut Vec<Event>) -> Result<Poll, Error> {
-        let due = match self.rate {
+        let rate = match self.pace {
+            Pace::EventTime => return Ok(self.read_at_event_time(out)),
+            Pace::Rate(rate) => Some(rate),
+            Pace::Full => None,
+        };
+        let due = match rate {
             None => u64::MAX,
             Some(rate) => self.first + (self.start.elapsed().as_secs_f64() * rate) as u64 + 1,
         };
@@ -102,7 +142,7 @@ impl Read<Event> for NexmarkRead {
                 None => return Ok(Poll::Done),
             }
         }
-        Ok(match self.rate {
+        Ok(match rate {
             Some(rate) if self.made >= due => {
                 let at = Duration::from_secs_f64((self.made - self.first) as f64 / rate);
                 Poll::Wait(at.saturating_sub(self.start.elapsed()))
@@ -111,8 +151,9 @@ impl Read<Event> for NexmarkRead {
         })
     }
 
+    /// Events emitted so far (a held event was made but not emitted).
     fn offset(&self) -> Option<u64> {
-        Some(self.made)
+        Some(self.made - self.held.is_some() as u64)
     }
 
     fn seek(&mut self, offset: u64) -> Result<(), Error> {
@@ -140,34 +181,60 @@ impl Source for NexmarkSource {
         let rate = self
             .rate
             .map(|rate| rate * mine.len() as f64 / events.generators() as f64);
-        let start_ms = self.start_ms;
+        let pace = match (self.at_event_time, rate) {
+            (true, _) => Pace::EventTime,
+            (false, Some(rate)) => Pace::Rate(rate),
+            (false, None) => Pace::Full,
+        };
         drive(scope, "Nexmark", move |_| {
-            let start = match start_ms {
-                Some(at) => instant_of(at),
-                None => Instant::now(),
-            };
             (!mine.is_empty()).then(|| NexmarkRead {
                 events: events.in_turn(mine),
                 made: 0,
-                rate,
+                pace,
                 first: 0,
-                start,
+                start: Instant::now(),
+                held: None,
             })
         })
     }
 }
 
-/// The `Instant` of a wall-clock time (ms since the Unix epoch), however far in the past or
-/// future.
-fn instant_of(unix_ms: u64) -> Instant {
-    let now = Instant::now();
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
-    if unix_ms >= now_ms {
-        now + Duration::from_millis(unix_ms - now_ms)
-    } else {
-        now.checked_sub(Duration::from_millis(now_ms - unix_ms))
-            .unwrap_or(now)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::generator::NexmarkOptions;
+    use sluice_engine::prelude::*;
+
+    #[test]
+    fn at_event_time_no_event_goes_out_before_its_time_and_none_is_lost() {
+        let start_ms = now_nanos() / 1_000_000 + 50;
+        let options = NexmarkOptions {
+            base_time: start_ms as i64,
+            first_event_rate: 20_000,
+            ..NexmarkOptions::default()
+        };
+        // 2,000 events over 100 ms, from 3 generators over 2 workers.
+        let source = NexmarkSource::new(EventSet::new(options, 3, Some(2000))).at_event_time();
+        let released = Collector::new();
+        let sink = released.clone();
+        execute(Execution::default().workers(2), move |worker| {
+            worker.dataflow(|scope| {
+                scope
+                    .source(&source)
+                    .map(|event: Event| (event.date_time(), now_nanos()))
+                    .collect_into(&sink)
+            });
+        })
+        .unwrap();
+        let released = released.take();
+        assert_eq!(released.len(), 2000);
+        for (time, at) in &released {
+            assert!(
+                *at >= *time as u64 * 1_000_000,
+                "{time} ms released at {at} ns"
+            );
+        }
+        let last = released.iter().map(|(time, _)| *time).max().unwrap();
+        assert!(last as u64 >= start_ms + 95, "the schedule spans 100 ms");
     }
 }

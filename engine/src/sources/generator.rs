@@ -133,6 +133,10 @@ struct GeneratorRead {
     first: u64,
     start: Instant,
     start_nanos: u64,
+    /// When this worker made its last line: the linger runs from then, not from when the
+    /// schedule said it was due — a worker that fell behind still gives its last lines' windows
+    /// the whole linger to close.
+    made_last: Option<Instant>,
 }
 
 impl GeneratorRead {
@@ -174,8 +178,9 @@ impl Read<String> for GeneratorRead {
         }
         let linger = self.generator.linger;
         Ok(if self.next >= limit {
-            match (self.at(limit) + linger).checked_sub(self.start.elapsed()) {
-                Some(wait) if !linger.is_zero() => Poll::Wait(wait),
+            let made_last = *self.made_last.get_or_insert_with(Instant::now);
+            match linger.checked_sub(made_last.elapsed()) {
+                Some(wait) if !wait.is_zero() => Poll::Wait(wait),
                 _ => Poll::Done,
             }
         } else if self.next < due {
@@ -222,6 +227,56 @@ fn build<'scope>(scope: Scope<'scope>, generator: &Generator) -> Stream<'scope, 
             first: 0,
             start: Instant::now(),
             start_nanos: now_nanos(),
+            made_last: None,
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A worker `behind` its schedule (overloaded) that has just made its last line.
+    fn read_all(linger: Duration, behind: Duration) -> (GeneratorRead, Poll) {
+        let generator = Generator::new(CorpusSpec::default())
+            .lines(10)
+            .rate(1000.0)
+            .linger(linger);
+        let mut read = GeneratorRead {
+            generator,
+            peers: 1,
+            next: 0,
+            first: 0,
+            start: Instant::now() - behind,
+            start_nanos: now_nanos(),
+            made_last: None,
+        };
+        let mut out = Vec::new();
+        let poll = read.read(&mut out).unwrap();
+        assert_eq!(out.len(), 10, "every line was due");
+        (read, poll)
+    }
+
+    #[test]
+    fn a_late_worker_still_lingers_after_its_last_line() {
+        // The schedule ended 10 s ago; the 1 s linger starts now, when the last line was made.
+        let (_, poll) = read_all(Duration::from_secs(1), Duration::from_secs(10));
+        match poll {
+            Poll::Wait(wait) => assert!(wait > Duration::from_millis(900), "{wait:?}"),
+            other => panic!("ended without lingering: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn without_linger_the_last_line_ends_the_stream() {
+        let (_, poll) = read_all(Duration::ZERO, Duration::from_secs(10));
+        assert!(matches!(poll, Poll::Done), "{poll:?}");
+    }
+
+    #[test]
+    fn the_linger_ends() {
+        let (mut read, _) = read_all(Duration::from_millis(20), Duration::from_secs(1));
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(matches!(read.read(&mut Vec::new()).unwrap(), Poll::Done));
+    }
 }
