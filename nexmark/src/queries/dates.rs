@@ -2,28 +2,87 @@
 //! the day (`yyyy-MM-dd`) and minute (`HH:mm`) that q10 partitions by and q15–q17 group by,
 //! and the hour q14 classifies bids with.
 //!
+//! The grouping queries key on [`Day`] and [`Minute`]: the number, written as the SQL formats
+//! it only when a row is written, so a key hashes and compares as an integer and a row copies
+//! no string.
+//!
 //! ```
-//! use sluice_nexmark::queries::dates::{day, hour, minute};
+//! use sluice_nexmark::queries::dates::{day, hour, minute, Day, Minute};
 //! let t = 1_704_067_200_000 + 13 * 3_600_000 + 5 * 60_000; // 2024-01-01T13:05Z
 //! assert_eq!(day(t), "2024-01-01");
 //! assert_eq!(minute(t), "13:05");
 //! assert_eq!(hour(t), 13);
 //! assert_eq!(day(-1), "1969-12-31");
+//! assert_eq!(Day::of(t).to_string(), "2024-01-01");
+//! assert_eq!(Minute::of(t).to_string(), "13:05");
 //! ```
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::table::Field;
 
 const MS_PER_MINUTE: i64 = 60_000;
 const MS_PER_DAY: i64 = 86_400_000;
 
 /// `DATE_FORMAT(t, 'yyyy-MM-dd')`.
 pub fn day(ms: i64) -> String {
-    let (y, m, d) = civil(ms.div_euclid(MS_PER_DAY));
-    format!("{y:04}-{m:02}-{d:02}")
+    Day::of(ms).to_string()
 }
 
 /// `DATE_FORMAT(t, 'HH:mm')`.
 pub fn minute(ms: i64) -> String {
-    let minutes = ms.rem_euclid(MS_PER_DAY) / MS_PER_MINUTE;
-    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+    Minute::of(ms).to_string()
+}
+
+/// A `DATE_FORMAT(t, 'yyyy-MM-dd')` value, as its day number since 1970-01-01. Days of years
+/// 0–9999 order as their text does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Day(i64);
+
+impl Day {
+    /// The day of `ms` (epoch milliseconds, UTC).
+    pub fn of(ms: i64) -> Day {
+        Day(ms.div_euclid(MS_PER_DAY))
+    }
+}
+
+impl fmt::Display for Day {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (y, m, d) = civil(self.0);
+        write!(f, "{y:04}-{m:02}-{d:02}")
+    }
+}
+
+impl Field for Day {
+    fn write_field(&self, out: &mut String) {
+        let _ = fmt::Write::write_fmt(out, format_args!("{self}"));
+    }
+}
+
+/// A `DATE_FORMAT(t, 'HH:mm')` value, as the minute of the day (0–1439), which orders as
+/// its text does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Minute(i64);
+
+impl Minute {
+    /// The minute of the day of `ms` (epoch milliseconds, UTC).
+    pub fn of(ms: i64) -> Minute {
+        Minute(ms.rem_euclid(MS_PER_DAY) / MS_PER_MINUTE)
+    }
+}
+
+impl fmt::Display for Minute {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:{:02}", self.0 / 60, self.0 % 60)
+    }
+}
+
+impl Field for Minute {
+    fn write_field(&self, out: &mut String) {
+        let _ = fmt::Write::write_fmt(out, format_args!("{self}"));
+    }
 }
 
 /// `HOUR(t)`: 0–23.
@@ -67,5 +126,28 @@ mod tests {
         assert_eq!(at(47_541), "2100-03-01");
         assert_eq!(minute(MS_PER_DAY - 1), "23:59");
         assert_eq!(minute_start(-1), -MS_PER_MINUTE);
+    }
+
+    #[test]
+    fn days_and_minutes_order_as_their_text() {
+        let times = [
+            -1,
+            0,
+            59_999,
+            60_000,
+            3_599_999,
+            86_399_999,
+            951_782_400_000,
+        ];
+        for a in times {
+            for b in times {
+                assert_eq!(Day::of(a).cmp(&Day::of(b)), day(a).cmp(&day(b)), "{a} {b}");
+                assert_eq!(
+                    Minute::of(a).cmp(&Minute::of(b)),
+                    minute(a).cmp(&minute(b)),
+                    "{a} {b}"
+                );
+            }
+        }
     }
 }

@@ -30,20 +30,21 @@
 //! assert_eq!([rank(9_999), rank(10_000), rank(999_999), rank(1_000_000)], [1, 2, 2, 3]);
 //! ```
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use sluice_engine::hash::FixedState;
 use sluice_engine::prelude::*;
 
-use super::{bids, dates, Params, Query};
+use super::dates::Day;
+use super::{bids, Params, Query};
 use crate::model::{Bid, Event};
 use crate::table::Change;
 
 crate::row! {
     /// A day's statistics.
     pub struct Q15Row {
-        day: String = "day",
+        day: Day = "day",
         total_bids: i64 = "total_bids",
         rank1_bids: i64 = "rank1_bids",
         rank2_bids: i64 = "rank2_bids",
@@ -79,36 +80,56 @@ pub fn rank(price: i64) -> usize {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct RankedCounts {
     bids: [i64; 4],
-    bidders: [HashSet<i64, FixedState>; 4],
-    auctions: [HashSet<i64, FixedState>; 4],
+    bidders: Distinct,
+    auctions: Distinct,
 }
 
 impl RankedCounts {
     /// Counts `bid`.
     pub fn add(&mut self, bid: &Bid) {
-        for i in [0, rank(bid.price)] {
-            self.bids[i] += 1;
-            self.bidders[i].insert(bid.bidder);
-            self.auctions[i].insert(bid.auction);
-        }
+        let rank = rank(bid.price);
+        self.bids[0] += 1;
+        self.bids[rank] += 1;
+        self.bidders.add(bid.bidder, rank);
+        self.auctions.add(bid.auction, rank);
     }
 
     /// total, rank 1, 2, 3 bids; the same of bidders; the same of auctions.
     pub fn columns(&self) -> [i64; 12] {
         let mut out = [0; 12];
-        for i in 0..4 {
-            out[i] = self.bids[i];
-            out[4 + i] = self.bidders[i].len() as i64;
-            out[8 + i] = self.auctions[i].len() as i64;
-        }
+        out[..4].copy_from_slice(&self.bids);
+        out[4..8].copy_from_slice(&self.bidders.counts);
+        out[8..].copy_from_slice(&self.auctions.counts);
         out
     }
 }
 
-fn row(day: &str, counts: &RankedCounts) -> Q15Row {
+/// `COUNT(DISTINCT x)` in all and `COUNT(DISTINCT x) FILTER (rank)` for each rank at once:
+/// each value once, with the ranks it has been seen in — one hash lookup per bid rather than
+/// one per count.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Distinct {
+    /// Bit `i` of a value's mask: seen in count `i` (0 all, 1–3 the ranks).
+    seen: HashMap<i64, u8, FixedState>,
+    counts: [i64; 4],
+}
+
+impl Distinct {
+    fn add(&mut self, value: i64, rank: usize) {
+        let seen = self.seen.entry(value).or_insert(0);
+        for i in [0, rank] {
+            if *seen & (1 << i) == 0 {
+                *seen |= 1 << i;
+                self.counts[i] += 1;
+            }
+        }
+    }
+}
+
+fn row(day: Day, counts: &RankedCounts) -> Q15Row {
     let [b0, b1, b2, b3, p0, p1, p2, p3, a0, a1, a2, a3] = counts.columns();
     Q15Row {
-        day: day.to_string(),
+        day,
         total_bids: b0,
         rank1_bids: b1,
         rank2_bids: b2,
@@ -130,14 +151,14 @@ impl Query for Q15 {
 
     fn native<'s>(&self, events: Stream<'s, Event>, _: &Params) -> Stream<'s, Change<Q15Row>> {
         events
-            .flat_map(|event| bids(event).map(|bid| (dates::day(bid.date_time), bid)))
+            .flat_map(|event| bids(event).map(|bid| (Day::of(bid.date_time), bid)))
             .flat_map_with_state(|day, bid, state: &mut Option<RankedCounts>, emit| {
                 let counts = state.get_or_insert_with(Default::default);
                 if counts.bids[0] > 0 {
-                    emit((row(day, counts), -1));
+                    emit((row(*day, counts), -1));
                 }
                 counts.add(&bid);
-                emit((row(day, counts), 1));
+                emit((row(*day, counts), 1));
             })
     }
 }

@@ -28,8 +28,9 @@
 
 use sluice_engine::prelude::*;
 
+use super::dates::{Day, Minute};
 use super::q15::RankedCounts;
-use super::{bids, dates, Params, Query};
+use super::{bids, Params, Query};
 use crate::model::{Channel, Event};
 use crate::table::Change;
 
@@ -37,8 +38,8 @@ crate::row! {
     /// A channel's statistics of a day.
     pub struct Q16Row {
         channel: Channel = "channel",
-        day: String = "day",
-        minute: String = "minute",
+        day: Day = "day",
+        minute: Minute = "minute",
         total_bids: i64 = "total_bids",
         rank1_bids: i64 = "rank1_bids",
         rank2_bids: i64 = "rank2_bids",
@@ -58,12 +59,12 @@ crate::row! {
 #[derive(Clone, Debug, Default)]
 pub struct Q16;
 
-fn row((channel, day): &(Channel, String), minute: &str, counts: &RankedCounts) -> Q16Row {
+fn row(&(channel, day): &(Channel, Day), minute: Minute, counts: &RankedCounts) -> Q16Row {
     let [b0, b1, b2, b3, p0, p1, p2, p3, a0, a1, a2, a3] = counts.columns();
     Q16Row {
-        channel: *channel,
-        day: day.clone(),
-        minute: minute.to_string(),
+        channel,
+        day,
+        minute,
         total_bids: b0,
         rank1_bids: b1,
         rank2_bids: b2,
@@ -87,24 +88,24 @@ impl Query for Q16 {
         events
             .flat_map(|event| {
                 let bid = bids(event)?;
-                Some(((bid.channel, dates::day(bid.date_time)), bid))
+                Some(((bid.channel, Day::of(bid.date_time)), bid))
             })
             .flat_map_with_state(
-                |key, bid, state: &mut Option<(String, RankedCounts)>, emit| {
-                    let minute = dates::minute(bid.date_time);
+                |key, bid, state: &mut Option<(Minute, RankedCounts)>, emit| {
+                    let minute = Minute::of(bid.date_time);
                     match state {
                         Some((max, counts)) => {
-                            emit((row(key, max, counts), -1));
+                            emit((row(key, *max, counts), -1));
                             if minute > *max {
                                 *max = minute;
                             }
                             counts.add(&bid);
-                            emit((row(key, max, counts), 1));
+                            emit((row(key, *max, counts), 1));
                         }
                         None => {
                             let mut counts = RankedCounts::default();
                             counts.add(&bid);
-                            emit((row(key, &minute, &counts), 1));
+                            emit((row(key, minute, &counts), 1));
                             *state = Some((minute, counts));
                         }
                     }

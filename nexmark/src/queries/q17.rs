@@ -23,8 +23,9 @@
 
 use sluice_engine::prelude::*;
 
+use super::dates::Day;
 use super::q15::rank;
-use super::{bids, dates, Params, Query};
+use super::{bids, Params, Query};
 use crate::model::{Bid, Event};
 use crate::table::Change;
 
@@ -32,7 +33,7 @@ crate::row! {
     /// An auction's statistics of a day.
     pub struct Q17Row {
         auction: i64 = "auction",
-        day: String = "day",
+        day: Day = "day",
         total_bids: i64 = "total_bids",
         rank1_bids: i64 = "rank1_bids",
         rank2_bids: i64 = "rank2_bids",
@@ -50,7 +51,7 @@ pub struct Q17;
 
 impl Q17Row {
     /// The row of a group's first bid.
-    fn first(auction: i64, day: String, bid: &Bid) -> Self {
+    fn first(auction: i64, day: Day, bid: &Bid) -> Self {
         let mut row = Q17Row {
             auction,
             day,
@@ -90,7 +91,7 @@ impl Query for Q17 {
         events
             .flat_map(|event| {
                 let bid = bids(event)?;
-                Some(((bid.auction, dates::day(bid.date_time)), bid))
+                Some(((bid.auction, Day::of(bid.date_time)), bid))
             })
             .flat_map_with_state(
                 |(auction, day), bid, state: &mut Option<Q17Row>, emit| match state {
@@ -100,7 +101,7 @@ impl Query for Q17 {
                         emit((row.clone(), 1));
                     }
                     None => {
-                        let row = Q17Row::first(*auction, day.clone(), &bid);
+                        let row = Q17Row::first(*auction, *day, &bid);
                         emit((row.clone(), 1));
                         *state = Some(row);
                     }

@@ -1,6 +1,8 @@
 //! DATE_FORMAT and HOUR in UTC, counted the slow way (year by year, month by month), apart
 //! from the crate's.
 
+use crate::queries::dates::{Day, Minute};
+
 const DAY_MS: i64 = 86_400_000;
 
 fn leap(year: i64) -> bool {
@@ -42,4 +44,20 @@ pub fn minute(ms: i64) -> String {
 /// `HOUR(t)`.
 pub fn hour(ms: i64) -> i64 {
     ms.rem_euclid(DAY_MS) / 3_600_000
+}
+
+/// The queries' [`Day`] column for a group keyed here by its text `day`, made from `ms`, one of
+/// the group's times: the reference groups by its own text, and a row that would not write as
+/// that text fails the comparison here rather than hiding in both sides of it.
+pub fn day_column(day: &str, ms: i64) -> Day {
+    let column = Day::of(ms);
+    assert_eq!(column.to_string(), day, "the Day column of {ms} ms");
+    column
+}
+
+/// The queries' [`Minute`] column for the text `minute`, made from `ms` (as [`day_column`]).
+pub fn minute_column(minute: &str, ms: i64) -> Minute {
+    let column = Minute::of(ms);
+    assert_eq!(column.to_string(), minute, "the Minute column of {ms} ms");
+    column
 }

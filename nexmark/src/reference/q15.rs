@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use crate::model::Event;
 use crate::queries::q15::Q15Row;
 
-use super::dates::day;
+use super::dates::{day, day_column};
 use super::stats::Group;
 
 pub fn answer(events: &[Event]) -> Vec<Q15Row> {
@@ -19,7 +19,7 @@ pub fn answer(events: &[Event]) -> Vec<Q15Row> {
     for (day, group) in groups {
         let c = group.columns();
         rows.push(Q15Row {
-            day,
+            day: day_column(&day, group.bids[0].date_time),
             total_bids: c[0],
             rank1_bids: c[1],
             rank2_bids: c[2],

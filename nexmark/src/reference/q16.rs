@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use crate::model::{Channel, Event};
 use crate::queries::q16::Q16Row;
 
-use super::dates::{day, minute};
+use super::dates::{day, day_column, minute, minute_column};
 use super::stats::Group;
 
 pub fn answer(events: &[Event]) -> Vec<Q16Row> {
@@ -18,16 +18,16 @@ pub fn answer(events: &[Event]) -> Vec<Q16Row> {
     let mut rows = Vec::new();
     for ((channel, day), group) in groups {
         let c = group.columns();
-        let minute = group
+        let (minute, at) = group
             .bids
             .iter()
-            .map(|b| minute(b.date_time))
+            .map(|b| (minute(b.date_time), b.date_time))
             .max()
             .unwrap();
         rows.push(Q16Row {
             channel,
-            day,
-            minute,
+            day: day_column(&day, at),
+            minute: minute_column(&minute, at),
             total_bids: c[0],
             rank1_bids: c[1],
             rank2_bids: c[2],
