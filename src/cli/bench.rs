@@ -347,6 +347,12 @@ fn latency_config(
     }
 }
 
+/// Whether the job read its input as fast as it was offered (the median run within 5% of the
+/// rate): a job that falls behind is not sustaining the rate, whatever its latency says.
+fn kept_up(m: &LatencyMeasurement) -> bool {
+    m.lines_per_sec.median >= 0.95 * m.config.rate
+}
+
 /// The p99 bound of the sustainable search for `mode`: the bound beyond its batch interval.
 fn bound_ms(mode: Mode, bound: f64) -> f64 {
     mode.interval_ms().unwrap_or(0) as f64 + bound
@@ -376,10 +382,16 @@ fn sustainable_rates(
                     ))
                 })
             };
-            // A rate holds if nothing was lost and outputs were measured within the bound (a
-            // run whose windows all ended outside the measured span proves nothing).
+            // A rate holds if the job kept up with it, nothing was lost, and outputs were
+            // measured within the bound (a run whose windows all ended outside the measured
+            // span proves nothing). Keeping up is its own test: latency from a window's end
+            // does not see input that waits to be read, and windows over arrival time close
+            // on time however far behind the reading is.
             let holds = |m: &LatencyMeasurement| {
-                m.complete() && m.runs.iter().all(|r| r.measured > 0) && m.p99_ms.median <= bound
+                kept_up(m)
+                    && m.complete()
+                    && m.runs.iter().all(|r| r.measured > 0)
+                    && m.p99_ms.median <= bound
             };
             let (mut good, mut bad): (Option<LatencyMeasurement>, Option<f64>) = (None, None);
             let mut rate = 10_000.0;

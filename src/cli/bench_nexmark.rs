@@ -6,14 +6,11 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use sluice::bench::nexmark::{self, NexmarkBench};
+use sluice::bench::nexmark::{self, NexmarkBench, TARGET_PER_CORE};
 use sluice::nexmark::queries::NAMES;
 
 use super::bench::BenchArgs;
 use super::out::outln;
-
-/// The throughput the queries are held to, events per CPU-second.
-const TARGET_PER_CORE: f64 = 1_000_000.0;
 
 pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     if args.workers.len() != 1 {
