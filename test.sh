@@ -9,9 +9,13 @@ cd "$(dirname "$0")"
 export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 
 # Debian packages the tests use, by the command they provide:
-#   redis-server: the Redis serving store's tests start their own server on a free port.
+#   redis-server: the Redis serving store's and the Redis Streams connector's tests start
+#                 their own server on a free port;
+#   nats-server:  the NATS JetStream connector's tests start their own server (JetStream on,
+#                 its store in a temporary directory) on a free port.
 needed=()
 command -v redis-server >/dev/null || needed+=(redis-server)
+command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || needed+=(nats-server)
 if [ ${#needed[@]} -gt 0 ]; then
   sudo=""
   if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi

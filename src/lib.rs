@@ -4,12 +4,13 @@
 //! Spark-style micro-batches on one DAG of operators, one benchmark harness to compare them.
 //!
 //! This crate is the front door: it re-exports the engine ([`engine`], and its [`prelude`]), the
-//! micro-batch layer ([`minibatch`]), the serving layer ([`serving`]), the jobs ([`jobs`]), the
+//! micro-batch layer ([`minibatch`]), the serving layer ([`serving`]), the broker connectors ([`connectors`]), the jobs ([`jobs`]), the
 //! benchmark harness ([`bench`](mod@bench)), and builds the `sluice` command.
 
 #![warn(missing_docs)]
 
 pub use sluice_bench as bench;
+pub use sluice_connectors as connectors;
 pub use sluice_engine as engine;
 pub use sluice_engine::prelude;
 pub use sluice_jobs as jobs;

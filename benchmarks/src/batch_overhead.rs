@@ -65,10 +65,17 @@ pub fn measure(
         let (cpu, wall) = (cpu_seconds(), Instant::now());
         let execution = Execution::default().workers(workers);
         if minibatch {
-            wordcount::run_minibatch(execution, batch_ms, source.clone(), &Progress::default(), 0)
-                .map_err(|e| sluice_engine::Error::Operator(e.to_string()))?;
+            wordcount::run_minibatch(
+                execution,
+                batch_ms,
+                source.clone(),
+                &Progress::default(),
+                0,
+                None,
+            )
+            .map_err(|e| sluice_engine::Error::Operator(e.to_string()))?;
         } else {
-            wordcount::run(execution, source.clone(), &Progress::default(), false)?;
+            wordcount::run(execution, source.clone(), &Progress::default(), false, None)?;
         }
         Ok((cpu_seconds() - cpu, wall.elapsed().as_secs_f64()))
     };

@@ -175,7 +175,7 @@ fn throughput(
                 LineSource::Generator(Generator::new(spec.clone()).in_memory(config.lines));
             let words = spec.words_per_line as f64 * config.lines as f64;
             let started = Instant::now();
-            let table = wordcount::run(execution, source, &Progress::default(), false)
+            let table = wordcount::run(execution, source, &Progress::default(), false, None)
                 .map_err(|e| e.to_string())?;
             rates[i].push(words / started.elapsed().as_secs_f64());
             if table.len() < config.keys / 2 {

@@ -169,11 +169,16 @@ pub fn measure(
 fn run_wordcount(mode: Mode, workers: usize, source: LineSource) -> Result<Vec<(String, u64)>> {
     let execution = Execution::default().workers(workers);
     match mode {
-        Mode::Native => wordcount::run(execution, source, &Progress::default(), false),
-        Mode::MicroBatch { interval_ms } => {
-            wordcount::run_minibatch(execution, interval_ms, source, &Progress::default(), 0)
-                .map_err(|e| sluice_engine::Error::Operator(e.to_string()))
-        }
+        Mode::Native => wordcount::run(execution, source, &Progress::default(), false, None),
+        Mode::MicroBatch { interval_ms } => wordcount::run_minibatch(
+            execution,
+            interval_ms,
+            source,
+            &Progress::default(),
+            0,
+            None,
+        )
+        .map_err(|e| sluice_engine::Error::Operator(e.to_string())),
     }
 }
 

@@ -230,8 +230,10 @@ where
     // Also after a failure: the checkpoint writer must be done before this returns (a job
     // restarted in the same process would otherwise race with it).
     let flushed = context.checkpoints().map_or(Ok(()), |c| c.flush());
+    let after = context.run_after_job();
     let results = results?;
     flushed?;
+    after?;
     match context.take_error() {
         Some(error) => Err(error),
         None => Ok(results),

@@ -67,6 +67,21 @@ struct Shared {
     watermarks: Mutex<BTreeMap<Vec<usize>, BTreeMap<usize, Time>>>,
     /// Entries held by the stateful operators of this process (see [`StateGauge`]).
     state_entries: AtomicU64,
+    after_job: AfterJob,
+}
+
+/// Work left for when the workers are done (see [`JobContext::after_job`]).
+type Hook = Box<dyn FnOnce() -> Result<(), Error> + Send>;
+
+/// The [`Hook`]s given so far.
+#[derive(Default)]
+struct AfterJob(Mutex<Vec<Hook>>);
+
+impl std::fmt::Debug for AfterJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map_or(0, |hooks| hooks.len());
+        write!(f, "AfterJob({n})")
+    }
 }
 
 impl JobContext {
@@ -153,6 +168,39 @@ impl JobContext {
             .unwrap_or_else(|e| e.into_inner())
             .push(error);
         self.stop();
+    }
+
+    /// Runs `work` once this process's workers have finished and its checkpoints are written —
+    /// after a failure too. A sink that publishes only committed output publishes the rest
+    /// there: the job's last checkpoint is committed only once every operator has ended.
+    pub fn after_job(&self, work: impl FnOnce() -> Result<(), Error> + Send + 'static) {
+        let mut hooks = self
+            .inner
+            .after_job
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        hooks.push(Box::new(work));
+    }
+
+    /// Runs the work given to [`after_job`](Self::after_job), in order; the first error.
+    pub(crate) fn run_after_job(&self) -> Result<(), Error> {
+        let hooks = std::mem::take(
+            &mut *self
+                .inner
+                .after_job
+                .0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()),
+        );
+        let mut first = Ok(());
+        for hook in hooks {
+            let result = hook();
+            if first.is_ok() {
+                first = result;
+            }
+        }
+        first
     }
 
     /// Takes the first reported error, if any.

@@ -14,9 +14,10 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use sluice_connectors::{AnyBroker, BrokerSink, PublishTo};
 use sluice_engine::operators::keyed::Sum;
 use sluice_engine::prelude::*;
-use sluice_engine::sources::LineSource;
+use sluice_engine::sources::{LineSource, Source};
 use sluice_minibatch::{DStream, Show, StreamingContext};
 
 use crate::mode::Mode;
@@ -102,12 +103,14 @@ pub fn batch_word_counts<'scope>(
 
 /// Runs word count over `source` and returns the final table (on process 0; empty elsewhere),
 /// sorted by word. With `print`, every running-count update is printed to stdout as it
-/// happens, as Flink's `DataStream.print()` prints `keyBy(word).sum(1)` (see `print_updates`).
-pub fn run(
+/// happens, as Flink's `DataStream.print()` prints `keyBy(word).sum(1)` (see `print_updates`);
+/// with `publish`, every update is published there as `word<TAB>count`.
+pub fn run<S: Lines>(
     execution: Execution,
-    source: LineSource,
+    source: S,
     progress: &Progress,
     print: bool,
+    publish: Option<BrokerSink<AnyBroker>>,
 ) -> Result<Vec<(String, u64)>> {
     let table = Collector::new();
     let sink = table.clone();
@@ -118,6 +121,9 @@ pub fn run(
             if print {
                 counts = print_updates(counts, scope.index(), scope.peers());
             }
+            if let Some(publish) = &publish {
+                publish_counts(counts.clone(), publish);
+            }
             counts.last_by_key().gather().collect_into(&sink);
         });
     })?;
@@ -125,6 +131,17 @@ pub fn run(
     table.sort_unstable();
     Ok(table)
 }
+
+/// Publishes each update of `counts` as `word<TAB>count`, exactly once with checkpoints.
+fn publish_counts(counts: Stream<'_, (String, u64)>, sink: &BrokerSink<AnyBroker>) {
+    counts
+        .map(|(word, count)| format!("{word}\t{count}"))
+        .publish_to(sink);
+}
+
+/// A source of lines word count can read: any [`Source`] of `String`s the workers can share.
+pub trait Lines: Source<Item = String> + Send + Sync {}
+impl<S: Source<Item = String> + Send + Sync> Lines for S {}
 
 /// Prints each update of `counts` to stdout as Flink's `print()` sink does: `(word,count)`
 /// (Scala's tuple form, as [`Show`] writes it), prefixed with `N> `, the printing worker
@@ -148,12 +165,13 @@ fn print_updates<'s>(
 /// (on process 0; empty elsewhere), sorted by word: the per-batch counts, summed. With
 /// `print > 0`, each batch's counts are printed as Spark's NetworkWordCount prints them
 /// (`wordCounts.print(print)`: the batch time and its first `print` pairs, on the driver).
-pub fn run_minibatch(
+pub fn run_minibatch<S: Lines>(
     execution: Execution,
     batch_ms: u64,
-    source: LineSource,
+    source: S,
     progress: &Progress,
     print: usize,
+    publish: Option<BrokerSink<AnyBroker>>,
 ) -> std::result::Result<Vec<(String, u64)>, sluice_minibatch::Error> {
     let table = Collector::new();
     let sink = table.clone();
@@ -165,12 +183,13 @@ pub fn run_minibatch(
         if print > 0 {
             counts.print_n(print);
         }
-        counts
-            .into_stream()
-            .reduce_by_key(|a, b| a + b)
-            .last_by_key()
-            .gather()
-            .collect_into(&sink);
+        // Each batch's new running total of every word it changed, as updateStateByKey
+        // would give them.
+        let totals = counts.into_stream().reduce_by_key(|a, b| a + b);
+        if let Some(publish) = &publish {
+            publish_counts(totals.clone(), publish);
+        }
+        totals.last_by_key().gather().collect_into(&sink);
     })?;
     ssc.start()?;
     ssc.await_termination()?;
@@ -211,18 +230,21 @@ pub fn timed_minibatch(lines: DStream<'_, Timed>, probe: &Probe) {
 
 /// `sluice run wordcount`: the running count of every word of `source`, in `mode`.
 #[derive(Clone, Debug)]
-pub struct WordCount {
+pub struct WordCount<S = LineSource> {
     /// Where the lines come from.
-    pub source: LineSource,
+    pub source: S,
     /// Native, or micro-batches of an interval.
     pub mode: Mode,
     /// Print the counts to stdout as Spark and Flink programs do: natively, any `print > 0`
     /// prints every running-count update (see [`run`]); in micro-batches, each batch's first
     /// `print` pairs (see [`run_minibatch`]). 0 prints nothing.
     pub print: usize,
+    /// Where to publish every running-count update (`word<TAB>count`): natively each update,
+    /// in micro-batches each batch's new totals; exactly once with checkpoints.
+    pub publish: Option<BrokerSink<AnyBroker>>,
 }
 
-impl WordCount {
+impl<S: Lines> WordCount<S> {
     /// Runs the job; returns the final table (on process 0; empty elsewhere), sorted by word.
     /// Counts what it reads into `progress`.
     pub fn run(
@@ -231,10 +253,21 @@ impl WordCount {
         progress: &Progress,
     ) -> sluice_minibatch::Result<Vec<(String, u64)>> {
         Ok(match self.mode {
-            Mode::Native => run(execution, self.source, progress, self.print > 0)?,
-            Mode::MicroBatch { interval_ms } => {
-                run_minibatch(execution, interval_ms, self.source, progress, self.print)?
-            }
+            Mode::Native => run(
+                execution,
+                self.source,
+                progress,
+                self.print > 0,
+                self.publish,
+            )?,
+            Mode::MicroBatch { interval_ms } => run_minibatch(
+                execution,
+                interval_ms,
+                self.source,
+                progress,
+                self.print,
+                self.publish,
+            )?,
         })
     }
 }

@@ -27,6 +27,7 @@ fn word_count_is_the_same_in_both_modes_and_written_whole() {
             source: LineSource::File(TextFile::open(&input).unwrap()),
             mode,
             print: 0,
+            publish: None,
         };
         let progress = Progress::default();
         let table = job.run(Execution::default().workers(2), &progress).unwrap();

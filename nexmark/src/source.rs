@@ -125,6 +125,8 @@ impl NexmarkRead {
 }
 
 impl Read<Event> for NexmarkRead {
+    type Offset = u64;
+
     fn read(&mut self, out: &mut Vec<Event>) -> Result<Poll, Error> {
         let rate = match self.pace {
             Pace::EventTime => return Ok(self.read_at_event_time(out)),

@@ -128,6 +128,11 @@ fn float(s: &str, low: Low, max: f64, what: &str) -> Result<f64, String> {
     }
 }
 
+/// A broker URL: `nats://HOST:PORT/STREAM[/SUBJECT]` or `redis://HOST:PORT/KEY[,KEY...]`.
+pub fn broker_url(s: &str) -> Result<sluice::connectors::BrokerUrl, String> {
+    s.parse()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 
 mod bench;
 mod bench_nexmark;
+mod broker;
 mod checkpoint;
 mod cluster;
 mod compare;
@@ -68,6 +69,11 @@ enum Command {
     },
     /// The kappa architecture live: a word-count view over an event log, served over HTTP.
     Serve(serve::ServeArgs),
+    /// A broker's stream from the shell: `sluice broker push|tail URL`.
+    Broker {
+        #[command(subcommand)]
+        command: broker::BrokerCommand,
+    },
     /// Serve open-loop load over TCP: `<scheduled unix nanos> <line>` lines on a fixed schedule.
     Loadgen(loadgen::LoadgenArgs),
 }
@@ -130,5 +136,6 @@ pub fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Log { command } => log::log(command),
         Command::Serve(args) => serve::serve(args),
         Command::Compare { command } => compare::run(command),
+        Command::Broker { command } => broker::broker(command),
     }
 }

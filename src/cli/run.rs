@@ -4,11 +4,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
+use sluice::connectors::{AnyBroker, BrokerSink, BrokerSource, BrokerUrl};
 use sluice::engine::checkpoint::{Checkpointing, Input};
 use sluice::engine::sources::{Directory, Generator, LineSource, LogSource, Socket, TextFile};
 use sluice::engine::Error;
 use sluice::jobs::result_file::check_writable;
-use sluice::jobs::wordcount::{self, Progress, WordCount};
+use sluice::jobs::wordcount::{self, Lines, Progress, WordCount};
 
 use super::checkpoint::CheckpointArgs;
 use super::cluster::ClusterArgs;
@@ -22,7 +23,7 @@ use super::status::StatusLine;
 #[derive(Subcommand, Debug)]
 pub enum Job {
     /// Running count of every word (split on ASCII whitespace).
-    Wordcount(RunArgs),
+    Wordcount(Box<RunArgs>),
     /// Hashtag counts per sliding window over a synthetic tweet stream, in event time.
     Hashtags(super::hashtags::HashtagsArgs),
     /// Word counts per window of the lines' own time, written exactly once per epoch.
@@ -34,7 +35,7 @@ pub enum Job {
 /// Runs the job.
 pub fn run_job(job: Job) -> Result<(), Box<dyn std::error::Error>> {
     match job {
-        Job::Wordcount(args) => run(args),
+        Job::Wordcount(args) => run(*args),
         Job::Hashtags(args) => super::hashtags::run(args),
         Job::Windowcount(args) => super::windowcount::run(args),
         Job::Nexmark(args) => super::nexmark::run(*args),
@@ -65,9 +66,15 @@ pub struct RunArgs {
     /// loses nothing the socket delivered.
     #[arg(long, value_name = "DIR")]
     pub write_ahead_log: Option<PathBuf>,
-    /// With --log: keep reading what is appended until Ctrl-C or SIGTERM.
+    /// With --log or --broker: keep reading what is appended until Ctrl-C or SIGTERM.
     #[arg(long)]
     pub follow: bool,
+    /// Publish every running-count update as `word<TAB>count` to a broker, URL as for --broker
+    /// (natively each update; in micro-batches each batch's new totals, as updateStateByKey
+    /// gives them). With --checkpoint-dir, exactly once across crashes and restores: updates
+    /// appear as their checkpoint is committed.
+    #[arg(long, value_name = "URL", value_parser = flags::broker_url)]
+    pub sink: Option<BrokerUrl>,
     /// When the input ends, write `word<TAB>count` lines sorted by word to OUT (process 0).
     #[arg(long, value_name = "OUT")]
     pub final_counts: Option<PathBuf>,
@@ -105,6 +112,11 @@ pub struct SourceArgs {
     /// Read the records of the event log in DIR (see `sluice log`), from the oldest.
     #[arg(long, value_name = "DIR")]
     pub log: Option<PathBuf>,
+    /// Read a broker's stream, nats://HOST:PORT/STREAM[/SUBJECT] or redis://HOST:PORT/KEY[,KEY...],
+    /// to its end as of the start (with --follow, until Ctrl-C or SIGTERM); every worker reads
+    /// its share of the subjects or keys, from the positions of the checkpoint.
+    #[arg(long, value_name = "URL", value_parser = flags::broker_url)]
+    pub broker: Option<BrokerUrl>,
     /// Generate LINES lines of the word-count corpus.
     #[arg(long, value_name = "LINES", value_parser = flags::int(0, flags::MAX_LINES))]
     pub generate: Option<u64>,
@@ -140,7 +152,12 @@ impl RunArgs {
                 "--socket",
                 s.socket.is_some(),
             ),
-            (self.follow, "--follow", "--log", s.log.is_some()),
+            (
+                self.follow,
+                "--follow",
+                "--log or --broker",
+                s.log.is_some() || s.broker.is_some(),
+            ),
         ];
         for (given, flag, with, present) in rules {
             if given && !present {
@@ -203,6 +220,8 @@ impl RunArgs {
             (format!("socket={address}"), Input::socket(address))
         } else if let Some(dir) = &s.log {
             ("log".to_string(), Input::log(dir)?)
+        } else if let Some(url) = &s.broker {
+            (format!("broker={url}"), Input::broker(&url.to_string()))
         } else if let Some(dir) = &s.dir {
             ("dir".to_string(), Input::directory(dir)?)
         } else {
@@ -225,14 +244,66 @@ pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(path) = &args.final_counts {
         check_writable(path)?;
     }
-    let job = WordCount {
-        source: args.line_source()?,
-        mode,
-        print: args.print.unwrap_or(match args.mode {
-            Mode::Native => 0,
-            Mode::Minibatch => 10,
-        }),
+    let print = args.print.unwrap_or(match args.mode {
+        Mode::Native => 0,
+        Mode::Minibatch => 10,
+    });
+    let publish = match &args.sink {
+        Some(url) => Some(BrokerSink::open(AnyBroker::of(url), &sink_job(&args))?),
+        None => None,
     };
+    match &args.source.broker {
+        Some(url) => {
+            let source = BrokerSource::open(AnyBroker::of(url))?;
+            let source = if args.follow { source.follow() } else { source };
+            run_wordcount(
+                &args,
+                WordCount {
+                    source,
+                    mode,
+                    print,
+                    publish,
+                },
+            )
+        }
+        None => {
+            let source = args.line_source()?;
+            run_wordcount(
+                &args,
+                WordCount {
+                    source,
+                    mode,
+                    print,
+                    publish,
+                },
+            )
+        }
+    }
+}
+
+/// The name under which a sink's broker remembers what this job has published: the same
+/// across the restarts of a checkpointed job (its checkpoint directory), new for every run of
+/// a job without checkpoints (which has nothing to restore).
+fn sink_job(args: &RunArgs) -> String {
+    match &args.checkpoint.checkpoint_dir {
+        Some(dir) => {
+            let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
+            format!("wordcount@{}", dir.display())
+        }
+        None => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            format!("wordcount-{}-{}", now.as_nanos(), std::process::id())
+        }
+    }
+}
+
+/// Runs `job` as the flags say: checkpoints, status line, final counts.
+fn run_wordcount<S: Lines>(
+    args: &RunArgs,
+    job: WordCount<S>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let mut execution = args.cluster.execution();
     if let Some(checkpointing) = args.checkpointing()? {
         execution = execution.checkpointing(checkpointing);

@@ -144,6 +144,12 @@ impl Coordinator {
         self.restored.as_ref().map(|c| c.metadata.epoch)
     }
 
+    /// The newest committed epoch, as the checkpoint directory says now (any process's
+    /// commit; `None` before the first). Output published only up to it is never taken back.
+    pub fn committed_epoch(&self) -> Result<Option<Time>, Error> {
+        self.store.latest().map_err(checkpoint_error)
+    }
+
     /// The epoch this run resumed from in `domain`: the checkpoint's epoch, or its event-time
     /// cut.
     pub fn restored_epoch_in(&self, domain: Domain) -> Option<Time> {

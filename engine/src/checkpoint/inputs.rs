@@ -69,6 +69,11 @@ pub enum Input {
         /// Its `host:port`, as given.
         address: String,
     },
+    /// A broker's stream, by its URL (`redis://HOST:PORT/KEY`, `nats://HOST:PORT/STREAM`).
+    Broker {
+        /// The URL, as given.
+        url: String,
+    },
     /// Generated input, by its settings.
     Generated {
         /// The generator's settings in one line (what `sluice run` was told to generate and
@@ -123,6 +128,13 @@ impl Input {
     pub fn socket(address: &str) -> Input {
         Input::Socket {
             address: address.to_string(),
+        }
+    }
+
+    /// The identity of the broker stream at `url`.
+    pub fn broker(url: &str) -> Input {
+        Input::Broker {
+            url: url.to_string(),
         }
     }
 
@@ -210,6 +222,7 @@ impl Input {
             Input::Log { path, .. } => format!("event log {}", path.display()),
             Input::Directory { path } => format!("directory {}", path.display()),
             Input::Socket { address } => format!("socket {address}"),
+            Input::Broker { url } => format!("broker stream {url}"),
             Input::Generated { settings } => format!("generated input ({settings})"),
         }
     }

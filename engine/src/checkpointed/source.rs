@@ -2,7 +2,13 @@
 //!
 //! A source holds nothing back — it *is* where the stream's time comes from — so its part of a
 //! checkpoint is where it would start reading again: the offset it had reached when its time
-//! passed the epoch.
+//! passed the epoch. Most sources' offset is a number (a byte or record offset); a broker's is
+//! a position per partition: any serializable value will do.
+
+use std::marker::PhantomData;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use super::gate::{EpochGate, Gate};
 use crate::checkpoint::coordinator::{PartKind, PartOf};
@@ -11,13 +17,14 @@ use crate::job::JobContext;
 use crate::stream::Scope;
 use crate::time::Time;
 
-/// A source instance's checkpoints: its replay offset as of each epoch its time passes.
-pub struct SourceEpochs {
+/// A source instance's checkpoints: its replay offset (an `O`) as of each epoch its time passes.
+pub struct SourceEpochs<O = u64> {
     gate: Option<Gate>,
     job: JobContext,
+    offset: PhantomData<fn(O) -> O>,
 }
 
-impl SourceEpochs {
+impl<O: Serialize + DeserializeOwned> SourceEpochs<O> {
     /// The checkpoints of the source `name` at `address` on this worker; inert without
     /// checkpointing.
     pub fn new(scope: Scope<'_>, name: &str, address: &[usize]) -> Self {
@@ -30,13 +37,14 @@ impl SourceEpochs {
         SourceEpochs {
             gate: gate.checkpoint,
             job: gate.job,
+            offset: PhantomData,
         }
     }
 
     /// The offset this instance had reached at the restored checkpoint, if any.
-    pub fn restored_offset(&self) -> Option<u64> {
+    pub fn restored_offset(&self) -> Option<O> {
         let gate = self.gate.as_ref()?;
-        match gate.coordinator.restore::<Option<u64>>(&gate.part) {
+        match gate.coordinator.restore::<Option<O>>(&gate.part) {
             Ok(offset) => offset.flatten(),
             Err(error) => {
                 self.job.fail(error);
@@ -71,7 +79,7 @@ impl SourceEpochs {
 
     /// The source's time moves to `now`, having emitted everything before `offset`: that is
     /// its offset as of every epoch in between (the last of them is written).
-    pub fn advance(&mut self, now: Time, offset: Option<u64>) {
+    pub fn advance(&mut self, now: Time, offset: Option<O>) {
         let now = self.cut(now);
         let Some(gate) = self.gate.as_mut() else {
             return;
@@ -92,7 +100,7 @@ impl SourceEpochs {
 
     /// The source has ended at `offset`, having emitted its last records at `time` (or has no
     /// part on this worker: `time` 0, `offset` none).
-    pub fn finish(&mut self, time: Time, offset: Option<u64>) {
+    pub fn finish(&mut self, time: Time, offset: Option<O>) {
         let valid_from = self.cut(time) + 1;
         if let Some(gate) = self.gate.take().filter(|_| !self.job.is_aborted()) {
             let of = PartOf {

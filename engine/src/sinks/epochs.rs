@@ -36,6 +36,10 @@ use crate::time::Time;
 pub(super) trait EpochWriter: 'static {
     /// What the writer must remember across a restore (saved with each epoch).
     type State: Serialize + DeserializeOwned;
+    /// Whether the records of one time keep the order they were emitted in (a broker's
+    /// readers see a key's updates in order) rather than being sorted by their text too
+    /// (the same bytes on every replay, whatever the arrival order).
+    const KEEPS_ORDER: bool = false;
     /// Writes the epoch ending at `end`.
     fn write(&mut self, end: Time, records: Vec<(Time, String)>) -> Result<(), Error>;
     /// Its state after the epochs written so far.
@@ -109,7 +113,11 @@ impl<W: EpochWriter, D> Epochs<W, D> {
                 break;
             }
             let (end, mut records) = entry.remove_entry();
-            records.sort_unstable();
+            if W::KEEPS_ORDER {
+                records.sort_by_key(|(time, _)| *time);
+            } else {
+                records.sort_unstable();
+            }
             if let Some(writer) = self.writer.as_mut() {
                 if let Err(error) = writer.write(end, records) {
                     self.job.fail(error);

@@ -5,6 +5,8 @@
 //! - [`write_epochs`](Sinks::write_epochs): one file per epoch and worker, written whole and
 //!   rewritten identically on replay — exactly-once output with checkpoints;
 //! - [`append_to_log`](Sinks::append_to_log): an event log, epoch by epoch, exactly-once;
+//! - [`publish`](Sinks::publish): to a broker through a [`Publish`]er, each epoch once the
+//!   checkpoint holding it is committed — exactly-once for systems that cannot take output back;
 //! - [`collect_into`](Sinks::collect_into): records back to the program, for tests ([`Collector`]);
 //! - [`record_latency`](Sinks::record_latency): now − a record's send time, into an HdrHistogram
 //!   ([`LatencyRecorder`]), and [`record_latency_on_completion`](Sinks::record_latency_on_completion)
@@ -19,12 +21,14 @@
 //! `print` prints them again).
 
 mod collect;
+mod committed;
 mod epochs;
 mod latency;
 mod log;
 mod text;
 
 pub use collect::Collector;
+pub use committed::Publish;
 pub use epochs::read_epochs;
 pub use latency::LatencyRecorder;
 
@@ -140,6 +144,17 @@ pub trait Sinks<'scope, D: 'static>: Sized {
     fn append_to_log(self, dir: impl AsRef<Path>, config: LogConfig, every_ms: Time)
     where
         D: Display;
+    /// Publishes the records as lines through one [`Publish`]er per worker (`make` gets the
+    /// worker's index): each epoch once the checkpoint holding it is committed, so exactly once
+    /// across crashes and restores, in the order each worker emitted them; without checkpoints,
+    /// each epoch of `every_ms` when complete. See [`committed`](mod@committed).
+    fn publish<P: Publish>(
+        self,
+        name: &str,
+        every_ms: Time,
+        make: impl FnOnce(usize) -> Result<P, crate::error::Error>,
+    ) where
+        D: Display;
     /// Appends every record to a [`Collector`] shared by the workers of this process.
     ///
     /// # Examples
@@ -232,6 +247,17 @@ impl<'scope, D: 'static> Sinks<'scope, D> for Stream<'scope, D> {
         D: Display,
     {
         log::append_to_log(self, dir.as_ref(), config, every_ms)
+    }
+
+    fn publish<P: Publish>(
+        self,
+        name: &str,
+        every_ms: Time,
+        make: impl FnOnce(usize) -> Result<P, crate::error::Error>,
+    ) where
+        D: Display,
+    {
+        committed::publish_committed(self, name, every_ms, make)
     }
 
     fn collect_into(self, collector: &Collector<D>)

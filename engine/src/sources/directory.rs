@@ -158,6 +158,8 @@ struct DirectoryReader {
 }
 
 impl Read<String> for DirectoryReader {
+    type Offset = u64;
+
     fn read(&mut self, out: &mut Vec<String>) -> Result<Poll> {
         for (modified, path) in self.directory.files_not_in(&self.seen)? {
             match std::fs::read(&path) {

@@ -13,6 +13,8 @@
 
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use timely::dataflow::operators::generic::operator::source;
 use timely::scheduling::SyncActivator;
 
@@ -40,21 +42,25 @@ pub enum Poll {
 
 /// A source's read step: append what is available to the buffer.
 pub trait Read<T>: 'static {
+    /// Where a replay starts: a byte or record offset for most sources (`u64`), a position
+    /// per partition for a broker. Saved in each checkpoint of the source.
+    type Offset: Serialize + DeserializeOwned + 'static;
     /// Appends available records to `out`.
     fn read(&mut self, out: &mut Vec<T>) -> Result<Poll, Error>;
     /// Where a replay would start: everything before it has been emitted. `None` for a source
     /// that cannot replay (a socket): after a failure, what it had sent since the checkpoint
     /// is lost, as with Spark's unreliable receivers.
-    fn offset(&self) -> Option<u64> {
+    fn offset(&self) -> Option<Self::Offset> {
         None
     }
     /// Continues from `offset`, a position [`offset`](Self::offset) reported in an earlier run.
-    fn seek(&mut self, _offset: u64) -> Result<(), Error> {
+    fn seek(&mut self, _offset: Self::Offset) -> Result<(), Error> {
         Ok(())
     }
 }
 
 impl<T, F: FnMut(&mut Vec<T>) -> Result<Poll, Error> + 'static> Read<T> for F {
+    type Offset = u64;
     fn read(&mut self, out: &mut Vec<T>) -> Result<Poll, Error> {
         self(out)
     }
@@ -74,7 +80,7 @@ where
     let job = JobContext::of(scope);
     let name = name.to_string();
     source(scope, &name.clone(), move |capability, info| {
-        let mut epochs = SourceEpochs::new(scope, &name, &info.address);
+        let mut epochs = SourceEpochs::<R::Offset>::new(scope, &name, &info.address);
         let activator = scope.activator_for(info.address.clone());
         let waker = scope.worker().sync_activator_for(info.address.to_vec());
         job.clock().wake_on_advance(waker.clone());

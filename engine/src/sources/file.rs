@@ -239,6 +239,8 @@ impl FileRead {
 }
 
 impl Read<String> for FileRead {
+    type Offset = u64;
+
     fn read(&mut self, out: &mut Vec<String>) -> Result<Poll> {
         Ok(match self.read_lines(BATCH_LINES, out)? {
             true => Poll::Ready,

@@ -156,6 +156,8 @@ impl GeneratorRead {
 }
 
 impl Read<String> for GeneratorRead {
+    type Offset = u64;
+
     fn read(&mut self, out: &mut Vec<String>) -> Result<Poll, Error> {
         let limit = self.generator.lines.unwrap_or(u64::MAX);
         let due = match self.generator.rate {

@@ -272,6 +272,8 @@ impl TimedRead<String> for LogLines {
 }
 
 impl Read<String> for LogLines {
+    type Offset = u64;
+
     fn read(&mut self, out: &mut Vec<String>) -> Result<Poll> {
         for _ in 0..BATCH {
             match TimedRead::next(self)? {

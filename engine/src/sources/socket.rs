@@ -204,6 +204,8 @@ enum SocketRead {
 }
 
 impl Read<String> for SocketRead {
+    type Offset = u64;
+
     fn read(&mut self, out: &mut Vec<String>) -> Result<Poll> {
         match self {
             SocketRead::Direct(rx) => drain(rx, out),
@@ -235,6 +237,8 @@ struct LoggedLines {
 }
 
 impl Read<String> for LoggedLines {
+    type Offset = u64;
+
     fn read(&mut self, out: &mut Vec<String>) -> Result<Poll> {
         // Whether the socket had ended before this read began: then the log is complete.
         let ended = self.ended.lock().unwrap_or_else(|e| e.into_inner()).take();

@@ -1,0 +1,388 @@
+//! NATS JetStream as a [`Broker`]: a stream's subjects are its partitions, each message's
+//! stream sequence its position.
+//!
+//! The partitions are the subjects the stream is configured with (or the one subject the URL
+//! names): fixed by the stream's configuration, so a restarted job's readers are assigned the
+//! same ones. `sluice broker push nats://HOST:PORT/STREAM/SUBJECT` creates the stream with
+//! that subject, or adds the subject to it: pushing to `LINES/lines.a` and `LINES/lines.b`
+//! makes a stream of two partitions, which two workers read in parallel.
+//!
+//! A reader takes each of its subjects through an ordered consumer (the client recreates it
+//! from the last sequence seen if it misses messages or the server restarts) starting after
+//! the checkpointed sequence. Reading to the end stops at the stream's last sequence as of
+//! opening, or earlier when a subject has nothing more pending.
+//!
+//! [`Append::append_epoch`] publishes each line with a `Nats-Msg-Id` of
+//! `JOB/WRITER/EPOCH/INDEX`: the stream drops a message whose id it has seen within its
+//! duplicate window (2 minutes by default), so a replay after a restore appends nothing twice
+//! — if the job restarts within that window. A restart later than that may append again the
+//! epochs that were published but not yet known to be (at most the last checkpoint interval
+//! or two); the docs say so.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer, stream};
+use futures_util::StreamExt;
+use tokio::runtime::Runtime;
+
+use crate::broker::{Append, Broker, Fetch, Fetched, Message, Positions};
+use crate::retry::Retry;
+use sluice_engine::Error;
+
+/// Publishes in flight before their acknowledgements are awaited.
+const PUBLISH_WINDOW: usize = 4096;
+
+/// A JetStream stream on one server; see the module docs.
+#[derive(Clone, Debug)]
+pub struct NatsStream {
+    address: String,
+    stream: String,
+    subject: Option<String>,
+}
+
+impl NatsStream {
+    /// The stream `stream` on the server at `address` (`HOST:PORT`), read whole or only
+    /// `subject`, written to `subject` (default: the stream's name).
+    pub fn new(address: &str, stream: &str, subject: Option<&str>) -> Self {
+        NatsStream {
+            address: address.to_string(),
+            stream: stream.to_string(),
+            subject: subject.map(str::to_string),
+        }
+    }
+
+    /// The subject output goes to.
+    fn write_subject(&self) -> &str {
+        self.subject.as_deref().unwrap_or(&self.stream)
+    }
+
+    fn error(&self, what: &str, e: impl std::fmt::Display) -> Error {
+        Error::Operator(format!("{self}: {what}: {e}"))
+    }
+
+    /// A runtime and a JetStream context on a fresh connection.
+    fn connect(&self) -> Result<(Runtime, jetstream::Context), Error> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Startup(format!("cannot start a NATS client runtime: {e}")))?;
+        let client = runtime
+            .block_on(
+                async_nats::ConnectOptions::new()
+                    .connection_timeout(Duration::from_secs(5))
+                    .connect(self.address.as_str()),
+            )
+            .map_err(|e| Error::Connect {
+                address: self.to_string(),
+                reason: e.to_string(),
+                waited_ms: 0,
+            })?;
+        // The context spawns nothing, but the client expects to be made inside its runtime.
+        let js = {
+            let _inside = runtime.enter();
+            jetstream::new(client)
+        };
+        Ok((runtime, js))
+    }
+
+    /// The stream, which must exist.
+    fn stream(&self, runtime: &Runtime, js: &jetstream::Context) -> Result<stream::Stream, Error> {
+        runtime.block_on(js.get_stream(&self.stream)).map_err(|e| {
+            if matches!(e.kind(), jetstream::context::GetStreamErrorKind::JetStream(_)) {
+                Error::Config(format!(
+                    "{self}: no stream {:?} on the server (push to it first: sluice broker push) ({e})",
+                    self.stream
+                ))
+            } else {
+                self.error("cannot look up the stream", e)
+            }
+        })
+    }
+}
+
+impl std::fmt::Display for NatsStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "nats://{}/{}", self.address, self.stream)?;
+        match &self.subject {
+            Some(subject) => write!(f, "/{subject}"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Broker for NatsStream {
+    fn partitions(&self) -> Result<Vec<String>, Error> {
+        let (runtime, js) = self.connect()?;
+        let stream = self.stream(&runtime, &js)?;
+        Ok(match &self.subject {
+            Some(subject) => vec![subject.clone()],
+            None => {
+                let mut subjects = stream.cached_info().config.subjects.clone();
+                subjects.sort();
+                subjects
+            }
+        })
+    }
+
+    fn reader(
+        &self,
+        partitions: &[String],
+        from: &Positions,
+        follow: bool,
+    ) -> Result<Box<dyn Fetch>, Error> {
+        let (runtime, js) = self.connect()?;
+        let mut stream = self.stream(&runtime, &js)?;
+        let end = runtime
+            .block_on(stream.info())
+            .map_err(|e| self.error("cannot read the stream's state", e))?
+            .state
+            .last_sequence;
+        let mut readers = Vec::new();
+        for subject in partitions {
+            let after = match from.get(subject) {
+                Some(position) => position.parse::<u64>().map_err(|_| {
+                    Error::Config(format!(
+                        "{self}: saved position of {subject:?} is not a sequence: {position:?}"
+                    ))
+                })?,
+                None => 0,
+            };
+            let config = consumer::pull::OrderedConfig {
+                filter_subject: subject.clone(),
+                deliver_policy: consumer::DeliverPolicy::ByStartSequence {
+                    start_sequence: after + 1,
+                },
+                ..Default::default()
+            };
+            let consumer = runtime
+                .block_on(stream.create_consumer(config))
+                .map_err(|e| self.error(&format!("cannot read {subject}"), e))?;
+            let pending = consumer.cached_info().num_pending;
+            let messages = runtime
+                .block_on(consumer.messages())
+                .map_err(|e| self.error(&format!("cannot read {subject}"), e))?;
+            readers.push(SubjectReader {
+                messages,
+                done: !follow && (pending == 0 || after >= end),
+            });
+        }
+        Ok(Box::new(NatsReader {
+            name: self.to_string(),
+            retry: Retry::new(),
+            runtime,
+            readers,
+            end: (!follow).then_some(end),
+            next: 0,
+        }))
+    }
+
+    fn appender(&self) -> Result<Box<dyn Append>, Error> {
+        let (runtime, js) = self.connect()?;
+        let subject = self.write_subject().to_string();
+        // The stream, created with the subject if missing, or given it if it lacks it.
+        let owner = runtime.block_on(js.stream_by_subject(subject.clone()));
+        match owner {
+            Ok(name) if name == self.stream => {}
+            Ok(other) => {
+                return Err(Error::Config(format!(
+                    "{self}: subject {subject:?} belongs to stream {other:?}"
+                )))
+            }
+            Err(_) => {
+                let created = runtime.block_on(js.get_or_create_stream(stream::Config {
+                    name: self.stream.clone(),
+                    subjects: vec![subject.clone()],
+                    ..Default::default()
+                }));
+                let mut stream = created.map_err(|e| self.error("cannot create the stream", e))?;
+                let mut config = runtime
+                    .block_on(stream.info())
+                    .map_err(|e| self.error("cannot read the stream", e))?
+                    .config
+                    .clone();
+                if !config.subjects.contains(&subject) {
+                    config.subjects.push(subject.clone());
+                    runtime
+                        .block_on(js.update_stream(config))
+                        .map_err(|e| self.error(&format!("cannot add subject {subject}"), e))?;
+                }
+            }
+        }
+        Ok(Box::new(NatsAppender {
+            name: self.to_string(),
+            runtime,
+            js,
+            subject,
+        }))
+    }
+}
+
+/// One subject's ordered consumer.
+struct SubjectReader {
+    messages: consumer::pull::Ordered,
+    done: bool,
+}
+
+/// Why a read stopped short.
+enum Failure {
+    /// Worth trying again: the consumer may recover.
+    Transient(String),
+    /// Not.
+    Fatal(String),
+}
+use Failure::{Fatal, Transient};
+
+struct NatsReader {
+    name: String,
+    retry: Retry,
+    readers: Vec<SubjectReader>,
+    /// The stream's last sequence as of opening, unless following.
+    end: Option<u64>,
+    /// The subject to look at next (round robin).
+    next: usize,
+    /// Last, so that it is dropped after the consumers it drives.
+    runtime: Runtime,
+}
+
+impl Fetch for NatsReader {
+    fn fetch(
+        &mut self,
+        max: usize,
+        wait: Duration,
+        out: &mut Vec<Message>,
+    ) -> Result<Fetched, Error> {
+        let open: Vec<usize> = (0..self.readers.len())
+            .filter(|&r| !self.readers[r].done)
+            .collect();
+        if open.is_empty() {
+            return Ok(Fetched::Done);
+        }
+        let r = open[self.next % open.len()];
+        self.next = self.next.wrapping_add(1);
+        let (name, end) = (&self.name, self.end);
+        let reader = &mut self.readers[r];
+        let read = self.runtime.block_on(async {
+            // Wait for the first message; take what else is ready at once.
+            let mut deadline = wait;
+            while out.len() < max {
+                let next = tokio::time::timeout(deadline, reader.messages.next()).await;
+                deadline = Duration::ZERO;
+                let message = match next {
+                    Err(_) => break, // nothing ready
+                    Ok(None) => return Err(Fatal(format!("{name}: the consumer ended"))),
+                    // The consumer recreates itself on the next poll (a server restart, missed
+                    // heartbeats): a pause, unless it lasts.
+                    Ok(Some(Err(e))) => return Err(Transient(e.to_string())),
+                    Ok(Some(Ok(message))) => message,
+                };
+                let info = message
+                    .info()
+                    .map_err(|e| Fatal(format!("{name}: a message without metadata: {e}")))?;
+                let (sequence, pending) = (info.stream_sequence, info.pending);
+                if end.is_some_and(|end| sequence > end) {
+                    reader.done = true; // appended after opening: not this run's
+                    break;
+                }
+                out.push(Message {
+                    partition: r,
+                    position: sequence.to_string(),
+                    payload: message.payload.to_vec(),
+                });
+                if end.is_some_and(|end| pending == 0 || sequence >= end) {
+                    reader.done = true;
+                    break;
+                }
+            }
+            Ok(())
+        });
+        match read {
+            Ok(()) => self.retry.succeeded(),
+            Err(Transient(reason)) => self.retry.failed(&self.name, &reason)?,
+            Err(Fatal(reason)) => return Err(Error::Operator(reason)),
+        }
+        Ok(if self.readers.iter().all(|r| r.done) {
+            Fetched::Done
+        } else {
+            Fetched::More
+        })
+    }
+}
+
+struct NatsAppender {
+    name: String,
+    js: jetstream::Context,
+    subject: String,
+    /// Last, so that it is dropped after the client it drives.
+    runtime: Runtime,
+}
+
+impl NatsAppender {
+    /// Publishes `(id, line)`s, awaiting their acknowledgements a window at a time; a window
+    /// that fails (the server is away: the client reconnects by itself) is published again,
+    /// which the ids make harmless.
+    fn publish(
+        &mut self,
+        lines: impl Iterator<Item = (Option<String>, String)>,
+    ) -> Result<(), Error> {
+        let lines: Vec<_> = lines.collect();
+        let mut retry = Retry::new();
+        for window in lines.chunks(PUBLISH_WINDOW) {
+            loop {
+                match self.publish_window(window) {
+                    Ok(()) => break,
+                    Err(reason) => retry.failed(&self.name, &reason)?,
+                }
+            }
+            retry.succeeded();
+        }
+        Ok(())
+    }
+
+    fn publish_window(&self, window: &[(Option<String>, String)]) -> Result<(), String> {
+        let (js, subject) = (&self.js, &self.subject);
+        self.runtime.block_on(async {
+            {
+                let mut acks = Vec::with_capacity(window.len());
+                for (id, line) in window {
+                    let publish = match id {
+                        Some(id) => {
+                            let mut headers = async_nats::HeaderMap::new();
+                            headers.insert("Nats-Msg-Id", id.as_str());
+                            js.publish_with_headers(subject.clone(), headers, line.clone().into())
+                                .await
+                        }
+                        None => js.publish(subject.clone(), line.clone().into()).await,
+                    };
+                    acks.push(publish.map_err(|e| format!("cannot publish: {e}"))?);
+                }
+                for ack in acks {
+                    ack.await
+                        .map_err(|e| format!("a publish was not acknowledged: {e}"))?;
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+impl Append for NatsAppender {
+    fn append(&mut self, lines: &[String]) -> Result<(), Error> {
+        self.publish(lines.iter().map(|line| (None, line.clone())))
+    }
+
+    fn append_epoch(
+        &mut self,
+        job: &str,
+        writer: usize,
+        epoch: u64,
+        lines: &[String],
+    ) -> Result<(), Error> {
+        self.publish(
+            lines
+                .iter()
+                .enumerate()
+                .map(|(i, line)| (Some(format!("{job}/{writer}/{epoch}/{i}")), line.clone())),
+        )
+    }
+}
