@@ -203,7 +203,12 @@ impl Server {
     /// client, for NATS by `sluice broker tail` (checked against the Redis reading below).
     fn lines(&self, url: &str) -> Vec<String> {
         match self {
-            Server::Redis(s) => stream_lines(s.port, url.rsplit('/').next().unwrap()),
+            Server::Redis(s) => {
+                let keys = url.rsplit('/').next().unwrap();
+                keys.split(',')
+                    .flat_map(|key| stream_lines(s.port, key))
+                    .collect()
+            }
             Server::Nats(_) => {
                 let output = common::output_within(
                     sluice().args(["broker", "tail", url]),
@@ -601,7 +606,7 @@ fn the_sink_holds_every_update_once_across_kills_and_a_broker_restart() {
         common::abort_after(job(true), 3);
 
         // 4. The broker restarts under a running job (and under the pusher).
-        let child = job(true).stderr(Stdio::piped()).spawn().unwrap();
+        let mut child = job(true).stderr(Stdio::null()).spawn().unwrap();
         let before = latest_epoch(&checkpoints);
         wait_for("a new checkpoint", || latest_epoch(&checkpoints) > before);
         server.restart(Duration::from_millis(500));
@@ -613,6 +618,14 @@ fn the_sink_holds_every_update_once_across_kills_and_a_broker_restart() {
         pusher.stop();
         // SIGTERM: a graceful stop, whose last checkpoint covers everything read.
         let _ = Command::new("kill").arg(child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("{what}: the job did not stop within 90 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let stopped = child.wait_with_output().unwrap();
         assert!(stopped.status.success(), "{what}: {}", stderr(&stopped));
 
@@ -768,4 +781,104 @@ fn malformed_messages_are_counted_and_skipped() {
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn loadgen_publishes_the_corpus_into_partitions_on_schedule() {
+    use sluice::engine::sources::stamped::parse_stamped;
+    for kind in BROKERS {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Server::start(kind, dir.path());
+        let to = server.output_url("load");
+        let output = common::output_within(
+            sluice()
+                .args(["loadgen", "--to", &to, "--partitions", "2"])
+                .args(["--rate", "5000", "--seconds", "0.4"]),
+            Duration::from_secs(60),
+        );
+        assert!(output.status.success(), "{kind}: {}", stderr(&output));
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let read_from = stdout
+            .lines()
+            .next()
+            .unwrap()
+            .strip_prefix("publishing ")
+            .unwrap();
+        let report: serde_json::Value =
+            serde_json::from_str(stdout.lines().nth(1).unwrap()).unwrap();
+        assert_eq!(report["lines_sent"], 2000, "{kind}");
+        // Line i went to partition i mod 2, stamped with its scheduled time.
+        let corpus = Corpus::new(CorpusSpec::default());
+        let partition_urls: Vec<String> = match &server {
+            Server::Redis(_) => ["load.0", "load.1"].map(|k| server.output_url(k)).to_vec(),
+            Server::Nats(_) => ["LOAD.0", "LOAD.1"]
+                .map(|s| format!("{}/{s}", server.output_url("load")))
+                .to_vec(),
+        };
+        let mut t0 = None;
+        for (p, url) in partition_urls.iter().enumerate() {
+            let lines = server.lines(url);
+            assert_eq!(lines.len(), 1000, "{kind}: partition {p}");
+            for (j, line) in lines.iter().enumerate() {
+                let i = (2 * j + p) as u64;
+                let (scheduled, text) = parse_stamped(line).unwrap();
+                assert_eq!(text, corpus.line(i), "{kind}: line {i}");
+                let t0 = *t0.get_or_insert(scheduled - i * 200_000);
+                let expected = t0 + i * 200_000; // one line every 200 µs
+                assert!(
+                    scheduled.abs_diff(expected) <= 1,
+                    "{kind}: line {i} at {scheduled}"
+                );
+            }
+        }
+        // Reading the URL it printed takes both partitions.
+        assert_eq!(server.lines(read_from).len(), 2000, "{kind}: {read_from}");
+    }
+}
+
+#[test]
+fn bench_measures_latency_through_each_broker() {
+    for kind in BROKERS {
+        let dir = tempfile::tempdir().unwrap();
+        let output = common::output_within(
+            sluice()
+                .args(["bench", "--load", kind, "--lines", "0", "--runs", "1"])
+                .args(["--rates", "2000", "--seconds", "1", "--warmup", "0.2"])
+                .args(["--modes", "native,100", "--workers", "1,2", "--no-overhead"])
+                .arg("--out")
+                .arg(dir.path()),
+            Duration::from_secs(300),
+        );
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{kind}: {stdout}{}",
+            stderr(&output)
+        );
+        let rows: Vec<&str> = stdout
+            .lines()
+            .filter(|l| l.contains(&format!("{kind} 2k/s")))
+            .collect();
+        assert_eq!(rows.len(), 4, "{kind}: {stdout}");
+        assert!(
+            rows.iter().all(|r| r.ends_with("= yes")),
+            "{kind}: {stdout}"
+        );
+        let json: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.path().join("results.json")).unwrap(),
+        )
+        .unwrap();
+        for measurement in json["latency"].as_array().unwrap() {
+            let config = &measurement["config"];
+            assert_eq!(config["load"]["broker"]["kind"], kind, "{measurement}");
+            assert_eq!(config["load"]["broker"]["partitions"], config["workers"]);
+            let run = &measurement["runs"][0];
+            assert_eq!(run["lines_read"], run["lines_sent"], "{kind}: {run}");
+            assert_eq!(run["lines_sent"], 2000, "{kind}: {run}");
+            assert!(
+                run["broker_cpu_seconds"].as_f64().unwrap() > 0.0,
+                "{kind}: {run}"
+            );
+        }
+    }
 }

@@ -28,9 +28,12 @@ use sluice_engine::sources::{Generator, Socket};
 use sluice_engine::time::now_nanos;
 use sluice_minibatch::StreamingContext;
 
+use crate::broker_server::BrokerKind;
 use crate::loadgen::{Load, LoadgenProcess, LoadgenReport};
 use crate::stats::{Percentiles, Spread};
+use sluice_connectors::{AnyBroker, BrokerSource, BrokerUrl};
 use sluice_engine::sources::LineSource;
+use sluice_engine::sources::Source;
 use sluice_jobs::probe::Probe;
 use sluice_jobs::Mode;
 use sluice_jobs::Workload;
@@ -49,6 +52,24 @@ pub enum LoadSource {
         /// The `sluice` executable to start `sluice loadgen` from; not saved in results.
         #[serde(skip)]
         exe: PathBuf,
+    },
+    /// `sluice loadgen --to` publishing into a broker, which the job reads with one reader
+    /// per worker: latency through the broker, as the Yahoo benchmark measures it through
+    /// Kafka.
+    Broker {
+        /// The `sluice` executable; not saved in results.
+        #[serde(skip)]
+        exe: PathBuf,
+        /// Which broker.
+        kind: BrokerKind,
+        /// Its `HOST:PORT`; not saved in results.
+        #[serde(skip)]
+        address: String,
+        /// Its process, whose CPU time each run reports; not saved in results.
+        #[serde(skip)]
+        pid: u32,
+        /// Partitions the load is spread over.
+        partitions: usize,
     },
 }
 
@@ -128,6 +149,9 @@ pub struct LatencyRun {
     pub latency_ms: Percentiles,
     /// What `sluice loadgen` reported (TCP load only).
     pub loadgen: Option<LoadgenReport>,
+    /// CPU seconds the broker's server used during the run, when the load went through one.
+    #[serde(default)]
+    pub broker_cpu_seconds: Option<f64>,
     /// Not saved (the percentiles and the CDF are): empty when read back from results.json.
     #[serde(skip, default = "empty_histogram")]
     pub histogram: Histogram<u64>,
@@ -214,25 +238,6 @@ pub fn run_once(config: &LatencyConfig, live: &Live) -> std::result::Result<Late
         stop: None,
     };
     let input = config.workload.lines(&config.corpus);
-    let (source, loadgen) = match &config.load {
-        LoadSource::InProcess => {
-            let generator = Generator::of(input.clone())
-                .lines(lines)
-                .rate(config.rate)
-                .linger(config.linger())
-                .stamped();
-            (LineSource::Generator(generator), None)
-        }
-        LoadSource::Tcp { exe } => {
-            let loadgen =
-                LoadgenProcess::spawn(exe, &load, config.workload.events(), &config.corpus)?;
-            let socket = Socket::new(loadgen.address())
-                .map_err(|e| e.to_string())?
-                .retry_window(LOADGEN_RETRY)
-                .end_on_close();
-            (LineSource::Socket(socket), Some(loadgen))
-        }
-    };
     let start = now_nanos();
     let probe = Probe::new(start + (config.warmup * 1e9) as u64)
         .until(start + (config.seconds * 1e9) as u64);
@@ -242,14 +247,79 @@ pub fn run_once(config: &LatencyConfig, live: &Live) -> std::result::Result<Late
         started,
         config: config.clone(),
     }));
-    let result = run_job(config, source, &probe);
+    let job = JobContext::default();
+    let mut broker_cpu = None;
+    let (result, loadgen) = match &config.load {
+        LoadSource::InProcess => {
+            let generator = Generator::of(input.clone())
+                .lines(lines)
+                .rate(config.rate)
+                .linger(config.linger())
+                .stamped();
+            let source = LineSource::Generator(generator);
+            (run_job(config, source, &probe, &job), None)
+        }
+        LoadSource::Tcp { exe } => {
+            let loadgen =
+                LoadgenProcess::spawn(exe, &load, config.workload.events(), &config.corpus)?;
+            let socket = Socket::new(loadgen.address())
+                .map_err(|e| e.to_string())?
+                .retry_window(LOADGEN_RETRY)
+                .end_on_close();
+            let result = run_job(config, LineSource::Socket(socket), &probe, &job);
+            (result, Some(loadgen.finish()))
+        }
+        LoadSource::Broker {
+            exe,
+            kind,
+            address,
+            pid,
+            partitions,
+        } => {
+            let cpu_before = crate::broker_server::cpu_seconds(*pid);
+            let url = broker_url(*kind, address);
+            let loadgen = LoadgenProcess::spawn_to(
+                exe,
+                &load,
+                config.workload.events(),
+                &config.corpus,
+                &url,
+                *partitions,
+            )?;
+            let read_from: BrokerUrl = loadgen.address().parse()?;
+            let source = BrokerSource::open(AnyBroker::of(&read_from))
+                .map_err(|e| e.to_string())?
+                .follow();
+            // The broker does not end: once the load generator has sent its last line and
+            // the job has read it, the job is stopped.
+            let (ended, probe_done) = (job.clone(), probe.clone());
+            let waiter = std::thread::spawn(move || {
+                let report = loadgen.finish();
+                let read_all = Instant::now() + Duration::from_secs(60);
+                if let Ok(report) = &report {
+                    while probe_done.ingested() < report.lines_sent && Instant::now() < read_all {
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                }
+                ended.stop();
+                report
+            });
+            let result = run_job(config, source, &probe, &job);
+            job.stop();
+            let report = waiter
+                .join()
+                .unwrap_or_else(|_| Err("the load generator's waiter panicked".into()));
+            broker_cpu = Some(crate::broker_server::cpu_seconds(*pid) - cpu_before);
+            (result, Some(report))
+        }
+    };
     let seconds = match (probe.first_sent(), probe.last_read()) {
         (Some(first), Some(last)) => last.saturating_sub(first) as f64 / 1e9,
         _ => 0.0,
     };
     live.set(None);
     result.map_err(|e| format!("{} {}: {e}", config.workload, config.mode))?;
-    let loadgen = loadgen.map(LoadgenProcess::finish).transpose()?;
+    let loadgen = loadgen.transpose()?;
     let lines_sent = loadgen.as_ref().map_or(lines, |report| report.lines_sent);
 
     let mut line = String::new();
@@ -272,13 +342,30 @@ pub fn run_once(config: &LatencyConfig, live: &Live) -> std::result::Result<Late
         lines_per_sec: probe.ingested() as f64 / seconds.max(1e-9),
         latency_ms: Percentiles::of(&histogram),
         loadgen,
+        broker_cpu_seconds: broker_cpu,
         histogram,
     })
 }
 
-/// Builds and runs the job of `config` over `source`, into `probe`.
-fn run_job(config: &LatencyConfig, source: LineSource, probe: &Probe) -> Result<()> {
-    let execution = Execution::default().workers(config.workers);
+/// A fresh stream on the broker at `address` for one run.
+fn broker_url(kind: BrokerKind, address: &str) -> String {
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let pid = std::process::id();
+    match kind {
+        BrokerKind::Redis => format!("redis://{address}/sluice-load-{pid}-{run}"),
+        BrokerKind::Nats => format!("nats://{address}/LOAD_{pid}_{run}"),
+    }
+}
+
+/// Builds and runs the job of `config` over `source`, into `probe`, as `job`.
+fn run_job<S>(config: &LatencyConfig, source: S, probe: &Probe, job: &JobContext) -> Result<()>
+where
+    S: Source<Item = String> + Send + Sync,
+{
+    let execution = Execution::default()
+        .workers(config.workers)
+        .context(job.clone());
     let (workload, probe) = (config.workload.clone(), probe.clone());
     match config.mode {
         Mode::Native => {

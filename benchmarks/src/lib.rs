@@ -26,6 +26,7 @@
 
 pub mod architectures;
 pub mod batch_overhead;
+pub mod broker_server;
 pub mod checkpoint_cost;
 pub mod demo;
 pub mod latency;

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
+use sluice_connectors::Append;
 use sluice_engine::sources::corpus::CorpusSpec;
 use sluice_engine::sources::generator::Lines;
 use sluice_engine::sources::stamped::write_stamped;
@@ -95,14 +96,92 @@ pub fn serve(
     send(stream, lines, load)
 }
 
+/// Publishes `load` to a broker's partitions — line `i` to partition `i mod n` — each line a
+/// message stamped with its scheduled time, as over TCP.
+pub fn publish(
+    partitions: Vec<Box<dyn Append>>,
+    lines: &dyn Lines,
+    load: &Load,
+) -> std::io::Result<LoadgenReport> {
+    let batches = vec![Vec::new(); partitions.len()];
+    pace(
+        &mut BrokerOutlet {
+            partitions,
+            batches,
+        },
+        lines,
+        load,
+    )
+}
+
+/// Where paced lines go.
+trait Outlet {
+    /// Takes line `index`, stamped.
+    fn line(&mut self, index: u64, stamped: &str);
+    /// Sends what it has taken.
+    fn flush(&mut self) -> std::io::Result<()>;
+}
+
+/// A TCP connection: the lines, one a line, written a burst at a time.
+struct TcpOutlet {
+    out: std::io::BufWriter<TcpStream>,
+    text: String,
+}
+
+impl Outlet for TcpOutlet {
+    fn line(&mut self, _: u64, stamped: &str) {
+        self.text.push_str(stamped);
+        self.text.push('\n');
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.write_all(self.text.as_bytes())?;
+        self.text.clear();
+        self.out.flush()
+    }
+}
+
+/// A broker's partitions: each burst appended as one batch per partition.
+struct BrokerOutlet {
+    partitions: Vec<Box<dyn Append>>,
+    batches: Vec<Vec<String>>,
+}
+
+impl Outlet for BrokerOutlet {
+    fn line(&mut self, index: u64, stamped: &str) {
+        let n = self.batches.len() as u64;
+        self.batches[(index % n) as usize].push(stamped.to_string());
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        for (partition, batch) in self.partitions.iter_mut().zip(&mut self.batches) {
+            if !batch.is_empty() {
+                partition.append(batch).map_err(std::io::Error::other)?;
+                batch.clear();
+            }
+        }
+        Ok(())
+    }
+}
+
 fn send(stream: TcpStream, lines: &dyn Lines, load: &Load) -> std::io::Result<LoadgenReport> {
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stream);
+    let out = std::io::BufWriter::with_capacity(1 << 16, stream);
+    pace(
+        &mut TcpOutlet {
+            out,
+            text: String::new(),
+        },
+        lines,
+        load,
+    )
+}
+
+/// Sends `load` through `out` on its schedule, then lingers; what was sent, how late.
+fn pace(out: &mut impl Outlet, lines: &dyn Lines, load: &Load) -> std::io::Result<LoadgenReport> {
     let mut lag = Histogram::<u64>::new(3).expect("3 significant figures is a valid precision");
     let (start, start_nanos) = (Instant::now(), now_nanos());
     let total = load
         .rate
         .map_or(u64::MAX, |rate| (rate * load.seconds).round() as u64);
-    let (mut sent, mut text, mut line) = (0u64, String::new(), String::new());
+    let (mut sent, mut stamped, mut line) = (0u64, String::new(), String::new());
     let stopped = || {
         load.stop
             .as_ref()
@@ -124,15 +203,14 @@ fn send(stream: TcpStream, lines: &dyn Lines, load: &Load) -> std::io::Result<Lo
             Some(rate) => start_nanos + (i as f64 * 1e9 / rate) as u64,
             None => now,
         };
-        text.clear();
         for i in sent..due {
             line.clear();
             lines.write_line(i, &mut line);
-            write_stamped(scheduled(i), &line, &mut text);
-            text.push('\n');
+            stamped.clear();
+            write_stamped(scheduled(i), &line, &mut stamped);
+            out.line(i, &stamped);
             let _ = lag.record(now.saturating_sub(scheduled(i)).max(1));
         }
-        out.write_all(text.as_bytes())?;
         out.flush()?;
         sent = due;
         if let Some(rate) = load.rate {
@@ -175,8 +253,36 @@ impl LoadgenProcess {
         events: &str,
         corpus: &CorpusSpec,
     ) -> Result<LoadgenProcess, String> {
+        Self::start(exe, &["--port", "0"], "listening ", load, events, corpus)
+    }
+
+    /// Starts `exe loadgen --to URL --partitions N …`, publishing into a broker, and waits
+    /// until it publishes; [`address`](Self::address) is then the URL to read from.
+    pub fn spawn_to(
+        exe: &Path,
+        load: &Load,
+        events: &str,
+        corpus: &CorpusSpec,
+        url: &str,
+        partitions: usize,
+    ) -> Result<LoadgenProcess, String> {
+        let partitions = partitions.to_string();
+        let target = ["--to", url, "--partitions", &partitions];
+        Self::start(exe, &target, "publishing ", load, events, corpus)
+    }
+
+    /// Starts `exe loadgen` with `target` flags; its first line is `ready` and an address.
+    fn start(
+        exe: &Path,
+        target: &[&str],
+        ready: &str,
+        load: &Load,
+        events: &str,
+        corpus: &CorpusSpec,
+    ) -> Result<LoadgenProcess, String> {
         let mut command = Command::new(exe);
-        command.args(["loadgen", "--port", "0", "--events", events, "--seconds"]);
+        command.arg("loadgen").args(target);
+        command.args(["--events", events, "--seconds"]);
         command.arg(load.seconds.to_string());
         command
             .arg("--linger")
@@ -202,7 +308,7 @@ impl LoadgenProcess {
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
         let mut first = String::new();
         let _ = stdout.read_line(&mut first);
-        let Some(address) = first.trim().strip_prefix("listening ") else {
+        let Some(address) = first.trim().strip_prefix(ready) else {
             let _ = child.kill();
             return Err(format!("loadgen did not start (said {:?})", first.trim()));
         };
@@ -212,7 +318,8 @@ impl LoadgenProcess {
             stdout,
         })
     }
-    /// The `host:port` it listens on.
+
+    /// The `host:port` it listens on, or the URL it publishes to.
     pub fn address(&self) -> &str {
         &self.address
     }

@@ -103,6 +103,9 @@ impl Report<'_> {
                 load: match c.load {
                     LoadSource::InProcess => format!("{}/s", si(c.rate)),
                     LoadSource::Tcp { .. } => format!("tcp {}/s", si(c.rate)),
+                    LoadSource::Broker { kind, .. } => {
+                        format!("{} {}/s", kind.name(), si(c.rate))
+                    }
                 },
                 rate: Some(c.rate),
                 throughput: m.lines_per_sec,

@@ -19,6 +19,8 @@
 //! epochs that were published but not yet known to be (at most the last checkpoint interval
 //! or two); the docs say so.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, stream};
@@ -31,6 +33,8 @@ use sluice_engine::Error;
 
 /// Publishes in flight before their acknowledgements are awaited.
 const PUBLISH_WINDOW: usize = 4096;
+/// How long a publish may wait for room in the client's queue.
+const SEND_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A JetStream stream on one server; see the module docs.
 #[derive(Clone, Debug)]
@@ -60,8 +64,39 @@ impl NatsStream {
         Error::Operator(format!("{self}: {what}: {e}"))
     }
 
-    /// A runtime and a JetStream context on a fresh connection.
+    /// A runtime and a JetStream context on a fresh connection that reconnects by itself.
     fn connect(&self) -> Result<(Runtime, jetstream::Context), Error> {
+        self.connect_with(async_nats::ConnectOptions::new())
+    }
+
+    /// A runtime and a JetStream context on a fresh connection that does *not* reconnect for
+    /// an hour, and gives up on an acknowledgement after 2 s: an appender's. A client that
+    /// reconnects sends what was queued while it was away — after messages the server lost in
+    /// the break, out of order. An appender that gives up drops its client with that queue and
+    /// publishes again from the first unacknowledged message: what the server stored of a
+    /// window is then a prefix of it, and the rest follows in order.
+    fn connect_appender(&self) -> Result<(Runtime, jetstream::Context), Error> {
+        // The delay also paces the first connection's attempts: it is long only once that
+        // has succeeded.
+        let connected = Arc::new(AtomicBool::new(false));
+        let once = connected.clone();
+        let options =
+            async_nats::ConnectOptions::new().reconnect_delay_callback(move |_| {
+                match once.load(Ordering::SeqCst) {
+                    true => Duration::from_secs(3600),
+                    false => Duration::ZERO,
+                }
+            });
+        let (runtime, mut js) = self.connect_with(options)?;
+        connected.store(true, Ordering::SeqCst);
+        js.set_timeout(Duration::from_secs(2));
+        Ok((runtime, js))
+    }
+
+    fn connect_with(
+        &self,
+        options: async_nats::ConnectOptions,
+    ) -> Result<(Runtime, jetstream::Context), Error> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -69,7 +104,7 @@ impl NatsStream {
             .map_err(|e| Error::Startup(format!("cannot start a NATS client runtime: {e}")))?;
         let client = runtime
             .block_on(
-                async_nats::ConnectOptions::new()
+                options
                     .connection_timeout(Duration::from_secs(5))
                     .connect(self.address.as_str()),
             )
@@ -178,7 +213,7 @@ impl Broker for NatsStream {
     }
 
     fn appender(&self) -> Result<Box<dyn Append>, Error> {
-        let (runtime, js) = self.connect()?;
+        let (runtime, js) = self.connect_appender()?;
         let subject = self.write_subject().to_string();
         // The stream, created with the subject if missing, or given it if it lacks it.
         let owner = runtime.block_on(js.stream_by_subject(subject.clone()));
@@ -210,10 +245,9 @@ impl Broker for NatsStream {
             }
         }
         Ok(Box::new(NatsAppender {
-            name: self.to_string(),
-            runtime,
-            js,
+            nats: self.clone(),
             subject,
+            client: Some((js, runtime)),
         }))
     }
 }
@@ -310,60 +344,97 @@ impl Fetch for NatsReader {
 }
 
 struct NatsAppender {
-    name: String,
-    js: jetstream::Context,
+    nats: NatsStream,
     subject: String,
-    /// Last, so that it is dropped after the client it drives.
-    runtime: Runtime,
+    /// The connection (the context before the runtime that drives it, so dropped first);
+    /// `None` after a failure, until reconnected.
+    client: Option<(jetstream::Context, Runtime)>,
 }
 
 impl NatsAppender {
-    /// Publishes `(id, line)`s, awaiting their acknowledgements a window at a time; a window
-    /// that fails (the server is away: the client reconnects by itself) is published again,
-    /// which the ids make harmless.
+    /// Publishes `(id, line)`s, awaiting their acknowledgements a window at a time. After a
+    /// failure the client is dropped (see [`NatsStream::connect_appender`]) and the window is
+    /// published again on a new one from its first unacknowledged message: the ids make what
+    /// the server had stored of it harmless, and nothing is stored out of order.
     fn publish(
         &mut self,
         lines: impl Iterator<Item = (Option<String>, String)>,
     ) -> Result<(), Error> {
         let lines: Vec<_> = lines.collect();
+        let name = self.nats.to_string();
         let mut retry = Retry::new();
         for window in lines.chunks(PUBLISH_WINDOW) {
-            loop {
-                match self.publish_window(window) {
-                    Ok(()) => break,
-                    Err(reason) => retry.failed(&self.name, &reason)?,
+            let mut from = 0;
+            while from < window.len() {
+                if self.client.is_none() {
+                    let nats = &self.nats;
+                    let (runtime, js) = retry.again(&name, || nats.connect_appender())?;
+                    self.client = Some((js, runtime));
+                }
+                let (js, runtime) = self.client.as_ref().expect("connected");
+                let (acknowledged, failure) =
+                    publish_window(js, runtime, &self.subject, &window[from..]);
+                from += acknowledged;
+                if let Some(reason) = failure {
+                    self.client = None;
+                    retry.failed(&name, &reason)?;
                 }
             }
             retry.succeeded();
         }
         Ok(())
     }
+}
 
-    fn publish_window(&self, window: &[(Option<String>, String)]) -> Result<(), String> {
-        let (js, subject) = (&self.js, &self.subject);
-        self.runtime.block_on(async {
-            {
-                let mut acks = Vec::with_capacity(window.len());
-                for (id, line) in window {
-                    let publish = match id {
-                        Some(id) => {
-                            let mut headers = async_nats::HeaderMap::new();
-                            headers.insert("Nats-Msg-Id", id.as_str());
-                            js.publish_with_headers(subject.clone(), headers, line.clone().into())
-                                .await
-                        }
-                        None => js.publish(subject.clone(), line.clone().into()).await,
-                    };
-                    acks.push(publish.map_err(|e| format!("cannot publish: {e}"))?);
+/// Publishes `lines` to `subject` and awaits their acknowledgements in order: how many were
+/// acknowledged before the first that was not, and why that one was not.
+fn publish_window(
+    js: &jetstream::Context,
+    runtime: &Runtime,
+    subject: &str,
+    lines: &[(Option<String>, String)],
+) -> (usize, Option<String>) {
+    runtime.block_on(async {
+        let mut acks = Vec::with_capacity(lines.len());
+        for (id, line) in lines {
+            let send = async {
+                match id {
+                    Some(id) => {
+                        let mut headers = async_nats::HeaderMap::new();
+                        headers.insert("Nats-Msg-Id", id.as_str());
+                        js.publish_with_headers(subject.to_string(), headers, line.clone().into())
+                            .await
+                    }
+                    None => js.publish(subject.to_string(), line.clone().into()).await,
                 }
-                for ack in acks {
-                    ack.await
-                        .map_err(|e| format!("a publish was not acknowledged: {e}"))?;
+            };
+            // A client that is away stops taking messages once its queue is full.
+            match tokio::time::timeout(SEND_TIMEOUT, send).await {
+                Ok(Ok(ack)) => acks.push(ack),
+                Ok(Err(e)) => return settle(acks, Some(format!("cannot publish: {e}"))).await,
+                Err(_) => {
+                    let reason = format!("cannot publish: no room to send for {SEND_TIMEOUT:?}");
+                    return settle(acks, Some(reason)).await;
                 }
             }
-            Ok(())
-        })
+        }
+        settle(acks, None).await
+    })
+}
+
+/// Awaits `acks` in order: how many succeeded before the first failure, and the failure (or
+/// `failed`, what stopped the sending).
+async fn settle(
+    acks: Vec<jetstream::context::PublishAckFuture>,
+    failed: Option<String>,
+) -> (usize, Option<String>) {
+    let sent = acks.len();
+    for (i, ack) in acks.into_iter().enumerate() {
+        if let Err(e) = ack.await {
+            return (i, Some(format!("a publish was not acknowledged: {e}")));
+        }
     }
+    (sent, failed)
 }
 
 impl Append for NatsAppender {

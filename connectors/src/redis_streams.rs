@@ -143,9 +143,25 @@ impl Broker for RedisStreams {
         }))
     }
 
+    /// The first key, created empty if missing (as NATS streams are), so that a job can
+    /// start reading it before anything is appended.
     fn appender(&self) -> Result<Box<dyn Append>, Error> {
+        let mut connection = self.connect()?;
+        let key = &self.keys[0];
+        // A server that answers but is still loading its data is waited for; one that does
+        // not answer was reported by `connect`.
+        let mut retry = Retry::new();
+        loop {
+            match ensure_stream(&mut connection, key) {
+                Ok(()) => break,
+                Err(e) if transient(&e) && !e.is_io_error() => {
+                    retry.failed(&self.url(), &e.to_string())?
+                }
+                Err(e) => return Err(self.error(e)),
+            }
+        }
         Ok(Box::new(RedisAppender {
-            connection: Some(self.connect()?),
+            connection: Some(connection),
             key: self.keys[0].clone(),
             redis: self.clone(),
             script: Script::new(APPEND_EPOCH),
@@ -164,6 +180,22 @@ impl RedisStreams {
     fn malformed_reply(&self, reason: &str) -> Error {
         Error::Operator(format!("{}: unexpected reply: {reason}", self.url()))
     }
+}
+
+/// Creates `key` as an empty stream if it is missing: an entry trimmed away at once.
+fn ensure_stream(connection: &mut Connection, key: &str) -> redis::RedisResult<()> {
+    let exists: bool = redis::cmd("EXISTS").arg(key).query(connection)?;
+    if !exists {
+        redis::cmd("XADD")
+            .arg(key)
+            .arg("MAXLEN")
+            .arg(0)
+            .arg("*")
+            .arg(FIELD)
+            .arg("")
+            .query::<()>(connection)?;
+    }
+    Ok(())
 }
 
 /// Whether `error` may pass if tried again: the connection was lost or refused, or the server

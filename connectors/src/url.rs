@@ -46,6 +46,76 @@ impl BrokerUrl {
     }
 }
 
+impl BrokerUrl {
+    /// `n` partitions to write to, one URL each: Redis, the keys `KEY.0 … KEY.n-1` (or, when
+    /// several keys are named, those); NATS, the subjects `SUBJECT.0 … SUBJECT.n-1` of the
+    /// stream (`SUBJECT` defaulting to the stream's name). One partition is the URL itself.
+    ///
+    /// ```
+    /// use sluice_connectors::BrokerUrl;
+    /// let url: BrokerUrl = "nats://127.0.0.1:4222/LOAD".parse().unwrap();
+    /// let parts: Vec<String> = url.split(2).iter().map(|u| u.to_string()).collect();
+    /// assert_eq!(parts, ["nats://127.0.0.1:4222/LOAD/LOAD.0", "nats://127.0.0.1:4222/LOAD/LOAD.1"]);
+    /// ```
+    pub fn split(&self, n: usize) -> Vec<BrokerUrl> {
+        match self {
+            BrokerUrl::Redis { address, keys } if keys.len() > 1 || n <= 1 => keys
+                .iter()
+                .map(|key| BrokerUrl::Redis {
+                    address: address.clone(),
+                    keys: vec![key.clone()],
+                })
+                .collect(),
+            BrokerUrl::Redis { address, keys } => (0..n)
+                .map(|i| BrokerUrl::Redis {
+                    address: address.clone(),
+                    keys: vec![format!("{}.{i}", keys[0])],
+                })
+                .collect(),
+            BrokerUrl::Nats { .. } if n <= 1 => vec![self.clone()],
+            BrokerUrl::Nats {
+                address,
+                stream,
+                subject,
+            } => {
+                let base = subject.as_deref().unwrap_or(stream);
+                (0..n)
+                    .map(|i| BrokerUrl::Nats {
+                        address: address.clone(),
+                        stream: stream.clone(),
+                        subject: Some(format!("{base}.{i}")),
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// The URL that reads what [`split`](Self::split)`(n)` writes: every partition.
+    pub fn joined(&self, n: usize) -> BrokerUrl {
+        match self {
+            BrokerUrl::Redis { address, .. } => BrokerUrl::Redis {
+                address: address.clone(),
+                keys: self
+                    .split(n)
+                    .into_iter()
+                    .flat_map(|url| match url {
+                        BrokerUrl::Redis { keys, .. } => keys,
+                        BrokerUrl::Nats { .. } => Vec::new(),
+                    })
+                    .collect(),
+            },
+            BrokerUrl::Nats {
+                address, stream, ..
+            } if n > 1 => BrokerUrl::Nats {
+                address: address.clone(),
+                stream: stream.clone(),
+                subject: None,
+            },
+            BrokerUrl::Nats { .. } => self.clone(),
+        }
+    }
+}
+
 impl FromStr for BrokerUrl {
     type Err = String;
 

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
+use sluice::bench::broker_server::{BrokerKind, BrokerServer};
 use sluice::bench::latency::{self, LatencyConfig, LatencyMeasurement, Live, LoadSource};
 use sluice::bench::machine::Machine;
 use sluice::bench::report::{self, Report};
@@ -57,8 +58,10 @@ pub struct BenchArgs {
     /// Seconds at the start of each latency run whose records are not measured.
     #[arg(long, default_value_t = 0.5, value_parser = flags::seconds_or_zero, allow_hyphen_values = true)]
     pub warmup: f64,
-    /// Where the fixed-rate load comes from: generated inside the job, or `sluice loadgen`
-    /// over TCP (started by the benchmark, one process per run).
+    /// Where the fixed-rate load comes from: generated inside the job, `sluice loadgen` over
+    /// TCP (started by the benchmark, one process per run), or `sluice loadgen --to` through a
+    /// NATS JetStream or Redis Streams server the benchmark starts (one partition per worker,
+    /// each worker a reader; the server's CPU time is reported).
     #[arg(long, value_enum, default_value_t = LoadKind::InProcess)]
     pub load: LoadKind,
     /// Lines of the shared corpus per max-throughput run (0 skips them).
@@ -96,6 +99,8 @@ pub struct BenchArgs {
 pub enum LoadKind {
     InProcess,
     Tcp,
+    Nats,
+    Redis,
 }
 
 /// The progress bar and the live status line of the run in progress.
@@ -206,11 +211,25 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
         corpus: args.corpus.spec(),
         scratch: out.clone(),
     };
-    let load = match args.load {
-        LoadKind::InProcess => LoadSource::InProcess,
-        LoadKind::Tcp => LoadSource::Tcp {
+    // A broker load goes through a server of the benchmark's own, stopped when it ends.
+    let server = match args.load {
+        LoadKind::Nats => Some(BrokerServer::start(BrokerKind::Nats)?),
+        LoadKind::Redis => Some(BrokerServer::start(BrokerKind::Redis)?),
+        LoadKind::InProcess | LoadKind::Tcp => None,
+    };
+    let load = match (args.load, &server) {
+        (LoadKind::InProcess, _) => LoadSource::InProcess,
+        (LoadKind::Tcp, _) => LoadSource::Tcp {
             exe: std::env::current_exe()?,
         },
+        (_, Some(server)) => LoadSource::Broker {
+            exe: std::env::current_exe()?,
+            kind: server.kind(),
+            address: server.address(),
+            pid: server.pid(),
+            partitions: 1,
+        },
+        (_, None) => unreachable!("a broker load has a server"),
     };
     let latency_configs: Vec<LatencyConfig> = args
         .workers
@@ -343,7 +362,17 @@ fn latency_config(
         seconds: args.seconds.max(3.0 * interval.max(window) as f64 / 1000.0),
         warmup: args.warmup,
         corpus: args.corpus.spec(),
-        load: load.clone(),
+        load: match load {
+            // One partition per worker: every worker reads.
+            LoadSource::Broker { .. } => {
+                let mut load = load.clone();
+                if let LoadSource::Broker { partitions, .. } = &mut load {
+                    *partitions = workers;
+                }
+                load
+            }
+            other => other.clone(),
+        },
     }
 }
 
