@@ -298,8 +298,9 @@ fn minibatch<Q: Query>(
     let sink = sink.clone();
     let mut ssc = StreamingContext::new(execution, interval);
     // Stateful D-Stream operators (update_state_by_key, incremental windows) need a checkpoint
-    // directory, as in Spark: the one given, or a fresh one for the run, removed after it.
-    let scratch = run.checkpoint.is_none().then(scratch_dir);
+    // directory, as in Spark: the one given, or, for a query that has them, a fresh one for the
+    // run, removed after it.
+    let scratch = (run.checkpoint.is_none() && Q::MINIBATCH_CHECKPOINT).then(scratch_dir);
     let checkpoint = run.checkpoint.clone().or_else(|| scratch.clone());
     if let Some(directory) = &checkpoint {
         ssc.checkpoint(directory)

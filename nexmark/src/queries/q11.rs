@@ -97,6 +97,7 @@ impl Query for Q11 {
     const NAME: &'static str = "q11";
     const WINDOWED: bool = true;
     const MINIBATCH: bool = true;
+    const MINIBATCH_CHECKPOINT: bool = true;
     const ARRIVAL_TIME: bool = true;
     type Row = Q11Row;
 

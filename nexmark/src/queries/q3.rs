@@ -119,6 +119,7 @@ fn side(event: Event) -> Option<(i64, Side)> {
 impl Query for Q3 {
     const NAME: &'static str = "q3";
     const MINIBATCH: bool = true;
+    const MINIBATCH_CHECKPOINT: bool = true;
     type Row = Q3Row;
 
     fn native<'s>(&self, events: Stream<'s, Event>, _: &Params) -> Stream<'s, Change<Q3Row>> {

@@ -82,6 +82,7 @@ impl Query for Q5 {
     const NAME: &'static str = "q5";
     const WINDOWED: bool = true;
     const MINIBATCH: bool = true;
+    const MINIBATCH_CHECKPOINT: bool = true;
     const ARRIVAL_TIME: bool = true;
     type Row = Q5Row;
 
