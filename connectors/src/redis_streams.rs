@@ -339,6 +339,12 @@ impl Fetch for RedisReader {
         self.retry.succeeded();
         let streams: &[Value] = match &reply {
             Value::Array(streams) => streams,
+            // Nothing after the positions: reading to an end, everything up to it has been
+            // read (entries deleted since opening would otherwise be waited for forever).
+            Value::Nil if self.ends.is_some() => {
+                self.positions = self.ends.clone().expect("reading to an end");
+                return Ok(Fetched::Done);
+            }
             Value::Nil => &[],
             other => {
                 return Err(self

@@ -77,9 +77,11 @@ impl<O: Serialize + DeserializeOwned> SourceEpochs<O> {
         }
     }
 
-    /// The source's time moves to `now`, having emitted everything before `offset`: that is
-    /// its offset as of every epoch in between (the last of them is written).
-    pub fn advance(&mut self, now: Time, offset: Option<O>) {
+    /// The source's time moves to `now`, having emitted everything before `offset()`: that is
+    /// its offset as of every epoch in between (the last of them is written). The offset is
+    /// asked for only then: a source advances on every activation, and a broker's offset (a
+    /// position per partition) is not free to make.
+    pub fn advance(&mut self, now: Time, offset: impl FnOnce() -> Option<O>) {
         let now = self.cut(now);
         let Some(gate) = self.gate.as_mut() else {
             return;
@@ -93,7 +95,7 @@ impl<O: Serialize + DeserializeOwned> SourceEpochs<O> {
         if self.job.is_aborted() {
             return; // see `EpochGate::save`
         }
-        if let Err(error) = gate.write(last, &offset, None, None) {
+        if let Err(error) = gate.write(last, &offset(), None, None) {
             self.job.fail(error);
         }
     }

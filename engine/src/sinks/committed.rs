@@ -149,9 +149,16 @@ fn publish_loop<P: Publish>(
         if ended && ended_at.is_none() {
             ended_at = Some(Instant::now());
         }
-        let committed = match committed(coordinator.as_deref()) {
-            Ok(committed) => committed,
-            Err(error) => {
+        // The checkpoint directory is read only while something waits for a commit.
+        let staged = !shared
+            .epochs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty();
+        let committed = match staged.then(|| committed(coordinator.as_deref())) {
+            None => 0,
+            Some(Ok(committed)) => committed,
+            Some(Err(error)) => {
                 job.fail(error);
                 return Ok(());
             }

@@ -104,7 +104,7 @@ where
             if now > *cap.time() {
                 cap.downgrade(&now);
             }
-            epochs.advance(now, read.offset());
+            epochs.advance(now, || read.offset());
             let poll = if job.is_stopped() {
                 Ok(Poll::Done)
             } else {

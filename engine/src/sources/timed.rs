@@ -98,7 +98,7 @@ where
                 if let Some(item) = item.take() {
                     if *time > *cap.time() {
                         output.session(&*cap).give_container(&mut batch);
-                        epochs.advance(*time, Some(*offset));
+                        epochs.advance(*time, || Some(*offset));
                         cap.downgrade(time);
                     }
                     batch.push(item);
