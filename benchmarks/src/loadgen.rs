@@ -120,6 +120,10 @@ trait Outlet {
     fn line(&mut self, index: u64, stamped: &str);
     /// Sends what it has taken.
     fn flush(&mut self) -> std::io::Result<()>;
+    /// Sends what it has taken and waits until everything sent has arrived.
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.flush()
+    }
 }
 
 /// A TCP connection: the lines, one a line, written a burst at a time.
@@ -154,9 +158,17 @@ impl Outlet for BrokerOutlet {
     fn flush(&mut self) -> std::io::Result<()> {
         for (partition, batch) in self.partitions.iter_mut().zip(&mut self.batches) {
             if !batch.is_empty() {
-                partition.append(batch).map_err(std::io::Error::other)?;
+                // Acknowledged later: a burst does not wait a round trip for the last.
+                partition.send(batch).map_err(std::io::Error::other)?;
                 batch.clear();
             }
+        }
+        Ok(())
+    }
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.flush()?;
+        for partition in &mut self.partitions {
+            partition.flush().map_err(std::io::Error::other)?;
         }
         Ok(())
     }
@@ -220,7 +232,7 @@ fn pace(out: &mut impl Outlet, lines: &dyn Lines, load: &Load) -> std::io::Resul
             }
         }
     }
-    out.flush()?;
+    out.finish()?;
     let seconds = start.elapsed().as_secs_f64();
     if !stopped() {
         std::thread::sleep(load.linger);

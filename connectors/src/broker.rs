@@ -77,8 +77,21 @@ pub trait Fetch: Send {
 
 /// Writes lines, one message each; see [`Broker::appender`].
 pub trait Append: Send {
-    /// Appends `lines`, with no deduplication.
+    /// Appends `lines`, with no deduplication: stored when it returns.
     fn append(&mut self, lines: &[String]) -> Result<(), Error>;
+
+    /// Appends `lines` like [`append`](Self::append), but may return before the broker has
+    /// acknowledged them, so that a producer on a schedule (the load generator) does not wait
+    /// a round trip per burst; [`flush`](Self::flush) waits for the acknowledgements. Lines
+    /// whose acknowledgement fails are sent again, in order, by a later call.
+    fn send(&mut self, lines: &[String]) -> Result<(), Error> {
+        self.append(lines)
+    }
+
+    /// Waits until everything [`send`](Self::send) took is stored.
+    fn flush(&mut self) -> Result<(), Error> {
+        Ok(())
+    }
 
     /// Appends `lines` as epoch `epoch` of writer `writer` of the job `job`, once: asked again
     /// for an epoch of that writer it has already appended (after a restore: the same lines),

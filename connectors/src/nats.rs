@@ -20,6 +20,8 @@
 //! or two); the docs say so.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::VecDeque;
+use std::future::IntoFuture;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -248,6 +250,7 @@ impl Broker for NatsStream {
             nats: self.clone(),
             subject,
             client: Some((js, runtime)),
+            unsettled: VecDeque::new(),
         }))
     }
 }
@@ -349,6 +352,9 @@ struct NatsAppender {
     /// The connection (the context before the runtime that drives it, so dropped first);
     /// `None` after a failure, until reconnected.
     client: Option<(jetstream::Context, Runtime)>,
+    /// Lines [`Append::send`] published whose acknowledgements are still to be awaited, oldest
+    /// first.
+    unsettled: VecDeque<(String, jetstream::context::PublishAckFuture)>,
 }
 
 impl NatsAppender {
@@ -437,9 +443,58 @@ async fn settle(
     (sent, failed)
 }
 
+impl NatsAppender {
+    /// Awaits the oldest acknowledgements until at most `keep` are outstanding. On a failure,
+    /// the lines from the first unacknowledged one on are published again on a new client,
+    /// acknowledged, before anything newer.
+    fn settle_until(&mut self, keep: usize) -> Result<(), Error> {
+        while self.unsettled.len() > keep {
+            let (line, ack) = self.unsettled.pop_front().expect("longer than keep");
+            let acknowledged = match &self.client {
+                Some((_, runtime)) => runtime.block_on(ack.into_future()).is_ok(),
+                None => false,
+            };
+            if !acknowledged {
+                let again: Vec<String> = std::iter::once(line)
+                    .chain(self.unsettled.drain(..).map(|(line, _)| line))
+                    .collect();
+                self.client = None;
+                return self.publish(again.into_iter().map(|line| (None, line)));
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Append for NatsAppender {
     fn append(&mut self, lines: &[String]) -> Result<(), Error> {
+        self.flush()?;
         self.publish(lines.iter().map(|line| (None, line.clone())))
+    }
+
+    fn send(&mut self, lines: &[String]) -> Result<(), Error> {
+        for (i, line) in lines.iter().enumerate() {
+            let sent = match &self.client {
+                Some((js, runtime)) => runtime.block_on(async {
+                    let send = js.publish(self.subject.clone(), line.clone().into());
+                    tokio::time::timeout(SEND_TIMEOUT, send).await
+                }),
+                None => return self.flush().and_then(|()| self.append(&lines[i..])),
+            };
+            match sent {
+                Ok(Ok(ack)) => self.unsettled.push_back((line.clone(), ack)),
+                // Not sent: what was sent before it first, then it and the rest.
+                _ => {
+                    self.client = None;
+                    return self.flush().and_then(|()| self.append(&lines[i..]));
+                }
+            }
+        }
+        self.settle_until(PUBLISH_WINDOW)
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        self.settle_until(0)
     }
 
     fn append_epoch(

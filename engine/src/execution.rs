@@ -22,6 +22,7 @@ use crate::checkpoint::{Checkpointing, Coordinator};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::job::JobContext;
+use crate::metrics::operators;
 use crate::time::Time;
 
 /// Timely's worker, re-exported so programs need no timely import.
@@ -196,9 +197,9 @@ where
     if let Some(checkpointing) = execution.checkpointing.take() {
         let coordinator = Coordinator::open(
             checkpointing,
-            execution.workers,
-            execution.processes,
-            execution.process,
+            (execution.workers, execution.processes, execution.process),
+            execution.context.metrics().clone(),
+            execution.context.clock().clone(),
         )?;
         if let Some(epoch) = coordinator.restored_epoch() {
             eprintln!("sluice: resuming from the checkpoint of epoch {epoch}");
@@ -207,17 +208,21 @@ where
     }
     let config = execution.timely_config()?;
     let context = execution.context.clone();
+    context.set_workers(execution.workers);
     let coordinator = context.checkpoints();
+    let metrics = context.metrics().clone();
+    let local = execution.process * execution.workers..(execution.process + 1) * execution.workers;
     let guards = timely::execute(config, move |worker| {
-        let Some(coordinator) = coordinator.clone() else {
-            return work(worker);
-        };
-        coordinator.record_graph(worker);
+        let mut graph = coordinator.as_ref().map(|c| c.graph_recorder());
+        operators::record(worker, metrics.clone(), local.clone(), move |event| {
+            if let Some(graph) = graph.as_mut() {
+                graph(event);
+            }
+        });
         let result = work(worker);
         // Deliver the channels logged while building, before any operator runs.
         if let Some(mut registry) = worker.log_register() {
             registry.flush();
-            registry.remove("timely");
         }
         result
     })

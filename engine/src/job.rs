@@ -35,6 +35,8 @@ use timely::worker::Worker;
 use crate::checkpoint::Coordinator;
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::metrics::{Metrics, Snapshot};
+use crate::rate::RateLimit;
 use crate::stream::Scope;
 use crate::time::Time;
 
@@ -68,6 +70,10 @@ struct Shared {
     /// Entries held by the stateful operators of this process (see [`StateGauge`]).
     state_entries: AtomicU64,
     after_job: AfterJob,
+    metrics: Metrics,
+    rate_limit: RateLimit,
+    /// Worker threads of this process, once executing.
+    workers: AtomicU64,
 }
 
 /// Work left for when the workers are done (see [`JobContext::after_job`]).
@@ -119,6 +125,39 @@ impl JobContext {
     /// Gives the job's operators `coordinator` to checkpoint through.
     pub(crate) fn set_checkpoints(&mut self, coordinator: Arc<Coordinator>) {
         self.checkpoints = Some(coordinator);
+    }
+
+    /// This process's metrics, for the layers that feed them (see
+    /// [`metrics`](crate::metrics)).
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    /// Everything this process measured, as of now: the [`metrics`](Self::metrics) with the
+    /// job-wide gauges (watermark, state entries, malformed records).
+    pub fn snapshot(&self) -> Snapshot {
+        let now = self.clock.now_ms();
+        let mut snapshot = self.inner.metrics.snapshot(now);
+        snapshot.processes = 1;
+        snapshot.workers = self.inner.workers.load(Ordering::Relaxed) as usize;
+        snapshot.watermark_ms = self.watermark();
+        snapshot.event_time_lag_seconds = snapshot
+            .watermark_ms
+            .map(|w| now.saturating_sub(w) as f64 / 1e3);
+        snapshot.state_entries = self.state_entries();
+        snapshot.malformed_records = self.malformed_count();
+        snapshot
+    }
+
+    /// The rate this process's sources may admit in micro-batches (unlimited unless rate
+    /// control sets it; see [`rate`](crate::rate)).
+    pub fn rate_limit(&self) -> &RateLimit {
+        &self.inner.rate_limit
+    }
+
+    /// Runs on `workers` worker threads in this process.
+    pub(crate) fn set_workers(&self, workers: usize) {
+        self.inner.workers.store(workers as u64, Ordering::Relaxed);
     }
 
     /// The clock sources stamp records with.

@@ -15,12 +15,15 @@
 //!   and DStreams are built from, a long-running operator woken by an activator, never a busy loop;
 //! - [`sinks`]: print, text files, exactly-once epoch files, collect, the event log, and
 //!   HdrHistogram latency recording;
+//! - [`rate`]: rate control for micro-batches (Spark's PID back pressure);
 //! - [`checkpointed`]: the checkpointed-operator core every stateful operator is built on, and
 //!   [`keyed_state`], the keyed state it snapshots;
 //! - [`job`]: the [`JobContext`], the one handle through which an operator reaches its job
-//!   (shutdown, errors, watermarks, state gauge, clock, checkpoints);
+//!   (shutdown, errors, watermarks, state gauge, clock, checkpoints, metrics);
 //! - [`stream`]: timely's stream over millisecond timestamps;
 //! - [`log`]: the durable event log — replayable input, write-ahead log, lambda/kappa's master data;
+//! - [`metrics`]: what the job is doing — per operator, source, batch and checkpoint — read
+//!   from timely's event log and the layers that know it, as Prometheus text or a snapshot;
 //! - [`checkpoint`]: the checkpoint directory and its protocol: coordinator, writer, framed,
 //!   checksummed state files;
 //! - [`durable`]: committing a file or a directory atomically and durably, for every layer.
@@ -64,7 +67,9 @@ pub mod hash;
 pub mod job;
 pub mod keyed_state;
 pub mod log;
+pub mod metrics;
 pub mod operators;
+pub mod rate;
 pub mod sinks;
 pub mod sources;
 pub mod stream;

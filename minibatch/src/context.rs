@@ -52,10 +52,31 @@ use sluice_engine::checkpoint::Checkpointing;
 use sluice_engine::clock::Clock;
 use sluice_engine::execution::{execute, Execution};
 use sluice_engine::job::{JobContext, WorkerExt};
+use sluice_engine::rate::PidRateEstimator;
 use sluice_engine::Time;
 
 use crate::error::{Error, Result};
 use crate::graph::{checkpoint_misfit, Completed, Graph, Settings};
+
+/// Rate control's settings (see [`StreamingContext::backpressure`]), Spark's
+/// `spark.streaming.backpressure.*`.
+#[derive(Clone, Copy, Debug)]
+pub struct Backpressure {
+    /// The lowest rate the estimator sets, records per second (`pid.minRate`, default 100).
+    pub min_rate: f64,
+    /// The rate of the first batches, before the first estimate (`initialRate`; default:
+    /// unlimited).
+    pub initial_rate: Option<f64>,
+}
+
+impl Default for Backpressure {
+    fn default() -> Self {
+        Backpressure {
+            min_rate: 100.0,
+            initial_rate: None,
+        }
+    }
+}
 
 /// Spark's `StreamingContextState`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,6 +121,7 @@ impl StreamingContext {
                 checkpoint_every: None,
                 remember: None,
                 default_partitions: None,
+                rate_control: None,
             },
             definitions: Vec::new(),
             state: StreamingContextState::Initialized,
@@ -190,6 +212,19 @@ impl StreamingContext {
     /// Spark's `remember(duration)`: how long output streams keep their batches for slicing.
     pub fn remember(&mut self, duration: Duration) {
         self.settings.remember = Some(duration.as_millis() as Time);
+    }
+
+    /// Spark's `spark.streaming.backpressure.enabled`: after each batch, a PID controller
+    /// estimates the rate the job keeps up with from the batch's size, processing time and
+    /// scheduling delay, and the sources admit at most that many records per second — the rest
+    /// waits in the socket or the broker instead of piling up as batches that fall further and
+    /// further behind (see [`rate`](sluice_engine::rate)).
+    pub fn backpressure(&mut self, backpressure: Backpressure) {
+        if let Some(rate) = backpressure.initial_rate {
+            self.execution.job().rate_limit().set(rate);
+        }
+        let pid = PidRateEstimator::new(self.settings.interval, backpressure.min_rate);
+        self.settings.rate_control = Some(Arc::new(Mutex::new(pid)));
     }
 
     /// The number of partitions of a shuffle that names none (Spark's

@@ -19,6 +19,8 @@ use std::rc::Rc;
 use std::sync::{Arc, Condvar, Mutex};
 
 use sluice_engine::job::JobContext;
+use sluice_engine::metrics::BatchInfo;
+use sluice_engine::rate::PidRateEstimator;
 use sluice_engine::stream::{Scope, Stream};
 use sluice_engine::timely::dataflow::channels::pact::Pipeline;
 use sluice_engine::timely::dataflow::operators::{Concatenate, Operator};
@@ -41,6 +43,8 @@ pub(crate) struct Settings {
     pub remember: Option<Time>,
     /// Partitions of a shuffle when the operation names none.
     pub default_partitions: Option<u32>,
+    /// Rate control, shared by the workers of the process, if enabled.
+    pub rate_control: Option<Arc<Mutex<PidRateEstimator>>>,
 }
 
 impl Settings {
@@ -229,11 +233,44 @@ impl<'s> Graph<'s> {
             ));
         }
         let done = self.inner.scope.concatenate(outputs);
+        let job = self.inner.job.clone();
+        job.metrics()
+            .batches()
+            .set_interval(self.inner.settings.interval);
+        let rate_control = self.inner.settings.rate_control.clone();
+        let mut seen = Some(None);
         done.sink(Pipeline, "BatchesCompleted", move |(input, frontier)| {
             input.for_each_stamp(|_, _| {});
-            completed.set(frontier.frontier().first().copied());
+            let through = frontier.frontier().first().copied();
+            completed.set(through);
+            if seen != Some(through) {
+                seen = Some(through);
+                let now = job.clock().now_ms();
+                let batches = job.metrics().batches().completed_through(through, now);
+                if let Some(pid) = &rate_control {
+                    control_rate(&job, pid, &batches);
+                }
+            }
         });
         Ok(())
+    }
+}
+
+/// Feeds completed batches to the rate estimator and sets the sources' limit to its estimate
+/// (Spark's `RateController.onBatchCompleted`).
+fn control_rate(job: &JobContext, pid: &Mutex<PidRateEstimator>, batches: &[BatchInfo]) {
+    let mut pid = pid.lock().unwrap_or_else(|e| e.into_inner());
+    for batch in batches {
+        let done = batch.batch_time_ms + batch.total_delay_ms;
+        let rate = pid.compute(
+            done,
+            batch.input_records,
+            batch.processing_time_ms,
+            batch.scheduling_delay_ms,
+        );
+        if let Some(rate) = rate {
+            job.rate_limit().set(rate);
+        }
     }
 }
 

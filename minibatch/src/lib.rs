@@ -57,7 +57,7 @@ mod update_state;
 mod window;
 
 pub use batch::{Batch, Cogrouped};
-pub use context::{StreamingContext, StreamingContextState};
+pub use context::{Backpressure, StreamingContext, StreamingContextState};
 pub use dstream::DStream;
 pub use error::{Error, Result};
 pub use graph::Graph;

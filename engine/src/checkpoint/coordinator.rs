@@ -27,15 +27,16 @@ use std::thread::JoinHandle;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use timely::worker::Worker;
 
 use super::config::Checkpointing;
 use super::domain::Domain;
 use super::part::part_name;
-use super::registry::{record_graph, Operators};
+use super::registry::{graph_recorder, Operators};
 use super::writer::{Part, Writer, WriterThread};
 use super::{checkpoint_error, frame, lock, Checkpoint, CheckpointDir};
+use crate::clock::Clock;
 use crate::error::Error;
+use crate::metrics::Metrics;
 use crate::time::Time;
 
 /// The types of [`Coordinator::register`]'s and [`Coordinator::write`]'s arguments.
@@ -68,12 +69,13 @@ impl fmt::Debug for Coordinator {
 
 impl Coordinator {
     /// Opens the checkpoint directory for a job of `workers` per process × `processes`, loads
-    /// the newest valid checkpoint (refusing one of another program), and starts the writer.
+    /// the newest valid checkpoint (refusing one of another program), and starts the writer,
+    /// which reports into `metrics` with times of `clock`.
     pub fn open(
         config: Checkpointing,
-        workers: usize,
-        processes: usize,
-        process: usize,
+        (workers, processes, process): (usize, usize, usize),
+        metrics: Metrics,
+        clock: Clock,
     ) -> Result<Coordinator, Error> {
         let store = CheckpointDir::open(&config.dir)
             .map_err(checkpoint_error)?
@@ -121,6 +123,7 @@ impl Coordinator {
             operators.clone(),
             restored.as_ref().map(|c| c.metadata.epoch),
         )
+        .reporting(metrics, clock)
         .spawn(error.clone())?;
         Ok(Coordinator {
             config,
@@ -173,11 +176,12 @@ impl Coordinator {
         lock(&self.operators)
     }
 
-    /// Records the channels of the dataflows `worker` builds into the dataflow graph, from
-    /// which the coordinator knows which operators are in event time (see
-    /// [`domain`](super::domain)). Called on every worker before its dataflows are built.
-    pub fn record_graph(&self, worker: &mut Worker) {
-        record_graph(worker, self.operators.clone());
+    /// What records the channels of the dataflows a worker builds into the dataflow graph,
+    /// from which the coordinator knows which operators are in event time (see
+    /// [`domain`](super::domain)): to be given every event of timely's log on every worker,
+    /// from before its dataflows are built.
+    pub fn graph_recorder(&self) -> impl FnMut(&timely::logging::TimelyEvent) + 'static {
+        graph_recorder(self.operators.clone())
     }
 
     /// The domain of the checkpointed operator `operator`'s inputs (as registered, of
@@ -324,7 +328,13 @@ mod tests {
 
     /// source 1 → with_event_time 2 → window 3, on 2 workers.
     fn coordinator(dir: &std::path::Path) -> Coordinator {
-        let coordinator = Coordinator::open(Checkpointing::new(dir, 100), 2, 1, 0).unwrap();
+        let coordinator = Coordinator::open(
+            Checkpointing::new(dir, 100),
+            (2, 1, 0),
+            Metrics::default(),
+            Clock::default(),
+        )
+        .unwrap();
         {
             let mut operators = coordinator.operators();
             operators.graph.add_channel(&[0], 1, 2);

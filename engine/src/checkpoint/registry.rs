@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use timely::worker::Worker;
 
 use super::domain::{DataflowGraph, Domain};
 use super::lock;
@@ -59,23 +58,18 @@ impl Operators {
     }
 }
 
-/// Records the channels of the dataflows `worker` builds into `operators`' graph, from which
-/// the coordinator knows which operators are in event time.
-pub(super) fn record_graph(worker: &mut Worker, operators: Arc<Mutex<Operators>>) {
-    use timely::logging::{TimelyEvent, TimelyEventBuilder};
-    let Some(mut registry) = worker.log_register() else {
-        return;
-    };
-    registry.insert::<TimelyEventBuilder, _>("timely", move |_, events| {
-        let Some(events) = events else { return };
-        for (_, event) in events.iter() {
-            if let TimelyEvent::Channels(channel) = event {
-                lock(&operators).graph.add_channel(
-                    &channel.scope_addr,
-                    channel.source.0,
-                    channel.target.0,
-                );
-            }
+/// What records the channels of the dataflows a worker builds into `operators`' graph, from
+/// timely's event log, from which the coordinator knows which operators are in event time.
+pub(super) fn graph_recorder(
+    operators: Arc<Mutex<Operators>>,
+) -> impl FnMut(&timely::logging::TimelyEvent) + 'static {
+    move |event| {
+        if let timely::logging::TimelyEvent::Channels(channel) = event {
+            lock(&operators).graph.add_channel(
+                &channel.scope_addr,
+                channel.source.0,
+                channel.target.0,
+            );
         }
-    });
+    }
 }

@@ -20,7 +20,9 @@ use super::part::{part_name, process_marker, PartKind};
 use super::registry::Operators;
 use super::store::EventIndex;
 use super::{checkpoint_error, lock, CheckpointDir, Input, Metadata};
+use crate::clock::Clock;
 use crate::error::Error;
+use crate::metrics::Metrics;
 use crate::time::Time;
 
 /// Encoded parts the writer may hold before workers wait for it.
@@ -71,6 +73,8 @@ pub(super) struct Writer {
     /// The newest epoch committed (or restored): older ones are never committed.
     committed: Option<Time>,
     crash: CrashHook,
+    metrics: Metrics,
+    clock: Clock,
 }
 
 impl Writer {
@@ -103,7 +107,22 @@ impl Writer {
             awaiting: BTreeSet::new(),
             committed,
             crash: CrashHook::from_env(),
+            metrics: Metrics::default(),
+            clock: Clock::default(),
         }
+    }
+
+    /// Reports parts and completed checkpoints into `metrics`, at times of `clock`.
+    pub(super) fn reporting(mut self, metrics: Metrics, clock: Clock) -> Writer {
+        self.metrics = metrics;
+        self.clock = clock;
+        self
+    }
+
+    /// Records that the checkpoint of `epoch` is complete here (committed, on process 0).
+    fn report_complete(&self, epoch: Time) {
+        let now = self.clock.now_ms();
+        self.metrics.checkpoints().completed(epoch, now);
     }
 
     /// Starts the writer's thread; the first error it meets is put in `error`.
@@ -123,6 +142,8 @@ impl Writer {
     }
 
     fn write(&mut self, part: Part) -> Result<(), Error> {
+        let bytes = part.frame.len() as u64;
+        self.metrics.checkpoints().part_written(part.epoch, bytes);
         if part.domain == Domain::Event {
             if let Some(epoch) = part.epoch {
                 self.store
@@ -185,6 +206,9 @@ impl Writer {
                 .write_part(epoch, &process_marker(self.process), &watermark)
                 .map_err(checkpoint_error)?;
             self.awaiting.insert(epoch);
+            if self.process != 0 {
+                self.report_complete(epoch);
+            }
         }
         if self.process == 0 {
             self.commit_ready()?;
@@ -253,6 +277,7 @@ impl Writer {
         self.cuts.retain(|&e, _| e > newest);
         self.committed = Some(newest);
         self.awaiting.retain(|&e| e > newest);
+        self.report_complete(newest);
         Ok(())
     }
 }

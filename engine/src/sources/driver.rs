@@ -11,7 +11,9 @@
 //! clock, a waiting source sleeps until the clock moves. Dropping the capability at the end lets
 //! the frontier run out.
 
-use std::time::Duration;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -21,6 +23,7 @@ use timely::scheduling::SyncActivator;
 use crate::checkpointed::SourceEpochs;
 use crate::error::Error;
 use crate::job::JobContext;
+use crate::metrics::SourceCounters;
 use crate::stream::{Scope, Stream};
 use crate::time::Time;
 
@@ -96,6 +99,7 @@ where
         let start = epochs.start();
         let mut capability = reader.is_some().then_some(capability);
         let mut buffer = Vec::new();
+        let mut admission = Admission::new(&job, &name, reader.is_some());
         move |output| {
             let (Some(cap), Some(read)) = (capability.as_mut(), reader.as_mut()) else {
                 return;
@@ -107,10 +111,13 @@ where
             epochs.advance(now, || read.offset());
             let poll = if job.is_stopped() {
                 Ok(Poll::Done)
+            } else if let Some(wait) = admission.hold_back(now) {
+                Ok(Poll::Wait(wait))
             } else {
                 read.read(&mut buffer)
             };
             if !buffer.is_empty() {
+                admission.admitted(now, buffer.len());
                 output.session(&*cap).give_container(&mut buffer);
                 buffer.clear();
             }
@@ -134,6 +141,81 @@ where
             }
         }
     })
+}
+
+/// What a source lets in, and when it holds back: natively while the dataflow is congested
+/// (some channel over [`QUEUE_BOUND`](crate::metrics::QUEUE_BOUND) — what it does not read
+/// stays with its sender: in the socket, the broker, the file), in micro-batches while the
+/// batch's share of the job's rate cap is used up (see [`rate`](crate::rate)). Counts what it
+/// admits into the source's and the batches' metrics, and the time it holds back.
+struct Admission {
+    job: JobContext,
+    counters: Arc<SourceCounters>,
+    /// Since when the source has been holding back.
+    holding: Option<Instant>,
+    /// Records admitted into the current batch, and which batch that is.
+    batch: (Time, u64),
+}
+
+/// How long a source holding back waits before looking again.
+const HOLD_BACK: Duration = Duration::from_millis(1);
+
+impl Admission {
+    fn new(job: &JobContext, name: &str, reads: bool) -> Self {
+        if reads {
+            job.rate_limit().add_reader();
+        }
+        Admission {
+            counters: job.metrics().source(name),
+            job: job.clone(),
+            holding: None,
+            batch: (0, 0),
+        }
+    }
+
+    /// How long to wait before reading, if the source should not read now.
+    fn hold_back(&mut self, now: Time) -> Option<Duration> {
+        let wait = match self.job.tick() {
+            None => self.job.metrics().is_congested().then_some(HOLD_BACK),
+            Some(tick) => {
+                let batch = batch_of(now, tick);
+                let admitted = if self.batch.0 == batch { self.batch.1 } else { 0 };
+                let cap = self.job.rate_limit().per_reader_batch(tick);
+                (admitted >= cap).then(|| until_tick(now, tick))
+            }
+        };
+        match (wait, self.holding) {
+            (Some(_), None) => self.holding = Some(Instant::now()),
+            (None, Some(since)) => {
+                self.holding = None;
+                let held = since.elapsed().as_nanos() as u64;
+                self.counters
+                    .backpressured_nanos
+                    .fetch_add(held, Ordering::Relaxed);
+            }
+            _ => {}
+        }
+        wait
+    }
+
+    /// `records` were read at `now`.
+    fn admitted(&mut self, now: Time, records: usize) {
+        let records = records as u64;
+        self.counters.records.fetch_add(records, Ordering::Relaxed);
+        if let Some(tick) = self.job.tick() {
+            let batch = batch_of(now, tick);
+            if self.batch.0 != batch {
+                self.batch = (batch, 0);
+            }
+            self.batch.1 += records;
+            self.job.metrics().batches().input(batch, records);
+        }
+    }
+}
+
+/// The batch a record read at `now` belongs to: batch `t` collects `[t - tick, t)`.
+pub fn batch_of(now: Time, tick: Time) -> Time {
+    (now / tick + 1) * tick
 }
 
 /// How long from `now` until the next multiple of `tick` (a full tick when `now` is on one).
