@@ -12,10 +12,12 @@ export CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}"
 #   redis-server: the Redis serving store's and the Redis Streams connector's tests start
 #                 their own server on a free port;
 #   nats-server:  the NATS JetStream connector's tests start their own server (JetStream on,
-#                 its store in a temporary directory) on a free port.
+#                 its store in a temporary directory) on a free port;
+#   chromium:     the web UI's tests load it in headless Chromium and read the rendered page.
 needed=()
 command -v redis-server >/dev/null || needed+=(redis-server)
 command -v nats-server >/dev/null || [ -x /usr/sbin/nats-server ] || needed+=(nats-server)
+command -v chromium >/dev/null || needed+=(chromium)
 if [ ${#needed[@]} -gt 0 ]; then
   sudo=""
   if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi

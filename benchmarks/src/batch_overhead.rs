@@ -14,7 +14,8 @@ use sluice_engine::sources::Generator;
 use sluice_engine::{Execution, Result};
 
 use sluice_engine::sources::LineSource;
-use sluice_jobs::wordcount::{self, Progress};
+use sluice_jobs::wordcount::{Progress, WordCount};
+use sluice_jobs::Mode;
 
 /// Lines per second fed to both modes.
 const RATE: f64 = 1000.0;
@@ -64,19 +65,15 @@ pub fn measure(
     let timed = |minibatch: bool| -> Result<(f64, f64)> {
         let (cpu, wall) = (cpu_seconds(), Instant::now());
         let execution = Execution::default().workers(workers);
-        if minibatch {
-            wordcount::run_minibatch(
-                execution,
-                batch_ms,
-                source.clone(),
-                &Progress::default(),
-                0,
-                None,
-            )
+        let mode = match minibatch {
+            true => Mode::MicroBatch {
+                interval_ms: batch_ms,
+            },
+            false => Mode::Native,
+        };
+        WordCount::new(source.clone(), mode)
+            .run(execution, &Progress::default())
             .map_err(|e| sluice_engine::Error::Operator(e.to_string()))?;
-        } else {
-            wordcount::run(execution, source.clone(), &Progress::default(), false, None)?;
-        }
         Ok((cpu_seconds() - cpu, wall.elapsed().as_secs_f64()))
     };
     let (native_cpu_s, _) = timed(false)?;

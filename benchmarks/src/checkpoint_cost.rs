@@ -18,7 +18,8 @@ use sluice_engine::sources::Generator;
 
 use crate::stats::Spread;
 use sluice_engine::sources::LineSource;
-use sluice_jobs::wordcount::{self, Progress};
+use sluice_jobs::wordcount::{Progress, WordCount};
+use sluice_jobs::Mode;
 
 /// What to measure.
 #[derive(Clone, Debug, Serialize)]
@@ -175,7 +176,8 @@ fn throughput(
                 LineSource::Generator(Generator::new(spec.clone()).in_memory(config.lines));
             let words = spec.words_per_line as f64 * config.lines as f64;
             let started = Instant::now();
-            let table = wordcount::run(execution, source, &Progress::default(), false, None)
+            let table = WordCount::new(source, Mode::Native)
+                .run(execution, &Progress::default())
                 .map_err(|e| e.to_string())?;
             rates[i].push(words / started.elapsed().as_secs_f64());
             if table.len() < config.keys / 2 {

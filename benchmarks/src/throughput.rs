@@ -23,7 +23,7 @@ use sluice_engine::{Execution, Result};
 use crate::machine::{peak_memory_bytes, reset_peak_memory};
 use crate::stats::Spread;
 use sluice_engine::sources::LineSource;
-use sluice_jobs::wordcount::{self, Progress};
+use sluice_jobs::wordcount::{Progress, WordCount};
 use sluice_jobs::Mode;
 
 /// What to measure.
@@ -168,18 +168,9 @@ pub fn measure(
 /// Word count's final table over `source` on `workers` workers in `mode`.
 fn run_wordcount(mode: Mode, workers: usize, source: LineSource) -> Result<Vec<(String, u64)>> {
     let execution = Execution::default().workers(workers);
-    match mode {
-        Mode::Native => wordcount::run(execution, source, &Progress::default(), false, None),
-        Mode::MicroBatch { interval_ms } => wordcount::run_minibatch(
-            execution,
-            interval_ms,
-            source,
-            &Progress::default(),
-            0,
-            None,
-        )
-        .map_err(|e| sluice_engine::Error::Operator(e.to_string())),
-    }
+    WordCount::new(source, mode)
+        .run(execution, &Progress::default())
+        .map_err(|e| sluice_engine::Error::Operator(e.to_string()))
 }
 
 /// One warm-up run, then `runs` measured ones: (words counted by the last run, seconds per run).

@@ -42,6 +42,8 @@ const FETCH: usize = 4096;
 /// Batches in flight between a reader thread and its worker: the thread waits for the worker
 /// beyond that, so a slow job holds back reading rather than buffering without bound.
 const IN_FLIGHT: usize = 4;
+/// The source's operator (and metrics) name.
+const NAME: &str = "BrokerSource";
 /// How long a following reader's fetch waits on the broker for new messages.
 const WAIT: Duration = Duration::from_millis(100);
 
@@ -89,7 +91,7 @@ impl<B: Broker> Source for BrokerSource<B> {
         let job = JobContext::of(scope);
         let (index, peers) = (scope.index(), scope.peers());
         let mine = assigned(&self.partitions, index, peers);
-        drive(scope, "BrokerSource", move |waker| {
+        drive(scope, NAME, move |waker| {
             (!mine.is_empty()).then(|| BrokerRead {
                 source,
                 reader: (index, peers),
@@ -144,6 +146,7 @@ impl<B: Broker> BrokerRead<B> {
         );
         let waker = self.waker.take().expect("started once");
         let job = self.job.clone();
+        let counters = job.metrics().source(NAME);
         let spawned = std::thread::Builder::new()
             .name("sluice-broker-reader".into())
             .spawn(move || {
@@ -162,7 +165,8 @@ impl<B: Broker> BrokerRead<B> {
                         Ok(Fetched::More) if messages.is_empty() => Batch::Done,
                         Ok(Fetched::More) => Batch::Messages(messages),
                         Ok(Fetched::Done) => {
-                            if !messages.is_empty() && send.send(Batch::Messages(messages)).is_err()
+                            if !messages.is_empty()
+                                && !counters.hand_over(&send, Batch::Messages(messages))
                             {
                                 return;
                             }
@@ -171,7 +175,7 @@ impl<B: Broker> BrokerRead<B> {
                         Err(error) => Batch::Failed(error),
                     };
                     let last = !matches!(batch, Batch::Messages(_));
-                    if send.send(batch).is_err() {
+                    if !counters.hand_over(&send, batch) {
                         return; // the worker has let go of the source
                     }
                     let _ = waker.activate();

@@ -111,6 +111,14 @@ impl Execution {
     pub fn total_workers(&self) -> usize {
         self.workers * self.processes
     }
+    /// This process's index, `0..process_count()`.
+    pub fn process_index(&self) -> usize {
+        self.process
+    }
+    /// Processes in the job.
+    pub fn process_count(&self) -> usize {
+        self.processes
+    }
     /// Whether this process is the one that writes job-wide outputs (process 0).
     pub fn is_leader(&self) -> bool {
         self.process == 0

@@ -13,12 +13,13 @@ use std::io::Write as _;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use sluice_connectors::{AnyBroker, BrokerSink, PublishTo};
 use sluice_engine::operators::keyed::Sum;
 use sluice_engine::prelude::*;
 use sluice_engine::sources::{LineSource, Source};
-use sluice_minibatch::{DStream, Show, StreamingContext};
+use sluice_minibatch::{Backpressure, DStream, Show, StreamingContext};
 
 use crate::mode::Mode;
 use crate::probe::{Probe, Timed};
@@ -101,24 +102,33 @@ pub fn batch_word_counts<'scope>(
     lines.count_keys_with(count_words(progress))
 }
 
-/// Runs word count over `source` and returns the final table (on process 0; empty elsewhere),
-/// sorted by word. With `print`, every running-count update is printed to stdout as it
-/// happens, as Flink's `DataStream.print()` prints `keyBy(word).sum(1)` (see `print_updates`);
-/// with `publish`, every update is published there as `word<TAB>count`.
-pub fn run<S: Lines>(
+/// Native word count (see [`WordCount::run`]).
+fn run_native<S: Lines>(
     execution: Execution,
-    source: S,
+    job: WordCount<S>,
     progress: &Progress,
-    print: bool,
-    publish: Option<BrokerSink<AnyBroker>>,
 ) -> Result<Vec<(String, u64)>> {
     let table = Collector::new();
     let sink = table.clone();
     let progress_handle = progress.clone();
+    let WordCount {
+        source,
+        print,
+        publish,
+        slow_line,
+        ..
+    } = job;
     execute(execution, move |worker| {
         worker.dataflow(|scope| {
-            let mut counts = word_counts(source.stream(scope), &progress_handle);
-            if print {
+            let mut lines = source.stream(scope);
+            if let Some(cost) = slow_line {
+                lines = lines.map(move |line| {
+                    spin(cost);
+                    line
+                });
+            }
+            let mut counts = word_counts(lines, &progress_handle);
+            if print > 0 {
                 counts = print_updates(counts, scope.index(), scope.peers());
             }
             if let Some(publish) = &publish {
@@ -130,6 +140,15 @@ pub fn run<S: Lines>(
     let mut table = table.take();
     table.sort_unstable();
     Ok(table)
+}
+
+/// Spends `cost` of CPU: what a deliberately slow operator does with each line, to overload a
+/// job on purpose (the overload test, the UI's back pressure).
+fn spin(cost: Duration) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < cost {
+        std::hint::spin_loop();
+    }
 }
 
 /// Publishes each update of `counts` as `word<TAB>count`, exactly once with checkpoints.
@@ -161,24 +180,39 @@ fn print_updates<'s>(
     })
 }
 
-/// Runs word count in micro-batches of `batch_ms` over `source` and returns the final table
-/// (on process 0; empty elsewhere), sorted by word: the per-batch counts, summed. With
-/// `print > 0`, each batch's counts are printed as Spark's NetworkWordCount prints them
-/// (`wordCounts.print(print)`: the batch time and its first `print` pairs, on the driver).
-pub fn run_minibatch<S: Lines>(
+/// Micro-batch word count (see [`WordCount::run`]): each batch's counts are summed into the
+/// final table; with `print > 0`, each batch's counts are printed as Spark's NetworkWordCount
+/// prints them (`wordCounts.print(print)`: the batch time and its first `print` pairs).
+fn run_minibatch<S: Lines>(
     execution: Execution,
     batch_ms: u64,
-    source: S,
+    job: WordCount<S>,
     progress: &Progress,
-    print: usize,
-    publish: Option<BrokerSink<AnyBroker>>,
 ) -> std::result::Result<Vec<(String, u64)>, sluice_minibatch::Error> {
     let table = Collector::new();
     let sink = table.clone();
     let progress = progress.clone();
-    let mut ssc = StreamingContext::new(execution, std::time::Duration::from_millis(batch_ms));
+    let WordCount {
+        source,
+        print,
+        publish,
+        slow_line,
+        backpressure,
+        ..
+    } = job;
+    let mut ssc = StreamingContext::new(execution, Duration::from_millis(batch_ms));
+    if backpressure {
+        ssc.backpressure(Backpressure::default());
+    }
     ssc.define(move |graph| {
-        let counts = batch_word_counts(graph.source(&source), &progress);
+        let mut lines = graph.source(&source);
+        if let Some(cost) = slow_line {
+            lines = lines.map(move |line| {
+                spin(cost);
+                line
+            });
+        }
+        let counts = batch_word_counts(lines, &progress);
         // The batch job; the sum below is its result.
         if print > 0 {
             counts.print_n(print);
@@ -228,23 +262,72 @@ pub fn timed_minibatch(lines: DStream<'_, Timed>, probe: &Probe) {
     probe.minibatch(&sent, &counts.map(|(_, count)| count));
 }
 
-/// `sluice run wordcount`: the running count of every word of `source`, in `mode`.
+/// `sluice run wordcount`: the running count of every word of `source`, in `mode`. Built with
+/// [`new`](Self::new) and the options' methods, run with [`run`](Self::run).
+///
+/// ```
+/// use sluice_engine::prelude::*;
+/// use sluice_jobs::{wordcount::{Progress, WordCount}, Mode};
+/// let lines = Queue::new();
+/// lines.push_all(["a b".to_string(), "b".to_string()]);
+/// lines.close();
+/// let job = WordCount::new(lines, Mode::Native);
+/// let table = job.run(Execution::default(), &Progress::default()).unwrap();
+/// assert_eq!(table, [("a".to_string(), 1), ("b".to_string(), 2)]);
+/// ```
 #[derive(Clone, Debug)]
 pub struct WordCount<S = LineSource> {
     /// Where the lines come from.
     pub source: S,
     /// Native, or micro-batches of an interval.
     pub mode: Mode,
-    /// Print the counts to stdout as Spark and Flink programs do: natively, any `print > 0`
-    /// prints every running-count update (see [`run`]); in micro-batches, each batch's first
-    /// `print` pairs (see [`run_minibatch`]). 0 prints nothing.
-    pub print: usize,
-    /// Where to publish every running-count update (`word<TAB>count`): natively each update,
-    /// in micro-batches each batch's new totals; exactly once with checkpoints.
-    pub publish: Option<BrokerSink<AnyBroker>>,
+    print: usize,
+    publish: Option<BrokerSink<AnyBroker>>,
+    slow_line: Option<Duration>,
+    backpressure: bool,
 }
 
 impl<S: Lines> WordCount<S> {
+    /// Word count of `source` in `mode`, printing and publishing nothing.
+    pub fn new(source: S, mode: Mode) -> Self {
+        WordCount {
+            source,
+            mode,
+            print: 0,
+            publish: None,
+            slow_line: None,
+            backpressure: false,
+        }
+    }
+
+    /// Prints the counts to stdout as Spark and Flink programs do: natively, any `print > 0`
+    /// prints every running-count update, `(word,count)` as Flink's `DataStream.print()`; in
+    /// micro-batches, each batch's first `print` pairs as Spark's `DStream.print(print)`.
+    pub fn print(mut self, print: usize) -> Self {
+        self.print = print;
+        self
+    }
+
+    /// Publishes every running-count update (`word<TAB>count`) to a broker: natively each
+    /// update, in micro-batches each batch's new totals; exactly once with checkpoints.
+    pub fn publish(mut self, sink: Option<BrokerSink<AnyBroker>>) -> Self {
+        self.publish = sink;
+        self
+    }
+
+    /// Spends `cost` of CPU on every line before counting it: a deliberately slow operator,
+    /// to see a job overloaded.
+    pub fn slow_line(mut self, cost: Option<Duration>) -> Self {
+        self.slow_line = cost;
+        self
+    }
+
+    /// In micro-batches, Spark's rate control (`spark.streaming.backpressure.enabled`).
+    pub fn backpressure(mut self, enabled: bool) -> Self {
+        self.backpressure = enabled;
+        self
+    }
+
     /// Runs the job; returns the final table (on process 0; empty elsewhere), sorted by word.
     /// Counts what it reads into `progress`.
     pub fn run(
@@ -253,21 +336,10 @@ impl<S: Lines> WordCount<S> {
         progress: &Progress,
     ) -> sluice_minibatch::Result<Vec<(String, u64)>> {
         Ok(match self.mode {
-            Mode::Native => run(
-                execution,
-                self.source,
-                progress,
-                self.print > 0,
-                self.publish,
-            )?,
-            Mode::MicroBatch { interval_ms } => run_minibatch(
-                execution,
-                interval_ms,
-                self.source,
-                progress,
-                self.print,
-                self.publish,
-            )?,
+            Mode::Native => run_native(execution, self, progress)?,
+            Mode::MicroBatch { interval_ms } => {
+                run_minibatch(execution, interval_ms, self, progress)?
+            }
         })
     }
 }

@@ -23,12 +23,7 @@ fn word_count_is_the_same_in_both_modes_and_written_whole() {
     let input = file(dir.path(), "b a\na c a\n\nc\n");
     let expected = vec![("a".into(), 3), ("b".into(), 1), ("c".into(), 2)];
     for mode in [Mode::Native, Mode::MicroBatch { interval_ms: 10 }] {
-        let job = WordCount {
-            source: LineSource::File(TextFile::open(&input).unwrap()),
-            mode,
-            print: 0,
-            publish: None,
-        };
+        let job = WordCount::new(LineSource::File(TextFile::open(&input).unwrap()), mode);
         let progress = Progress::default();
         let table = job.run(Execution::default().workers(2), &progress).unwrap();
         assert_eq!(table, expected, "{mode}");

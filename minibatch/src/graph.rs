@@ -236,7 +236,7 @@ impl<'s> Graph<'s> {
         let job = self.inner.job.clone();
         job.metrics()
             .batches()
-            .set_interval(self.inner.settings.interval);
+            .start(self.inner.first, self.inner.settings.interval);
         let rate_control = self.inner.settings.rate_control.clone();
         let mut seen = Some(None);
         done.sink(Pipeline, "BatchesCompleted", move |(input, frontier)| {

@@ -42,6 +42,16 @@ impl Drop for Server {
 
 /// Serves `store` at `address` (`HOST:PORT`; port 0 picks a free one) on a thread of its own.
 pub fn serve(store: Arc<dyn ServingStore>, address: &str) -> Result<Server, Error> {
+    let app = Router::new()
+        .route("/views/{view}/{key}", get(lookup))
+        .with_state(store);
+    start(app, address, "sluice-serve")
+}
+
+/// Serves `app` on `address` from a thread named `name` until the returned [`Server`] is
+/// dropped: the one way Sluice runs an HTTP server (the serving layer's views, the web UI).
+/// An address that cannot be bound is an error naming it.
+pub fn start(app: Router, address: &str, name: &str) -> Result<Server, Error> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -52,12 +62,9 @@ pub fn serve(store: Arc<dyn ServingStore>, address: &str) -> Result<Server, Erro
     let bound = listener
         .local_addr()
         .map_err(|e| Error::Config(format!("cannot listen on {address}: {e}")))?;
-    let app = Router::new()
-        .route("/views/{view}/{key}", get(lookup))
-        .with_state(store);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
-        .name("sluice-serve".into())
+        .name(name.into())
         .spawn(move || {
             runtime.block_on(async move {
                 let _ = axum::serve(listener, app)

@@ -22,6 +22,7 @@ mod run;
 mod serve;
 mod signals;
 mod status;
+mod ui;
 mod windowcount;
 
 use clap::{Parser, Subcommand};

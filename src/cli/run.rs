@@ -18,6 +18,7 @@ use super::flags;
 use super::mode::Mode;
 use super::signals::on_stop_signal;
 use super::status::StatusLine;
+use super::ui::UiArgs;
 
 /// Jobs `sluice run` knows.
 #[derive(Subcommand, Debug)]
@@ -90,6 +91,17 @@ pub struct RunArgs {
     /// final counts is printed when the job ends.
     #[arg(long, default_value_t = 1000, value_name = "MS", value_parser = flags::ms_or_zero())]
     pub status_every_ms: u64,
+    /// With --mode minibatch: Spark's rate control (`spark.streaming.backpressure.enabled`):
+    /// after each batch a PID controller estimates the rate the job keeps up with, and the
+    /// sources admit at most that; the rest waits with the sender.
+    #[arg(long)]
+    pub backpressure: bool,
+    /// A deliberately slow operator: spend this many microseconds of CPU on every line before
+    /// counting it (to overload a job on purpose and watch it in the UI).
+    #[arg(long, value_name = "US", value_parser = flags::int(1, 10_000_000))]
+    pub slow_line_us: Option<u64>,
+    #[command(flatten)]
+    pub ui: UiArgs,
     #[command(flatten)]
     pub checkpoint: CheckpointArgs,
     #[command(flatten)]
@@ -157,6 +169,12 @@ impl RunArgs {
                 "--follow",
                 "--log or --broker",
                 s.log.is_some() || s.broker.is_some(),
+            ),
+            (
+                self.backpressure,
+                "--backpressure",
+                "--mode minibatch",
+                self.mode == Mode::Minibatch,
             ),
         ];
         for (given, flag, with, present) in rules {
@@ -241,7 +259,7 @@ impl RunArgs {
 pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     let mode = args.mode.of_job(args.batch_ms)?;
     args.check_flags_apply()?;
-    if let Some(path) = &args.final_counts {
+    for path in [&args.final_counts, &args.ui.metrics_out].into_iter().flatten() {
         check_writable(path)?;
     }
     let print = args.print.unwrap_or(match args.mode {
@@ -252,31 +270,17 @@ pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
         Some(url) => Some(BrokerSink::open(AnyBroker::of(url), &sink_job(&args))?),
         None => None,
     };
+    let slow_line = args.slow_line_us.map(Duration::from_micros);
     match &args.source.broker {
         Some(url) => {
             let source = BrokerSource::open(AnyBroker::of(url))?;
             let source = if args.follow { source.follow() } else { source };
-            run_wordcount(
-                &args,
-                WordCount {
-                    source,
-                    mode,
-                    print,
-                    publish,
-                },
-            )
+            let job = WordCount::new(source, mode);
+            run_wordcount(&args, job.print(print).publish(publish).slow_line(slow_line))
         }
         None => {
-            let source = args.line_source()?;
-            run_wordcount(
-                &args,
-                WordCount {
-                    source,
-                    mode,
-                    print,
-                    publish,
-                },
-            )
+            let job = WordCount::new(args.line_source()?, mode);
+            run_wordcount(&args, job.print(print).publish(publish).slow_line(slow_line))
         }
     }
 }
@@ -311,6 +315,7 @@ fn run_wordcount<S: Lines>(
     let leader = execution.is_leader();
     let handle = execution.job().clone();
     on_stop_signal(move || handle.stop());
+    let _ui = args.ui.start(&execution)?;
     let progress = Progress::default();
     let status = (args.status_every_ms > 0).then(|| {
         let progress = progress.clone();
@@ -328,10 +333,13 @@ fn run_wordcount<S: Lines>(
             },
         )
     });
-    let table = job.run(execution.clone(), &progress)?;
+    let table = job
+        .backpressure(args.backpressure)
+        .run(execution.clone(), &progress)?;
     if let Some(status) = status {
         status.finish();
     }
+    args.ui.finish(&execution)?;
     let skipped = execution.job().malformed_count();
     if skipped > 0 {
         eprintln!("sluice: {skipped} malformed record(s) skipped");

@@ -67,7 +67,7 @@ pub struct Batches {
     interval: Option<Time>,
     /// Input records of batches not complete yet.
     open: BTreeMap<Time, u64>,
-    /// The first batch not complete yet, once the outputs' frontier has been seen.
+    /// The first batch not complete yet, once started.
     next: Option<Time>,
     /// When the last batch completed.
     last_completed_at: Option<Time>,
@@ -76,9 +76,10 @@ pub struct Batches {
 }
 
 impl Batches {
-    /// The job runs in batches of `interval` ms.
-    pub fn set_interval(&mut self, interval: Time) {
+    /// The job runs in batches of `interval` ms from batch time `first`.
+    pub fn start(&mut self, first: Time, interval: Time) {
         self.interval = Some(interval.max(1));
+        self.next.get_or_insert(first);
     }
 
     /// The batch interval, if the job runs in batches.
@@ -106,10 +107,9 @@ impl Batches {
             },
         };
         let before = self.completed;
-        let next = *self
-            .next
-            .get_or_insert_with(|| through.div_ceil(interval) * interval);
-        let mut batch = next;
+        let Some(mut batch) = self.next else {
+            return Vec::new();
+        };
         while batch < through {
             let start = self.last_completed_at.map_or(batch, |c| c.max(batch));
             let now = now.max(start);

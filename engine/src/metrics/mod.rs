@@ -55,6 +55,7 @@ pub use snapshot::{ChannelSnapshot, OperatorSnapshot, Snapshot, SourceSnapshot};
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -132,8 +133,40 @@ pub struct ChannelCounters {
 pub struct SourceCounters {
     /// Records the source emitted into the dataflow.
     pub records: AtomicU64,
-    /// Nanoseconds the source held back: the dataflow was congested or its rate capped.
+    /// Nanoseconds the source held back: the dataflow was congested, its rate capped, or its
+    /// reader thread waited for room to hand lines over.
     pub backpressured_nanos: AtomicU64,
+    /// The addresses of the operators that read it, whose back-pressured time it adds to.
+    operators: Mutex<Vec<Vec<usize>>>,
+}
+
+impl SourceCounters {
+    /// The source is read by the operator at `address`.
+    pub fn read_at(&self, address: &[usize]) {
+        let mut operators = lock(&self.operators);
+        if !operators.iter().any(|a| a == address) {
+            operators.push(address.to_vec());
+        }
+    }
+
+    /// Hands `item` from a reader thread to the source's operator over a bounded channel,
+    /// waiting while it is full — so that a job that cannot keep up leaves the input with its
+    /// sender (TCP's window closes, a broker keeps its messages) instead of in memory — and
+    /// counts the wait as held back. False once the operator has let go of the channel.
+    pub fn hand_over<T>(&self, to: &SyncSender<T>, item: T) -> bool {
+        match to.try_send(item) {
+            Ok(()) => true,
+            Err(TrySendError::Disconnected(_)) => false,
+            Err(TrySendError::Full(item)) => {
+                let waiting = Instant::now();
+                let sent = to.send(item).is_ok();
+                let waited = waiting.elapsed().as_nanos() as u64;
+                self.backpressured_nanos
+                    .fetch_add(waited, Ordering::Relaxed);
+                sent
+            }
+        }
+    }
 }
 
 impl Metrics {
@@ -199,10 +232,19 @@ impl Metrics {
     /// Everything, as of now; the job-wide gauges (watermark, state) are left for the
     /// [`JobContext`](crate::job::JobContext) to fill in.
     pub fn snapshot(&self, now_ms: crate::time::Time) -> Snapshot {
-        let operators = lock(&self.inner.operators)
+        let mut operators = lock(&self.inner.operators)
             .iter()
             .map(|(address, o)| OperatorSnapshot::of(address, o))
             .collect::<Vec<_>>();
+        // A source operator is back-pressured while its source holds back.
+        for source in lock(&self.inner.sources).values() {
+            let held = nanos_to_seconds(&source.backpressured_nanos);
+            for address in lock(&source.operators).iter() {
+                if let Some(o) = operators.iter_mut().find(|o| &o.address == address) {
+                    o.backpressured_seconds += held;
+                }
+            }
+        }
         let channels = lock(&self.inner.channels)
             .values()
             .map(|c| ChannelSnapshot {
@@ -220,16 +262,21 @@ impl Metrics {
                 backpressured_seconds: nanos_to_seconds(&s.backpressured_nanos),
             })
             .collect();
+        let (batches, batch_interval_ms, batches_completed) = {
+            let batches = self.batches();
+            (batches.recent(), batches.interval(), batches.completed())
+        };
+        let checkpoints = self.checkpoints().stats(now_ms);
         Snapshot {
             uptime_seconds: self.inner.started.elapsed().as_secs_f64(),
             now_ms,
             operators,
             channels,
             sources,
-            batches: self.batches().recent(),
-            batch_interval_ms: self.batches().interval(),
-            batches_completed: self.batches().completed(),
-            checkpoints: self.checkpoints().stats(now_ms),
+            batches,
+            batch_interval_ms,
+            batches_completed,
+            checkpoints,
             ..Snapshot::default()
         }
     }

@@ -99,7 +99,7 @@ where
         let start = epochs.start();
         let mut capability = reader.is_some().then_some(capability);
         let mut buffer = Vec::new();
-        let mut admission = Admission::new(&job, &name, reader.is_some());
+        let mut admission = Admission::new(&job, &name, reader.is_some().then_some(&info.address));
         move |output| {
             let (Some(cap), Some(read)) = (capability.as_mut(), reader.as_mut()) else {
                 return;
@@ -161,12 +161,16 @@ struct Admission {
 const HOLD_BACK: Duration = Duration::from_millis(1);
 
 impl Admission {
-    fn new(job: &JobContext, name: &str, reads: bool) -> Self {
-        if reads {
+    /// The admission of the source `name`, read by the operator at `address` on this worker
+    /// (`None`: this worker has no part of it).
+    fn new(job: &JobContext, name: &str, address: Option<&[usize]>) -> Self {
+        let counters = job.metrics().source(name);
+        if let Some(address) = address {
             job.rate_limit().add_reader();
+            counters.read_at(address);
         }
         Admission {
-            counters: job.metrics().source(name),
+            counters,
             job: job.clone(),
             holding: None,
             batch: (0, 0),

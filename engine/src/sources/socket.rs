@@ -52,6 +52,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(2);
 const CLOSED: &str = "the server closed the connection";
 /// Lines handed over at most per message from the reader thread.
 const BATCH_LINES: usize = 4096;
+/// Batches of lines the reader thread may hand over before it waits for the operator: what
+/// bounds the memory of a job that cannot keep up (the rest stays in the socket).
+const IN_FLIGHT: usize = 4;
+/// The source's operator (and metrics) name.
+const NAME: &str = "SocketText";
 
 /// A TCP server to read lines from.
 #[derive(Clone, Debug)]
@@ -132,16 +137,17 @@ fn build<'scope>(scope: Scope<'scope>, socket: &Socket) -> Stream<'scope, String
     let socket = socket.clone();
     let job = JobContext::of(scope);
     let reader = scope.index() == 0;
-    drive(scope, "SocketText", move |waker| {
+    drive(scope, NAME, move |waker| {
         if !reader {
             return None;
         }
         if let Some(dir) = socket.write_ahead_log.clone() {
             return logged(socket, dir, job, waker);
         }
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = mpsc::sync_channel(IN_FLIGHT);
         let name = format!("socket {}", socket.address);
-        let deliver = move |event| tx.send(event).is_ok();
+        let counters = job.metrics().source(NAME);
+        let deliver = move |event| counters.hand_over(&tx, event);
         std::thread::Builder::new()
             .name(name)
             .spawn(move || read_socket(socket, job, deliver, waker))
@@ -283,7 +289,9 @@ impl Read<String> for LoggedLines {
 
 /// Moves everything the reader thread has sent into `out`.
 fn drain(rx: &Receiver<Event>, out: &mut Vec<String>) -> Result<Poll> {
-    loop {
+    // What the channel held when this began, at most: a reader as fast as this loop would
+    // otherwise keep it here for ever.
+    for _ in 0..=IN_FLIGHT {
         match rx.try_recv() {
             Ok(Event::Lines(mut lines)) => out.append(&mut lines),
             Ok(Event::Ended) | Err(TryRecvError::Disconnected) => return Ok(Poll::Done),
@@ -291,6 +299,7 @@ fn drain(rx: &Receiver<Event>, out: &mut Vec<String>) -> Result<Poll> {
             Err(TryRecvError::Empty) => return Ok(Poll::Idle),
         }
     }
+    Ok(Poll::Ready)
 }
 
 /// The reader thread: connect, read, reconnect, until the window runs out or the job is gone.
