@@ -12,6 +12,11 @@
 //! - `GET /metrics` — the same numbers in Prometheus's text format
 //!   ([`prometheus`](sluice_engine::metrics::prometheus));
 //! - `GET /api/metrics` — as JSON (a [`Snapshot`]), the job's: every process's merged;
+//! - `GET /api/window` — `{"now": …, "before": …}`: the job's snapshot now and one taken about
+//!   [`WINDOW`] earlier, from which the page computes rates and busy shares. The UI samples
+//!   the job itself, so what a share covers does not depend on how often (or how steadily) a
+//!   browser asks — Flink computes `busyTimeMsPerSecond` in the task manager for the same
+//!   reason;
 //! - `GET /api/local` — this process's alone, which process 0 gathers from the others.
 //!
 //! A job of several processes serves one UI per process, process `i` on `PORT + i` (as timely
@@ -26,8 +31,12 @@
 
 mod peers;
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::header;
@@ -41,9 +50,26 @@ use sluice_serving::http::{start as start_http, Server};
 /// The page, with its script and styles.
 const PAGE: &str = include_str!("../assets/index.html");
 
+/// How far apart the two snapshots of `/api/window` are: rates and busy shares are averages
+/// over it.
+pub const WINDOW: Duration = Duration::from_secs(2);
+/// How often the UI samples the job.
+const SAMPLE_EVERY: Duration = Duration::from_millis(250);
+
 /// A running UI; stops when dropped.
 pub struct Ui {
     server: Server,
+    stop: Arc<AtomicBool>,
+    sampler: Option<JoinHandle<()>>,
+}
+
+impl Drop for Ui {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(sampler) = self.sampler.take() {
+            let _ = sampler.join();
+        }
+    }
 }
 
 impl Ui {
@@ -53,10 +79,13 @@ impl Ui {
     }
 }
 
-/// What the handlers share: this process's job, and the other processes' UIs to gather from.
+/// What the handlers share: this process's job, the other processes' UIs to gather from, and
+/// the recent samples of the job.
 struct Panel {
     job: JobContext,
     peers: Vec<String>,
+    /// The job's snapshots of about the last [`WINDOW`], oldest first.
+    samples: Mutex<VecDeque<Snapshot>>,
 }
 
 impl Panel {
@@ -66,21 +95,58 @@ impl Panel {
         parts.extend(self.peers.iter().filter_map(|peer| peers::fetch(peer)));
         Snapshot::merge(parts)
     }
+
+    /// Takes a sample, keeping those of the last [`WINDOW`] (and the one just before it).
+    fn sample(&self) {
+        let now = self.job_snapshot();
+        let mut samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
+        let window = WINDOW.as_secs_f64();
+        while samples.len() > 1 && now.uptime_seconds - samples[1].uptime_seconds >= window {
+            samples.pop_front();
+        }
+        samples.push_back(now);
+    }
+
+    /// The newest sample and the oldest of the window.
+    fn window(&self) -> serde_json::Value {
+        let samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
+        serde_json::json!({ "now": samples.back(), "before": samples.front() })
+    }
 }
 
 /// Serves the UI of `job` on `address` (`HOST:PORT`); `peers` are the `HOST:PORT`s of the
 /// other processes' UIs, whose metrics `/api/metrics` and `/metrics` include.
 pub fn start(address: &str, job: JobContext, peers: Vec<String>) -> Result<Ui, Error> {
-    let panel = Arc::new(Panel { job, peers });
+    let panel = Arc::new(Panel {
+        job,
+        peers,
+        samples: Mutex::default(),
+    });
     let app = Router::new()
         .route("/", get(page))
         .route("/metrics", get(metrics))
         .route("/api/metrics", get(job_metrics))
+        .route("/api/window", get(window))
         .route("/api/local", get(local_metrics))
-        .with_state(panel);
+        .with_state(panel.clone());
     let server = start_http(app, address, "sluice-ui")
         .map_err(|e| Error::Config(format!("--ui: {e}")))?;
-    Ok(Ui { server })
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    let sampler = std::thread::Builder::new()
+        .name("sluice-ui-sampler".into())
+        .spawn(move || {
+            while !stopped.load(Ordering::Relaxed) {
+                panel.sample();
+                std::thread::sleep(SAMPLE_EVERY);
+            }
+        })
+        .map_err(|e| Error::Startup(format!("cannot start the UI's sampler: {e}")))?;
+    Ok(Ui {
+        server,
+        stop,
+        sampler: Some(sampler),
+    })
 }
 
 /// The addresses of the UIs of a job's `processes` processes when process 0's is `address`:
@@ -110,6 +176,10 @@ async fn metrics(State(panel): State<Arc<Panel>>) -> impl IntoResponse {
 
 async fn job_metrics(State(panel): State<Arc<Panel>>) -> Json<Snapshot> {
     Json(gather(panel).await)
+}
+
+async fn window(State(panel): State<Arc<Panel>>) -> Json<serde_json::Value> {
+    Json(panel.window())
 }
 
 async fn local_metrics(State(panel): State<Arc<Panel>>) -> Json<Snapshot> {

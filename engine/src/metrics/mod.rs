@@ -138,6 +138,20 @@ pub struct SourceCounters {
     pub backpressured_nanos: AtomicU64,
     /// The addresses of the operators that read it, whose back-pressured time it adds to.
     operators: Mutex<Vec<Vec<usize>>>,
+    /// Since when (ns after [`SourceCounters::clock`]) a reader thread has been waiting to
+    /// hand over, 0 if none is: a long wait counts before it ends.
+    waiting_since: AtomicU64,
+    clock: OnceInstant,
+}
+
+/// An instant fixed on first use: what `waiting_since` counts from.
+#[derive(Debug, Default)]
+struct OnceInstant(std::sync::OnceLock<Instant>);
+
+impl OnceInstant {
+    fn nanos(&self) -> u64 {
+        (self.0.get_or_init(Instant::now).elapsed().as_nanos() as u64).max(1)
+    }
 }
 
 impl SourceCounters {
@@ -158,14 +172,26 @@ impl SourceCounters {
             Ok(()) => true,
             Err(TrySendError::Disconnected(_)) => false,
             Err(TrySendError::Full(item)) => {
-                let waiting = Instant::now();
+                let since = self.clock.nanos();
+                self.waiting_since.store(since, Ordering::Relaxed);
                 let sent = to.send(item).is_ok();
-                let waited = waiting.elapsed().as_nanos() as u64;
+                self.waiting_since.store(0, Ordering::Relaxed);
+                let waited = self.clock.nanos().saturating_sub(since);
                 self.backpressured_nanos
                     .fetch_add(waited, Ordering::Relaxed);
                 sent
             }
         }
+    }
+
+    /// Seconds held back so far, a wait in progress included.
+    pub fn held_seconds(&self) -> f64 {
+        let since = self.waiting_since.load(Ordering::Relaxed);
+        let waiting = match since {
+            0 => 0,
+            since => self.clock.nanos().saturating_sub(since),
+        };
+        (self.backpressured_nanos.load(Ordering::Relaxed) + waiting) as f64 / 1e9
     }
 }
 
@@ -238,7 +264,7 @@ impl Metrics {
             .collect::<Vec<_>>();
         // A source operator is back-pressured while its source holds back.
         for source in lock(&self.inner.sources).values() {
-            let held = nanos_to_seconds(&source.backpressured_nanos);
+            let held = source.held_seconds();
             for address in lock(&source.operators).iter() {
                 if let Some(o) = operators.iter_mut().find(|o| &o.address == address) {
                     o.backpressured_seconds += held;
@@ -259,7 +285,7 @@ impl Metrics {
             .map(|(name, s)| SourceSnapshot {
                 name: name.clone(),
                 records: s.records.load(Ordering::Relaxed),
-                backpressured_seconds: nanos_to_seconds(&s.backpressured_nanos),
+                backpressured_seconds: s.held_seconds(),
             })
             .collect();
         let (batches, batch_interval_ms, batches_completed) = {

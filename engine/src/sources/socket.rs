@@ -289,17 +289,17 @@ impl Read<String> for LoggedLines {
 
 /// Moves everything the reader thread has sent into `out`.
 fn drain(rx: &Receiver<Event>, out: &mut Vec<String>) -> Result<Poll> {
-    // What the channel held when this began, at most: a reader as fast as this loop would
-    // otherwise keep it here for ever.
-    for _ in 0..=IN_FLIGHT {
-        match rx.try_recv() {
-            Ok(Event::Lines(mut lines)) => out.append(&mut lines),
-            Ok(Event::Ended) | Err(TryRecvError::Disconnected) => return Ok(Poll::Done),
-            Ok(Event::Failed(error)) => return Err(error),
-            Err(TryRecvError::Empty) => return Ok(Poll::Idle),
+    // One batch a time: what follows it runs on it before the next, so a slow operator's
+    // turns (and its metrics) stay short, and the reader's back pressure smooth.
+    match rx.try_recv() {
+        Ok(Event::Lines(mut lines)) => {
+            out.append(&mut lines);
+            Ok(Poll::Ready)
         }
+        Ok(Event::Ended) | Err(TryRecvError::Disconnected) => Ok(Poll::Done),
+        Ok(Event::Failed(error)) => Err(error),
+        Err(TryRecvError::Empty) => Ok(Poll::Idle),
     }
-    Ok(Poll::Ready)
 }
 
 /// The reader thread: connect, read, reconnect, until the window runs out or the job is gone.
