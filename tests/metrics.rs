@@ -72,7 +72,10 @@ fn check_counts(s: &Snapshot, lines: u64, micro: bool, what: &str) {
             );
         }
     } else {
-        assert!(s.batches.is_empty() && s.batch_interval_ms.is_none(), "{what}");
+        assert!(
+            s.batches.is_empty() && s.batch_interval_ms.is_none(),
+            "{what}"
+        );
     }
 }
 
@@ -81,10 +84,15 @@ fn metrics_count_what_the_job_did_on_one_and_two_workers_and_two_processes() {
     let dir = tempfile::tempdir().unwrap();
     let lines = 20_000;
     let input = input(dir.path(), lines);
-    for mode in [&["--mode", "native"][..], &["--mode", "minibatch", "--batch-ms", "20", "--print", "0"]] {
+    for mode in [
+        &["--mode", "native"][..],
+        &["--mode", "minibatch", "--batch-ms", "20", "--print", "0"],
+    ] {
         let micro = mode[1] == "minibatch";
         for workers in ["1", "2"] {
-            let out = dir.path().join(format!("metrics-{}-{workers}.json", mode[1]));
+            let out = dir
+                .path()
+                .join(format!("metrics-{}-{workers}.json", mode[1]));
             let mut args = vec!["run", "wordcount", "--input", &input, "--workers", workers];
             args.extend_from_slice(mode);
             args.extend_from_slice(&["--metrics-out", out.to_str().unwrap()]);
@@ -92,13 +100,21 @@ fn metrics_count_what_the_job_did_on_one_and_two_workers_and_two_processes() {
             assert!(result.status.success(), "{}", common::stderr(&result));
             let s = snapshot(&out);
             assert_eq!(s.workers, workers.parse::<usize>().unwrap());
-            check_counts(&s, lines as u64, micro, &format!("{mode:?} {workers} workers"));
+            check_counts(
+                &s,
+                lines as u64,
+                micro,
+                &format!("{mode:?} {workers} workers"),
+            );
         }
 
         // Two processes: each writes its own; merged, they are the job's.
         let hosts = dir.path().join("hosts");
-        std::fs::write(&hosts, format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()))
-            .unwrap();
+        std::fs::write(
+            &hosts,
+            format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+        )
+        .unwrap();
         let outs: Vec<_> = (0..2)
             .map(|p| dir.path().join(format!("metrics-{}-p{p}.json", mode[1])))
             .collect();
@@ -106,9 +122,19 @@ fn metrics_count_what_the_job_did_on_one_and_two_workers_and_two_processes() {
             let mut command = sluice();
             command
                 .args(["run", "wordcount", "--input", &input, "--processes", "2"])
-                .args(["--hostfile", hosts.to_str().unwrap(), "--status-every-ms", "0"])
+                .args([
+                    "--hostfile",
+                    hosts.to_str().unwrap(),
+                    "--status-every-ms",
+                    "0",
+                ])
                 .args(mode)
-                .args(["--process", &p.to_string(), "--metrics-out", outs[p].to_str().unwrap()]);
+                .args([
+                    "--process",
+                    &p.to_string(),
+                    "--metrics-out",
+                    outs[p].to_str().unwrap(),
+                ]);
             command
         };
         let mut second = process(1).spawn().unwrap();
@@ -117,7 +143,12 @@ fn metrics_count_what_the_job_did_on_one_and_two_workers_and_two_processes() {
         assert!(first.status.success(), "{}", common::stderr(&first));
         let merged = Snapshot::merge(outs.iter().map(|p| snapshot(p)).collect());
         assert_eq!((merged.processes, merged.workers), (2, 2));
-        check_counts(&merged, lines as u64, micro, &format!("{mode:?} 2 processes"));
+        check_counts(
+            &merged,
+            lines as u64,
+            micro,
+            &format!("{mode:?} 2 processes"),
+        );
     }
 }
 
@@ -127,9 +158,18 @@ fn checkpoints_are_counted_with_their_size_and_age() {
     let out = dir.path().join("metrics.json");
     let checkpoints = dir.path().join("checkpoints");
     let result = run(&[
-        "run", "wordcount", "--generate", "20000", "--rate", "20000",
-        "--checkpoint-dir", checkpoints.to_str().unwrap(), "--checkpoint-every", "100",
-        "--metrics-out", out.to_str().unwrap(),
+        "run",
+        "wordcount",
+        "--generate",
+        "20000",
+        "--rate",
+        "20000",
+        "--checkpoint-dir",
+        checkpoints.to_str().unwrap(),
+        "--checkpoint-every",
+        "100",
+        "--metrics-out",
+        out.to_str().unwrap(),
     ]);
     assert!(result.status.success(), "{}", common::stderr(&result));
     let c = snapshot(&out).checkpoints;
@@ -139,7 +179,10 @@ fn checkpoints_are_counted_with_their_size_and_age() {
     assert!(c.last_epoch_ms > 0 && c.age_seconds >= 0.0, "{c:?}");
     // The last one committed is the one the directory names as the latest.
     let latest = std::fs::read_to_string(checkpoints.join("LATEST")).unwrap();
-    assert!(latest.contains(&c.last_epoch_ms.to_string()), "LATEST {latest:?}, metrics {c:?}");
+    assert!(
+        latest.contains(&c.last_epoch_ms.to_string()),
+        "LATEST {latest:?}, metrics {c:?}"
+    );
 }
 
 /// A running `sluice run wordcount … --ui 127.0.0.1:PORT`, killed when dropped.
@@ -155,7 +198,12 @@ impl Drop for Running {
 /// Starts `command` with `--ui` on a free port; returns it and the UI's address once it serves.
 fn with_ui(mut command: Command, port: u16) -> (Running, String) {
     command
-        .args(["--ui", &format!("127.0.0.1:{port}"), "--status-every-ms", "0"])
+        .args([
+            "--ui",
+            &format!("127.0.0.1:{port}"),
+            "--status-every-ms",
+            "0",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let mut child = command.spawn().unwrap();
@@ -174,8 +222,14 @@ fn with_ui(mut command: Command, port: u16) -> (Running, String) {
 /// `GET path` from `address`: the status line and the body.
 pub fn get(address: &str, path: &str) -> (String, String) {
     let mut stream = TcpStream::connect(address).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).unwrap();
     let (head, body) = answer.split_once("\r\n\r\n").unwrap();
@@ -189,13 +243,18 @@ pub fn get(address: &str, path: &str) -> (String, String) {
 fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
     let name_ok = |n: &str| {
         let mut chars = n.chars();
-        chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
             && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
     };
     let mut types: BTreeMap<String, String> = BTreeMap::new();
     let mut helped = BTreeSet::new();
     let mut series = BTreeMap::new();
-    assert!(text.ends_with('\n'), "the exposition must end with a newline");
+    assert!(
+        text.ends_with('\n'),
+        "the exposition must end with a newline"
+    );
     for (n, line) in text.lines().enumerate() {
         let at = format!("line {}: {line:?}", n + 1);
         if let Some(rest) = line.strip_prefix("# HELP ") {
@@ -205,15 +264,26 @@ fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
         } else if let Some(rest) = line.strip_prefix("# TYPE ") {
             let (name, kind) = rest.split_once(' ').unwrap_or_else(|| panic!("{at}"));
             assert!(name_ok(name), "{at}");
-            assert!(["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind), "{at}");
+            assert!(
+                ["counter", "gauge", "histogram", "summary", "untyped"].contains(&kind),
+                "{at}"
+            );
             if kind == "counter" {
-                assert!(name.ends_with("_total"), "{at}: a counter's name ends in _total");
+                assert!(
+                    name.ends_with("_total"),
+                    "{at}: a counter's name ends in _total"
+                );
             }
-            assert!(types.insert(name.to_string(), kind.to_string()).is_none(), "{at}: TYPE twice");
+            assert!(
+                types.insert(name.to_string(), kind.to_string()).is_none(),
+                "{at}: TYPE twice"
+            );
         } else {
             assert!(!line.starts_with('#') && !line.is_empty(), "{at}");
             let (id, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{at}"));
-            let value: f64 = value.parse().unwrap_or_else(|_| panic!("{at}: not a number"));
+            let value: f64 = value
+                .parse()
+                .unwrap_or_else(|_| panic!("{at}: not a number"));
             let name = id.split('{').next().unwrap();
             assert!(name_ok(name), "{at}");
             assert!(types.contains_key(name), "{at}: a sample before its TYPE");
@@ -224,11 +294,17 @@ fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
                     for pair in split_labels(inner) {
                         let (k, v) = pair.split_once('=').unwrap_or_else(|| panic!("{at}"));
                         assert!(name_ok(k) && !k.starts_with("__"), "{at}: label {k}");
-                        assert!(v.len() >= 2 && v.starts_with('"') && v.ends_with('"'), "{at}");
+                        assert!(
+                            v.len() >= 2 && v.starts_with('"') && v.ends_with('"'),
+                            "{at}"
+                        );
                     }
                 }
             }
-            assert!(series.insert(id.to_string(), value).is_none(), "{at}: series twice");
+            assert!(
+                series.insert(id.to_string(), value).is_none(),
+                "{at}: series twice"
+            );
         }
     }
     series
@@ -236,7 +312,8 @@ fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
 
 /// `a="x",b="y, z"` split at the commas between labels (not those inside quoted values).
 fn split_labels(labels: &str) -> Vec<String> {
-    let (mut parts, mut current, mut quoted, mut escaped) = (Vec::new(), String::new(), false, false);
+    let (mut parts, mut current, mut quoted, mut escaped) =
+        (Vec::new(), String::new(), false, false);
     for c in labels.chars() {
         match c {
             _ if escaped => escaped = false,
@@ -260,21 +337,33 @@ fn the_strict_parser_refuses_what_prometheus_would() {
     let ok = "# HELP a_total A.\n# TYPE a_total counter\na_total{x=\"1,2\"} 3\n";
     assert_eq!(parse_prometheus(ok)["a_total{x=\"1,2\"}"], 3.0);
     for bad in [
-        "a_total 3\n",                                             // no TYPE
-        "# TYPE a counter\na 3\n",                                 // a counter not _total
-        "# TYPE a_total counter\na_total three\n",                 // not a number
-        "# TYPE a_total counter\na_total{x=1} 3\n",                // unquoted
-        "# TYPE a_total counter\na_total 1\na_total 2\n",          // twice
-        "# TYPE 1a gauge\n1a 1\n",                                 // bad name
+        "a_total 3\n",                                    // no TYPE
+        "# TYPE a counter\na 3\n",                        // a counter not _total
+        "# TYPE a_total counter\na_total three\n",        // not a number
+        "# TYPE a_total counter\na_total{x=1} 3\n",       // unquoted
+        "# TYPE a_total counter\na_total 1\na_total 2\n", // twice
+        "# TYPE 1a gauge\n1a 1\n",                        // bad name
     ] {
-        assert!(std::panic::catch_unwind(|| parse_prometheus(bad)).is_err(), "{bad:?}");
+        assert!(
+            std::panic::catch_unwind(|| parse_prometheus(bad)).is_err(),
+            "{bad:?}"
+        );
     }
 }
 
 #[test]
 fn the_ui_serves_prometheus_text_and_json_while_the_job_runs() {
     let mut command = sluice();
-    command.args(["run", "wordcount", "--generate", "400000", "--rate", "50000", "--workers", "2"]);
+    command.args([
+        "run",
+        "wordcount",
+        "--generate",
+        "400000",
+        "--rate",
+        "50000",
+        "--workers",
+        "2",
+    ]);
     let (_job, address) = with_ui(command, 0);
     std::thread::sleep(Duration::from_millis(1500));
 
@@ -284,17 +373,25 @@ fn the_ui_serves_prometheus_text_and_json_while_the_job_runs() {
     let records = series["sluice_source_records_total{source=\"Generator\"}"];
     assert!(records > 0.0, "{text}");
     assert_eq!(series["sluice_workers"], 2.0);
-    assert!(series.keys().any(|k| k.starts_with("sluice_operator_busy_seconds_total{operator=\"KeyedState\"")));
+    assert!(series
+        .keys()
+        .any(|k| k.starts_with("sluice_operator_busy_seconds_total{operator=\"KeyedState\"")));
 
     std::thread::sleep(Duration::from_millis(500));
     let (status, json) = get(&address, "/api/metrics");
     assert!(status.contains(" 200 "), "{status}");
     let s: Snapshot = serde_json::from_str(&json).unwrap();
     let later: u64 = s.sources.iter().map(|s| s.records).sum();
-    assert!(later as f64 > records, "the counters move: {records} then {later}");
+    assert!(
+        later as f64 > records,
+        "the counters move: {records} then {later}"
+    );
 
     let (status, page) = get(&address, "/");
-    assert!(status.contains(" 200 ") && page.contains("<svg id=\"graph\""), "{status}");
+    assert!(
+        status.contains(" 200 ") && page.contains("<svg id=\"graph\""),
+        "{status}"
+    );
     let (status, _) = get(&address, "/nothing");
     assert!(status.contains(" 404 "), "{status}");
 }
@@ -303,7 +400,11 @@ fn the_ui_serves_prometheus_text_and_json_while_the_job_runs() {
 fn process_zeros_ui_shows_the_whole_job_of_two_processes() {
     let dir = tempfile::tempdir().unwrap();
     let hosts = dir.path().join("hosts");
-    std::fs::write(&hosts, format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port())).unwrap();
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+    )
+    .unwrap();
     // Two consecutive free ports for the two UIs.
     let port = loop {
         let p = free_port();
@@ -314,7 +415,14 @@ fn process_zeros_ui_shows_the_whole_job_of_two_processes() {
     let process = |p: usize| {
         let mut command = sluice();
         command
-            .args(["run", "wordcount", "--generate", "300000", "--rate", "50000"])
+            .args([
+                "run",
+                "wordcount",
+                "--generate",
+                "300000",
+                "--rate",
+                "50000",
+            ])
             .args(["--processes", "2", "--hostfile", hosts.to_str().unwrap()])
             .args(["--process", &p.to_string()]);
         command
@@ -331,10 +439,16 @@ fn process_zeros_ui_shows_the_whole_job_of_two_processes() {
         let records = |s: &Snapshot| s.sources.iter().map(|s| s.records).sum::<u64>();
         if s.processes == 2 && records(&second) > 0 {
             assert_eq!(s.workers, 2);
-            assert!(records(&s) >= records(&second), "the job's includes process 1's");
+            assert!(
+                records(&s) >= records(&second),
+                "the job's includes process 1's"
+            );
             break;
         }
-        assert!(Instant::now() < deadline, "process 0's UI never showed both: {s:?}");
+        assert!(
+            Instant::now() < deadline,
+            "process 0's UI never showed both: {s:?}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }

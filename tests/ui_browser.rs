@@ -42,7 +42,12 @@ fn with_ui(mut command: Command) -> (Running, String) {
 /// The DOM of `http://address/` after the page has run for `ms` of its time.
 fn dump_dom(address: &str, ms: u64) -> String {
     let output = Command::new("chromium")
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"])
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+        ])
         .arg(format!("--virtual-time-budget={ms}"))
         .arg("--dump-dom")
         .arg(format!("http://{address}/?every=250"))
@@ -81,8 +86,24 @@ fn operators(dom: &str) -> Vec<(String, String, f64, f64)> {
 #[test]
 fn the_charts_move_and_the_batch_table_fills_in_micro_batch_mode() {
     let mut command = sluice();
-    command.args(["run", "wordcount", "--generate", "2000000", "--rate", "40000"]);
-    command.args(["--mode", "minibatch", "--batch-ms", "200", "--print", "0", "--workers", "2"]);
+    command.args([
+        "run",
+        "wordcount",
+        "--generate",
+        "2000000",
+        "--rate",
+        "40000",
+    ]);
+    command.args([
+        "--mode",
+        "minibatch",
+        "--batch-ms",
+        "200",
+        "--print",
+        "0",
+        "--workers",
+        "2",
+    ]);
     let (_job, address) = with_ui(command);
     std::thread::sleep(Duration::from_millis(1000));
     let first = dump_dom(&address, 2000);
@@ -90,15 +111,29 @@ fn the_charts_move_and_the_batch_table_fills_in_micro_batch_mode() {
     let second = dump_dom(&address, 2000);
 
     for dom in [&first, &second] {
-        assert!(dom.contains("micro-batch, every 200 ms"), "the mode is shown");
-        let points: usize = attribute(dom, "id=\"rates\"", "data-points").unwrap().parse().unwrap();
+        assert!(
+            dom.contains("micro-batch, every 200 ms"),
+            "the mode is shown"
+        );
+        let points: usize = attribute(dom, "id=\"rates\"", "data-points")
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(points >= 2, "the rate chart has points: {points}");
         let rows = dom.matches("<tr class=\"batch\">").count();
         assert!(rows >= 3, "the batch table fills: {rows} rows");
-        let input: f64 = attribute(dom, "id=\"rates\"", "data-lastinput").unwrap().parse().unwrap();
+        let input: f64 = attribute(dom, "id=\"rates\"", "data-lastinput")
+            .unwrap()
+            .parse()
+            .unwrap();
         assert!(input > 10_000.0, "the input rate is about 40k/s: {input}");
-        assert!(dom.contains("class=\"series-total\""), "the delay chart is drawn");
-        assert!(operators(dom).iter().any(|(name, ..)| name == "ReduceByKey"));
+        assert!(
+            dom.contains("class=\"series-total\""),
+            "the delay chart is drawn"
+        );
+        assert!(operators(dom)
+            .iter()
+            .any(|(name, ..)| name == "ReduceByKey"));
     }
     let chart = |dom: &str| attribute(dom, "class=\"series-input\"", "points").unwrap();
     assert_ne!(chart(&first), chart(&second), "the chart's points move");
@@ -106,14 +141,25 @@ fn the_charts_move_and_the_batch_table_fills_in_micro_batch_mode() {
         let row = &dom[dom.find("<tr class=\"batch\">").unwrap()..];
         row[row.find("<td>").unwrap() + 4..row.find("</td>").unwrap()].to_string()
     };
-    assert!(newest(&second) > newest(&first), "newer batches come on top");
+    assert!(
+        newest(&second) > newest(&first),
+        "newer batches come on top"
+    );
 }
 
 #[test]
 fn under_overload_the_source_shows_back_pressure_and_the_slow_operator_busy() {
     // 100k lines/s offered to a job that takes 40 µs a line (25k lines/s).
     let mut loadgen = sluice()
-        .args(["loadgen", "--port", "0", "--rate", "100000", "--seconds", "30"])
+        .args([
+            "loadgen",
+            "--port",
+            "0",
+            "--rate",
+            "100000",
+            "--seconds",
+            "30",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -123,15 +169,31 @@ fn under_overload_the_source_shows_back_pressure_and_the_slow_operator_busy() {
     let server = listening.strip_prefix("listening ").unwrap().to_string();
     let _loadgen = Running(loadgen);
     let mut command = sluice();
-    command.args(["run", "wordcount", "--socket", &server, "--slow-line-us", "40"]);
+    command.args([
+        "run",
+        "wordcount",
+        "--socket",
+        &server,
+        "--slow-line-us",
+        "40",
+    ]);
     let (_job, address) = with_ui(command);
     std::thread::sleep(Duration::from_millis(2000));
     let dom = dump_dom(&address, 2000);
     let ops = operators(&dom);
-    let source = ops.iter().find(|(name, ..)| name == "SocketText").expect("the source");
-    assert!(source.1.contains("backpressured"), "the source is back-pressured: {ops:?}");
+    let source = ops
+        .iter()
+        .find(|(name, ..)| name == "SocketText")
+        .expect("the source");
+    assert!(
+        source.1.contains("backpressured"),
+        "the source is back-pressured: {ops:?}"
+    );
     assert!(source.3 > 0.5, "{ops:?}");
-    let slow = ops.iter().find(|(name, ..)| name == "Map").expect("the slow operator");
+    let slow = ops
+        .iter()
+        .find(|(name, ..)| name == "Map")
+        .expect("the slow operator");
     assert!(slow.2 > 0.7, "the slow operator is busy: {ops:?}");
     assert!(!slow.1.contains("backpressured"), "{ops:?}");
 }

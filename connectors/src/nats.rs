@@ -19,9 +19,9 @@
 //! epochs that were published but not yet known to be (at most the last checkpoint interval
 //! or two); the docs say so.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::collections::VecDeque;
 use std::future::IntoFuture;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 

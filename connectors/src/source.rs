@@ -24,12 +24,13 @@
 //! .unwrap();
 //! ```
 
-use std::sync::mpsc::{sync_channel, Receiver, TryRecvError};
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use sluice_engine::job::JobContext;
 use sluice_engine::sources::driver::{drive, Poll, Read};
+use sluice_engine::sources::handoff::{self, HandOff};
 use sluice_engine::sources::{Source, Spread};
 use sluice_engine::stream::{Scope, Stream};
 use sluice_engine::Error;
@@ -137,7 +138,7 @@ struct BrokerRead<B> {
 
 impl<B: Broker> BrokerRead<B> {
     fn start(&mut self) -> Receiver<Batch> {
-        let (send, receive) = sync_channel(IN_FLIGHT);
+        let (send, receive) = HandOff::new(&self.job, NAME, IN_FLIGHT);
         let broker = self.source.broker.clone();
         let (partitions, from, follow) = (
             self.partitions.clone(),
@@ -146,7 +147,6 @@ impl<B: Broker> BrokerRead<B> {
         );
         let waker = self.waker.take().expect("started once");
         let job = self.job.clone();
-        let counters = job.metrics().source(NAME);
         let spawned = std::thread::Builder::new()
             .name("sluice-broker-reader".into())
             .spawn(move || {
@@ -165,9 +165,7 @@ impl<B: Broker> BrokerRead<B> {
                         Ok(Fetched::More) if messages.is_empty() => Batch::Done,
                         Ok(Fetched::More) => Batch::Messages(messages),
                         Ok(Fetched::Done) => {
-                            if !messages.is_empty()
-                                && !counters.hand_over(&send, Batch::Messages(messages))
-                            {
+                            if !messages.is_empty() && !send.send(Batch::Messages(messages)) {
                                 return;
                             }
                             Batch::Done
@@ -175,7 +173,7 @@ impl<B: Broker> BrokerRead<B> {
                         Err(error) => Batch::Failed(error),
                     };
                     let last = !matches!(batch, Batch::Messages(_));
-                    if !counters.hand_over(&send, batch) {
+                    if !send.send(batch) {
                         return; // the worker has let go of the source
                     }
                     let _ = waker.activate();
@@ -201,36 +199,45 @@ impl<B: Broker> Read<String> for BrokerRead<B> {
             self.batches = Some(self.start());
         }
         let batches = self.batches.as_ref().expect("started");
-        match batches.try_recv() {
-            Ok(Batch::Messages(messages)) => {
-                self.read += messages.len() as u64;
-                for message in messages {
-                    let partition = &self.partitions[message.partition];
-                    match String::from_utf8(message.payload) {
-                        Ok(line) => out.push(line),
-                        Err(_) => self.job.malformed(|| {
-                            format!(
-                                "{}: message {} of {partition} is not UTF-8",
-                                self.source.broker, message.position
-                            )
-                        }),
+        // One batch a turn, or all that was handed over (see `handoff`).
+        let all = handoff::takes_all(&self.job);
+        let mut took = false;
+        loop {
+            match batches.try_recv() {
+                Ok(Batch::Messages(messages)) => {
+                    self.read += messages.len() as u64;
+                    for message in messages {
+                        let partition = &self.partitions[message.partition];
+                        match String::from_utf8(message.payload) {
+                            Ok(line) => out.push(line),
+                            Err(_) => self.job.malformed(|| {
+                                format!(
+                                    "{}: message {} of {partition} is not UTF-8",
+                                    self.source.broker, message.position
+                                )
+                            }),
+                        }
+                        self.positions.insert(partition.clone(), message.position);
                     }
-                    self.positions.insert(partition.clone(), message.position);
+                    took = true;
+                    if !all {
+                        return Ok(Poll::Ready);
+                    }
                 }
-                Ok(Poll::Ready)
+                Ok(Batch::Done) | Err(TryRecvError::Disconnected) => {
+                    // What each reader read: parallel reading is seen to be parallel.
+                    let (index, peers) = self.reader;
+                    eprintln!(
+                        "sluice: broker reader {index} of {peers} read {} message(s) from {}",
+                        self.read,
+                        self.partitions.join(",")
+                    );
+                    return Ok(Poll::Done);
+                }
+                Ok(Batch::Failed(error)) => return Err(error),
+                Err(TryRecvError::Empty) if took => return Ok(Poll::Ready),
+                Err(TryRecvError::Empty) => return Ok(Poll::Idle),
             }
-            Ok(Batch::Done) | Err(TryRecvError::Disconnected) => {
-                // What each reader read: parallel reading is seen to be parallel.
-                let (index, peers) = self.reader;
-                eprintln!(
-                    "sluice: broker reader {index} of {peers} read {} message(s) from {}",
-                    self.read,
-                    self.partitions.join(",")
-                );
-                Ok(Poll::Done)
-            }
-            Ok(Batch::Failed(error)) => Err(error),
-            Err(TryRecvError::Empty) => Ok(Poll::Idle),
         }
     }
 

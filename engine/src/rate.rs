@@ -17,7 +17,7 @@
 //! assert_eq!(pid.compute(2000, 1500, 1000, 100), Some(1470.0));
 //! ```
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use crate::time::Time;
@@ -109,6 +109,8 @@ pub struct RateLimit {
     /// The rate's bits (`f64`), infinite when unlimited.
     rate: Arc<AtomicU64>,
     readers: Arc<AtomicUsize>,
+    /// Whether rate control sets the limit (so sources must be able to hold back).
+    controlled: Arc<AtomicBool>,
 }
 
 impl Default for RateLimit {
@@ -116,11 +118,23 @@ impl Default for RateLimit {
         RateLimit {
             rate: Arc::new(AtomicU64::new(f64::INFINITY.to_bits())),
             readers: Arc::new(AtomicUsize::new(0)),
+            controlled: Arc::new(AtomicBool::new(false)),
         }
     }
 }
 
 impl RateLimit {
+    /// Rate control will set the limit: sources must be ready to hold back (see
+    /// [`handoff`](crate::sources::handoff)). Before the job starts.
+    pub fn control(&self) {
+        self.controlled.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether rate control sets the limit.
+    pub fn is_controlled(&self) -> bool {
+        self.controlled.load(Ordering::Relaxed)
+    }
+
     /// Limits the sources to `rate` records per second in all.
     pub fn set(&self, rate: f64) {
         self.rate.store(rate.to_bits(), Ordering::Relaxed);
@@ -180,7 +194,14 @@ mod tests {
         // 4: processing 900/s, error -14, history 936: 886 + 14 - 187.2 = 712.8;
         // 5: an empty batch says nothing;
         // 6: processing 2000/s, error -1287.2, history 0: 712.8 + 1287.2 = 2000.
-        let expected = [None, Some(1470.0), Some(886.0), Some(712.8), None, Some(2000.0)];
+        let expected = [
+            None,
+            Some(1470.0),
+            Some(886.0),
+            Some(712.8),
+            None,
+            Some(2000.0),
+        ];
         for (i, (got, expected)) in got.iter().zip(expected).enumerate() {
             match (got, expected) {
                 (Some(g), Some(e)) => assert!((g - e).abs() < 1e-9, "batch {}: {g} != {e}", i + 1),
@@ -201,7 +222,7 @@ mod tests {
     fn the_derivative_term_uses_the_change_in_error_per_second() {
         let mut pid = PidRateEstimator::with_gains(1000, 0.0, 0.0, 0.0, 1.0);
         pid.compute(1000, 1000, 1000, 0); // 1000/s, error 0
-        // Two seconds later, processing 800/s: error 200, change 200 over 2 s = 100/s.
+                                          // Two seconds later, processing 800/s: error 200, change 200 over 2 s = 100/s.
         assert_eq!(pid.compute(3000, 800, 1000, 0), Some(900.0));
     }
 
@@ -214,6 +235,10 @@ mod tests {
         limit.set(10_000.0);
         assert_eq!(limit.per_reader_batch(500), 2500);
         limit.set(0.5);
-        assert_eq!(limit.per_reader_batch(500), 1, "a reader always admits something");
+        assert_eq!(
+            limit.per_reader_batch(500),
+            1,
+            "a reader always admits something"
+        );
     }
 }

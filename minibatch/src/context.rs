@@ -220,6 +220,7 @@ impl StreamingContext {
     /// waits in the socket or the broker instead of piling up as batches that fall further and
     /// further behind (see [`rate`](sluice_engine::rate)).
     pub fn backpressure(&mut self, backpressure: Backpressure) {
+        self.execution.job().rate_limit().control();
         if let Some(rate) = backpressure.initial_rate {
             self.execution.job().rate_limit().set(rate);
         }

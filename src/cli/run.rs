@@ -259,7 +259,10 @@ impl RunArgs {
 pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
     let mode = args.mode.of_job(args.batch_ms)?;
     args.check_flags_apply()?;
-    for path in [&args.final_counts, &args.ui.metrics_out].into_iter().flatten() {
+    for path in [&args.final_counts, &args.ui.metrics_out]
+        .into_iter()
+        .flatten()
+    {
         check_writable(path)?;
     }
     let print = args.print.unwrap_or(match args.mode {
@@ -276,11 +279,17 @@ pub fn run(args: RunArgs) -> Result<(), Box<dyn std::error::Error>> {
             let source = BrokerSource::open(AnyBroker::of(url))?;
             let source = if args.follow { source.follow() } else { source };
             let job = WordCount::new(source, mode);
-            run_wordcount(&args, job.print(print).publish(publish).slow_line(slow_line))
+            run_wordcount(
+                &args,
+                job.print(print).publish(publish).slow_line(slow_line),
+            )
         }
         None => {
             let job = WordCount::new(args.line_source()?, mode);
-            run_wordcount(&args, job.print(print).publish(publish).slow_line(slow_line))
+            run_wordcount(
+                &args,
+                job.print(print).publish(publish).slow_line(slow_line),
+            )
         }
     }
 }

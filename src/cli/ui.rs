@@ -52,7 +52,8 @@ impl UiArgs {
             return Ok(());
         };
         let snapshot = execution.job().snapshot();
-        let json = serde_json::to_string_pretty(&snapshot).map_err(|e| Error::Operator(e.to_string()))?;
+        let json =
+            serde_json::to_string_pretty(&snapshot).map_err(|e| Error::Operator(e.to_string()))?;
         std::fs::write(path, json + "\n")
             .map_err(|e| Error::Config(format!("--metrics-out {}: {e}", path.display())))
     }

@@ -129,8 +129,8 @@ pub fn start(address: &str, job: JobContext, peers: Vec<String>) -> Result<Ui, E
         .route("/api/window", get(window))
         .route("/api/local", get(local_metrics))
         .with_state(panel.clone());
-    let server = start_http(app, address, "sluice-ui")
-        .map_err(|e| Error::Config(format!("--ui: {e}")))?;
+    let server =
+        start_http(app, address, "sluice-ui").map_err(|e| Error::Config(format!("--ui: {e}")))?;
     let stop = Arc::new(AtomicBool::new(false));
     let stopped = stop.clone();
     let sampler = std::thread::Builder::new()
@@ -169,7 +169,10 @@ async fn page() -> impl IntoResponse {
 async fn metrics(State(panel): State<Arc<Panel>>) -> impl IntoResponse {
     let snapshot = gather(panel).await;
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         prometheus::render(&snapshot),
     )
 }

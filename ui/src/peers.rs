@@ -32,8 +32,12 @@ fn try_fetch(address: &str) -> Result<Snapshot, String> {
         .next()
         .ok_or("no address")?;
     let mut stream = TcpStream::connect_timeout(&socket, TIMEOUT).map_err(|e| e.to_string())?;
-    stream.set_read_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
-    stream.set_write_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(TIMEOUT))
+        .map_err(|e| e.to_string())?;
+    stream
+        .set_write_timeout(Some(TIMEOUT))
+        .map_err(|e| e.to_string())?;
     write!(
         stream,
         "GET /api/local HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"

@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-
 use super::domain::{DataflowGraph, Domain};
 use super::lock;
 use super::part::PartKind;

@@ -131,7 +131,11 @@ impl Batches {
         // Input counted into batches that had completed already (a late count) is dropped.
         self.open = self.open.split_off(&batch);
         let fresh = (self.completed - before) as usize;
-        self.recent.iter().skip(self.recent.len().saturating_sub(fresh)).cloned().collect()
+        self.recent
+            .iter()
+            .skip(self.recent.len().saturating_sub(fresh))
+            .cloned()
+            .collect()
     }
 
     /// Batches completed so far.

@@ -55,7 +55,6 @@ pub use snapshot::{ChannelSnapshot, OperatorSnapshot, Snapshot, SourceSnapshot};
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -140,7 +139,7 @@ pub struct SourceCounters {
     operators: Mutex<Vec<Vec<usize>>>,
     /// Since when (ns after [`SourceCounters::clock`]) a reader thread has been waiting to
     /// hand over, 0 if none is: a long wait counts before it ends.
-    waiting_since: AtomicU64,
+    pub(crate) waiting_since: AtomicU64,
     clock: OnceInstant,
 }
 
@@ -163,25 +162,9 @@ impl SourceCounters {
         }
     }
 
-    /// Hands `item` from a reader thread to the source's operator over a bounded channel,
-    /// waiting while it is full — so that a job that cannot keep up leaves the input with its
-    /// sender (TCP's window closes, a broker keeps its messages) instead of in memory — and
-    /// counts the wait as held back. False once the operator has let go of the channel.
-    pub fn hand_over<T>(&self, to: &SyncSender<T>, item: T) -> bool {
-        match to.try_send(item) {
-            Ok(()) => true,
-            Err(TrySendError::Disconnected(_)) => false,
-            Err(TrySendError::Full(item)) => {
-                let since = self.clock.nanos();
-                self.waiting_since.store(since, Ordering::Relaxed);
-                let sent = to.send(item).is_ok();
-                self.waiting_since.store(0, Ordering::Relaxed);
-                let waited = self.clock.nanos().saturating_sub(since);
-                self.backpressured_nanos
-                    .fetch_add(waited, Ordering::Relaxed);
-                sent
-            }
-        }
+    /// Nanoseconds since this source's clock started (at least 1: 0 means "not waiting").
+    pub(crate) fn clock_nanos(&self) -> u64 {
+        self.clock.nanos()
     }
 
     /// Seconds held back so far, a wait in progress included.

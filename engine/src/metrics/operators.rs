@@ -119,13 +119,19 @@ impl WorkerLog {
                         out.fetch_add(records as u64, Ordering::Relaxed);
                     }
                     if between_local {
-                        channel.counters.queued.fetch_add(records, Ordering::Relaxed);
+                        channel
+                            .counters
+                            .queued
+                            .fetch_add(records, Ordering::Relaxed);
                     }
                 } else {
                     let into = &channel.target.records_in;
                     into.fetch_add(records as u64, Ordering::Relaxed);
                     if between_local {
-                        channel.counters.queued.fetch_sub(records, Ordering::Relaxed);
+                        channel
+                            .counters
+                            .queued
+                            .fetch_sub(records, Ordering::Relaxed);
                     }
                 }
             }

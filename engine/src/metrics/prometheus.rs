@@ -19,9 +19,17 @@ use super::Snapshot;
 pub fn render(snapshot: &Snapshot) -> String {
     let mut out = Exposition::default();
     let s = snapshot;
-    out.family("sluice_workers", "gauge", "Worker threads of the job's processes.");
+    out.family(
+        "sluice_workers",
+        "gauge",
+        "Worker threads of the job's processes.",
+    );
     out.sample("sluice_workers", &[], s.workers as f64);
-    out.family("sluice_uptime_seconds", "gauge", "Seconds since the job started.");
+    out.family(
+        "sluice_uptime_seconds",
+        "gauge",
+        "Seconds since the job started.",
+    );
     out.sample("sluice_uptime_seconds", &[], s.uptime_seconds);
 
     let sources = |out: &mut Exposition, name, help, value: &dyn Fn(usize) -> f64| {
@@ -47,7 +55,10 @@ pub fn render(snapshot: &Snapshot) -> String {
     let operators = |out: &mut Exposition, name, kind, help, value: &dyn Fn(usize) -> f64| {
         out.family(name, kind, help);
         for (i, operator) in s.operators.iter().enumerate() {
-            let labels = [("operator", operator.name.as_str()), ("address", &addresses[i])];
+            let labels = [
+                ("operator", operator.name.as_str()),
+                ("address", &addresses[i]),
+            ];
             out.sample(name, &labels, value(i));
         }
     };
@@ -88,16 +99,44 @@ pub fn render(snapshot: &Snapshot) -> String {
     );
 
     if let Some(interval) = s.batch_interval_ms {
-        out.family("sluice_batch_interval_seconds", "gauge", "The batch interval.");
+        out.family(
+            "sluice_batch_interval_seconds",
+            "gauge",
+            "The batch interval.",
+        );
         out.sample("sluice_batch_interval_seconds", &[], interval as f64 / 1e3);
-        out.family("sluice_batches_completed_total", "counter", "Batches completed.");
-        out.sample("sluice_batches_completed_total", &[], s.batches_completed as f64);
+        out.family(
+            "sluice_batches_completed_total",
+            "counter",
+            "Batches completed.",
+        );
+        out.sample(
+            "sluice_batches_completed_total",
+            &[],
+            s.batches_completed as f64,
+        );
         if let Some(last) = s.batches.last() {
             let gauges: [(&str, &str, f64); 4] = [
-                ("sluice_batch_last_input_records", "Records in the last completed batch.", last.input_records as f64),
-                ("sluice_batch_last_scheduling_delay_seconds", "The last batch's wait from its batch time until it could start.", last.scheduling_delay_ms as f64 / 1e3),
-                ("sluice_batch_last_processing_seconds", "The last batch's processing time.", last.processing_time_ms as f64 / 1e3),
-                ("sluice_batch_last_total_delay_seconds", "The last batch's batch time to completion.", last.total_delay_ms as f64 / 1e3),
+                (
+                    "sluice_batch_last_input_records",
+                    "Records in the last completed batch.",
+                    last.input_records as f64,
+                ),
+                (
+                    "sluice_batch_last_scheduling_delay_seconds",
+                    "The last batch's wait from its batch time until it could start.",
+                    last.scheduling_delay_ms as f64 / 1e3,
+                ),
+                (
+                    "sluice_batch_last_processing_seconds",
+                    "The last batch's processing time.",
+                    last.processing_time_ms as f64 / 1e3,
+                ),
+                (
+                    "sluice_batch_last_total_delay_seconds",
+                    "The last batch's batch time to completion.",
+                    last.total_delay_ms as f64 / 1e3,
+                ),
             ];
             for (name, help, value) in gauges {
                 out.family(name, "gauge", help);
@@ -107,15 +146,43 @@ pub fn render(snapshot: &Snapshot) -> String {
     }
 
     let c = &s.checkpoints;
-    out.family("sluice_checkpoints_committed_total", "counter", "Checkpoints committed.");
-    out.sample("sluice_checkpoints_committed_total", &[], c.committed as f64);
-    out.family("sluice_checkpoint_written_bytes_total", "counter", "Bytes of checkpoint parts written.");
-    out.sample("sluice_checkpoint_written_bytes_total", &[], c.bytes_written as f64);
+    out.family(
+        "sluice_checkpoints_committed_total",
+        "counter",
+        "Checkpoints committed.",
+    );
+    out.sample(
+        "sluice_checkpoints_committed_total",
+        &[],
+        c.committed as f64,
+    );
+    out.family(
+        "sluice_checkpoint_written_bytes_total",
+        "counter",
+        "Bytes of checkpoint parts written.",
+    );
+    out.sample(
+        "sluice_checkpoint_written_bytes_total",
+        &[],
+        c.bytes_written as f64,
+    );
     if c.committed > 0 {
         let gauges: [(&str, &str, f64); 3] = [
-            ("sluice_checkpoint_last_duration_seconds", "The last committed checkpoint's epoch time to commit.", c.last_duration_seconds),
-            ("sluice_checkpoint_last_bytes", "Bytes of the last committed checkpoint.", c.last_bytes as f64),
-            ("sluice_checkpoint_age_seconds", "Seconds since the last checkpoint committed.", c.age_seconds),
+            (
+                "sluice_checkpoint_last_duration_seconds",
+                "The last committed checkpoint's epoch time to commit.",
+                c.last_duration_seconds,
+            ),
+            (
+                "sluice_checkpoint_last_bytes",
+                "Bytes of the last committed checkpoint.",
+                c.last_bytes as f64,
+            ),
+            (
+                "sluice_checkpoint_age_seconds",
+                "Seconds since the last checkpoint committed.",
+                c.age_seconds,
+            ),
         ];
         for (name, help, value) in gauges {
             out.family(name, "gauge", help);
@@ -124,15 +191,35 @@ pub fn render(snapshot: &Snapshot) -> String {
     }
 
     if let (Some(watermark), Some(lag)) = (s.watermark_ms, s.event_time_lag_seconds) {
-        out.family("sluice_watermark_seconds", "gauge", "The lowest event-time watermark, in seconds of the job clock.");
+        out.family(
+            "sluice_watermark_seconds",
+            "gauge",
+            "The lowest event-time watermark, in seconds of the job clock.",
+        );
         out.sample("sluice_watermark_seconds", &[], watermark as f64 / 1e3);
-        out.family("sluice_event_time_lag_seconds", "gauge", "How far the watermark is behind the clock.");
+        out.family(
+            "sluice_event_time_lag_seconds",
+            "gauge",
+            "How far the watermark is behind the clock.",
+        );
         out.sample("sluice_event_time_lag_seconds", &[], lag);
     }
-    out.family("sluice_state_entries", "gauge", "Entries held by windowing and join operators.");
+    out.family(
+        "sluice_state_entries",
+        "gauge",
+        "Entries held by windowing and join operators.",
+    );
     out.sample("sluice_state_entries", &[], s.state_entries as f64);
-    out.family("sluice_malformed_records_total", "counter", "Malformed records skipped.");
-    out.sample("sluice_malformed_records_total", &[], s.malformed_records as f64);
+    out.family(
+        "sluice_malformed_records_total",
+        "counter",
+        "Malformed records skipped.",
+    );
+    out.sample(
+        "sluice_malformed_records_total",
+        &[],
+        s.malformed_records as f64,
+    );
     out.text
 }
 

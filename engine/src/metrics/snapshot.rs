@@ -121,27 +121,42 @@ impl Snapshot {
             all.workers += part.workers;
             all.uptime_seconds = all.uptime_seconds.max(part.uptime_seconds);
             all.now_ms = all.now_ms.max(part.now_ms);
-            all.operators = merge_by(all.operators, part.operators, |o| o.address.clone(), |a, b| {
-                a.records_in += b.records_in;
-                a.records_out += b.records_out;
-                a.busy_seconds += b.busy_seconds;
-                a.backpressured_seconds += b.backpressured_seconds;
-            });
+            all.operators = merge_by(
+                all.operators,
+                part.operators,
+                |o| o.address.clone(),
+                |a, b| {
+                    a.records_in += b.records_in;
+                    a.records_out += b.records_out;
+                    a.busy_seconds += b.busy_seconds;
+                    a.backpressured_seconds += b.backpressured_seconds;
+                },
+            );
             let edge = |c: &ChannelSnapshot| (c.source.clone(), c.target.clone());
             all.channels = merge_by(all.channels, part.channels, edge, |a, b| {
                 a.records += b.records;
                 a.queued += b.queued;
             });
-            all.sources = merge_by(all.sources, part.sources, |s| s.name.clone(), |a, b| {
-                a.records += b.records;
-                a.backpressured_seconds += b.backpressured_seconds;
-            });
+            all.sources = merge_by(
+                all.sources,
+                part.sources,
+                |s| s.name.clone(),
+                |a, b| {
+                    a.records += b.records;
+                    a.backpressured_seconds += b.backpressured_seconds;
+                },
+            );
             all.batch_interval_ms = all.batch_interval_ms.or(part.batch_interval_ms);
             all.batches_completed = all.batches_completed.min(part.batches_completed);
-            all.batches = merge_by(all.batches, part.batches, |b| b.batch_time_ms, |a, b| {
-                a.input_records += b.input_records;
-                a.merge_times(b);
-            });
+            all.batches = merge_by(
+                all.batches,
+                part.batches,
+                |b| b.batch_time_ms,
+                |a, b| {
+                    a.input_records += b.input_records;
+                    a.merge_times(b);
+                },
+            );
             if part.checkpoints.last_epoch_ms > all.checkpoints.last_epoch_ms {
                 all.checkpoints = part.checkpoints;
             }

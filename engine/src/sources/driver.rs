@@ -183,7 +183,11 @@ impl Admission {
             None => self.job.metrics().is_congested().then_some(HOLD_BACK),
             Some(tick) => {
                 let batch = batch_of(now, tick);
-                let admitted = if self.batch.0 == batch { self.batch.1 } else { 0 };
+                let admitted = if self.batch.0 == batch {
+                    self.batch.1
+                } else {
+                    0
+                };
                 let cap = self.job.rate_limit().per_reader_batch(tick);
                 (admitted >= cap).then(|| until_tick(now, tick))
             }

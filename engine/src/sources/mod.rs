@@ -17,6 +17,7 @@ pub mod directory;
 pub mod driver;
 pub mod file;
 pub mod generator;
+pub mod handoff;
 pub mod line_source;
 mod lines;
 pub mod log;

@@ -30,13 +30,14 @@
 use std::io::{BufRead, BufReader, ErrorKind};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use timely::scheduling::SyncActivator;
 
 use super::driver::{drive, Poll, Read, HEARTBEAT};
+use super::handoff::{self, HandOff};
 use super::lines::decode_line;
 use super::source::{Source, Spread};
 use crate::error::{Error, Result};
@@ -144,15 +145,15 @@ fn build<'scope>(scope: Scope<'scope>, socket: &Socket) -> Stream<'scope, String
         if let Some(dir) = socket.write_ahead_log.clone() {
             return logged(socket, dir, job, waker);
         }
-        let (tx, rx) = mpsc::sync_channel(IN_FLIGHT);
+        let (hand_off, rx) = HandOff::new(&job, NAME, IN_FLIGHT);
+        let takes_all = handoff::takes_all(&job);
         let name = format!("socket {}", socket.address);
-        let counters = job.metrics().source(NAME);
-        let deliver = move |event| counters.hand_over(&tx, event);
+        let deliver = move |event| hand_off.send(event);
         std::thread::Builder::new()
             .name(name)
             .spawn(move || read_socket(socket, job, deliver, waker))
             .ok()?;
-        Some(SocketRead::Direct(rx))
+        Some(SocketRead::Direct(rx, takes_all))
     })
 }
 
@@ -205,7 +206,8 @@ fn logged(
 /// Worker 0's side of a socket: lines handed over by the reader thread, or read from the log
 /// it writes ahead to.
 enum SocketRead {
-    Direct(Receiver<Event>),
+    /// Read from the reader thread's hand-off; whether to take all of it at each turn.
+    Direct(Receiver<Event>, bool),
     Logged(LoggedLines),
 }
 
@@ -214,21 +216,21 @@ impl Read<String> for SocketRead {
 
     fn read(&mut self, out: &mut Vec<String>) -> Result<Poll> {
         match self {
-            SocketRead::Direct(rx) => drain(rx, out),
+            SocketRead::Direct(rx, all) => drain(rx, out, *all),
             SocketRead::Logged(logged) => logged.read(out),
         }
     }
 
     fn offset(&self) -> Option<u64> {
         match self {
-            SocketRead::Direct(_) => None,
+            SocketRead::Direct(..) => None,
             SocketRead::Logged(logged) => logged.offset(),
         }
     }
 
     fn seek(&mut self, offset: u64) -> Result<()> {
         match self {
-            SocketRead::Direct(_) => Ok(()),
+            SocketRead::Direct(..) => Ok(()),
             SocketRead::Logged(logged) => logged.seek(offset),
         }
     }
@@ -288,17 +290,26 @@ impl Read<String> for LoggedLines {
 }
 
 /// Moves everything the reader thread has sent into `out`.
-fn drain(rx: &Receiver<Event>, out: &mut Vec<String>) -> Result<Poll> {
-    // One batch a time: what follows it runs on it before the next, so a slow operator's
-    // turns (and its metrics) stay short, and the reader's back pressure smooth.
-    match rx.try_recv() {
-        Ok(Event::Lines(mut lines)) => {
-            out.append(&mut lines);
-            Ok(Poll::Ready)
+/// Takes what the reader thread handed over: one chunk a turn — so that what follows runs on
+/// it before the next, a slow operator's turns (and its metrics) stay short and the reader's
+/// back pressure smooth — or, with `all`, everything received (see
+/// [`handoff`](super::handoff)).
+fn drain(rx: &Receiver<Event>, out: &mut Vec<String>, all: bool) -> Result<Poll> {
+    let mut took = false;
+    loop {
+        match rx.try_recv() {
+            Ok(Event::Lines(mut lines)) => {
+                out.append(&mut lines);
+                took = true;
+                if !all {
+                    return Ok(Poll::Ready);
+                }
+            }
+            Ok(Event::Ended) | Err(TryRecvError::Disconnected) => return Ok(Poll::Done),
+            Ok(Event::Failed(error)) => return Err(error),
+            Err(TryRecvError::Empty) if took => return Ok(Poll::Ready),
+            Err(TryRecvError::Empty) => return Ok(Poll::Idle),
         }
-        Ok(Event::Ended) | Err(TryRecvError::Disconnected) => Ok(Poll::Done),
-        Ok(Event::Failed(error)) => Err(error),
-        Err(TryRecvError::Empty) => Ok(Poll::Idle),
     }
 }
 
@@ -620,7 +631,7 @@ mod tests {
 
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let address = listener.local_addr().unwrap().to_string();
-        let (closed, reader_closed) = mpsc::channel();
+        let (closed, reader_closed) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let (mut connection, _) = listener.accept().unwrap();
             connection.write_all(b"one\ntw").unwrap();
@@ -634,7 +645,7 @@ mod tests {
         let socket = Socket::new(address).unwrap();
         let sink = Collector::new();
         let collected = sink.clone();
-        let (context, job) = mpsc::channel();
+        let (context, job) = std::sync::mpsc::channel();
         let run = std::thread::spawn(move || {
             execute(Execution::default(), move |worker| {
                 worker.dataflow(|scope| {
