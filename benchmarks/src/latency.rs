@@ -236,6 +236,7 @@ pub fn run_once(config: &LatencyConfig, live: &Live) -> std::result::Result<Late
         seconds: config.seconds,
         linger: config.linger(),
         stop: None,
+        plain: false,
     };
     let input = config.workload.lines(&config.corpus);
     let start = now_nanos();

@@ -33,6 +33,7 @@ pub mod latency;
 pub mod loadgen;
 pub mod machine;
 pub mod nexmark;
+pub mod overload;
 pub mod plot;
 pub mod report;
 pub mod stats;

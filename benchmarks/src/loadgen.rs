@@ -64,6 +64,9 @@ pub struct Load {
     pub linger: Duration,
     /// Set from outside (a signal) to stop sending early: the report covers what was sent.
     pub stop: Option<Arc<AtomicBool>>,
+    /// Send the lines as they are, without their scheduled time: for a job that reads plain
+    /// text (`sluice run wordcount --socket` would count each stamp as a word).
+    pub plain: bool,
 }
 
 /// What a load generator did.
@@ -219,7 +222,10 @@ fn pace(out: &mut impl Outlet, lines: &dyn Lines, load: &Load) -> std::io::Resul
             line.clear();
             lines.write_line(i, &mut line);
             stamped.clear();
-            write_stamped(scheduled(i), &line, &mut stamped);
+            match load.plain {
+                true => stamped.push_str(&line),
+                false => write_stamped(scheduled(i), &line, &mut stamped),
+            }
             out.line(i, &stamped);
             let _ = lag.record(now.saturating_sub(scheduled(i)).max(1));
         }
@@ -303,6 +309,9 @@ impl LoadgenProcess {
             Some(rate) => command.arg("--rate").arg(rate.to_string()),
             None => command.arg("--max"),
         };
+        if load.plain {
+            command.arg("--plain");
+        }
         command.args([
             "--seed",
             &corpus.seed.to_string(),

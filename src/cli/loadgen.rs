@@ -55,6 +55,11 @@ pub struct LoadgenArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
+    /// Send the lines without their scheduled-time stamp, as plain text (for `sluice run
+    /// wordcount --socket`, which would count each stamp as a word); no latency can then be
+    /// measured from them.
+    #[arg(long)]
+    pub plain: bool,
     #[command(flatten)]
     pub spec: CorpusArgs,
 }
@@ -75,6 +80,7 @@ pub fn loadgen(args: LoadgenArgs) -> Result<(), Box<dyn std::error::Error>> {
         seconds: args.seconds,
         linger: std::time::Duration::from_secs_f64(args.linger),
         stop: Some(stop),
+        plain: args.plain,
     };
     let report = match (&args.to, args.port) {
         (Some(url), _) => {

@@ -18,6 +18,7 @@ mod log;
 mod mode;
 mod nexmark;
 mod out;
+mod overload;
 mod run;
 mod serve;
 mod signals;
@@ -77,6 +78,9 @@ enum Command {
     },
     /// Serve open-loop load over TCP: `<scheduled unix nanos> <line>` lines on a fixed schedule.
     Loadgen(loadgen::LoadgenArgs),
+    /// Word count fed twice its capacity: micro-batch without and with rate control, and
+    /// native, side by side (scheduling delay and memory curves).
+    Overload(overload::OverloadArgs),
 }
 
 /// Parses the command line. Every subcommand takes negative numbers as values, so that
@@ -138,5 +142,6 @@ pub fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Serve(args) => serve::serve(args),
         Command::Compare { command } => compare::run(command),
         Command::Broker { command } => broker::broker(command),
+        Command::Overload(args) => overload::overload(args),
     }
 }

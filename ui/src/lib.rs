@@ -31,6 +31,8 @@
 
 mod peers;
 
+pub use peers::try_fetch as fetch_local;
+
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -25,7 +25,8 @@ pub(crate) fn fetch(address: &str) -> Option<Snapshot> {
     }
 }
 
-fn try_fetch(address: &str) -> Result<Snapshot, String> {
+/// The metrics of the process whose UI is at `address` (`GET /api/local`), or why not.
+pub fn try_fetch(address: &str) -> Result<Snapshot, String> {
     let socket = address
         .to_socket_addrs()
         .map_err(|e| e.to_string())?

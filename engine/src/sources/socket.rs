@@ -55,7 +55,7 @@ const CLOSED: &str = "the server closed the connection";
 const BATCH_LINES: usize = 4096;
 /// Batches of lines the reader thread may hand over before it waits for the operator: what
 /// bounds the memory of a job that cannot keep up (the rest stays in the socket).
-const IN_FLIGHT: usize = 4;
+const IN_FLIGHT: usize = 16;
 /// The source's operator (and metrics) name.
 const NAME: &str = "SocketText";
 
@@ -290,9 +290,10 @@ impl Read<String> for LoggedLines {
 }
 
 /// Moves everything the reader thread has sent into `out`.
-/// Takes what the reader thread handed over: one chunk a turn — so that what follows runs on
-/// it before the next, a slow operator's turns (and its metrics) stay short and the reader's
-/// back pressure smooth — or, with `all`, everything received (see
+/// Takes what the reader thread handed over: about [`BATCH_LINES`] lines a turn — so that
+/// what follows runs on them before the next, a slow operator's turns (and its metrics) stay
+/// short and the reader's back pressure smooth, while the small chunks of a reader that keeps
+/// up are taken together — or, with `all`, everything received (see
 /// [`handoff`](super::handoff)).
 fn drain(rx: &Receiver<Event>, out: &mut Vec<String>, all: bool) -> Result<Poll> {
     let mut took = false;
@@ -301,7 +302,7 @@ fn drain(rx: &Receiver<Event>, out: &mut Vec<String>, all: bool) -> Result<Poll>
             Ok(Event::Lines(mut lines)) => {
                 out.append(&mut lines);
                 took = true;
-                if !all {
+                if !all && out.len() >= BATCH_LINES {
                     return Ok(Poll::Ready);
                 }
             }
