@@ -376,6 +376,10 @@ fn the_ui_serves_prometheus_text_and_json_while_the_job_runs() {
     assert!(series
         .keys()
         .any(|k| k.starts_with("sluice_operator_busy_seconds_total{operator=\"KeyedState\"")));
+    assert_eq!(
+        series["sluice_source_backlog_records{source=\"Generator\"}"],
+        0.0
+    );
 
     std::thread::sleep(Duration::from_millis(500));
     let (status, json) = get(&address, "/api/metrics");
@@ -450,5 +454,54 @@ fn process_zeros_ui_shows_the_whole_job_of_two_processes() {
             "process 0's UI never showed both: {s:?}"
         );
         std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn an_event_time_job_shows_each_operators_watermark_and_state() {
+    // Events stamped from now on (the generator's default base time is a fixed date).
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        .to_string();
+    let mut command = sluice();
+    command.args(["run", "nexmark", "--query", "q5", "--base-time", &now]);
+    command.args(["--rate", "20000", "--seconds", "20"]);
+    let (_job, address) = with_ui(command, 0);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, json) = get(&address, "/api/metrics");
+        let s: Snapshot = serde_json::from_str(&json).unwrap();
+        let timed: Vec<_> = s
+            .operators
+            .iter()
+            .filter(|o| o.watermark_ms.is_some())
+            .collect();
+        let stateful = s.operators.iter().any(|o| o.state_entries > 0);
+        if !timed.is_empty() && stateful {
+            // The job's watermark is its operators' lowest, behind the clock by about the
+            // generator's out-of-orderness, not by the whole run.
+            let lowest = timed.iter().filter_map(|o| o.watermark_ms).min();
+            assert_eq!(s.watermark_ms, lowest);
+            let lag = s.event_time_lag_seconds.unwrap();
+            assert!((0.0..10.0).contains(&lag), "event-time lag {lag} s");
+            let total: u64 = s.operators.iter().map(|o| o.state_entries).sum();
+            assert_eq!(
+                total, s.state_entries,
+                "the operators' state adds up to the job's"
+            );
+            let series = parse_prometheus(&get(&address, "/metrics").1);
+            assert!(series
+                .keys()
+                .any(|k| k.starts_with("sluice_operator_watermark_seconds{")));
+            assert!(series.contains_key("sluice_event_time_lag_seconds"));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no watermark or state shown: {s:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
     }
 }

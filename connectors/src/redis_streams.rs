@@ -148,14 +148,18 @@ impl Broker for RedisStreams {
     fn appender(&self) -> Result<Box<dyn Append>, Error> {
         let mut connection = self.connect()?;
         let key = &self.keys[0];
-        // A server that answers but is still loading its data is waited for; one that does
-        // not answer was reported by `connect`.
+        // A server that does not answer at all was reported by `connect`. One that answers but
+        // is still loading its data is waited for, and one that drops the connection (a
+        // restart) is connected to again, with backoff, within the retry window.
         let mut retry = Retry::new();
         loop {
             match ensure_stream(&mut connection, key) {
                 Ok(()) => break,
-                Err(e) if transient(&e) && !e.is_io_error() => {
-                    retry.failed(&self.url(), &e.to_string())?
+                Err(e) if transient(&e) => {
+                    retry.failed(&self.url(), &e.to_string())?;
+                    if e.is_io_error() {
+                        connection = retry.again(&self.url(), || self.connect())?;
+                    }
                 }
                 Err(e) => return Err(self.error(e)),
             }

@@ -153,7 +153,7 @@ impl<B: Broker> BrokerRead<B> {
                 let mut reader = match broker.reader(&partitions, &from, follow) {
                     Ok(reader) => reader,
                     Err(error) => {
-                        let _ = send.send(Batch::Failed(error));
+                        let _ = send.send(Batch::Failed(error), 0);
                         let _ = waker.activate();
                         return;
                     }
@@ -165,7 +165,8 @@ impl<B: Broker> BrokerRead<B> {
                         Ok(Fetched::More) if messages.is_empty() => Batch::Done,
                         Ok(Fetched::More) => Batch::Messages(messages),
                         Ok(Fetched::Done) => {
-                            if !messages.is_empty() && !send.send(Batch::Messages(messages)) {
+                            let n = messages.len();
+                            if n > 0 && !send.send(Batch::Messages(messages), n) {
                                 return;
                             }
                             Batch::Done
@@ -173,7 +174,11 @@ impl<B: Broker> BrokerRead<B> {
                         Err(error) => Batch::Failed(error),
                     };
                     let last = !matches!(batch, Batch::Messages(_));
-                    if !send.send(batch) {
+                    let n = match &batch {
+                        Batch::Messages(messages) => messages.len(),
+                        _ => 0,
+                    };
+                    if !send.send(batch, n) {
                         return; // the worker has let go of the source
                     }
                     let _ = waker.activate();

@@ -35,7 +35,7 @@ use timely::worker::Worker;
 use crate::checkpoint::Coordinator;
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::metrics::{Metrics, Snapshot};
+use crate::metrics::{Metrics, OperatorCounters, Snapshot};
 use crate::rate::RateLimit;
 use crate::stream::Scope;
 use crate::time::Time;
@@ -146,6 +146,16 @@ impl JobContext {
             .map(|w| now.saturating_sub(w) as f64 / 1e3);
         snapshot.state_entries = self.state_entries();
         snapshot.malformed_records = self.malformed_count();
+        let watermarks = self
+            .inner
+            .watermarks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        for operator in &mut snapshot.operators {
+            if let Some(instances) = watermarks.get(&operator.address) {
+                operator.watermark_ms = instances.values().min().copied();
+            }
+        }
         snapshot
     }
 
@@ -281,11 +291,12 @@ impl JobContext {
         self.inner.state_entries.load(Ordering::Relaxed)
     }
 
-    /// A gauge through which one operator instance reports its share of
-    /// [`state_entries`](Self::state_entries).
-    pub(crate) fn state_gauge(&self) -> StateGauge {
+    /// A gauge through which one instance of the operator at `address` reports its share of
+    /// [`state_entries`](Self::state_entries) (and of the operator's, in the metrics).
+    pub(crate) fn state_gauge(&self, address: &[usize]) -> StateGauge {
         StateGauge {
             job: self.clone(),
+            operator: self.inner.metrics.operator(address),
             reported: 0,
         }
     }
@@ -316,6 +327,7 @@ impl JobContext {
 /// One operator instance's share of [`JobContext::state_entries`]; withdrawn when dropped.
 pub(crate) struct StateGauge {
     job: JobContext,
+    operator: Arc<OperatorCounters>,
     reported: u64,
 }
 
@@ -323,11 +335,12 @@ impl StateGauge {
     /// Reports that the operator now holds `entries` entries.
     pub(crate) fn set(&mut self, entries: usize) {
         let entries = entries as u64;
-        let total = &self.job.inner.state_entries;
-        if entries > self.reported {
-            total.fetch_add(entries - self.reported, Ordering::Relaxed);
-        } else {
-            total.fetch_sub(self.reported - entries, Ordering::Relaxed);
+        for total in [&self.job.inner.state_entries, &self.operator.state_entries] {
+            if entries > self.reported {
+                total.fetch_add(entries - self.reported, Ordering::Relaxed);
+            } else {
+                total.fetch_sub(self.reported - entries, Ordering::Relaxed);
+            }
         }
         self.reported = entries;
     }

@@ -25,6 +25,7 @@ use super::mode::Mode;
 use super::out;
 use super::signals::on_stop_signal;
 use super::status::StatusLine;
+use super::ui::UiArgs;
 
 /// The generator's options, as flags (each overrides `--options`).
 #[derive(Args, Debug, Clone, Default)]
@@ -227,6 +228,8 @@ pub struct RunNexmarkArgs {
     #[arg(long, default_value_t = 1000, value_name = "MS", value_parser = flags::ms_or_zero())]
     pub status_every_ms: u64,
     #[command(flatten)]
+    pub ui: UiArgs,
+    #[command(flatten)]
     pub cluster: ClusterArgs,
 }
 
@@ -303,8 +306,11 @@ pub fn run(args: RunNexmarkArgs) -> Result<(), Box<dyn std::error::Error>> {
             },
         )
     });
+    let _ui = args.ui.start(&execution)?;
+    let watched = execution.clone();
     let started = Instant::now();
     let outcome = run.run(execution)?;
+    args.ui.finish(&watched)?;
     if let Some(status) = status {
         status.finish();
     }

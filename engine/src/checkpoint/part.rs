@@ -41,6 +41,12 @@ pub(super) fn part_name(operator: &str, worker: usize) -> String {
     format!("{operator}-w{worker}")
 }
 
+/// The operator a [`part_name`] belongs to.
+pub(super) fn operator_of(part: &str) -> &str {
+    part.rsplit_once("-w")
+        .map_or(part, |(operator, _)| operator)
+}
+
 /// The marker process `process` leaves in an epoch once all its parts of the epoch are durable
 /// (holding the lowest watermark of its `with_event_time` instances at the epoch).
 pub(super) fn process_marker(process: usize) -> String {

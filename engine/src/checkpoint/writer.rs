@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 use super::config::Checkpointing;
 use super::crash::CrashHook;
 use super::domain::Domain;
-use super::part::{part_name, process_marker, PartKind};
+use super::part::{operator_of, part_name, process_marker, PartKind};
 use super::registry::Operators;
 use super::store::EventIndex;
 use super::{checkpoint_error, lock, CheckpointDir, Input, Metadata};
@@ -119,6 +119,16 @@ impl Writer {
         self
     }
 
+    /// Records the size of `part`, for the checkpoint and for its operator's state.
+    fn report_part(&self, part: &Part) {
+        let bytes = part.frame.len() as u64;
+        let mut checkpoints = self.metrics.checkpoints();
+        checkpoints.part_written(part.epoch, bytes);
+        if let Some(address) = lock(&self.operators).address(operator_of(&part.name)) {
+            checkpoints.state_written(address, &part.name, bytes);
+        }
+    }
+
     /// Records that the checkpoint of `epoch` is complete here (committed, on process 0).
     fn report_complete(&self, epoch: Time) {
         let now = self.clock.now_ms();
@@ -142,8 +152,7 @@ impl Writer {
     }
 
     fn write(&mut self, part: Part) -> Result<(), Error> {
-        let bytes = part.frame.len() as u64;
-        self.metrics.checkpoints().part_written(part.epoch, bytes);
+        self.report_part(&part);
         if part.domain == Domain::Event {
             if let Some(epoch) = part.epoch {
                 self.store

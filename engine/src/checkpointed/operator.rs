@@ -86,7 +86,7 @@ impl<'scope, D: 'static> CheckpointedOperator<'scope, D> for Stream<'scope, D> {
             move |initial, info| {
                 let mut gate = EpochGate::new(scope, &name, &info.address);
                 let mut logic = build(initial, &gate);
-                let mut gauge = JobContext::of(scope).state_gauge();
+                let mut gauge = JobContext::of(scope).state_gauge(&info.address);
                 move |(input, frontier), output| {
                     if logic.gives_up() {
                         input.for_each_stamp(|_, _| {});
@@ -129,7 +129,7 @@ impl<'scope, D: 'static> CheckpointedOperator<'scope, D> for Stream<'scope, D> {
             move |initial, info| {
                 let mut gate = EpochGate::new(scope, &name, &info.address);
                 let mut logic = build(initial, &gate);
-                let mut gauge = JobContext::of(scope).state_gauge();
+                let mut gauge = JobContext::of(scope).state_gauge(&info.address);
                 move |(left, left_frontier), (right, right_frontier), output| {
                     left.for_each_stamp(|cap, data| {
                         let records = data.flat_map(|batch| batch.drain(..)).map(Side::Left);
@@ -170,9 +170,9 @@ where
     L: for<'a> Checkpointed<WindowOutputs<'a, R, K, V>, Record = (K, Time, V)> + 'static,
 {
     let scope = input.scope();
-    let mut gauge = JobContext::of(scope).state_gauge();
     let mut builder = OperatorBuilder::new(name.to_owned(), scope);
     let address = builder.operator_info().address.to_vec();
+    let mut gauge = JobContext::of(scope).state_gauge(&address);
     let mut input = builder.new_input(input, Exchange::new(|(k, _, _): &(K, Time, V)| route(k)));
     let (results_out, results) = builder.new_output::<Vec<R>>();
     let (late_out, late) = builder.new_output::<Vec<(K, Time, V)>>();

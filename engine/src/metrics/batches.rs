@@ -17,9 +17,9 @@
 //! ```
 //! use sluice_engine::metrics::Batches;
 //! let mut batches = Batches::default();
-//! batches.set_interval(1000);
+//! batches.start(1000, 1000); // batches of 1 s from batch time 1000
 //! batches.input(1000, 5);
-//! batches.completed_through(Some(1000), 900); // first seen: batches from 1000 on are tracked
+//! assert!(batches.completed_through(Some(1000), 900).is_empty()); // nothing complete yet
 //! batches.completed_through(Some(2000), 1300); // batch 1000 done at 1300
 //! batches.completed_through(Some(3000), 2600); // batch 2000 done at 2600
 //! let [first, second] = batches.recent().try_into().unwrap();

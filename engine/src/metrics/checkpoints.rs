@@ -35,6 +35,8 @@ pub struct Checkpoints {
     committed: u64,
     last: Option<(Time, Time, u64)>,
     bytes_written: u64,
+    /// Each operator's last part per instance (by part name), by the operator's address.
+    state: BTreeMap<Vec<usize>, BTreeMap<String, u64>>,
 }
 
 impl Checkpoints {
@@ -44,6 +46,19 @@ impl Checkpoints {
         if let Some(epoch) = epoch {
             *self.pending.entry(epoch).or_default() += bytes;
         }
+    }
+
+    /// The instance `part` of the operator at `address` wrote `bytes` of state.
+    pub fn state_written(&mut self, address: &[usize], part: &str, bytes: u64) {
+        let parts = self.state.entry(address.to_vec()).or_default();
+        parts.insert(part.to_string(), bytes);
+    }
+
+    /// Bytes of the operator at `address`'s state in its last parts, summed over instances.
+    pub fn state_bytes(&self, address: &[usize]) -> u64 {
+        self.state
+            .get(address)
+            .map_or(0, |parts| parts.values().sum())
     }
 
     /// The checkpoint of `epoch` was committed (by process 0) or marked complete (by the

@@ -112,6 +112,8 @@ pub struct OperatorCounters {
     pub busy_nanos: AtomicU64,
     /// Nanoseconds during which an output channel held more than [`QUEUE_BOUND`] records.
     pub backpressured_nanos: AtomicU64,
+    /// Entries of state it holds (windows, buffered records, sessions), summed over instances.
+    pub state_entries: AtomicU64,
 }
 
 /// One channel's counters.
@@ -132,6 +134,9 @@ pub struct ChannelCounters {
 pub struct SourceCounters {
     /// Records the source emitted into the dataflow.
     pub records: AtomicU64,
+    /// Records its reader thread has handed over (for a source read by one): those not yet
+    /// emitted are its backlog.
+    pub handed: AtomicU64,
     /// Nanoseconds the source held back: the dataflow was congested, its rate capped, or its
     /// reader thread waited for room to hand lines over.
     pub backpressured_nanos: AtomicU64,
@@ -265,17 +270,27 @@ impl Metrics {
             .collect();
         let sources = lock(&self.inner.sources)
             .iter()
-            .map(|(name, s)| SourceSnapshot {
-                name: name.clone(),
-                records: s.records.load(Ordering::Relaxed),
-                backpressured_seconds: s.held_seconds(),
+            .map(|(name, s)| {
+                let records = s.records.load(Ordering::Relaxed);
+                SourceSnapshot {
+                    name: name.clone(),
+                    records,
+                    backlog: s.handed.load(Ordering::Relaxed).saturating_sub(records),
+                    backpressured_seconds: s.held_seconds(),
+                }
             })
             .collect();
         let (batches, batch_interval_ms, batches_completed) = {
             let batches = self.batches();
             (batches.recent(), batches.interval(), batches.completed())
         };
-        let checkpoints = self.checkpoints().stats(now_ms);
+        let checkpoints = {
+            let checkpoints = self.checkpoints();
+            for operator in &mut operators {
+                operator.state_bytes = checkpoints.state_bytes(&operator.address);
+            }
+            checkpoints.stats(now_ms)
+        };
         Snapshot {
             uptime_seconds: self.inner.started.elapsed().as_secs_f64(),
             now_ms,

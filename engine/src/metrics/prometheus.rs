@@ -44,6 +44,19 @@ pub fn render(snapshot: &Snapshot) -> String {
         "Records a source emitted into the dataflow.",
         &|i| s.sources[i].records as f64,
     );
+    out.family(
+        "sluice_source_backlog_records",
+        "gauge",
+        "Records a source's reader has received and not yet emitted.",
+    );
+    for source in &s.sources {
+        let labels = [("source", source.name.as_str())];
+        out.sample(
+            "sluice_source_backlog_records",
+            &labels,
+            source.backlog as f64,
+        );
+    }
     sources(
         &mut out,
         "sluice_source_backpressured_seconds_total",
@@ -97,6 +110,36 @@ pub fn render(snapshot: &Snapshot) -> String {
         "Records sent to an operator's inputs and not yet taken.",
         &|i| s.queued_into(&s.operators[i].address) as f64,
     );
+
+    operators(
+        &mut out,
+        "sluice_operator_state_entries",
+        "gauge",
+        "Entries of state an operator holds, summed over its instances.",
+        &|i| s.operators[i].state_entries as f64,
+    );
+    operators(
+        &mut out,
+        "sluice_operator_state_bytes",
+        "gauge",
+        "Bytes of an operator's state in the last checkpoint written, summed over its instances.",
+        &|i| s.operators[i].state_bytes as f64,
+    );
+    let name = "sluice_operator_watermark_seconds";
+    out.family(
+        name,
+        "gauge",
+        "An event-time operator's watermark, in seconds of the job clock.",
+    );
+    for (i, operator) in s.operators.iter().enumerate() {
+        if let Some(watermark) = operator.watermark_ms {
+            let labels = [
+                ("operator", operator.name.as_str()),
+                ("address", &addresses[i]),
+            ];
+            out.sample(name, &labels, watermark as f64 / 1e3);
+        }
+    }
 
     if let Some(interval) = s.batch_interval_ms {
         out.family(

@@ -59,6 +59,15 @@ pub struct OperatorSnapshot {
     pub busy_seconds: f64,
     /// Seconds with an output channel over the queue bound, summed over instances.
     pub backpressured_seconds: f64,
+    /// Entries of state it holds, summed over instances (windowing, join and keyed operators).
+    #[serde(default)]
+    pub state_entries: u64,
+    /// Bytes of its state in the last checkpoint written, summed over instances.
+    #[serde(default)]
+    pub state_bytes: u64,
+    /// Its event-time watermark, the lowest over its instances (event-time operators).
+    #[serde(default)]
+    pub watermark_ms: Option<Time>,
 }
 
 impl OperatorSnapshot {
@@ -70,6 +79,9 @@ impl OperatorSnapshot {
             records_out: o.records_out.load(Ordering::Relaxed),
             busy_seconds: super::nanos_to_seconds(&o.busy_nanos),
             backpressured_seconds: super::nanos_to_seconds(&o.backpressured_nanos),
+            state_entries: o.state_entries.load(Ordering::Relaxed),
+            state_bytes: 0,
+            watermark_ms: None,
         }
     }
 }
@@ -94,6 +106,9 @@ pub struct SourceSnapshot {
     pub name: String,
     /// Records emitted into the dataflow.
     pub records: u64,
+    /// Records its reader has received and not yet emitted.
+    #[serde(default)]
+    pub backlog: u64,
     /// Seconds it held back (congestion or a rate cap), summed over readers.
     pub backpressured_seconds: f64,
 }
@@ -160,10 +175,7 @@ impl Snapshot {
             if part.checkpoints.last_epoch_ms > all.checkpoints.last_epoch_ms {
                 all.checkpoints = part.checkpoints;
             }
-            all.watermark_ms = match (all.watermark_ms, part.watermark_ms) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
+            all.watermark_ms = lowest(all.watermark_ms, part.watermark_ms);
             all.event_time_lag_seconds = all
                 .watermark_ms
                 .map(|w| all.now_ms.saturating_sub(w) as f64 / 1e3);
@@ -171,6 +183,14 @@ impl Snapshot {
             all.malformed_records += part.malformed_records;
         }
         all
+    }
+}
+
+/// The lower of two watermarks, either absent.
+fn lowest(a: Option<Time>, b: Option<Time>) -> Option<Time> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
     }
 }
 

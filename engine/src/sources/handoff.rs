@@ -16,7 +16,7 @@
 //! use sluice_engine::sources::handoff::HandOff;
 //! let job = JobContext::default();
 //! let (hand_off, received) = HandOff::new(&job, "Example", 2);
-//! assert!(hand_off.send(vec!["a line".to_string()]));
+//! assert!(hand_off.send(vec!["a line".to_string()], 1));
 //! assert_eq!(received.recv().unwrap(), ["a line"]);
 //! ```
 
@@ -56,9 +56,12 @@ impl<T> HandOff<T> {
         (HandOff { sender, counters }, receiver)
     }
 
-    /// Hands `item` over, waiting while a bounded hand-off is full (the wait counts as held
-    /// back). False once the operator has let go of the receiving end.
-    pub fn send(&self, item: T) -> bool {
+    /// Hands `item`, of `records` records, over, waiting while a bounded hand-off is full (the
+    /// wait counts as held back). False once the operator has let go of the receiving end.
+    pub fn send(&self, item: T, records: usize) -> bool {
+        self.counters
+            .handed
+            .fetch_add(records as u64, Ordering::Relaxed);
         let sender = match &self.sender {
             Channel::Unbounded(sender) => return sender.send(item).is_ok(),
             Channel::Bounded(sender) => sender,

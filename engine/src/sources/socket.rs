@@ -148,7 +148,13 @@ fn build<'scope>(scope: Scope<'scope>, socket: &Socket) -> Stream<'scope, String
         let (hand_off, rx) = HandOff::new(&job, NAME, IN_FLIGHT);
         let takes_all = handoff::takes_all(&job);
         let name = format!("socket {}", socket.address);
-        let deliver = move |event| hand_off.send(event);
+        let deliver = move |event: Event| {
+            let records = match &event {
+                Event::Lines(lines) => lines.len(),
+                _ => 0,
+            };
+            hand_off.send(event, records)
+        };
         std::thread::Builder::new()
             .name(name)
             .spawn(move || read_socket(socket, job, deliver, waker))
