@@ -286,7 +286,19 @@ fn parse_prometheus(text: &str) -> BTreeMap<String, f64> {
                 .unwrap_or_else(|_| panic!("{at}: not a number"));
             let name = id.split('{').next().unwrap();
             assert!(name_ok(name), "{at}");
-            assert!(types.contains_key(name), "{at}: a sample before its TYPE");
+            // A summary's or histogram's samples: NAME, NAME_sum, NAME_count, NAME_bucket.
+            let family = ["_sum", "_count", "_bucket"]
+                .iter()
+                .find_map(|suffix| {
+                    let base = name.strip_suffix(suffix)?;
+                    matches!(
+                        types.get(base).map(String::as_str),
+                        Some("summary" | "histogram")
+                    )
+                    .then_some(base)
+                })
+                .unwrap_or(name);
+            assert!(types.contains_key(family), "{at}: a sample before its TYPE");
             if let Some(labels) = id.strip_prefix(name) {
                 if !labels.is_empty() {
                     let inner = labels.strip_prefix('{').and_then(|l| l.strip_suffix('}'));
@@ -504,4 +516,111 @@ fn an_event_time_job_shows_each_operators_watermark_and_state() {
         );
         std::thread::sleep(Duration::from_millis(250));
     }
+}
+
+/// Reads `child`'s stderr until a line starts with `prefix`; the rest of that line.
+fn stderr_line(child: &mut Child, prefix: &str) -> String {
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let found = loop {
+        let line = lines.next().expect("the line comes").unwrap();
+        if let Some(rest) = line.strip_prefix(prefix) {
+            break rest.to_string();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    found
+}
+
+/// Polls `address`'s `/api/metrics` until `done` holds (at most 30 s).
+fn poll_until(address: &str, done: impl Fn(&Snapshot) -> bool) -> Snapshot {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, json) = get(address, "/api/metrics");
+        let s: Snapshot = serde_json::from_str(&json).unwrap();
+        if done(&s) {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "never: {s:#?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn the_benchmark_serves_the_ui_of_each_run_with_its_latency() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = sluice()
+        .args([
+            "bench", "--lines", "0", "--rates", "20000", "--modes", "native",
+        ])
+        .args([
+            "--workers",
+            "1",
+            "--runs",
+            "2",
+            "--seconds",
+            "3",
+            "--no-overhead",
+        ])
+        .args(["--ui", "127.0.0.1:0", "--out", dir.path().to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let address = stderr_line(&mut child, "sluice: UI at http://");
+    let address = address.trim_end_matches('/').to_string();
+    let _job = Running(child);
+    let s = poll_until(&address, |s| s.latencies.iter().any(|l| l.count > 0));
+    let latency = &s.latencies[0];
+    assert_eq!(latency.name, "end-to-end");
+    assert!(
+        latency.p50_ms <= latency.p99_ms && latency.p99_ms <= latency.max_ms,
+        "{latency:?}"
+    );
+    // The same in Prometheus's text (a run may just have given way to the next: ask again).
+    let count = "sluice_latency_seconds_count{name=\"end-to-end\"}";
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let series = loop {
+        let series = parse_prometheus(&get(&address, "/metrics").1);
+        if series.get(count).is_some_and(|&n| n > 0.0) {
+            break series;
+        }
+        assert!(Instant::now() < deadline, "no latency in /metrics");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(series.contains_key("sluice_latency_seconds{name=\"end-to-end\",quantile=\"0.99\"}"));
+}
+
+#[test]
+fn the_demo_serves_a_ui_for_each_of_its_two_jobs() {
+    let port = loop {
+        let p = free_port();
+        if p < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", p + 1)).is_ok() {
+            break p;
+        }
+    };
+    let mut child = sluice()
+        .args([
+            "demo",
+            "--rate",
+            "20",
+            "--seconds",
+            "30",
+            "--batch-ms",
+            "200",
+        ])
+        .args(["--ui", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    stderr_line(&mut child, "sluice demo: UIs at");
+    let _job = Running(child);
+    let native = poll_until(&format!("127.0.0.1:{port}"), |s| {
+        s.sources.iter().any(|s| s.records > 0)
+    });
+    assert_eq!(native.batch_interval_ms, None);
+    let batches = poll_until(&format!("127.0.0.1:{}", port + 1), |s| {
+        s.batches_completed > 2
+    });
+    assert_eq!(batches.batch_interval_ms, Some(200));
 }

@@ -94,10 +94,13 @@ impl Timeline {
 
 /// Runs the demo with `batch_ms` batches, writing the timeline to `out` as it happens. Setting
 /// `stop` ends the input after the line being sent (a typed input, when its next line comes):
-/// both jobs then drain and the summary covers what was sent.
+/// both jobs then drain and the summary covers what was sent. The native job runs in
+/// `jobs.0`, the micro-batch one in `jobs.1` (so that a UI can show each), and each reports
+/// its latencies there.
 pub fn run(
     input: DemoInput,
     batch_ms: u64,
+    jobs: (JobContext, JobContext),
     stop: &Arc<AtomicBool>,
     out: &mut (dyn Write + Send),
 ) -> std::result::Result<DemoSummary, String> {
@@ -115,6 +118,9 @@ pub fn run(
         out: tx,
     };
     let (native_probe, batch_probe) = (Probe::new(0), Probe::new(0));
+    native_probe.recorder().report_to(&jobs.0, "end-to-end");
+    batch_probe.recorder().report_to(&jobs.1, "end-to-end");
+    let (native_job, batch_job) = jobs;
     let (native_counts, batch_counts) = (Collector::new(), Collector::new());
 
     let native =
@@ -126,7 +132,7 @@ pub fn run(
             );
             let counts = native_counts.clone();
             std::thread::spawn(move || {
-                execute(Execution::default(), move |worker| {
+                execute(Execution::default().context(native_job), move |worker| {
                     let (probe, counts) = (probe.clone(), counts.clone());
                     let timeline = timeline.clone_sender();
                     worker.dataflow(|scope| {
@@ -159,8 +165,8 @@ pub fn run(
         let (probe, timeline) = (batch_probe.clone(), timeline.clone_sender());
         let counts = batch_counts.clone();
         std::thread::spawn(move || -> std::result::Result<(), String> {
-            let mut ssc =
-                StreamingContext::new(Execution::default(), Duration::from_millis(batch_ms));
+            let execution = Execution::default().context(batch_job);
+            let mut ssc = StreamingContext::new(execution, Duration::from_millis(batch_ms));
             ssc.define(move |graph| {
                 let lines = graph.source(&socket).flat_map(probe.parse(graph.job()));
                 let batch = wordcount::timed_batch_counts(&lines);

@@ -196,9 +196,13 @@ impl LatencyMeasurement {
     }
 }
 
-/// The run in progress, for a progress line drawn by another thread.
+/// The run in progress, for a progress line drawn by another thread — and, with
+/// [`watching`](Live::watching), for a UI that follows each run's job.
 #[derive(Clone, Default)]
-pub struct Live(Arc<Mutex<Option<LiveRun>>>);
+pub struct Live(Arc<Mutex<Option<LiveRun>>>, Option<JobWatcher>);
+
+/// Told of each run's job as it starts (see [`Live::watching`]).
+type JobWatcher = Arc<dyn Fn(&JobContext) + Send + Sync>;
 
 struct LiveRun {
     probe: Probe,
@@ -207,6 +211,12 @@ struct LiveRun {
 }
 
 impl Live {
+    /// Tells `watcher` of each run's job as it starts (`sluice bench --ui` shows it).
+    pub fn watching(mut self, watcher: impl Fn(&JobContext) + Send + Sync + 'static) -> Self {
+        self.1 = Some(Arc::new(watcher));
+        self
+    }
+
     /// "rate …, backlog …, elapsed …" for the run in progress, if any.
     pub fn status(&self) -> Option<String> {
         let guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -249,6 +259,9 @@ pub fn run_once(config: &LatencyConfig, live: &Live) -> std::result::Result<Late
         config: config.clone(),
     }));
     let job = JobContext::default();
+    if let Some(watcher) = &live.1 {
+        watcher(&job);
+    }
     let mut broker_cpu = None;
     let (result, loadgen) = match &config.load {
         LoadSource::InProcess => {
@@ -364,6 +377,7 @@ fn run_job<S>(config: &LatencyConfig, source: S, probe: &Probe, job: &JobContext
 where
     S: Source<Item = String> + Send + Sync,
 {
+    probe.recorder().report_to(job, "end-to-end");
     let execution = Execution::default()
         .workers(config.workers)
         .context(job.clone());

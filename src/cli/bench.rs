@@ -13,6 +13,7 @@ use sluice::bench::latency::{self, LatencyConfig, LatencyMeasurement, Live, Load
 use sluice::bench::machine::Machine;
 use sluice::bench::report::{self, Report};
 use sluice::bench::throughput::{self, ThroughputConfig};
+use sluice::engine::JobContext;
 use sluice::jobs::Mode;
 use sluice::jobs::Workload;
 
@@ -85,10 +86,14 @@ pub struct BenchArgs {
     /// Directory for results (default: results/bench-UNIXTIME).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// Serve the live web UI at HOST:PORT, following each fixed-rate run's job as it starts
+    /// (see `run wordcount --ui`).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub ui: Option<String>,
     /// Measure nothing: redraw the plots of an earlier run from the results.json in DIR.
     #[arg(long, value_name = "DIR", conflicts_with_all = [
         "workload", "window_ms", "modes", "rates", "seconds", "warmup", "load", "lines", "runs",
-        "workers", "sustainable", "no_overhead", "out",
+        "workers", "sustainable", "no_overhead", "out", "ui",
     ])]
     pub replot: Option<PathBuf>,
     #[command(flatten)]
@@ -250,7 +255,21 @@ pub fn bench(args: BenchArgs) -> Result<(), Box<dyn std::error::Error>> {
     };
     let total =
         throughput_runs + latency_configs.len() * args.runs + usize::from(!args.no_overhead);
-    let live = Live::default();
+    let ui = match &args.ui {
+        Some(address) => {
+            let ui = sluice::ui::start(address, JobContext::default(), Vec::new())?;
+            eprintln!("sluice: UI at http://{}/", ui.address());
+            Some(Arc::new(ui))
+        }
+        None => None,
+    };
+    let live = match &ui {
+        Some(ui) => {
+            let ui = ui.clone();
+            Live::default().watching(move |job| ui.watch(job.clone()))
+        }
+        None => Live::default(),
+    };
     let progress = Progress::start(total as u64, &live);
 
     let max_throughput = if args.lines > 0 {

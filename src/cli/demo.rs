@@ -6,6 +6,7 @@ use std::sync::Arc;
 use clap::Args;
 use sluice::bench::demo::{self, DemoInput};
 use sluice::engine::sources::corpus::CorpusSpec;
+use sluice::engine::JobContext;
 
 use super::flags;
 use super::out::{self, outln};
@@ -35,6 +36,10 @@ pub struct DemoArgs {
     /// Spark's network word count); the demo ends when the server closes the connection.
     #[arg(long, value_name = "HOST:PORT")]
     pub socket: Option<String>,
+    /// Serve a live web UI of each job: the native one at HOST:PORT, the micro-batch one at
+    /// HOST:PORT+1.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub ui: Option<String>,
 }
 
 /// The first Ctrl-C or SIGTERM ends the input after the line being sent (with typed input,
@@ -67,7 +72,23 @@ pub fn demo(args: DemoArgs) -> Result<(), Box<dyn std::error::Error>> {
         "The same word count, native (each line counted as it arrives) and micro-batch ({} ms batches):",
         args.batch_ms
     );
-    let summary = demo::run(input, args.batch_ms, &stop, &mut out::Stdout)?;
+    let jobs = (JobContext::default(), JobContext::default());
+    let _uis = match &args.ui {
+        Some(address) => {
+            let addresses = sluice::ui::process_addresses(address, 2)
+                .ok_or_else(|| format!("--ui {address}: HOST:PORT with PORT + 1 at most 65535"))?;
+            let native = sluice::ui::start(&addresses[0], jobs.0.clone(), Vec::new())?;
+            let batches = sluice::ui::start(&addresses[1], jobs.1.clone(), Vec::new())?;
+            eprintln!(
+                "sluice demo: UIs at http://{}/ (native) and http://{}/ (micro-batch)",
+                native.address(),
+                batches.address()
+            );
+            Some((native, batches))
+        }
+        None => None,
+    };
+    let summary = demo::run(input, args.batch_ms, jobs, &stop, &mut out::Stdout)?;
     outln!();
     outln!(
         "{} lines. Latency from a line's send time to its counts being visible:",

@@ -61,6 +61,7 @@ const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 /// A running UI; stops when dropped.
 pub struct Ui {
     server: Server,
+    panel: Arc<Panel>,
     stop: Arc<AtomicBool>,
     sampler: Option<JoinHandle<()>>,
 }
@@ -79,12 +80,24 @@ impl Ui {
     pub fn address(&self) -> SocketAddr {
         self.server.address()
     }
+
+    /// Shows `job` from now on — the next run of a benchmark that runs one job after
+    /// another — starting its charts afresh.
+    pub fn watch(&self, job: JobContext) {
+        *self.panel.job.lock().unwrap_or_else(|e| e.into_inner()) = job;
+        self.panel
+            .samples
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
 }
 
 /// What the handlers share: this process's job, the other processes' UIs to gather from, and
 /// the recent samples of the job.
 struct Panel {
-    job: JobContext,
+    /// The job shown: the one given at the start, or the last [`Ui::watch`]ed.
+    job: Mutex<JobContext>,
     peers: Vec<String>,
     /// The job's snapshots of about the last [`WINDOW`], oldest first.
     samples: Mutex<VecDeque<Snapshot>>,
@@ -92,8 +105,12 @@ struct Panel {
 
 impl Panel {
     /// The whole job's metrics: this process's and every peer's that answers.
+    fn job(&self) -> JobContext {
+        self.job.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     fn job_snapshot(&self) -> Snapshot {
-        let mut parts = vec![self.job.snapshot()];
+        let mut parts = vec![self.job().snapshot()];
         parts.extend(self.peers.iter().filter_map(|peer| peers::fetch(peer)));
         Snapshot::merge(parts)
     }
@@ -120,7 +137,7 @@ impl Panel {
 /// other processes' UIs, whose metrics `/api/metrics` and `/metrics` include.
 pub fn start(address: &str, job: JobContext, peers: Vec<String>) -> Result<Ui, Error> {
     let panel = Arc::new(Panel {
-        job,
+        job: Mutex::new(job),
         peers,
         samples: Mutex::default(),
     });
@@ -131,6 +148,7 @@ pub fn start(address: &str, job: JobContext, peers: Vec<String>) -> Result<Ui, E
         .route("/api/window", get(window))
         .route("/api/local", get(local_metrics))
         .with_state(panel.clone());
+    let shown = panel.clone();
     let server =
         start_http(app, address, "sluice-ui").map_err(|e| Error::Config(format!("--ui: {e}")))?;
     let stop = Arc::new(AtomicBool::new(false));
@@ -146,6 +164,7 @@ pub fn start(address: &str, job: JobContext, peers: Vec<String>) -> Result<Ui, E
         .map_err(|e| Error::Startup(format!("cannot start the UI's sampler: {e}")))?;
     Ok(Ui {
         server,
+        panel: shown,
         stop,
         sampler: Some(sampler),
     })
@@ -188,7 +207,7 @@ async fn window(State(panel): State<Arc<Panel>>) -> Json<serde_json::Value> {
 }
 
 async fn local_metrics(State(panel): State<Arc<Panel>>) -> Json<Snapshot> {
-    Json(panel.job.snapshot())
+    Json(panel.job().snapshot())
 }
 
 /// The job's snapshot, gathered off the server's thread (peers are asked over the network).

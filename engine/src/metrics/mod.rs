@@ -51,7 +51,7 @@ mod snapshot;
 
 pub use batches::{BatchInfo, Batches};
 pub use checkpoints::{CheckpointStats, Checkpoints};
-pub use snapshot::{ChannelSnapshot, OperatorSnapshot, Snapshot, SourceSnapshot};
+pub use snapshot::{ChannelSnapshot, LatencySummary, OperatorSnapshot, Snapshot, SourceSnapshot};
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -79,6 +79,7 @@ impl Default for Metrics {
                 sources: Mutex::default(),
                 batches: Mutex::default(),
                 checkpoints: Mutex::default(),
+                latencies: Mutex::default(),
                 congested: AtomicBool::new(false),
             }),
         }
@@ -95,8 +96,19 @@ struct Registry {
     sources: Mutex<BTreeMap<String, Arc<SourceCounters>>>,
     batches: Mutex<Batches>,
     checkpoints: Mutex<Checkpoints>,
+    /// The latency distributions the job records, read when a snapshot is taken.
+    latencies: Mutex<Vec<LatencyReader>>,
     /// Whether some channel holds more than [`QUEUE_BOUND`] records, as of the last look.
     congested: AtomicBool,
+}
+
+/// Reads a latency distribution the job records (see [`Metrics::record_latency`]).
+struct LatencyReader(Box<dyn Fn() -> LatencySummary + Send + Sync>);
+
+impl std::fmt::Debug for LatencyReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LatencyReader")
+    }
 }
 
 /// One operator's counters, summed over its instances on this process's workers.
@@ -238,6 +250,13 @@ impl Metrics {
         lock(&self.inner.batches)
     }
 
+    /// Adds a latency distribution the job records — a sink's
+    /// [`LatencyRecorder`](crate::sinks::LatencyRecorder), through its `report_to` — read by
+    /// `read` whenever a snapshot is taken.
+    pub fn record_latency(&self, read: impl Fn() -> LatencySummary + Send + Sync + 'static) {
+        lock(&self.inner.latencies).push(LatencyReader(Box::new(read)));
+    }
+
     /// The checkpoint record (see [`checkpoints`]).
     pub fn checkpoints(&self) -> MutexGuard<'_, Checkpoints> {
         lock(&self.inner.checkpoints)
@@ -291,8 +310,13 @@ impl Metrics {
             }
             checkpoints.stats(now_ms)
         };
+        let latencies = lock(&self.inner.latencies)
+            .iter()
+            .map(|r| (r.0)())
+            .collect();
         Snapshot {
             uptime_seconds: self.inner.started.elapsed().as_secs_f64(),
+            latencies,
             now_ms,
             operators,
             channels,

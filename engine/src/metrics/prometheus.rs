@@ -247,6 +247,23 @@ pub fn render(snapshot: &Snapshot) -> String {
         );
         out.sample("sluice_event_time_lag_seconds", &[], lag);
     }
+    if !s.latencies.is_empty() {
+        let name = "sluice_latency_seconds";
+        let help = "Latency the job measures, from a record's send time to its result.";
+        out.family(name, "summary", help);
+        for l in &s.latencies {
+            for (quantile, ms) in [("0.5", l.p50_ms), ("0.99", l.p99_ms), ("0.999", l.p999_ms)] {
+                out.sample(name, &[("name", &l.name), ("quantile", quantile)], ms / 1e3);
+            }
+            let sum = l.mean_ms * l.count as f64 / 1e3;
+            out.sample("sluice_latency_seconds_sum", &[("name", &l.name)], sum);
+            out.sample(
+                "sluice_latency_seconds_count",
+                &[("name", &l.name)],
+                l.count as f64,
+            );
+        }
+    }
     out.family(
         "sluice_state_entries",
         "gauge",

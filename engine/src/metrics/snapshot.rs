@@ -42,6 +42,28 @@ pub struct Snapshot {
     pub state_entries: u64,
     /// Malformed records skipped.
     pub malformed_records: u64,
+    /// The latency distributions the job records (end to end, where it measures them).
+    #[serde(default)]
+    pub latencies: Vec<LatencySummary>,
+}
+
+/// A latency distribution's summary.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct LatencySummary {
+    /// What is measured (`end-to-end`: from a record's send time to its result).
+    pub name: String,
+    /// Records measured.
+    pub count: u64,
+    /// Their mean, in ms.
+    pub mean_ms: f64,
+    /// The median, in ms.
+    pub p50_ms: f64,
+    /// The 99th percentile, in ms.
+    pub p99_ms: f64,
+    /// The 99.9th percentile, in ms.
+    pub p999_ms: f64,
+    /// The largest, in ms.
+    pub max_ms: f64,
 }
 
 /// One operator's metrics.
@@ -181,6 +203,24 @@ impl Snapshot {
                 .map(|w| all.now_ms.saturating_sub(w) as f64 / 1e3);
             all.state_entries += part.state_entries;
             all.malformed_records += part.malformed_records;
+            // Quantiles cannot be merged exactly from summaries: the worse process's stand.
+            all.latencies = merge_by(
+                all.latencies,
+                part.latencies,
+                |l| l.name.clone(),
+                |a, b| {
+                    let count = a.count + b.count;
+                    if count > 0 {
+                        a.mean_ms = (a.mean_ms * a.count as f64 + b.mean_ms * b.count as f64)
+                            / count as f64;
+                    }
+                    a.count = count;
+                    a.p50_ms = a.p50_ms.max(b.p50_ms);
+                    a.p99_ms = a.p99_ms.max(b.p99_ms);
+                    a.p999_ms = a.p999_ms.max(b.p999_ms);
+                    a.max_ms = a.max_ms.max(b.max_ms);
+                },
+            );
         }
         all
     }

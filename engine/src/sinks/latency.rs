@@ -61,6 +61,24 @@ impl LatencyRecorder {
     pub fn new() -> Self {
         Self::default()
     }
+    /// Makes what this records part of `job`'s metrics, as `name` (its UI and `/metrics`).
+    pub fn report_to(&self, job: &crate::job::JobContext, name: &str) {
+        let (recorder, name) = (self.clone(), name.to_string());
+        job.metrics().record_latency(move || {
+            let h = recorder.snapshot();
+            let ms = |nanos: u64| nanos as f64 / 1e6;
+            crate::metrics::LatencySummary {
+                name: name.clone(),
+                count: h.len(),
+                mean_ms: h.mean() / 1e6,
+                p50_ms: ms(h.value_at_quantile(0.5)),
+                p99_ms: ms(h.value_at_quantile(0.99)),
+                p999_ms: ms(h.value_at_quantile(0.999)),
+                max_ms: ms(h.max()),
+            }
+        });
+    }
+
     /// A copy of everything recorded so far.
     pub fn snapshot(&self) -> Histogram<u64> {
         self.shared
