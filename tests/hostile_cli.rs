@@ -147,6 +147,16 @@ const WORDCOUNT_FLAGS: &[Case] = &[
     (&["--final-counts", "/no/such/dir/counts"], "/no/such/dir/counts"),
     (&["--final-counts", "{dir}"], "{dir}"),
     (&["--bogus"], "--bogus"),
+    (&["--ui", "nonsense"], "--ui"),
+    (&["--ui", "127.0.0.1:99999"], "--ui"),
+    (&["--ui", "-1"], "--ui"),
+    (&["--ui", ":4040"], "--ui"),
+    (&["--ui", "192.0.2.1:4040"], "--ui"),
+    (&["--backpressure"], "--backpressure"),
+    (&["--slow-line-us", "0"], "--slow-line-us"),
+    (&["--slow-line-us", "-5"], "--slow-line-us"),
+    (&["--slow-line-us", "NaN"], "--slow-line-us"),
+    (&["--metrics-out", "/no/such/dir/m.json"], "/no/such/dir/m.json"),
 ];
 
 /// Bad invocations of `sluice run wordcount --generate 10` plus the flags shown.

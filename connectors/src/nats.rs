@@ -217,33 +217,14 @@ impl Broker for NatsStream {
     fn appender(&self) -> Result<Box<dyn Append>, Error> {
         let (runtime, js) = self.connect_appender()?;
         let subject = self.write_subject().to_string();
-        // The stream, created with the subject if missing, or given it if it lacks it.
-        let owner = runtime.block_on(js.stream_by_subject(subject.clone()));
-        match owner {
-            Ok(name) if name == self.stream => {}
-            Ok(other) => {
-                return Err(Error::Config(format!(
-                    "{self}: subject {subject:?} belongs to stream {other:?}"
-                )))
-            }
-            Err(_) => {
-                let created = runtime.block_on(js.get_or_create_stream(stream::Config {
-                    name: self.stream.clone(),
-                    subjects: vec![subject.clone()],
-                    ..Default::default()
-                }));
-                let mut stream = created.map_err(|e| self.error("cannot create the stream", e))?;
-                let mut config = runtime
-                    .block_on(stream.info())
-                    .map_err(|e| self.error("cannot read the stream", e))?
-                    .config
-                    .clone();
-                if !config.subjects.contains(&subject) {
-                    config.subjects.push(subject.clone());
-                    runtime
-                        .block_on(js.update_stream(config))
-                        .map_err(|e| self.error(&format!("cannot add subject {subject}"), e))?;
-                }
+        // A server that restarts answers before its JetStream is ready: that is waited for,
+        // with backoff, within the retry window; a subject of another stream is not.
+        let mut retry = Retry::new();
+        loop {
+            match self.ensure_stream(&runtime, &js, &subject) {
+                Ok(()) => break,
+                Err(Transient(reason)) => retry.failed(&self.to_string(), &reason)?,
+                Err(Fatal(reason)) => return Err(Error::Config(reason)),
             }
         }
         Ok(Box::new(NatsAppender {
@@ -252,6 +233,54 @@ impl Broker for NatsStream {
             client: Some((js, runtime)),
             unsettled: VecDeque::new(),
         }))
+    }
+}
+
+impl NatsStream {
+    /// The stream, created with `subject` if missing, or given it if it lacks it.
+    fn ensure_stream(
+        &self,
+        runtime: &Runtime,
+        js: &jetstream::Context,
+        subject: &str,
+    ) -> Result<(), Failure> {
+        use jetstream::context::CreateStreamErrorKind;
+        let owner = runtime.block_on(js.stream_by_subject(subject.to_string()));
+        match owner {
+            Ok(name) if name == self.stream => return Ok(()),
+            Ok(other) => {
+                return Err(Fatal(format!(
+                    "{self}: subject {subject:?} belongs to stream {other:?}"
+                )))
+            }
+            Err(_) => {}
+        }
+        let created = runtime.block_on(js.get_or_create_stream(stream::Config {
+            name: self.stream.clone(),
+            subjects: vec![subject.to_string()],
+            ..Default::default()
+        }));
+        let mut stream = created.map_err(|e| {
+            let reason = format!("{self}: cannot create the stream: {e}");
+            match e.kind() {
+                CreateStreamErrorKind::TimedOut | CreateStreamErrorKind::JetStreamUnavailable => {
+                    Transient(reason)
+                }
+                _ => Fatal(reason),
+            }
+        })?;
+        let mut config = runtime
+            .block_on(stream.info())
+            .map_err(|e| Transient(format!("{self}: cannot read the stream: {e}")))?
+            .config
+            .clone();
+        if !config.subjects.iter().any(|s| s == subject) {
+            config.subjects.push(subject.to_string());
+            runtime
+                .block_on(js.update_stream(config))
+                .map_err(|e| Fatal(format!("{self}: cannot add subject {subject}: {e}")))?;
+        }
+        Ok(())
     }
 }
 

@@ -88,7 +88,7 @@ pub struct BenchArgs {
     pub out: Option<PathBuf>,
     /// Serve the live web UI at HOST:PORT, following each fixed-rate run's job as it starts
     /// (see `run wordcount --ui`).
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(long, value_name = "[HOST:]PORT", value_parser = super::ui::ui_address)]
     pub ui: Option<String>,
     /// Measure nothing: redraw the plots of an earlier run from the results.json in DIR.
     #[arg(long, value_name = "DIR", conflicts_with_all = [

@@ -38,7 +38,7 @@ pub struct DemoArgs {
     pub socket: Option<String>,
     /// Serve a live web UI of each job: the native one at HOST:PORT, the micro-batch one at
     /// HOST:PORT+1.
-    #[arg(long, value_name = "HOST:PORT")]
+    #[arg(long, value_name = "[HOST:]PORT", value_parser = super::ui::ui_address)]
     pub ui: Option<String>,
 }
 

@@ -9,14 +9,27 @@ use sluice::ui::{self, Ui};
 #[derive(Args, Debug, Default)]
 pub struct UiArgs {
     /// Serve a live web UI of the job, with `/metrics` (Prometheus) and `/api/metrics` (JSON),
-    /// at HOST:PORT (loopback unless another host is named; port 0: any free port). Process i
-    /// of a job of several serves on PORT + i; process 0's shows the whole job.
-    #[arg(long, value_name = "HOST:PORT")]
+    /// at HOST:PORT, or PORT on loopback (port 0: any free port). Process i of a job of several
+    /// serves on PORT + i; process 0's shows the whole job.
+    #[arg(long, value_name = "[HOST:]PORT", value_parser = ui_address)]
     pub ui: Option<String>,
     /// When the job ends, write this process's metrics (as `/api/local` gives them: records per
     /// source and operator, busy and back-pressured time, batches, checkpoints) to FILE as JSON.
     #[arg(long, value_name = "FILE")]
     pub metrics_out: Option<PathBuf>,
+}
+
+/// `HOST:PORT`, or a bare `PORT` on loopback (a UI is not exposed beyond the machine unless a
+/// host is named).
+pub fn ui_address(value: &str) -> Result<String, String> {
+    let address = match value.parse::<u16>() {
+        Ok(port) => format!("127.0.0.1:{port}"),
+        Err(_) => value.to_string(),
+    };
+    match address.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(address),
+        _ => Err(format!("{value:?} is not HOST:PORT or PORT")),
+    }
 }
 
 impl UiArgs {
