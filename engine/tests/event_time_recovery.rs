@@ -36,14 +36,15 @@ fn events() -> Vec<(Time, String)> {
     events
 }
 
-/// A new event log at `path` to which a thread appends the events, 100 every 4 ms, so that a
-/// job following it moves through time (and checkpoints) as they come.
+/// A new event log at `path` to which a thread appends the events, 100 every 10 ms, so that a
+/// job following it moves through time (and checkpoints) as they come — slowly enough (0.6 s
+/// in all) that a checkpoint is committed while they still come, on a loaded machine too.
 fn appended_log(path: &Path) -> std::thread::JoinHandle<()> {
     let mut log = EventLog::open_with(path, LogConfig::default().fsync(Fsync::Never)).unwrap();
     std::thread::spawn(move || {
         for chunk in events().chunks(100) {
             log.append_all(chunk.iter().cloned()).unwrap();
-            std::thread::sleep(Duration::from_millis(4));
+            std::thread::sleep(Duration::from_millis(10));
         }
     })
 }
