@@ -25,9 +25,21 @@ pub struct OverloadArgs {
     /// Directory for overload.json, overload.csv and overload.svg.
     #[arg(long, default_value = "results/overload")]
     out: PathBuf,
+    /// Measure nothing: redraw overload.csv and overload.svg from the overload.json in DIR.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["seconds", "slow_line_us", "offered", "batch_ms", "out"])]
+    replot: Option<PathBuf>,
 }
 
 pub fn overload(args: OverloadArgs) -> Result<(), Box<dyn std::error::Error>> {
+    if let Some(dir) = &args.replot {
+        let path = dir.join("overload.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let report = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        for path in overload::write(&report, dir)? {
+            println!("wrote {}", path.display());
+        }
+        return Ok(());
+    }
     let config = OverloadConfig {
         slow_line_us: args.slow_line_us,
         offered: args.offered.unwrap_or(2.0 * 1e6 / args.slow_line_us as f64),
