@@ -5,13 +5,13 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{free_port, run, sluice};
+use common::{free_port, run, sluice, stderr_line, with_ui, Running};
 use sluice::engine::metrics::Snapshot;
 
 /// A file of `lines` lines of a few words each; its path.
@@ -183,40 +183,6 @@ fn checkpoints_are_counted_with_their_size_and_age() {
         latest.contains(&c.last_epoch_ms.to_string()),
         "LATEST {latest:?}, metrics {c:?}"
     );
-}
-
-/// A running `sluice run wordcount … --ui 127.0.0.1:PORT`, killed when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `command` with `--ui` on a free port; returns it and the UI's address once it serves.
-fn with_ui(mut command: Command, port: u16) -> (Running, String) {
-    command
-        .args([
-            "--ui",
-            &format!("127.0.0.1:{port}"),
-            "--status-every-ms",
-            "0",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let address = loop {
-        let line = lines.next().expect("the job says where its UI is").unwrap();
-        if let Some(rest) = line.strip_prefix("sluice: UI at http://") {
-            break rest.trim_end_matches('/').to_string();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    (Running(child), address)
 }
 
 /// `GET path` from `address`: the status line and the body.
@@ -516,19 +482,6 @@ fn an_event_time_job_shows_each_operators_watermark_and_state() {
         );
         std::thread::sleep(Duration::from_millis(250));
     }
-}
-
-/// Reads `child`'s stderr until a line starts with `prefix`; the rest of that line.
-fn stderr_line(child: &mut Child, prefix: &str) -> String {
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let found = loop {
-        let line = lines.next().expect("the line comes").unwrap();
-        if let Some(rest) = line.strip_prefix(prefix) {
-            break rest.to_string();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    found
 }
 
 /// Polls `address`'s `/api/metrics` until `done` holds (at most 30 s).

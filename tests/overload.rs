@@ -12,35 +12,16 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::sluice;
+use common::{sluice, Running};
+use sluice::bench::overload::rss_mib;
 use sluice::engine::metrics::{BatchInfo, Snapshot};
 
 const OFFERED: &str = "40000";
 const SECONDS: &str = "6";
 const INTERVAL_MS: u64 = 500;
-
-/// A child process killed when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Resident memory of process `pid`, in MiB.
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(0.0, |kib| kib / 1024.0)
-}
 
 /// One overloaded job at a time: they measure what two cores do.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());

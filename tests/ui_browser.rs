@@ -6,38 +6,14 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::sluice;
+use common::{sluice, with_ui, Running};
 
-/// A child process killed when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts `command` with `--ui` on a free port; returns it and the UI's address.
-fn with_ui(mut command: Command) -> (Running, String) {
-    command
-        .args(["--ui", "127.0.0.1:0", "--status-every-ms", "0"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut child = command.spawn().unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let address = loop {
-        let line = lines.next().expect("the job says where its UI is").unwrap();
-        if let Some(rest) = line.strip_prefix("sluice: UI at http://") {
-            break rest.trim_end_matches('/').to_string();
-        }
-    };
-    std::thread::spawn(move || lines.for_each(drop));
-    (Running(child), address)
-}
+/// One browser test at a time: each measures what its job does with 2 cores, and a second job
+/// and browser beside it would take them.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// The DOM of `http://address/` after the page has run for `ms` of its time.
 fn dump_dom(address: &str, ms: u64) -> String {
@@ -85,6 +61,7 @@ fn operators(dom: &str) -> Vec<(String, String, f64, f64)> {
 
 #[test]
 fn the_charts_move_and_the_batch_table_fills_in_micro_batch_mode() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let mut command = sluice();
     command.args([
         "run",
@@ -104,7 +81,7 @@ fn the_charts_move_and_the_batch_table_fills_in_micro_batch_mode() {
         "--workers",
         "2",
     ]);
-    let (_job, address) = with_ui(command);
+    let (_job, address) = with_ui(command, 0);
     std::thread::sleep(Duration::from_millis(1000));
     let first = dump_dom(&address, 2000);
     std::thread::sleep(Duration::from_millis(1000));
@@ -149,17 +126,19 @@ fn the_charts_move_and_the_batch_table_fills_in_micro_batch_mode() {
 
 #[test]
 fn under_overload_the_source_shows_back_pressure_and_the_slow_operator_busy() {
-    // 100k lines/s offered to a job that takes 40 µs a line (25k lines/s).
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // 50k lines/s offered to a job that takes 40 µs a line (25k lines/s), as plain text.
     let mut loadgen = sluice()
         .args([
             "loadgen",
             "--port",
             "0",
             "--rate",
-            "100000",
+            "50000",
             "--seconds",
             "30",
         ])
+        .arg("--plain")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -177,8 +156,9 @@ fn under_overload_the_source_shows_back_pressure_and_the_slow_operator_busy() {
         "--slow-line-us",
         "40",
     ]);
-    let (_job, address) = with_ui(command);
-    std::thread::sleep(Duration::from_millis(2000));
+    let (_job, address) = with_ui(command, 0);
+    // Long enough for the UI's whole window (4 s) to be under the overload.
+    std::thread::sleep(Duration::from_millis(4500));
     let dom = dump_dom(&address, 2000);
     let ops = operators(&dom);
     let source = ops

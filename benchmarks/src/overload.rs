@@ -210,8 +210,8 @@ fn ui_address(child: &mut Child) -> Result<String, String> {
     Err("the job ended before serving its UI".into())
 }
 
-/// Resident memory of process `pid`, MiB.
-fn rss_mib(pid: u32) -> f64 {
+/// Resident memory of process `pid`, MiB (0 if it has ended).
+pub fn rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()

@@ -33,7 +33,8 @@ pub struct OverloadArgs {
 pub fn overload(args: OverloadArgs) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(dir) = &args.replot {
         let path = dir.join("overload.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         let report = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         for path in overload::write(&report, dir)? {
             println!("wrote {}", path.display());

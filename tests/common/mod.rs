@@ -119,3 +119,47 @@ pub fn output_within(command: &mut Command, limit: std::time::Duration) -> Outpu
         stderr: stderr.join().expect("stderr read"),
     }
 }
+
+/// A child process, killed when dropped (a job or load generator a test started).
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Reads `child`'s stderr until a line starts with `prefix`, and returns the rest of that line;
+/// the rest of stderr is read (and dropped) by a thread, so the child never blocks on it.
+pub fn stderr_line(child: &mut std::process::Child, prefix: &str) -> String {
+    use std::io::BufRead;
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let mut lines = std::io::BufReader::new(stderr).lines();
+    let found = loop {
+        let line = lines.next().expect("the line comes").unwrap();
+        if let Some(rest) = line.strip_prefix(prefix) {
+            break rest.to_string();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    found
+}
+
+/// Starts `command` with `--ui 127.0.0.1:PORT` (0: any free port) and no status lines;
+/// returns it and the UI's address once it serves.
+pub fn with_ui(mut command: Command, port: u16) -> (Running, String) {
+    use std::process::Stdio;
+    command
+        .args([
+            "--ui",
+            &format!("127.0.0.1:{port}"),
+            "--status-every-ms",
+            "0",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let address = stderr_line(&mut child, "sluice: UI at http://");
+    (Running(child), address.trim_end_matches('/').to_string())
+}

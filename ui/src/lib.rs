@@ -54,7 +54,9 @@ const PAGE: &str = include_str!("../assets/index.html");
 
 /// How far apart the two snapshots of `/api/window` are: rates and busy shares are averages
 /// over it.
-pub const WINDOW: Duration = Duration::from_secs(2);
+/// Long enough that an operator's long turns (a slow one runs on a chunk of lines at a time,
+/// and its busy time is known when the turn ends) do not swing its share much.
+pub const WINDOW: Duration = Duration::from_secs(4);
 /// How often the UI samples the job.
 const SAMPLE_EVERY: Duration = Duration::from_millis(250);
 
