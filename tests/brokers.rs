@@ -543,6 +543,12 @@ impl Pusher {
         self.next.load(std::sync::atomic::Ordering::SeqCst)
     }
 
+    /// Whether the pushing thread has ended (a failed push ends it: [`stop`](Self::stop)
+    /// reports why).
+    fn has_stopped(&self) -> bool {
+        self.thread.is_finished()
+    }
+
     /// Stops pushing.
     fn stop(self) {
         self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
@@ -625,7 +631,7 @@ fn the_sink_holds_every_update_once_across_kills_and_a_broker_restart() {
         // waited for, not taken as a failure.
         let after_restart = pusher.next();
         wait_for("lines pushed after the restart", || {
-            pusher.next() >= (after_restart + 300).max(4100)
+            pusher.next() >= (after_restart + 300).max(4100) || pusher.has_stopped()
         });
         pusher.stop();
         // SIGTERM: a graceful stop, whose last checkpoint covers everything read.

@@ -36,5 +36,6 @@ pub mod nexmark;
 pub mod overload;
 pub mod plot;
 pub mod report;
+pub mod rescale_cost;
 pub mod stats;
 pub mod throughput;

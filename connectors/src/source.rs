@@ -108,7 +108,7 @@ impl<B: Broker> Source for BrokerSource<B> {
 }
 
 /// A reader's checkpoint: its partitions and its position in each.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReaderOffset {
     partitions: Vec<String>,
     positions: Positions,

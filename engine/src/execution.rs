@@ -21,7 +21,7 @@ use std::sync::Arc;
 use crate::checkpoint::{Checkpointing, Coordinator};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::job::JobContext;
+use crate::job::{JobContext, WorkerExt};
 use crate::metrics::operators;
 use crate::time::Time;
 
@@ -228,6 +228,11 @@ where
             }
         });
         let result = work(worker);
+        if let Some(coordinator) = coordinator.as_ref() {
+            if let Err(error) = coordinator.built(worker.index()) {
+                worker.job().refuse(error);
+            }
+        }
         // Deliver the channels logged while building, before any operator runs.
         if let Some(mut registry) = worker.log_register() {
             registry.flush();

@@ -74,6 +74,8 @@ struct Shared {
     rate_limit: RateLimit,
     /// Worker threads of this process, once executing.
     workers: AtomicU64,
+    /// The checkpoint coordinator, once executing with checkpoints: for handles made before.
+    coordinator: Mutex<Option<Arc<Coordinator>>>,
 }
 
 /// Work left for when the workers are done (see [`JobContext::after_job`]).
@@ -124,7 +126,37 @@ impl JobContext {
 
     /// Gives the job's operators `coordinator` to checkpoint through.
     pub(crate) fn set_checkpoints(&mut self, coordinator: Arc<Coordinator>) {
+        *self
+            .inner
+            .coordinator
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(coordinator.clone());
         self.checkpoints = Some(coordinator);
+    }
+
+    /// Asks the running job for a savepoint (see
+    /// [`savepoint`](crate::checkpoint::savepoint)): of the newest checkpoint it committed
+    /// (the next, before its first), or, with `stop`, of its last, as it stops gracefully
+    /// (Flink's stop-with-savepoint). An error if it takes no checkpoints, or from a process
+    /// other than 0.
+    pub fn savepoint(&self, stop: bool) -> Result<(), Error> {
+        let coordinator = self
+            .inner
+            .coordinator
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let coordinator = coordinator.ok_or_else(|| {
+            Error::Config(
+                "the job takes no checkpoints, so no savepoint: give it a checkpoint directory"
+                    .into(),
+            )
+        })?;
+        coordinator.request_savepoint(stop)?;
+        if stop {
+            self.stop();
+        }
+        Ok(())
     }
 
     /// This process's metrics, for the layers that feed them (see
@@ -217,6 +249,14 @@ impl JobContext {
             .unwrap_or_else(|e| e.into_inner())
             .push(error);
         self.stop();
+    }
+
+    /// Ends the job with an error found while its dataflow is built — a name given twice, a
+    /// checkpoint that does not fit the program: aborted, so that it takes no checkpoint
+    /// that would replace the one it could not restore.
+    pub fn refuse(&self, error: Error) {
+        self.inner.aborted.store(true, Ordering::SeqCst);
+        self.fail(error);
     }
 
     /// Runs `work` once this process's workers have finished and its checkpoints are written —

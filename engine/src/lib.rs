@@ -87,6 +87,7 @@ pub use timely;
 
 /// Everything an ordinary program needs, with no timely imports.
 pub mod prelude {
+    pub use crate::checkpointed::Uid;
     pub use crate::execution::{execute, Execution, Worker};
     pub use crate::job::{JobContext, WorkerExt};
     pub use crate::operators::event_time::{EventTime, Watermarks};

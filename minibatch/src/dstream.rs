@@ -23,6 +23,7 @@
 use std::hash::Hash;
 use std::rc::Rc;
 
+use sluice_engine::checkpointed::Uid;
 use sluice_engine::prelude::Stateless;
 use sluice_engine::stream::{Data, Stream};
 use sluice_engine::timely::dataflow::channels::pact::{Exchange, Pipeline};
@@ -84,6 +85,15 @@ impl<'s, T: Data> DStream<'s, T> {
     /// would fail).
     pub fn has_batch_at(&self, time: Time) -> Result<bool, String> {
         self.presence.at(time)
+    }
+
+    /// Names the next stateful operation on this stream (`updateStateByKey`, an incremental
+    /// window...) `uid`, under which checkpoints store its state, so that
+    /// `StreamingContext::get_or_create` finds it again in a changed program (see
+    /// [`Uid`](sluice_engine::checkpointed::Uid)).
+    pub fn uid(mut self, uid: &str) -> Self {
+        self.stream = self.stream.uid(uid);
+        self
     }
 
     /// The tagged records as an engine stream, to drop to the engine's or timely's operators.

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use sluice::bench::checkpoint_cost::{measure, CheckpointBenchConfig};
-use sluice::engine::checkpoint::{CheckpointDir, Checkpointing, Input};
+use sluice::engine::checkpoint::{
+    CheckpointDir, CheckpointError, Checkpointing, EpochReport, Input,
+};
 use sluice::engine::Error;
 
 use super::flags;
@@ -24,6 +26,19 @@ pub struct CheckpointArgs {
     /// With --checkpoint-dir: start afresh even if DIR holds another program's checkpoint.
     #[arg(long, requires = "checkpoint_dir")]
     pub discard_checkpoint: bool,
+    /// With --checkpoint-dir: resume even if the checkpoint holds state of operators this
+    /// program no longer has, dropping that state (without it, such a restore is refused).
+    #[arg(long, requires = "checkpoint_dir")]
+    pub allow_non_restored_state: bool,
+    /// With --checkpoint-dir: resume from the savepoint at PATH (a `savepoints/savepoint-E`
+    /// directory, or any committed `epoch-E`) instead of DIR's newest checkpoint.
+    #[arg(
+        long,
+        value_name = "PATH",
+        requires = "checkpoint_dir",
+        conflicts_with = "discard_checkpoint"
+    )]
+    pub from_savepoint: Option<PathBuf>,
 }
 
 impl CheckpointArgs {
@@ -36,12 +51,15 @@ impl CheckpointArgs {
         input: Input,
     ) -> Option<Checkpointing> {
         let dir = self.checkpoint_dir.as_ref()?;
-        Some(
-            Checkpointing::new(dir, self.checkpoint_every)
-                .program(program, fingerprint)
-                .input("input", input)
-                .discard_existing(self.discard_checkpoint),
-        )
+        let checkpointing = Checkpointing::new(dir, self.checkpoint_every)
+            .program(program, fingerprint)
+            .input("input", input)
+            .discard_existing(self.discard_checkpoint)
+            .allow_non_restored_state(self.allow_non_restored_state);
+        Some(match &self.from_savepoint {
+            Some(savepoint) => checkpointing.from_savepoint(savepoint),
+            None => checkpointing,
+        })
     }
 }
 
@@ -77,11 +95,25 @@ pub enum CheckpointCommand {
         #[arg(long, value_name = "DIR", default_value = "results/checkpoints")]
         out: PathBuf,
     },
+    /// Measure savepoints and rescaling: the time to keep a large keyed state's checkpoint as
+    /// a savepoint, and to restore it into 1 and 2 workers from 1 and 2.
+    BenchRescale {
+        /// State sizes in keys, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "100000,1000000", value_parser = flags::count(1, flags::MAX_ITEMS))]
+        keys: Vec<usize>,
+        /// Runs per figure.
+        #[arg(long, default_value_t = 5, value_parser = flags::count(1, flags::MAX_RUNS))]
+        runs: usize,
+        /// Where to write rescale.json (and scratch checkpoints).
+        #[arg(long, value_name = "DIR", default_value = "results/rescale")]
+        out: PathBuf,
+    },
 }
 
 pub fn checkpoint(command: CheckpointCommand) -> Result<(), Box<dyn std::error::Error>> {
     match command {
         CheckpointCommand::Inspect { dir, json } => inspect(dir, json),
+        CheckpointCommand::BenchRescale { keys, runs, out } => bench_rescale(keys, runs, out),
         CheckpointCommand::Bench {
             keys,
             lines,
@@ -143,6 +175,44 @@ fn bench(config: CheckpointBenchConfig) -> Result<(), Box<dyn std::error::Error>
     Ok(())
 }
 
+fn bench_rescale(
+    keys: Vec<usize>,
+    runs: usize,
+    out: PathBuf,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use sluice::bench::rescale_cost::{measure, RescaleBenchConfig};
+    if cfg!(debug_assertions) {
+        eprintln!("sluice: warning: a debug build; figures are only meaningful from `cargo run --release`");
+    }
+    std::fs::create_dir_all(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    let config = RescaleBenchConfig {
+        keys,
+        runs,
+        scratch: out.clone(),
+    };
+    let figures = measure(&config, |what| {
+        eprintln!("sluice checkpoint bench-rescale: {what}")
+    })?;
+    let m = |s: &sluice::bench::stats::Spread| format!("{:.1}/{:.1}/{:.1}", s.min, s.median, s.max);
+    for f in &figures {
+        outln!(
+            "{} keys: checkpoint {} bytes; savepoint {} ms (min/median/max)",
+            f.keys,
+            f.checkpoint_bytes,
+            m(&f.savepoint_ms)
+        );
+        for (change, took) in &f.restore_ms {
+            outln!("  restore {change} workers: {} ms", m(took));
+        }
+    }
+    let path = out.join("rescale.json");
+    let json = serde_json::json!({ "config": config, "figures": figures });
+    std::fs::write(&path, serde_json::to_string_pretty(&json)?)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    outln!("results: {}", path.display());
+    Ok(())
+}
+
 /// A spread of ratios as percentages.
 fn percent(s: &sluice::bench::stats::Spread) -> String {
     format!(
@@ -162,10 +232,12 @@ fn inspect(dir: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>> {
         .into());
     }
     let store = CheckpointDir::open(&dir).map_err(|e| Error::Checkpoint(e.to_string()))?;
-    let reports = store
-        .inspect()
-        .map_err(|e| Error::Checkpoint(e.to_string()))?;
-    let unusable = !reports.is_empty() && reports.iter().all(|r| r.problem.is_some());
+    let checked = |reports: Result<Vec<EpochReport>, _>| {
+        reports.map_err(|e: CheckpointError| Error::Checkpoint(e.to_string()))
+    };
+    let checkpoints = checked(store.inspect())?;
+    let savepoints = checked(store.inspect_savepoints())?;
+    let unusable = !checkpoints.is_empty() && checkpoints.iter().all(|r| r.problem.is_some());
     let verdict = || -> Result<(), Box<dyn std::error::Error>> {
         if unusable {
             Err(format!(
@@ -178,33 +250,62 @@ fn inspect(dir: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>> {
         }
     };
     if json {
-        outln!("{}", serde_json::to_string_pretty(&reports)?);
+        let listing = serde_json::json!({ "checkpoints": checkpoints, "savepoints": savepoints });
+        outln!("{}", serde_json::to_string_pretty(&listing)?);
         return verdict();
     }
-    if reports.is_empty() {
+    if checkpoints.is_empty() && savepoints.is_empty() {
         outln!("{}: no committed checkpoint", dir.display());
         return Ok(());
     }
-    outln!(
-        "{:>14}  {:>6}  {:>10}  {:>5}  status",
-        "epoch",
-        "latest",
-        "bytes",
-        "parts"
-    );
-    for r in &reports {
-        let status = r.problem.as_deref().unwrap_or("ok");
-        let latest = if r.latest { "*" } else { "" };
+    let table = |title: &str, reports: &[EpochReport]| {
+        outln!("{title}");
         outln!(
-            "{:>14}  {:>6}  {:>10}  {:>5}  {status}",
-            r.epoch,
-            latest,
-            r.bytes,
-            r.parts
+            "{:>14}  {:>6}  {:>10}  {:>5}  {:>7}  {:>8}  status",
+            "epoch",
+            "latest",
+            "bytes",
+            "parts",
+            "workers",
+            "version"
         );
+        for r in reports {
+            let status = r.problem.as_deref().unwrap_or("ok");
+            let latest = if r.latest { "*" } else { "" };
+            let version = if r.version.is_empty() {
+                "-"
+            } else {
+                &r.version
+            };
+            outln!(
+                "{:>14}  {:>6}  {:>10}  {:>5}  {:>7}  {version:>8}  {status}",
+                r.epoch,
+                latest,
+                r.bytes,
+                r.parts,
+                format!("{}x{}", r.processes, r.workers / r.processes.max(1))
+            );
+        }
+    };
+    if !checkpoints.is_empty() {
+        table("checkpoints:", &checkpoints);
     }
-    if let Some(newest) = reports.iter().rev().find(|r| r.problem.is_none()) {
-        outln!("operators: {}", newest.operators.join(", "));
+    if !savepoints.is_empty() {
+        table("savepoints (never pruned):", &savepoints);
+        for s in &savepoints {
+            outln!("  {}", s.path.display());
+        }
+    }
+    let newest = checkpoints
+        .iter()
+        .chain(&savepoints)
+        .filter(|r| r.problem.is_none())
+        .max_by_key(|r| r.epoch);
+    if let Some(newest) = newest {
+        outln!("operators of epoch {} (state bytes, parts):", newest.epoch);
+        for s in &newest.state {
+            outln!("  {:<32} {:>10}  {:>3}", s.operator, s.bytes, s.parts);
+        }
         outln!("inputs:    {}", newest.inputs.join(", "));
     }
     verdict()

@@ -20,6 +20,7 @@ mod nexmark;
 mod out;
 mod overload;
 mod run;
+mod savepoint;
 mod serve;
 mod signals;
 mod status;
@@ -58,6 +59,11 @@ enum Command {
     Checkpoint {
         #[command(subcommand)]
         command: checkpoint::CheckpointCommand,
+    },
+    /// Savepoints of a running job: `sluice savepoint create --pid PID --checkpoint-dir DIR`.
+    Savepoint {
+        #[command(subcommand)]
+        command: savepoint::SavepointCommand,
     },
     /// The durable event log: `sluice log append|tail|info|repair DIR`.
     Log {
@@ -139,6 +145,7 @@ pub fn dispatch(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Demo(args) => demo::demo(args),
         Command::Checkpoint { command } => checkpoint::checkpoint(command),
         Command::Log { command } => log::log(command),
+        Command::Savepoint { command } => savepoint::savepoint(command),
         Command::Serve(args) => serve::serve(args),
         Command::Compare { command } => compare::run(command),
         Command::Broker { command } => broker::broker(command),

@@ -16,7 +16,7 @@ use super::cluster::ClusterArgs;
 use super::corpus::CorpusArgs;
 use super::flags;
 use super::mode::Mode;
-use super::signals::on_stop_signal;
+use super::signals::{on_savepoint_signal, on_stop_signal};
 use super::status::StatusLine;
 use super::ui::UiArgs;
 
@@ -324,6 +324,7 @@ fn run_wordcount<S: Lines>(
     let leader = execution.is_leader();
     let handle = execution.job().clone();
     on_stop_signal(move || handle.stop());
+    on_savepoint_signal(execution.job().clone());
     let _ui = args.ui.start(&execution)?;
     let progress = Progress::default();
     let status = (args.status_every_ms > 0).then(|| {

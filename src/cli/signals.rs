@@ -10,7 +10,10 @@
 //! `serve`, `demo` and `loadgen`. Commands that end by themselves (`run hashtags`,
 //! `run windowcount`, `bench`, `compare`, `conformance`, …) keep the default action: the
 //! signal ends them, as there is no partial result worth draining.
+//!
+//! SIGUSR1 and SIGUSR2 ask a checkpointing job for a savepoint ([`on_savepoint_signal`]).
 
+use sluice::engine::JobContext;
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
 /// On the first SIGINT or SIGTERM, reports it on stderr and calls `stop`; on a second, exits at
@@ -63,4 +66,50 @@ async fn next(interrupt: &mut Signal, terminate: &mut Signal) -> Received {
         _ = interrupt.recv() => Received { name: "SIGINT", status: 130 },
         _ = terminate.recv() => Received { name: "SIGTERM", status: 143 },
     }
+}
+
+/// Savepoints on request, for a job that checkpoints: SIGUSR1 asks `job` for a savepoint of
+/// its next checkpoint and lets it go on; SIGUSR2 for one of its last, stopping it gracefully
+/// (what `sluice savepoint create [--stop]` sends). The handlers are installed before this
+/// returns.
+pub fn on_savepoint_signal(job: JobContext) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let installed = runtime.and_then(|runtime| {
+        let streams = {
+            let _entered = runtime.enter();
+            (
+                signal(SignalKind::user_defined1())?,
+                signal(SignalKind::user_defined2())?,
+            )
+        };
+        Ok((runtime, streams))
+    });
+    let (runtime, (mut go_on, mut stop)) = match installed {
+        Ok(installed) => installed,
+        Err(e) => {
+            eprintln!(
+                "sluice: warning: cannot handle SIGUSR1/SIGUSR2 ({e}): no savepoints on request"
+            );
+            return;
+        }
+    };
+    std::thread::spawn(move || {
+        runtime.block_on(async {
+            loop {
+                let stopping = tokio::select! {
+                    _ = go_on.recv() => false,
+                    _ = stop.recv() => true,
+                };
+                match job.savepoint(stopping) {
+                    Ok(()) if stopping => {
+                        eprintln!("sluice: savepoint asked: stopping gracefully with one");
+                    }
+                    Ok(()) => eprintln!("sluice: savepoint asked: at the next checkpoint"),
+                    Err(e) => eprintln!("sluice: no savepoint: {e}"),
+                }
+            }
+        })
+    });
 }

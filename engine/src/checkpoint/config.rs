@@ -25,6 +25,9 @@ pub struct Checkpointing {
     pub(super) inputs: BTreeMap<String, Input>,
     pub(super) retain: usize,
     pub(super) discard: bool,
+    pub(super) version: String,
+    pub(super) allow_non_restored: bool,
+    pub(super) savepoint: Option<PathBuf>,
 }
 
 impl Checkpointing {
@@ -38,6 +41,9 @@ impl Checkpointing {
             inputs: BTreeMap::new(),
             retain: 3,
             discard: false,
+            version: String::new(),
+            allow_non_restored: false,
+            savepoint: None,
         }
     }
 
@@ -53,6 +59,34 @@ impl Checkpointing {
     /// over the same inputs, so that its offsets are offsets of what is read.
     pub fn input(mut self, name: &str, input: Input) -> Self {
         self.inputs.insert(name.to_string(), input);
+        self
+    }
+
+    /// Labels the program's code, e.g. "v2": shown by `sluice checkpoint inspect`, and noted
+    /// when a checkpoint of another version is restored. Unlike the fingerprint, a change of
+    /// version is no reason to refuse: state is found by operator name (see
+    /// [`registry`](super::registry)), so a program whose functions changed, or that gained
+    /// stateful operators, resumes from its predecessor's checkpoint.
+    pub fn version(mut self, version: &str) -> Self {
+        self.version = version.to_string();
+        self
+    }
+
+    /// Resumes even if the checkpoint holds state of operators the program no longer has,
+    /// dropping it (Flink's `--allowNonRestoredState`); without it such a restore is refused,
+    /// naming them.
+    pub fn allow_non_restored_state(mut self, allow: bool) -> Self {
+        self.allow_non_restored = allow;
+        self
+    }
+
+    /// Resumes from the savepoint (or any checkpoint's epoch directory) at `path` instead of
+    /// the directory's newest checkpoint (Flink's `-s`); a damaged one is refused, naming the
+    /// file, rather than fallen back from. The run's own checkpoints go to the directory as
+    /// usual, and its first commit drops any later epochs there: they were of the timeline
+    /// the savepoint leaves.
+    pub fn from_savepoint(mut self, path: impl Into<PathBuf>) -> Self {
+        self.savepoint = Some(path.into());
         self
     }
 
@@ -74,8 +108,9 @@ impl Checkpointing {
         self.every
     }
 
-    /// Refuses to restore `checkpoint` if it is of another program, was taken over other
-    /// inputs, or by another shape of job (`workers` per process × `processes`).
+    /// Refuses to restore `checkpoint` if it is of another program or was taken over other
+    /// inputs; notes a change of version, or of the number of workers (`workers` per process
+    /// × `processes`), which the operators' restores then check.
     pub(super) fn check_compatible(
         &self,
         checkpoint: &Checkpoint,
@@ -93,6 +128,13 @@ impl Checkpointing {
                 self.program,
                 self.fingerprint
             )));
+        }
+        if m.version != self.version {
+            eprintln!(
+                "sluice: restoring the checkpoint of version {} into version {}",
+                shown(&m.version),
+                shown(&self.version)
+            );
         }
         for (name, input) in &self.inputs {
             let verdict = match m.inputs.get(name) {
@@ -113,16 +155,24 @@ impl Checkpointing {
                 }
             }
         }
-        if m.workers != workers * processes || m.processes != processes {
-            return Err(Error::Config(format!(
-                "the checkpoint in {} was taken with {} workers in {} processes; this run has {} in {}",
-                self.dir.display(),
+        if m.workers != workers * processes {
+            // Keyed state and shared-position sources follow; state kept per worker refuses
+            // as it is restored, naming its operator.
+            eprintln!(
+                "sluice: rescaling the checkpoint of {} workers to {}",
                 m.workers,
-                m.processes,
-                workers * processes,
-                processes
-            )));
+                workers * processes
+            );
         }
         Ok(())
+    }
+}
+
+/// A version label as shown: "(none)" for none.
+fn shown(version: &str) -> &str {
+    if version.is_empty() {
+        "(none)"
+    } else {
+        version
     }
 }

@@ -21,6 +21,8 @@
 //! parts in.
 
 use std::fmt;
+use std::hash::Hash;
+use std::ops::Range;
 use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -30,12 +32,13 @@ use serde::Serialize;
 
 use super::config::Checkpointing;
 use super::domain::Domain;
-use super::part::part_name;
+use super::part::{operator_of, part_name};
 use super::registry::{graph_recorder, Operators};
-use super::writer::{Part, Writer, WriterThread};
-use super::{checkpoint_error, frame, lock, Checkpoint, CheckpointDir};
+use super::writer::{Order, Part, Writer, WriterThread};
+use super::{checkpoint_error, frame, lock, Checkpoint, CheckpointDir, SavepointTrigger};
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::hash::{groups_of, key_group};
 use crate::metrics::Metrics;
 use crate::time::Time;
 
@@ -47,11 +50,16 @@ pub struct Coordinator {
     config: Checkpointing,
     restored: Option<Checkpoint>,
     workers: usize,
+    processes: usize,
+    /// The index of this process's first worker.
+    first_worker: usize,
     store: CheckpointDir,
     /// The checkpointed operators and sources, and the dataflow graph that says their domains.
     operators: Arc<Mutex<Operators>>,
+    /// Savepoints asked of the writer.
+    savepoints: SavepointTrigger,
     /// Parts on their way to the writer thread; `None` once flushed.
-    sender: Mutex<Option<SyncSender<Part>>>,
+    sender: Mutex<Option<SyncSender<Order>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     /// The first error the writer met, reported to the job by the next part given.
     error: Arc<Mutex<Option<Error>>>,
@@ -80,7 +88,13 @@ impl Coordinator {
         let store = CheckpointDir::open(&config.dir)
             .map_err(checkpoint_error)?
             .retain(config.retain);
-        let (restored, warnings) = store.latest_valid().map_err(checkpoint_error)?;
+        let (restored, warnings) = match &config.savepoint {
+            Some(path) => (
+                Some(Checkpoint::load(path.as_path()).map_err(checkpoint_error)?),
+                Vec::new(),
+            ),
+            None => store.latest_valid().map_err(checkpoint_error)?,
+        };
         if restored.is_none() && !config.discard && !warnings.is_empty() {
             // Every committed checkpoint is damaged: starting from scratch would silently
             // count everything before them again, or lose it.
@@ -114,6 +128,7 @@ impl Coordinator {
         }
         let operators = Arc::new(Mutex::new(Operators::default()));
         let error = Arc::new(Mutex::new(None));
+        let savepoints = SavepointTrigger::default();
         let WriterThread { sender, thread } = Writer::new(
             &config,
             &store,
@@ -124,17 +139,39 @@ impl Coordinator {
             restored.as_ref().map(|c| c.metadata.epoch),
         )
         .reporting(metrics, clock)
+        .savepoints(savepoints.clone())
         .spawn(error.clone())?;
         Ok(Coordinator {
             config,
             restored,
             workers,
+            processes,
+            first_worker: process * workers,
             store,
             operators,
+            savepoints,
             sender: Mutex::new(Some(sender)),
             writer: Mutex::new(Some(thread)),
             error,
         })
+    }
+
+    /// Asks for a savepoint (see [`savepoint`](super::savepoint)): of the newest checkpoint
+    /// this run committed (the next, before the first), or, `at_end`, of the last, as the job
+    /// stops. Process 0 commits, so only its
+    /// coordinator takes them; another's refuses.
+    pub fn request_savepoint(&self, at_end: bool) -> Result<(), Error> {
+        if self.first_worker != 0 {
+            return Err(Error::Config(
+                "savepoints are taken by process 0, which commits the checkpoints: ask it".into(),
+            ));
+        }
+        if at_end {
+            self.savepoints.at_end();
+            Ok(())
+        } else {
+            self.order(Order::Savepoint)
+        }
     }
 
     /// The checkpoint interval, ms of stream time.
@@ -206,29 +243,176 @@ impl Coordinator {
         self.workers
     }
 
-    /// Declares a checkpointed instance of `kind` named `operator` at `address`; returns its
-    /// part name on `worker` (see [`part`](super::part) for the names).
+    /// Declares a checkpointed instance of `kind` at `address` that `worker` builds now, of
+    /// the kind `base`; returns its part name, from its uid or derived from `base` (see
+    /// [`registry`](super::registry) for the names, [`part`](super::part) for the parts). An
+    /// error if another instance on `worker` has the same name.
     pub fn register(
         &self,
         kind: PartKind,
-        operator: &str,
+        base: &str,
         address: &[usize],
         worker: usize,
-    ) -> String {
-        let operator = kind.operator_name(operator);
-        let part = part_name(&operator, worker);
-        lock(&self.operators).register(kind, operator, address);
-        part
+    ) -> Result<String, Error> {
+        let operator = lock(&self.operators).register(kind, base, address, worker)?;
+        Ok(part_name(&operator, worker))
     }
 
-    /// The restored state of `part`, if this run resumed from a checkpoint that has it.
+    /// Names the next checkpointed instance `worker` builds `uid` (see
+    /// [`Uid`](crate::checkpointed::Uid)).
+    pub fn set_uid(&self, worker: usize, uid: &str) -> Result<(), Error> {
+        lock(&self.operators).set_uid(worker, uid)
+    }
+
+    /// Checks what `worker` built, once its dataflows are built and before they run: a uid
+    /// must have named an operator, and the restored checkpoint must hold no state of an
+    /// operator the program no longer has (Flink's `--allowNonRestoredState` drops it).
+    pub fn built(&self, worker: usize) -> Result<(), Error> {
+        let mut operators = lock(&self.operators);
+        operators.built(worker)?;
+        let Some(checkpoint) = &self.restored else {
+            return Ok(());
+        };
+        let saved = &checkpoint.metadata.operators;
+        let removed: Vec<&str> = saved
+            .iter()
+            .filter(|name| !operators.is_on(name, worker))
+            .map(String::as_str)
+            .collect();
+        if !removed.is_empty() && !self.config.allow_non_restored {
+            return Err(Error::Config(format!(
+                "the checkpoint in {} holds state of {}, which this program no longer has; \
+                 --allow-non-restored-state drops it",
+                checkpoint.dir.display(),
+                removed.join(", ")
+            )));
+        }
+        if worker == self.first_worker {
+            for name in removed {
+                eprintln!("sluice: dropping the checkpointed state of {name}, which this program no longer has");
+            }
+            for name in operators.names() {
+                if !saved.contains(&name) {
+                    eprintln!(
+                        "sluice: {name} is not in the checkpoint: it starts with empty state"
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The restored state of `part`, if this run resumed from a checkpoint that has it; `None`
+    /// also for an operator the checkpoint does not know (one added to the program since).
+    /// State kept per worker cannot follow a change of the number of workers: that is an
+    /// error naming the operator (keyed state is restored with
+    /// [`restore_keyed`](Self::restore_keyed)).
     pub fn restore<S: DeserializeOwned>(&self, part: &str) -> Result<Option<S>, Error> {
+        let Some(checkpoint) = self.restored_with(part)? else {
+            return Ok(None);
+        };
+        let then = checkpoint.metadata.workers;
+        if then != self.workers * self.processes {
+            return Err(Error::Config(format!(
+                "the checkpoint in {} holds the state of {} per worker, for {then} workers: it \
+                 cannot be divided among {}; resume with {then} workers",
+                checkpoint.dir.display(),
+                operator_of(part),
+                self.workers * self.processes
+            )));
+        }
+        self.read_part(checkpoint, part)
+    }
+
+    /// The restored keyed state of `part` — `(key, state)` pairs — for the worker that owns
+    /// the key groups `groups` (see [`hash`](crate::hash)): its own part if the job has as
+    /// many workers as when the checkpoint was taken; otherwise the keys of its groups, from
+    /// every old part whose groups overlap them.
+    pub fn restore_keyed<K: Hash + DeserializeOwned, S: DeserializeOwned>(
+        &self,
+        part: &str,
+        groups: Range<u64>,
+    ) -> Result<Option<Vec<(K, S)>>, Error> {
+        let Some(checkpoint) = self.restored_with(part)? else {
+            return Ok(None);
+        };
+        let then = checkpoint.metadata.workers;
+        if then == self.workers * self.processes {
+            return self.read_part(checkpoint, part);
+        }
+        let operator = operator_of(part);
+        let mut mine = Vec::new();
+        for old in 0..then {
+            let theirs = groups_of(old, then);
+            if theirs.start >= groups.end || groups.start >= theirs.end {
+                continue;
+            }
+            let image: Option<Vec<(K, S)>> =
+                self.read_part(checkpoint, &part_name(operator, old))?;
+            let image = image.unwrap_or_default();
+            mine.extend(
+                image
+                    .into_iter()
+                    .filter(|(k, _)| groups.contains(&key_group(k))),
+            );
+        }
+        Ok(Some(mine))
+    }
+
+    /// The restored position of the source `part`, whose readers each scan the whole input
+    /// and keep their share: with as many workers as when it was taken, its own; otherwise
+    /// the position every old reader had reached — together they had emitted exactly what
+    /// lies before it, so any number of readers go on from there. Readers that had stopped
+    /// at different positions cannot be re-divided: an error naming the source.
+    pub fn restore_shared<O: DeserializeOwned + PartialEq + fmt::Debug>(
+        &self,
+        part: &str,
+    ) -> Result<Option<O>, Error> {
+        let Some(checkpoint) = self.restored_with(part)? else {
+            return Ok(None);
+        };
+        let then = checkpoint.metadata.workers;
+        if then == self.workers * self.processes {
+            return self.read_part(checkpoint, part);
+        }
+        let operator = operator_of(part);
+        let mut positions: Vec<Option<O>> = Vec::new();
+        for old in 0..then {
+            positions.push(self.read_part(checkpoint, &part_name(operator, old))?);
+        }
+        if positions.windows(2).any(|pair| pair[0] != pair[1]) {
+            return Err(Error::Config(format!(
+                "the checkpoint in {} has the {then} readers of {operator} at different \
+                 positions ({positions:?}): it cannot be divided among {} readers; resume with \
+                 {then} workers, or from a savepoint taken as the job stopped",
+                checkpoint.dir.display(),
+                self.workers * self.processes
+            )));
+        }
+        Ok(positions.into_iter().next().flatten())
+    }
+
+    /// The restored checkpoint, if there is one and it knows `part`'s operator.
+    fn restored_with(&self, part: &str) -> Result<Option<&Checkpoint>, Error> {
         let Some(checkpoint) = &self.restored else {
             return Ok(None);
         };
+        let operator = operator_of(part);
+        if !checkpoint.metadata.operators.iter().any(|o| o == operator) {
+            return Ok(None);
+        }
+        Ok(Some(checkpoint))
+    }
+
+    /// Decodes `part` of `checkpoint`; an error if the checkpoint lacks it.
+    fn read_part<S: DeserializeOwned>(
+        &self,
+        checkpoint: &Checkpoint,
+        part: &str,
+    ) -> Result<Option<S>, Error> {
         if !checkpoint.metadata.parts.contains_key(part) {
             return Err(Error::Config(format!(
-                "the checkpoint in {} has no state for {part}: the program changed",
+                "the checkpoint in {} has no state for {part}",
                 checkpoint.dir.display()
             )));
         }
@@ -298,9 +482,14 @@ impl Coordinator {
             domain: of.domain,
             watermark: of.watermark,
         };
+        self.order(Order::Part(part))
+    }
+
+    /// Gives the writer `order`; nothing once flushed.
+    fn order(&self, order: Order) -> Result<(), Error> {
         match lock(&self.sender).as_ref() {
             Some(sender) => sender
-                .send(part)
+                .send(order)
                 .map_err(|_| Error::Checkpoint("the checkpoint writer has stopped".into())),
             None => Ok(()),
         }
@@ -347,7 +536,9 @@ mod tests {
             (PartKind::Operator, "window", 3),
         ] {
             for worker in 0..2 {
-                coordinator.register(kind, name, &[0, node], worker);
+                coordinator
+                    .register(kind, name, &[0, node], worker)
+                    .unwrap();
             }
         }
         coordinator

@@ -7,7 +7,9 @@
 //! - [`coordinator`]: the job's side — which epochs, what to restore, where parts go;
 //! - [`writer`]: the per-process writer thread and the commit protocol, with event-time cuts;
 //! - [`part`]: what each part is the state of ([`PartKind`]) and its file name;
-//! - [`registry`]: the checkpointed instances and the dataflow graph that says their domains;
+//! - [`registry`]: the checkpointed instances, their names, and the dataflow graph that says
+//!   their domains;
+//! - [`savepoint`]: checkpoints kept on request, to upgrade, rescale or go back from;
 //! - [`crash`]: the hook that lets tests kill a job in the middle of a checkpoint;
 //! - [`domain`]: which operators see the sources' time and which event time, and how a
 //!   checkpoint pairs a cut of one with a cut of the other;
@@ -27,6 +29,7 @@ pub mod frame;
 pub mod inputs;
 pub mod part;
 pub mod registry;
+pub mod savepoint;
 pub mod store;
 pub mod writer;
 
@@ -35,7 +38,8 @@ pub use coordinator::Coordinator;
 pub use crash::CRASH_AFTER_PARTS;
 pub use inputs::Input;
 pub use part::{PartKind, PartOf};
-pub use store::{Checkpoint, CheckpointDir, EpochReport, Metadata};
+pub use savepoint::SavepointTrigger;
+pub use store::{Checkpoint, CheckpointDir, EpochReport, Metadata, OperatorState};
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};

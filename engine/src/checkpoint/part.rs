@@ -2,13 +2,15 @@
 //!
 //! Every checkpointed instance — a source on one worker, a stateful operator on one worker —
 //! gives one *part* per epoch. Its kind ([`PartKind`]) says what the part holds; the names
-//! built here are the file names in the checkpoint directory, the same as those of every
-//! earlier checkpoint, so that old checkpoints stay readable:
+//! built here, from the operator's name (its uid, or the one derived from its kind: see
+//! [`registry`](super::registry)), are the file names in the checkpoint directory:
 //!
 //! | part                                   | name                           |
 //! |----------------------------------------|--------------------------------|
-//! | source `file@0.1` on worker 0          | `source-file@0.1-w0`           |
-//! | operator `LastByKey@0.4` on worker 1   | `LastByKey@0.4-w1`             |
+//! | source `file` on worker 0              | `source-file-w0`               |
+//! | operator `LastByKey` on worker 1       | `LastByKey-w1`                 |
+//! | the second `LastByKey` on worker 1     | `LastByKey#2-w1`               |
+//! | operator with uid `counts` on worker 0 | `counts-w0`                    |
 //! | process 2's marker for an epoch        | `process-2`                    |
 
 use crate::time::Time;
@@ -42,7 +44,7 @@ pub(super) fn part_name(operator: &str, worker: usize) -> String {
 }
 
 /// The operator a [`part_name`] belongs to.
-pub(super) fn operator_of(part: &str) -> &str {
+pub(crate) fn operator_of(part: &str) -> &str {
     part.rsplit_once("-w")
         .map_or(part, |(operator, _)| operator)
 }

@@ -49,6 +49,7 @@ const METADATA: &str = "metadata.json";
 const PART_SUFFIX: &str = ".state";
 const EVENT_PARTS: &str = "event-parts";
 const FINAL: &str = "final";
+const SAVEPOINTS: &str = "savepoints";
 /// Beside a final event-time part: the first event epoch it stands for.
 const FROM_SUFFIX: &str = ".from";
 
@@ -60,6 +61,10 @@ pub struct Metadata {
     /// A fingerprint of the program's shape and options: a checkpoint is only restored into
     /// a program with the same one.
     pub fingerprint: String,
+    /// The program's version label (see
+    /// [`Checkpointing::version`](super::Checkpointing::version)); empty if none.
+    #[serde(default)]
+    pub version: String,
     /// "native" or "minibatch".
     pub mode: String,
     /// The batch interval in micro-batch mode.
@@ -93,6 +98,7 @@ impl Metadata {
         Metadata {
             program: program.to_string(),
             fingerprint: fingerprint.to_string(),
+            version: String::new(),
             mode: "native".to_string(),
             batch_interval_ms: None,
             epoch,
@@ -131,19 +137,49 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// Loads and checks the checkpoint or savepoint in `dir`: its metadata, and every part's
+    /// frame (length and checksum), before anything is decoded.
+    pub fn load(dir: impl Into<PathBuf>) -> Result<Checkpoint, CheckpointError> {
+        let dir = dir.into();
+        let metadata = read_metadata(&dir)?;
+        for (part, &bytes) in &metadata.parts {
+            let path = dir.join(format!("{part}{PART_SUFFIX}"));
+            let content = fs::read(&path).map_err(|e| CheckpointError::io(&path, e))?;
+            if content.len() as u64 != bytes {
+                return Err(CheckpointError::Corrupt {
+                    path,
+                    reason: format!("{} bytes, the metadata says {bytes}", content.len()),
+                });
+            }
+            frame::payload(&content, &path)?;
+        }
+        Ok(Checkpoint { dir, metadata })
+    }
+
     /// Decodes one part of the checkpoint.
     pub fn read_part<T: DeserializeOwned>(&self, part: &str) -> Result<T, CheckpointError> {
         frame::read(&self.dir.join(format!("{part}{PART_SUFFIX}")))
     }
 }
 
-/// One epoch as `sluice checkpoint inspect` lists it.
+/// One checkpoint or savepoint as `sluice checkpoint inspect` lists it.
 #[derive(Clone, Debug, Serialize)]
 pub struct EpochReport {
     /// The epoch, which also names its directory.
     pub epoch: Time,
+    /// Its directory.
+    pub path: PathBuf,
     /// Whether `LATEST` points at it.
     pub latest: bool,
+    /// The program's version label (see
+    /// [`Checkpointing::version`](super::Checkpointing::version)).
+    pub version: String,
+    /// Workers and processes of the job that took it.
+    pub workers: usize,
+    /// See `workers`.
+    pub processes: usize,
+    /// Each operator's state: its parts and their bytes.
+    pub state: Vec<OperatorState>,
     /// Total bytes of its part files.
     pub bytes: u64,
     /// How many part files it has.
@@ -154,6 +190,17 @@ pub struct EpochReport {
     pub inputs: Vec<String>,
     /// `None` if every file checks out, else what is wrong (naming the file).
     pub problem: Option<String>,
+}
+
+/// One operator's state in a checkpoint, as `sluice checkpoint inspect` lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct OperatorState {
+    /// The operator's name (its uid, or the name derived from its kind).
+    pub operator: String,
+    /// Its parts (one per worker).
+    pub parts: usize,
+    /// Their bytes together.
+    pub bytes: u64,
 }
 
 /// A checkpoint directory; see the module docs.
@@ -316,22 +363,88 @@ impl CheckpointDir {
 
     /// The metadata of the committed checkpoint of `epoch`.
     fn metadata(&self, epoch: Time) -> Result<Metadata, CheckpointError> {
-        let path = self.committed(epoch).join(METADATA);
-        let json = fs::read(&path).map_err(|e| CheckpointError::io(&path, e))?;
-        let sealed: SealedMetadata =
-            serde_json::from_slice(&json).map_err(|e| CheckpointError::Corrupt {
-                path: path.clone(),
-                reason: format!("metadata does not parse: {e}"),
-            })?;
-        if sealed.crc32 != metadata_crc(&sealed.metadata)? {
-            return Err(CheckpointError::Corrupt {
-                path,
-                reason: "the metadata's checksum does not match its content".into(),
-            });
-        }
-        Ok(sealed.metadata)
+        read_metadata(&self.committed(epoch))
     }
 
+    /// Where savepoints are kept: apart from the rolling checkpoints, and never pruned.
+    pub fn savepoints(&self) -> PathBuf {
+        self.root.join(SAVEPOINTS)
+    }
+
+    /// Keeps the committed checkpoint of `epoch` as a savepoint, `savepoints/savepoint-E`
+    /// (checked, copied and synced under a temporary name, then renamed: a crash leaves no
+    /// half savepoint); returns its directory.
+    pub fn save_point(&self, epoch: Time) -> Result<PathBuf, CheckpointError> {
+        let checkpoint = self.load(epoch)?;
+        let savepoints = self.savepoints();
+        let target = savepoints.join(format!("savepoint-{epoch}"));
+        if target.exists() {
+            return Ok(target);
+        }
+        let partial = savepoints.join(format!("savepoint-{epoch}.pending"));
+        if partial.exists() {
+            fs::remove_dir_all(&partial).map_err(|e| CheckpointError::io(&partial, e))?;
+        }
+        fs::create_dir_all(&partial).map_err(|e| CheckpointError::io(&partial, e))?;
+        let files = checkpoint
+            .metadata
+            .parts
+            .keys()
+            .map(|part| format!("{part}{PART_SUFFIX}"))
+            .chain([METADATA.to_string()]);
+        for file in files {
+            let (from, to) = (checkpoint.dir.join(&file), partial.join(&file));
+            fs::copy(&from, &to).map_err(|e| CheckpointError::io(&from, e))?;
+            fs::File::open(&to)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| CheckpointError::io(&to, e))?;
+        }
+        frame::sync_dir(&partial)?;
+        fs::rename(&partial, &target).map_err(|e| CheckpointError::io(&target, e))?;
+        frame::sync_dir(&savepoints)?;
+        Ok(target)
+    }
+
+    /// The savepoints, oldest epoch first.
+    pub fn savepoint_dirs(&self) -> Result<Vec<(Time, PathBuf)>, CheckpointError> {
+        let savepoints = self.savepoints();
+        let entries = match fs::read_dir(&savepoints) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(CheckpointError::io(&savepoints, e)),
+        };
+        let mut found: Vec<(Time, PathBuf)> = entries
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let epoch = name.strip_prefix("savepoint-")?.parse().ok()?;
+                Some((epoch, entry.path()))
+            })
+            .collect();
+        found.sort();
+        Ok(found)
+    }
+}
+
+/// The metadata in the checkpoint or savepoint directory `dir`, its checksum verified.
+fn read_metadata(dir: &Path) -> Result<Metadata, CheckpointError> {
+    let path = dir.join(METADATA);
+    let json = fs::read(&path).map_err(|e| CheckpointError::io(&path, e))?;
+    let sealed: SealedMetadata =
+        serde_json::from_slice(&json).map_err(|e| CheckpointError::Corrupt {
+            path: path.clone(),
+            reason: format!("metadata does not parse: {e}"),
+        })?;
+    if sealed.crc32 != metadata_crc(&sealed.metadata)? {
+        return Err(CheckpointError::Corrupt {
+            path,
+            reason: "the metadata's checksum does not match its content".into(),
+        });
+    }
+    Ok(sealed.metadata)
+}
+
+impl CheckpointDir {
     /// Decodes a part of `epoch` written but not yet committed.
     pub fn read_pending_part<T: DeserializeOwned>(
         &self,
@@ -384,8 +497,14 @@ impl CheckpointDir {
         self.prune(epoch)
     }
 
-    /// Removes committed epochs beyond the retention, and pending ones older than `latest`.
+    /// Removes committed epochs after `latest` — of a timeline the job left when it resumed
+    /// from an older checkpoint or a savepoint, or started afresh — then those beyond the
+    /// retention, and pending ones older than `latest`.
     fn prune(&self, latest: Time) -> Result<(), CheckpointError> {
+        for old in self.epochs()?.into_iter().filter(|&e| e > latest) {
+            let dir = self.committed(old);
+            fs::remove_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
+        }
         let epochs = self.epochs()?;
         let keep_from = epochs.len().saturating_sub(self.retain);
         for &old in &epochs[..keep_from] {
@@ -447,20 +566,7 @@ impl CheckpointDir {
 
     /// Loads and checks the checkpoint of `epoch`: its metadata, and every part's frame.
     pub fn load(&self, epoch: Time) -> Result<Checkpoint, CheckpointError> {
-        let dir = self.committed(epoch);
-        let metadata = self.metadata(epoch)?;
-        for (part, &bytes) in &metadata.parts {
-            let path = dir.join(format!("{part}{PART_SUFFIX}"));
-            let content = fs::read(&path).map_err(|e| CheckpointError::io(&path, e))?;
-            if content.len() as u64 != bytes {
-                return Err(CheckpointError::Corrupt {
-                    path,
-                    reason: format!("{} bytes, the metadata says {bytes}", content.len()),
-                });
-            }
-            frame::payload(&content, &path)?;
-        }
-        Ok(Checkpoint { dir, metadata })
+        Checkpoint::load(self.committed(epoch))
     }
 
     /// The newest checkpoint that checks out, starting from `LATEST` and falling back to older
@@ -502,38 +608,77 @@ impl CheckpointDir {
     /// Every committed epoch, newest last, with its size, operators and validity.
     pub fn inspect(&self) -> Result<Vec<EpochReport>, CheckpointError> {
         let latest = self.latest().ok().flatten();
-        let mut reports = Vec::new();
-        for epoch in self.epochs()? {
-            let (problem, metadata) = match self.load(epoch) {
-                Ok(checkpoint) => (None, Some(checkpoint.metadata)),
-                Err(e) => (Some(e.to_string()), self.metadata(epoch).ok()),
-            };
-            // What is on disk, whatever the metadata says (a damaged epoch included).
-            let files: Vec<u64> = fs::read_dir(self.committed(epoch))
-                .map(|entries| {
-                    entries
-                        .filter_map(|e| e.ok())
-                        .filter(|e| e.file_name().to_string_lossy().ends_with(PART_SUFFIX))
-                        .filter_map(|e| e.metadata().ok().map(|m| m.len()))
-                        .collect()
+        let epochs = self.epochs()?;
+        Ok(epochs
+            .into_iter()
+            .map(|epoch| report(epoch, &self.committed(epoch), latest == Some(epoch)))
+            .collect())
+    }
+
+    /// Every savepoint, oldest epoch first, as [`inspect`](Self::inspect) lists epochs.
+    pub fn inspect_savepoints(&self) -> Result<Vec<EpochReport>, CheckpointError> {
+        Ok(self
+            .savepoint_dirs()?
+            .into_iter()
+            .map(|(epoch, dir)| report(epoch, &dir, false))
+            .collect())
+    }
+}
+
+/// What the checkpoint or savepoint of `epoch` in `dir` holds, and whether it is whole.
+fn report(epoch: Time, dir: &Path, latest: bool) -> EpochReport {
+    let (problem, metadata) = match Checkpoint::load(dir) {
+        Ok(checkpoint) => (None, Some(checkpoint.metadata)),
+        Err(e) => (Some(e.to_string()), read_metadata(dir).ok()),
+    };
+    // What is on disk, whatever the metadata says (a damaged epoch included).
+    let files: Vec<(String, u64)> = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let part = name.strip_suffix(PART_SUFFIX)?.to_string();
+                    Some((part, e.metadata().ok()?.len()))
                 })
-                .unwrap_or_default();
-            reports.push(EpochReport {
-                epoch,
-                latest: latest == Some(epoch),
-                bytes: files.iter().sum(),
-                parts: files.len(),
-                operators: metadata
-                    .as_ref()
-                    .map(|m| m.operators.clone())
-                    .unwrap_or_default(),
-                inputs: metadata
-                    .map(|m| m.inputs.values().map(|i| i.describe()).collect())
-                    .unwrap_or_default(),
-                problem,
-            });
-        }
-        Ok(reports)
+                .collect()
+        })
+        .unwrap_or_default();
+    // Unreadable metadata: nothing is known beyond the files.
+    let metadata = metadata.unwrap_or_else(|| Metadata {
+        workers: 0,
+        processes: 0,
+        ..Metadata::new("", "", epoch)
+    });
+    let state = metadata
+        .operators
+        .iter()
+        .map(|operator| {
+            let parts: Vec<u64> = files
+                .iter()
+                .filter(|(part, _)| super::part::operator_of(part) == operator)
+                .map(|(_, bytes)| *bytes)
+                .collect();
+            OperatorState {
+                operator: operator.clone(),
+                parts: parts.len(),
+                bytes: parts.iter().sum(),
+            }
+        })
+        .collect();
+    EpochReport {
+        epoch,
+        path: dir.to_path_buf(),
+        latest,
+        version: metadata.version.clone(),
+        workers: metadata.workers,
+        processes: metadata.processes,
+        state,
+        bytes: files.iter().map(|(_, bytes)| bytes).sum(),
+        parts: files.len(),
+        operators: metadata.operators.clone(),
+        inputs: metadata.inputs.values().map(|i| i.describe()).collect(),
+        problem,
     }
 }
 

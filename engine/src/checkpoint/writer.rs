@@ -19,7 +19,7 @@ use super::domain::Domain;
 use super::part::{operator_of, part_name, process_marker, PartKind};
 use super::registry::Operators;
 use super::store::EventIndex;
-use super::{checkpoint_error, lock, CheckpointDir, Input, Metadata};
+use super::{checkpoint_error, lock, CheckpointDir, Input, Metadata, SavepointTrigger};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::metrics::Metrics;
@@ -40,9 +40,18 @@ pub(super) struct Part {
     pub(super) watermark: Option<Time>,
 }
 
-/// The writer thread of a running job: where parts go, and the thread to join.
+/// What the writer is given to do, in order.
+pub(super) enum Order {
+    /// Write a part.
+    Part(Part),
+    /// Keep the newest checkpoint this run committed as a savepoint, or, if it has committed
+    /// none yet, the next it commits.
+    Savepoint,
+}
+
+/// The writer thread of a running job: where orders go, and the thread to join.
 pub(super) struct WriterThread {
-    pub(super) sender: SyncSender<Part>,
+    pub(super) sender: SyncSender<Order>,
     pub(super) thread: JoinHandle<()>,
 }
 
@@ -58,6 +67,7 @@ pub(super) struct Writer {
     watermarks: BTreeMap<Time, Time>,
     program: String,
     fingerprint: String,
+    version: String,
     inputs: BTreeMap<String, Input>,
     workers: usize,
     processes: usize,
@@ -72,7 +82,11 @@ pub(super) struct Writer {
     awaiting: BTreeSet<Time>,
     /// The newest epoch committed (or restored): older ones are never committed.
     committed: Option<Time>,
+    /// The newest epoch this run committed.
+    committed_here: Option<Time>,
     crash: CrashHook,
+    /// Savepoints asked for (taken by process 0, which commits).
+    savepoints: SavepointTrigger,
     metrics: Metrics,
     clock: Clock,
 }
@@ -97,6 +111,7 @@ impl Writer {
             watermarks: BTreeMap::new(),
             program: config.program.clone(),
             fingerprint: config.fingerprint.clone(),
+            version: config.version.clone(),
             inputs: config.inputs.clone(),
             workers,
             processes,
@@ -106,7 +121,9 @@ impl Writer {
             finished: BTreeMap::new(),
             awaiting: BTreeSet::new(),
             committed,
+            committed_here: None,
             crash: CrashHook::from_env(),
+            savepoints: SavepointTrigger::default(),
             metrics: Metrics::default(),
             clock: Clock::default(),
         }
@@ -117,6 +134,33 @@ impl Writer {
         self.metrics = metrics;
         self.clock = clock;
         self
+    }
+
+    /// Takes the savepoints `trigger` asks for.
+    pub(super) fn savepoints(mut self, trigger: SavepointTrigger) -> Writer {
+        self.savepoints = trigger;
+        self
+    }
+
+    /// A savepoint asked for now: of the newest checkpoint this run committed — its state
+    /// is the job's as of that epoch, as consistent as a new one, and an idle job may commit
+    /// no other for long — or, before the first, of the next.
+    fn savepoint_now(&mut self) -> Result<(), Error> {
+        let latest = self.store.latest().map_err(checkpoint_error)?;
+        match self.committed_here.filter(|&epoch| latest == Some(epoch)) {
+            Some(epoch) => self.save_point(epoch),
+            None => {
+                self.savepoints.at_next_checkpoint();
+                Ok(())
+            }
+        }
+    }
+
+    /// Keeps the committed checkpoint of `epoch` as a savepoint.
+    fn save_point(&self, epoch: Time) -> Result<(), Error> {
+        let path = self.store.save_point(epoch).map_err(checkpoint_error)?;
+        eprintln!("sluice: savepoint of epoch {epoch}: {}", path.display());
+        Ok(())
     }
 
     /// Records the size of `part`, for the checkpoint and for its operator's state.
@@ -137,13 +181,31 @@ impl Writer {
 
     /// Starts the writer's thread; the first error it meets is put in `error`.
     pub(super) fn spawn(mut self, error: Arc<Mutex<Option<Error>>>) -> Result<WriterThread, Error> {
-        let (sender, receiver) = sync_channel::<Part>(QUEUED_PARTS);
+        let (sender, receiver) = sync_channel::<Order>(QUEUED_PARTS);
         let thread = std::thread::Builder::new()
             .name("sluice-checkpoints".into())
             .spawn(move || {
-                for part in receiver {
-                    if let Err(e) = self.write(part) {
+                for order in receiver {
+                    let done = match order {
+                        Order::Part(part) => self.write(part),
+                        Order::Savepoint => self.savepoint_now(),
+                    };
+                    if let Err(e) = done {
                         lock(&error).get_or_insert(e);
+                    }
+                }
+                // A savepoint still wanted is of the last checkpoint: on a graceful stop,
+                // the one that covers everything read.
+                if self.process == 0 && self.savepoints.take_any() {
+                    match self.committed {
+                        Some(epoch) => {
+                            if let Err(e) = self.save_point(epoch) {
+                                lock(&error).get_or_insert(e);
+                            }
+                        }
+                        None => eprintln!(
+                            "sluice: no checkpoint was committed, so there is no savepoint"
+                        ),
                     }
                 }
             })
@@ -254,6 +316,7 @@ impl Writer {
                 .map_err(checkpoint_error)?;
         }
         let mut metadata = Metadata::new(&self.program, &self.fingerprint, newest);
+        metadata.version = self.version.clone();
         metadata.event_epoch = cut;
         metadata.inputs = self.inputs.clone();
         metadata.operators = lock(&self.operators).names();
@@ -285,8 +348,12 @@ impl Writer {
         }
         self.cuts.retain(|&e, _| e > newest);
         self.committed = Some(newest);
+        self.committed_here = Some(newest);
         self.awaiting.retain(|&e| e > newest);
         self.report_complete(newest);
+        if self.savepoints.take_next() {
+            self.save_point(newest)?;
+        }
         Ok(())
     }
 }

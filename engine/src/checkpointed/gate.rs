@@ -24,6 +24,8 @@
 //! [`after_batches`](EpochGate::after_batches) instead, and holds nothing.
 
 use std::collections::BTreeMap;
+use std::hash::Hash;
+use std::ops::Range;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
@@ -34,6 +36,8 @@ use timely::progress::frontier::MutableAntichain;
 use super::logic::{At, Checkpointed, Frontiers, Saving};
 use crate::checkpoint::coordinator::{Coordinator, PartKind, PartOf};
 use crate::checkpoint::domain::Domain;
+use crate::checkpoint::part::operator_of;
+use crate::hash::groups_of;
 use crate::job::JobContext;
 use crate::stream::Scope;
 use crate::time::Time;
@@ -56,6 +60,8 @@ pub(super) struct Gate {
     /// record before it has been applied. Known once the dataflow is built (see
     /// [`domain`](crate::checkpoint::domain)), so found at first use.
     pub(super) resolved: Option<(Domain, Time)>,
+    /// The key groups this worker owns (see [`hash`](crate::hash)).
+    groups: Range<u64>,
     job: JobContext,
 }
 
@@ -120,21 +126,23 @@ impl<D> EpochGate<D> {
     /// The gate of the checkpointed instance of `kind` named `name` at `address`.
     pub(super) fn of_kind(scope: Scope<'_>, kind: PartKind, name: &str, address: &[usize]) -> Self {
         let job = JobContext::of(scope);
-        let checkpoint = job.checkpoints().map(|coordinator| {
-            let id = address
-                .iter()
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(".");
-            let operator = format!("{name}@{id}");
-            let part = coordinator.register(kind, &operator, address, scope.index());
-            Gate {
+        let checkpoint = job.checkpoints().and_then(|coordinator| {
+            let part = match coordinator.register(kind, name, address, scope.index()) {
+                Ok(part) => part,
+                Err(error) => {
+                    job.refuse(error);
+                    return None;
+                }
+            };
+            let operator = operator_of(&part).to_string();
+            Some(Gate {
                 coordinator,
                 operator,
                 part,
                 resolved: None,
+                groups: groups_of(scope.index(), scope.peers()),
                 job: job.clone(),
-            }
+            })
         });
         EpochGate {
             checkpoint,
@@ -158,7 +166,28 @@ impl<D> EpochGate<D> {
         match gate.coordinator.restore(&gate.part) {
             Ok(state) => state,
             Err(error) => {
-                self.job.fail(error);
+                self.job.refuse(error);
+                None
+            }
+        }
+    }
+
+    /// The keyed state — `(key, state)` pairs — this instance's key groups had at the
+    /// restored checkpoint, if the job resumed from one: also when it had another number of
+    /// workers then (see [`Coordinator::restore_keyed`]).
+    pub fn restore_keyed<K, S>(&self) -> Option<Vec<(K, S)>>
+    where
+        K: Hash + DeserializeOwned,
+        S: DeserializeOwned,
+    {
+        let gate = self.checkpoint.as_ref()?;
+        match gate
+            .coordinator
+            .restore_keyed(&gate.part, gate.groups.clone())
+        {
+            Ok(state) => state,
+            Err(error) => {
+                self.job.refuse(error);
                 None
             }
         }

@@ -11,7 +11,8 @@
 //! - [`operator`]: extension methods on [`Stream`](crate::Stream) that build a one- or
 //!   two-input operator around a `Checkpointed` logic ([`CheckpointedOperator`]), and the keyed
 //!   event-time window operator with its results and late outputs ([`keyed_windows`]);
-//! - [`source`]: [`SourceEpochs`], a source's checkpoints (its replay offset per epoch).
+//! - [`source`]: [`SourceEpochs`], a source's checkpoints (its replay offset per epoch);
+//! - [`uid`]: [`Uid`], the names checkpoints store state by.
 //!
 //! This layer sits above [`checkpoint`](crate::checkpoint) (the coordinator and the files) and
 //! [`execution`](crate::execution) (the job), and below [`operators`](crate::operators),
@@ -56,8 +57,10 @@ pub mod gate;
 pub mod logic;
 pub mod operator;
 pub mod source;
+pub mod uid;
 
 pub use gate::EpochGate;
 pub use logic::{At, Checkpointed, Frontiers, Saving};
 pub use operator::{keyed_windows, CheckpointedOperator, Side, WindowOutputs};
 pub use source::SourceEpochs;
+pub use uid::Uid;

@@ -20,7 +20,7 @@ use timely::progress::frontier::MutableAntichain;
 
 use super::gate::EpochGate;
 use super::logic::{Checkpointed, Frontiers};
-use crate::hash::route;
+use crate::hash::worker_of;
 use crate::job::{JobContext, StateGauge};
 use crate::stream::{Data, OutputSession, Stream};
 use crate::time::Time;
@@ -173,7 +173,11 @@ where
     let mut builder = OperatorBuilder::new(name.to_owned(), scope);
     let address = builder.operator_info().address.to_vec();
     let mut gauge = JobContext::of(scope).state_gauge(&address);
-    let mut input = builder.new_input(input, Exchange::new(|(k, _, _): &(K, Time, V)| route(k)));
+    let peers = scope.peers();
+    let mut input = builder.new_input(
+        input,
+        Exchange::new(move |(k, _, _): &(K, Time, V)| worker_of(k, peers)),
+    );
     let (results_out, results) = builder.new_output::<Vec<R>>();
     let (late_out, late) = builder.new_output::<Vec<(K, Time, V)>>();
     let mut results_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<R>>>::from(results_out);

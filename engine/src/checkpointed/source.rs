@@ -47,7 +47,25 @@ impl<O: Serialize + DeserializeOwned> SourceEpochs<O> {
         match gate.coordinator.restore::<Option<O>>(&gate.part) {
             Ok(offset) => offset.flatten(),
             Err(error) => {
-                self.job.fail(error);
+                self.job.refuse(error);
+                None
+            }
+        }
+    }
+
+    /// The offset every reader had reached at the restored checkpoint, for a source whose
+    /// readers share one sequence of offsets (see
+    /// [`Coordinator::restore_shared`](crate::checkpoint::Coordinator::restore_shared)): it
+    /// restores into any number of readers.
+    pub fn restored_shared_offset(&self) -> Option<O>
+    where
+        O: PartialEq + std::fmt::Debug,
+    {
+        let gate = self.gate.as_ref()?;
+        match gate.coordinator.restore_shared::<Option<O>>(&gate.part) {
+            Ok(offset) => offset.flatten(),
+            Err(error) => {
+                self.job.refuse(error);
                 None
             }
         }

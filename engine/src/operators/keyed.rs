@@ -42,7 +42,7 @@ use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::Operator;
 
 use crate::checkpointed::{At, Checkpointed, CheckpointedOperator, EpochGate};
-use crate::hash::{new_map, route, HashMap};
+use crate::hash::{new_map, worker_of, HashMap};
 use crate::keyed_state::KeyedState;
 use crate::stream::{Data, OutputSession, Stream};
 
@@ -339,7 +339,8 @@ impl<'scope, K: Data + Hash + Eq, V: Data> Keyed<'scope, K, V> for Stream<'scope
         self,
         mut f: impl FnMut(&K, Vec<V>, Option<S>) -> Option<S> + 'static,
     ) -> Stream<'scope, (K, S)> {
-        let pact = Exchange::new(|(k, _): &(K, V)| route(k));
+        let peers = self.scope().peers();
+        let pact = Exchange::new(move |(k, _): &(K, V)| worker_of(k, peers));
         self.checkpointed_unary(pact, "UpdateStateByKey", move |_, gate| {
             let update = move |state: &mut KeyedState<K, S>,
                                records: &mut dyn Iterator<Item = (K, V)>,
@@ -363,7 +364,8 @@ impl<'scope, K: Data + Hash + Eq, V: Data> Keyed<'scope, K, V> for Stream<'scope
         self,
         mut f: impl FnMut(&K, V, &mut Option<S>) -> O + 'static,
     ) -> Stream<'scope, O> {
-        let pact = Exchange::new(|(k, _): &(K, V)| route(k));
+        let peers = self.scope().peers();
+        let pact = Exchange::new(move |(k, _): &(K, V)| worker_of(k, peers));
         self.checkpointed_unary(pact, "MapWithState", move |_, gate| {
             let apply = move |state: &mut KeyedState<K, Option<S>>,
                               records: &mut dyn Iterator<Item = (K, V)>,
@@ -380,7 +382,8 @@ impl<'scope, K: Data + Hash + Eq, V: Data> Keyed<'scope, K, V> for Stream<'scope
         self,
         mut f: impl FnMut(&K, V, &mut Option<S>, &mut dyn FnMut(O)) + 'static,
     ) -> Stream<'scope, O> {
-        let pact = Exchange::new(|(k, _): &(K, V)| route(k));
+        let peers = self.scope().peers();
+        let pact = Exchange::new(move |(k, _): &(K, V)| worker_of(k, peers));
         self.checkpointed_unary(pact, "FlatMapWithState", move |_, gate| {
             let apply = move |state: &mut KeyedState<K, Option<S>>,
                               records: &mut dyn Iterator<Item = (K, V)>,
@@ -539,10 +542,11 @@ impl<'scope, D: 'static> KeysWith<'scope, D> for Stream<'scope, D> {
         G: Aggregation<V>,
     {
         let partials = self.combine_with(aggregation.clone(), extract);
-        let pact = Exchange::new(|(k, _): &(K, G::Acc)| route(k));
+        let peers = partials.scope().peers();
+        let pact = Exchange::new(move |(k, _): &(K, G::Acc)| worker_of(k, peers));
         partials.checkpointed_unary(pact, "KeyedState", move |_, gate| {
             let mut state = KeyedState::new();
-            if let Some(image) = gate.restore::<Vec<(K, G::Acc)>>() {
+            if let Some(image) = gate.restore_keyed::<K, G::Acc>() {
                 state.restore(image);
             }
             Merged {
@@ -631,7 +635,7 @@ impl<K: Data + Hash + Eq, S: Data, D, F> PerKey<K, S, D, F> {
     /// Starts from the state the gate restores, if any.
     fn restored(gate: &EpochGate<D>, apply: F) -> Self {
         let mut state = KeyedState::new();
-        if let Some(image) = gate.restore::<Vec<(K, S)>>() {
+        if let Some(image) = gate.restore_keyed::<K, S>() {
             state.restore(image);
         }
         PerKey {

@@ -12,7 +12,7 @@ use timely::dataflow::channels::pact::Exchange as ExchangePact;
 use timely::dataflow::operators::{Capability, Exchange, Operator};
 
 use crate::checkpointed::{At, Checkpointed, EpochGate, Frontiers};
-use crate::hash::route;
+use crate::hash::worker_of;
 use crate::keyed_state::KeyedState;
 use crate::stream::{Data, OutputSession, Stream};
 
@@ -36,7 +36,8 @@ pub trait LastByKey<'scope, K: Data + Hash + Eq, V: Data>: Sized {
 impl<'scope, K: Data + Hash + Eq, V: Data> LastByKey<'scope, K, V> for Stream<'scope, (K, V)> {
     fn last_by_key(self) -> Stream<'scope, (K, V)> {
         let scope = self.scope();
-        let pact = ExchangePact::new(|(k, _): &(K, V)| route(k));
+        let peers = self.scope().peers();
+        let pact = ExchangePact::new(move |(k, _): &(K, V)| worker_of(k, peers));
         // Not `checkpointed_unary`: records are numbered as they arrive, before the gate.
         self.unary_frontier(pact, "LastByKey", move |capability, info| {
             let mut gate = EpochGate::new(scope, "LastByKey", &info.address);
@@ -44,7 +45,7 @@ impl<'scope, K: Data + Hash + Eq, V: Data> LastByKey<'scope, K, V> for Stream<'s
                 capability: Some(capability),
                 table: KeyedState::new(),
             };
-            if let Some(image) = gate.restore::<Vec<(K, (u64, V))>>() {
+            if let Some(image) = gate.restore_keyed::<K, (u64, V)>() {
                 last.table.restore(image);
             }
             let mut arrivals = last

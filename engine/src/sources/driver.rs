@@ -47,7 +47,7 @@ pub enum Poll {
 pub trait Read<T>: 'static {
     /// Where a replay starts: a byte or record offset for most sources (`u64`), a position
     /// per partition for a broker. Saved in each checkpoint of the source.
-    type Offset: Serialize + DeserializeOwned + 'static;
+    type Offset: Serialize + DeserializeOwned + PartialEq + std::fmt::Debug + 'static;
     /// Appends available records to `out`.
     fn read(&mut self, out: &mut Vec<T>) -> Result<Poll, Error>;
     /// Where a replay would start: everything before it has been emitted. `None` for a source
@@ -56,6 +56,9 @@ pub trait Read<T>: 'static {
     fn offset(&self) -> Option<Self::Offset> {
         None
     }
+    /// Whether readers at one offset have together emitted exactly what lies before it (see
+    /// [`TimedRead::SHARED_OFFSETS`](super::timed::TimedRead::SHARED_OFFSETS)).
+    const SHARED_OFFSETS: bool = false;
     /// Continues from `offset`, a position [`offset`](Self::offset) reported in an earlier run.
     fn seek(&mut self, _offset: Self::Offset) -> Result<(), Error> {
         Ok(())
@@ -88,7 +91,12 @@ where
         let waker = scope.worker().sync_activator_for(info.address.to_vec());
         job.clock().wake_on_advance(waker.clone());
         let mut reader = make(waker);
-        if let (Some(reader), Some(offset)) = (reader.as_mut(), epochs.restored_offset()) {
+        let restored = if R::SHARED_OFFSETS {
+            epochs.restored_shared_offset()
+        } else {
+            epochs.restored_offset()
+        };
+        if let (Some(reader), Some(offset)) = (reader.as_mut(), restored) {
             if let Err(error) = reader.seek(offset) {
                 job.fail(error);
             }

@@ -269,10 +269,13 @@ impl TimedRead<String> for LogLines {
     fn offset(&self) -> u64 {
         self.reader.offset()
     }
+
+    const SHARED_OFFSETS: bool = true;
 }
 
 impl Read<String> for LogLines {
     type Offset = u64;
+    const SHARED_OFFSETS: bool = true;
 
     fn read(&mut self, out: &mut Vec<String>) -> Result<Poll> {
         for _ in 0..BATCH {

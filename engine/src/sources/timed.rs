@@ -4,7 +4,9 @@
 //! earlier than one before it, at that later time — Flink's ascending timestamps), so windows
 //! over it, and checkpoints taken every so much of it, come out the same on every run. The
 //! source knows the exact offset at which its time passes each checkpoint epoch: the offset of
-//! the first record at or after the epoch is its replay position as of that epoch.
+//! the first record at or after the epoch is its replay position as of that epoch. Every
+//! record moves the time, also one another worker keeps: so all readers of one input stand at
+//! the same offset at every epoch, and a record's time is the same on 1 worker or 8.
 
 use timely::dataflow::operators::generic::operator::source;
 use timely::scheduling::SyncActivator;
@@ -22,7 +24,7 @@ const BATCH: usize = 8192;
 /// What a timed reader found next.
 pub enum Next<T> {
     /// A record at `time` that started at `offset`; `None` if it is not this worker's (or was
-    /// malformed and counted): it still moves the offset on, not the time.
+    /// malformed and counted): it still moves the offset and the time on.
     Record {
         /// The record's own time.
         time: Time,
@@ -45,6 +47,11 @@ pub trait TimedRead<T>: 'static {
     fn next(&mut self) -> Result<Next<T>, Error>;
     /// Where a replay would start: the offset of the next record.
     fn offset(&self) -> u64;
+    /// Whether every reader scans the whole input and keeps its share by offset, so that
+    /// readers at one offset have together emitted exactly what lies before it: then a
+    /// checkpoint where they all stand at one offset restores into any number of readers (see
+    /// [`Coordinator::restore_shared`](crate::checkpoint::Coordinator::restore_shared)).
+    const SHARED_OFFSETS: bool = false;
 }
 
 /// Builds the source `name`. `make` gets the offset this worker's instance had reached at the
@@ -65,7 +72,12 @@ where
         let activator = scope.activator_for(info.address.clone());
         let waker = scope.worker().sync_activator_for(info.address.to_vec());
         let mut epochs = SourceEpochs::new(scope, &name, &info.address);
-        let mut reader = match make(epochs.restored_offset(), waker) {
+        let restored = if R::SHARED_OFFSETS {
+            epochs.restored_shared_offset()
+        } else {
+            epochs.restored_offset()
+        };
+        let mut reader = match make(restored, waker) {
             Ok(reader) => Some(reader),
             Err(error) => {
                 job.fail(error);
@@ -95,12 +107,16 @@ where
                 let Ok(Next::Record { time, offset, item }) = &mut next else {
                     break;
                 };
+                // Every record moves the time, this worker's or not: all readers then pass
+                // each epoch at the same offset, so together they have emitted exactly what
+                // lies before it (which lets a checkpoint restore into any number of readers),
+                // and a record's time does not depend on how many workers read.
+                if *time > *cap.time() {
+                    output.session(&*cap).give_container(&mut batch);
+                    epochs.advance(*time, || Some(*offset));
+                    cap.downgrade(time);
+                }
                 if let Some(item) = item.take() {
-                    if *time > *cap.time() {
-                        output.session(&*cap).give_container(&mut batch);
-                        epochs.advance(*time, || Some(*offset));
-                        cap.downgrade(time);
-                    }
                     batch.push(item);
                 }
             }

@@ -15,7 +15,7 @@ use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::Capability;
 
 use crate::checkpointed::{At, Checkpointed, CheckpointedOperator, Frontiers, Saving, Side};
-use crate::hash::{new_map, route, HashMap};
+use crate::hash::{new_map, worker_of, HashMap};
 use crate::stream::{Data, OutputSession, Stream};
 use crate::time::Time;
 
@@ -86,8 +86,9 @@ impl<'scope, K: Data + Hash + Eq, A: Data> IntervalJoin<'scope, K, A>
         outer: bool,
         f: impl Fn(&K, &A, Option<&B>) -> O + 'static,
     ) -> Stream<'scope, O> {
-        let by_key_a = Exchange::new(|(k, _, _): &(K, Time, A)| route(k));
-        let by_key_b = Exchange::new(|(k, _, _): &(K, Time, B)| route(k));
+        let peers = self.scope().peers();
+        let by_key_a = Exchange::new(move |(k, _, _): &(K, Time, A)| worker_of(k, peers));
+        let by_key_b = Exchange::new(move |(k, _, _): &(K, Time, B)| worker_of(k, peers));
         let pacts = (by_key_a, by_key_b);
         self.checkpointed_binary(right, pacts, "IntervalJoin", move |initial, gate| {
             let mut buffers = Buffers {

@@ -40,7 +40,7 @@ use timely::dataflow::operators::Capability;
 
 use super::WindowSpec;
 use crate::checkpointed::{At, Checkpointed, CheckpointedOperator, Frontiers, Saving};
-use crate::hash::{new_map, route, HashMap};
+use crate::hash::{new_map, worker_of, HashMap};
 use crate::stream::{Data, OutputSession, Stream};
 use crate::time::Time;
 
@@ -65,7 +65,8 @@ pub trait Windowed<'scope, K: Data + Hash + Eq>: Sized {
 
 impl<'scope, K: Data + Hash + Eq> Windowed<'scope, K> for Stream<'scope, K> {
     fn count_by_key_and_window(self, spec: WindowSpec) -> Stream<'scope, (Time, K, u64)> {
-        let pact = Exchange::new(|k: &K| route(k));
+        let peers = self.scope().peers();
+        let pact = Exchange::new(move |k: &K| worker_of(k, peers));
         self.checkpointed_unary(pact, "CountByKeyAndWindow", move |initial, gate| {
             // The open windows by end, each with the capability to emit it at its end.
             let mut open: Open<K> = BTreeMap::new();

@@ -27,7 +27,7 @@ use timely::dataflow::operators::Capability;
 
 use super::{WindowAggregate, WindowCount};
 use crate::checkpointed::{At, Checkpointed, CheckpointedOperator, Frontiers, Saving};
-use crate::hash::{new_map, route, HashMap};
+use crate::hash::{new_map, worker_of, HashMap};
 use crate::stream::{Data, OutputSession, Stream};
 use crate::time::Time;
 
@@ -80,7 +80,8 @@ impl<'scope, K: Data + Hash + Ord> TopKPerWindow<'scope, K> for Stream<'scope, W
         k: usize,
         lateness: Time,
     ) -> Stream<'scope, WindowAggregate<(), Vec<(K, u64)>>> {
-        let by_window = Exchange::new(|w: &WindowCount<K>| route(&w.end));
+        let peers = self.scope().peers();
+        let by_window = Exchange::new(move |w: &WindowCount<K>| worker_of(&w.end, peers));
         self.checkpointed_unary(by_window, "TopKPerWindow", move |_, gate| {
             let mut windows: BTreeMap<Time, Ranking<K>> = BTreeMap::new();
             for (end, start, counts, emitted) in gate.restore::<Saved<K>>().unwrap_or_default() {

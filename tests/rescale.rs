@@ -1,0 +1,191 @@
+//! Rescaling through the binary: a word count over a growing event log, killed -9 after a
+//! checkpoint and restarted with another number of workers (2 → 1 → 2), and with one process
+//! then two, ends with the plain loop's counts: its keyed state is re-divided by key group,
+//! and its log readers go on from the offset they had all reached, so nothing is lost or
+//! counted twice. State that cannot be re-divided is refused, naming its operator.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{free_port, read, reference_counts, run_with_stdin, sluice, stderr};
+use sluice::engine::sources::corpus::{Corpus, CorpusSpec};
+
+fn corpus_lines(from: u64, n: u64) -> String {
+    let corpus = Corpus::new(CorpusSpec::default());
+    (from..from + n).map(|i| corpus.line(i) + "\n").collect()
+}
+
+fn append(log: &Path, text: &str) {
+    let output = run_with_stdin(
+        sluice()
+            .args(["log", "append", "--fsync", "never"])
+            .arg(log),
+        text.as_bytes(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+/// A word count of the log in `dir`, checkpointing into `cp`, with `flags`.
+fn wordcount(dir: &Path, cp: &Path, out: &Path, flags: &[&str]) -> Command {
+    let mut command = sluice();
+    command
+        .args(["run", "wordcount", "--status-every-ms", "0"])
+        .arg("--log")
+        .arg(dir)
+        .arg("--checkpoint-dir")
+        .arg(cp)
+        .args(["--checkpoint-every", "50"])
+        .arg("--final-counts")
+        .arg(out)
+        .args(flags);
+    command
+}
+
+fn latest(cp: &Path) -> Option<u64> {
+    std::fs::read_to_string(cp.join("LATEST"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Waits for a checkpoint after `before`, then kills `children` with SIGKILL.
+fn kill_after_a_checkpoint(cp: &Path, before: Option<u64>, children: Vec<Child>) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while latest(cp) <= before {
+        if Instant::now() > deadline {
+            let logs: Vec<String> = children
+                .into_iter()
+                .map(|mut child| {
+                    let _ = child.kill();
+                    stderr(&child.wait_with_output().unwrap())
+                })
+                .collect();
+            panic!("no new checkpoint within 60 s: {logs:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for mut child in children {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}
+
+fn follow(dir: &Path, cp: &Path, out: &Path, workers: &str) -> Child {
+    wordcount(dir, cp, out, &["--follow", "--workers", workers])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn a_word_count_rescaled_two_to_one_to_two_workers_equals_the_plain_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, cp, out) = (
+        dir.path().join("log"),
+        dir.path().join("cp"),
+        dir.path().join("counts"),
+    );
+    let mut all = String::new();
+    for (round, workers) in ["2", "1", "2", "1"].into_iter().enumerate() {
+        let lines = corpus_lines(round as u64 * 2000, 2000);
+        // The log's time is its appends': appended within the epoch of the last checkpoint,
+        // the lines would pass no new epoch, and a following job would take no checkpoint.
+        std::thread::sleep(Duration::from_millis(120));
+        append(&log, &lines);
+        all += &lines;
+        let before = latest(&cp);
+        let job = follow(&log, &cp, &out, workers);
+        kill_after_a_checkpoint(&cp, before, vec![job]);
+    }
+    // The last run, with 2 workers, reads to the end of the log.
+    let output = wordcount(&log, &cp, &out, &["--workers", "2"])
+        .output()
+        .unwrap();
+    let log_text = stderr(&output);
+    assert!(output.status.success(), "{log_text}");
+    assert!(
+        log_text.contains("rescaling the checkpoint of 1 workers to 2"),
+        "{log_text}"
+    );
+    assert_eq!(read(&out), reference_counts(&all));
+}
+
+#[test]
+fn a_word_count_rescaled_from_one_process_to_two_equals_the_plain_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, cp, out) = (
+        dir.path().join("log"),
+        dir.path().join("cp"),
+        dir.path().join("counts"),
+    );
+    let (first, second) = (corpus_lines(0, 3000), corpus_lines(3000, 3000));
+    append(&log, &first);
+    let job = follow(&log, &cp, &out, "1");
+    kill_after_a_checkpoint(&cp, None, vec![job]);
+    append(&log, &second);
+    let hosts = dir.path().join("hosts");
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
+    )
+    .unwrap();
+    let process = |i: usize| {
+        let index = i.to_string();
+        wordcount(&log, &cp, &out, &["--processes", "2", "--process", &index])
+            .arg("--hostfile")
+            .arg(&hosts)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    for child in [process(0), process(1)] {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+    }
+    assert_eq!(read(&out), reference_counts(&(first + &second)));
+}
+
+#[test]
+fn state_that_cannot_be_divided_is_refused_naming_its_operator() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, cp, out) = (
+        dir.path().join("input.txt"),
+        dir.path().join("cp"),
+        dir.path().join("counts"),
+    );
+    std::fs::write(&input, corpus_lines(0, 2000)).unwrap();
+    let run = |workers: &str| {
+        let mut command = sluice();
+        command
+            .args([
+                "run",
+                "wordcount",
+                "--status-every-ms",
+                "0",
+                "--workers",
+                workers,
+            ])
+            .arg("--input")
+            .arg(&input)
+            .arg("--checkpoint-dir")
+            .arg(&cp)
+            .arg("--final-counts")
+            .arg(&out);
+        command.output().unwrap()
+    };
+    assert!(run("2").status.success());
+    let refused = run("1");
+    let error = stderr(&refused);
+    assert!(!refused.status.success(), "{error}");
+    assert!(error.contains("source-TextFile"), "{error}");
+    assert!(error.contains("resume with 2 workers"), "{error}");
+    assert!(!error.contains("panicked"), "{error}");
+    // It took no checkpoint: with 2 workers it resumes as before.
+    assert!(run("2").status.success());
+}

@@ -1,0 +1,246 @@
+//! Savepoints through the binary: `sluice savepoint create` asks a running word count for one
+//! (and then for one as it stops), `checkpoint inspect` lists them, and a run resumed from
+//! either with `--from-savepoint` — also by a changed program — ends with the plain loop's
+//! counts over the whole log.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{read, reference_counts, run_with_stdin, sluice, stderr, Running};
+use sluice::engine::sources::corpus::{Corpus, CorpusSpec};
+
+fn corpus_lines(from: u64, n: u64) -> String {
+    let corpus = Corpus::new(CorpusSpec::default());
+    (from..from + n).map(|i| corpus.line(i) + "\n").collect()
+}
+
+/// Appends `text`'s lines to the event log in `log`.
+fn append(log: &Path, text: &str) {
+    let output = run_with_stdin(
+        sluice()
+            .args(["log", "append", "--fsync", "never"])
+            .arg(log),
+        text.as_bytes(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+/// A word count of the log in `dir` (following it, if `follow`), checkpointing into `cp`.
+fn wordcount(dir: &Path, cp: &Path, out: &Path, follow: bool) -> Command {
+    let mut command = sluice();
+    command
+        .args([
+            "run",
+            "wordcount",
+            "--workers",
+            "2",
+            "--status-every-ms",
+            "0",
+        ])
+        .arg("--log")
+        .arg(dir)
+        .arg("--checkpoint-dir")
+        .arg(cp)
+        .args(["--checkpoint-every", "100"])
+        .arg("--final-counts")
+        .arg(out);
+    if follow {
+        command.arg("--follow");
+    }
+    command
+}
+
+/// `sluice savepoint create` for the job `pid`: the savepoint's path.
+fn savepoint(pid: u32, cp: &Path, stop: bool) -> String {
+    let mut command = sluice();
+    command
+        .args(["savepoint", "create", "--pid", &pid.to_string()])
+        .arg("--checkpoint-dir")
+        .arg(cp);
+    if stop {
+        command.arg("--stop");
+    }
+    let output = command.output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+fn wait_for(what: &str, condition: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn savepoints_of_a_running_job_resume_to_the_plain_loops_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, cp, out) = (
+        dir.path().join("log"),
+        dir.path().join("cp"),
+        dir.path().join("counts"),
+    );
+    let (first, second) = (corpus_lines(0, 3000), corpus_lines(3000, 3000));
+    append(&log, &first);
+    let job = wordcount(&log, &cp, &out, true)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut job = Running(job);
+    wait_for("a checkpoint", || cp.join("LATEST").exists());
+
+    // A savepoint while it runs: it goes on.
+    let going_on = savepoint(job.0.id(), &cp, false);
+    assert!(
+        Path::new(&going_on).join("metadata.json").exists(),
+        "{going_on}"
+    );
+    assert!(job.0.try_wait().unwrap().is_none(), "the job stopped");
+    append(&log, &second);
+
+    // A savepoint as it stops: of its last checkpoint, which covers everything it read.
+    let at_stop = savepoint(job.0.id(), &cp, true);
+    let status = job.0.wait().unwrap();
+    assert!(status.success(), "stop with savepoint: {status:?}");
+    assert_ne!(going_on, at_stop);
+
+    let inspect = sluice()
+        .args(["checkpoint", "inspect"])
+        .arg(&cp)
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&inspect.stdout);
+    assert!(inspect.status.success(), "{}", stderr(&inspect));
+    assert!(listing.contains("savepoints (never pruned)"), "{listing}");
+    assert!(
+        listing.contains(&going_on) && listing.contains(&at_stop),
+        "{listing}"
+    );
+    assert!(listing.contains("source-EventLog"), "{listing}");
+
+    // Either savepoint, resumed (to the end of the log, not following), gives the whole
+    // log's counts: what was read after it is read again, and only once.
+    let everything = reference_counts(&(first + &second));
+    for from in [&going_on, &at_stop, &going_on] {
+        let mut resumed = wordcount(&log, &cp, &out, false);
+        resumed.arg("--from-savepoint").arg(from);
+        let output = resumed.output().unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(
+            stderr(&output).contains("resuming from the checkpoint of epoch"),
+            "{}",
+            stderr(&output)
+        );
+        assert_eq!(read(&out), everything, "from {from}");
+    }
+    // The savepoints outlived the rolling checkpoints since.
+    assert!(Path::new(&going_on).exists() && Path::new(&at_stop).exists());
+}
+
+#[test]
+fn a_changed_program_resumes_from_a_savepoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, cp, out) = (
+        dir.path().join("log"),
+        dir.path().join("cp"),
+        dir.path().join("counts"),
+    );
+    let (first, second) = (corpus_lines(0, 2000), corpus_lines(2000, 2000));
+    append(&log, &first);
+    let job = wordcount(&log, &cp, &out, true)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut job = Running(job);
+    wait_for("a checkpoint", || cp.join("LATEST").exists());
+    let saved = savepoint(job.0.id(), &cp, true);
+    assert!(job.0.wait().unwrap().success());
+    append(&log, &second);
+    // Another function on every line (a slow one), the same counts.
+    let mut changed = wordcount(&log, &cp, &out, false);
+    changed
+        .args(["--slow-line-us", "1"])
+        .arg("--from-savepoint")
+        .arg(&saved);
+    let output = changed.output().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(read(&out), reference_counts(&(first + &second)));
+}
+
+#[test]
+fn savepoint_create_names_what_it_cannot_reach() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--pid", "999999999", "--checkpoint-dir", "."],
+            "--pid 999999999",
+        ),
+        (&["--pid", "0", "--checkpoint-dir", "."], "--pid"),
+        (&["--pid", "-5", "--checkpoint-dir", "."], "--pid"),
+        (
+            &["--pid", "2", "--checkpoint-dir", "/no/such/dir"],
+            "/no/such/dir",
+        ),
+    ];
+    for (args, named) in cases {
+        let output = sluice()
+            .args(["savepoint", "create"])
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let error = stderr(&output);
+        assert!(!output.status.success(), "{args:?}");
+        assert!(error.contains(named), "{args:?}: {error}");
+        assert!(!error.contains("panicked"), "{args:?}: {error}");
+    }
+    // A job that takes no checkpoints says so, and goes on.
+    let mut job = Running(
+        sluice()
+            .args([
+                "run",
+                "wordcount",
+                "--socket",
+                "127.0.0.1:9",
+                "--ui",
+                "127.0.0.1:0",
+            ])
+            .args(["--status-every-ms", "0"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(job.0.stderr.take().unwrap()).lines();
+    let mut line_starting = |prefix: &str| loop {
+        let line = lines.next().expect("the line comes").unwrap();
+        if let Some(rest) = line.strip_prefix(prefix) {
+            break rest.to_string();
+        }
+    };
+    // Serving its UI, it has its signal handlers.
+    line_starting("sluice: UI at");
+    let output = sluice()
+        .args(["savepoint", "create", "--pid", &job.0.id().to_string()])
+        .arg("--checkpoint-dir")
+        .arg(dir.path())
+        .args(["--timeout-secs", "1"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains("no savepoint appeared"),
+        "{}",
+        stderr(&output)
+    );
+    let said = line_starting("sluice: no savepoint: ");
+    assert!(said.contains("no checkpoints"), "{said}");
+    assert!(job.0.try_wait().unwrap().is_none(), "the job stopped");
+}
