@@ -500,6 +500,8 @@ struct Pusher {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     /// The index of the next line to push: every line before it is appended.
     next: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// What the last push that appended nothing said (to tell a slow pusher from a stuck one).
+    last_refusal: std::sync::Arc<std::sync::Mutex<String>>,
     thread: std::thread::JoinHandle<()>,
 }
 
@@ -509,6 +511,8 @@ impl Pusher {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(from));
         let (url, stopped, pushed) = (url.to_string(), stop.clone(), next.clone());
+        let last_refusal = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let refusal = last_refusal.clone();
         let thread = std::thread::spawn(move || {
             while !stopped.load(std::sync::atomic::Ordering::SeqCst) {
                 let next = pushed.load(std::sync::atomic::Ordering::SeqCst);
@@ -527,6 +531,7 @@ impl Pusher {
                 // While the broker restarts, `push` cannot connect: it appended nothing.
                 let error = stderr(&output);
                 if !output.status.success() && error.contains("cannot connect") {
+                    *refusal.lock().unwrap() = error;
                     std::thread::sleep(Duration::from_millis(50));
                     continue;
                 }
@@ -535,7 +540,12 @@ impl Pusher {
                 std::thread::sleep(Duration::from_millis(10));
             }
         });
-        Pusher { stop, next, thread }
+        Pusher {
+            stop,
+            next,
+            last_refusal,
+            thread,
+        }
     }
 
     /// The index of the next line it will push.
@@ -630,9 +640,17 @@ fn the_sink_holds_every_update_once_across_kills_and_a_broker_restart() {
         // Lines keep coming after the restart: a pusher slowed by a loaded machine is
         // waited for, not taken as a failure.
         let after_restart = pusher.next();
-        wait_for("lines pushed after the restart", || {
-            pusher.next() >= (after_restart + 300).max(4100) || pusher.has_stopped()
-        });
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while pusher.next() < (after_restart + 300).max(4100) && !pusher.has_stopped() {
+            assert!(
+                Instant::now() < deadline,
+                "{what}: no lines pushed after the restart within 60 s (from {after_restart}, \
+                 at {}); the last refused push said: {}",
+                pusher.next(),
+                pusher.last_refusal.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         pusher.stop();
         // SIGTERM: a graceful stop, whose last checkpoint covers everything read.
         let _ = Command::new("kill").arg(child.id().to_string()).status();

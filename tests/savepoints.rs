@@ -123,6 +123,10 @@ fn savepoints_of_a_running_job_resume_to_the_plain_loops_counts() {
         "{listing}"
     );
     assert!(listing.contains("source-EventLog"), "{listing}");
+    assert!(
+        listing.contains("key groups (of 32768) by worker: w0 0..16384, w1 16384..32768"),
+        "{listing}"
+    );
 
     // Either savepoint, resumed (to the end of the log, not following), gives the whole
     // log's counts: what was read after it is read again, and only once.
@@ -243,4 +247,52 @@ fn savepoint_create_names_what_it_cannot_reach() {
     let said = line_starting("sluice: no savepoint: ");
     assert!(said.contains("no checkpoints"), "{said}");
     assert!(job.0.try_wait().unwrap().is_none(), "the job stopped");
+}
+
+#[test]
+fn a_damaged_or_missing_savepoint_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, cp, out) = (
+        dir.path().join("log"),
+        dir.path().join("cp"),
+        dir.path().join("counts"),
+    );
+    append(&log, &corpus_lines(0, 500));
+    let job = wordcount(&log, &cp, &out, true)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut job = Running(job);
+    wait_for("a checkpoint", || cp.join("LATEST").exists());
+    let saved = savepoint(job.0.id(), &cp, true);
+    assert!(job.0.wait().unwrap().success());
+    let resume = |from: &Path| {
+        let mut command = wordcount(&log, &cp, &out, false);
+        command.arg("--from-savepoint").arg(from);
+        command.output().unwrap()
+    };
+    let missing = dir.path().join("no-such-savepoint");
+    let output = resume(&missing);
+    assert!(!output.status.success());
+    assert!(
+        stderr(&output).contains(missing.to_str().unwrap()),
+        "{}",
+        stderr(&output)
+    );
+    // A flipped byte in a part: refused, naming the file, not fallen back from.
+    let part = std::fs::read_dir(&saved)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("KeyedState"))
+        .expect("a keyed state part");
+    let mut bytes = std::fs::read(&part).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&part, bytes).unwrap();
+    let output = resume(Path::new(&saved));
+    let error = stderr(&output);
+    assert!(!output.status.success(), "{error}");
+    assert!(error.contains(part.to_str().unwrap()), "{error}");
+    assert!(!error.contains("panicked"), "{error}");
 }

@@ -306,6 +306,17 @@ fn inspect(dir: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>> {
         for s in &newest.state {
             outln!("  {:<32} {:>10}  {:>3}", s.operator, s.bytes, s.parts);
         }
+        let groups: Vec<String> = newest
+            .key_groups
+            .iter()
+            .enumerate()
+            .map(|(worker, groups)| format!("w{worker} {}..{}", groups.start, groups.end))
+            .collect();
+        outln!(
+            "key groups (of {}) by worker: {}",
+            sluice::engine::hash::KEY_GROUPS,
+            groups.join(", ")
+        );
         outln!("inputs:    {}", newest.inputs.join(", "));
     }
     verdict()

@@ -20,28 +20,12 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 /// once with 128 + the signal's number. The handlers are installed before this returns, so a
 /// signal sent from then on is never lost to the default action.
 pub fn on_stop_signal(stop: impl FnOnce() + Send + 'static) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    let installed = runtime.and_then(|runtime| {
-        let streams = {
-            let _entered = runtime.enter();
-            (
-                signal(SignalKind::interrupt())?,
-                signal(SignalKind::terminate())?,
-            )
-        };
-        Ok((runtime, streams))
-    });
-    let (runtime, (mut interrupt, mut terminate)) = match installed {
-        Ok(installed) => installed,
-        Err(e) => {
-            eprintln!("sluice: warning: cannot handle SIGINT/SIGTERM ({e}); they end the process");
-            return;
-        }
-    };
-    std::thread::spawn(move || {
-        runtime.block_on(async {
+    let kinds = [SignalKind::interrupt(), SignalKind::terminate()];
+    on_signals(
+        kinds,
+        "SIGINT/SIGTERM",
+        "they end the process",
+        |[mut interrupt, mut terminate]| async move {
             let first = next(&mut interrupt, &mut terminate).await;
             eprintln!(
                 "sluice: {}: stopping gracefully (send it again to abort)",
@@ -51,8 +35,8 @@ pub fn on_stop_signal(stop: impl FnOnce() + Send + 'static) {
             let second = next(&mut interrupt, &mut terminate).await;
             eprintln!("sluice: {} again: aborting", second.name);
             std::process::exit(second.status);
-        })
-    });
+        },
+    );
 }
 
 /// A signal that arrived: its name and the exit status it stands for.
@@ -69,34 +53,16 @@ async fn next(interrupt: &mut Signal, terminate: &mut Signal) -> Received {
 }
 
 /// Savepoints on request, for a job that checkpoints: SIGUSR1 asks `job` for a savepoint of
-/// its next checkpoint and lets it go on; SIGUSR2 for one of its last, stopping it gracefully
-/// (what `sluice savepoint create [--stop]` sends). The handlers are installed before this
-/// returns.
+/// its newest checkpoint and lets it go on; SIGUSR2 for one of its last, stopping it
+/// gracefully (what `sluice savepoint create [--stop]` sends). The handlers are installed
+/// before this returns.
 pub fn on_savepoint_signal(job: JobContext) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build();
-    let installed = runtime.and_then(|runtime| {
-        let streams = {
-            let _entered = runtime.enter();
-            (
-                signal(SignalKind::user_defined1())?,
-                signal(SignalKind::user_defined2())?,
-            )
-        };
-        Ok((runtime, streams))
-    });
-    let (runtime, (mut go_on, mut stop)) = match installed {
-        Ok(installed) => installed,
-        Err(e) => {
-            eprintln!(
-                "sluice: warning: cannot handle SIGUSR1/SIGUSR2 ({e}): no savepoints on request"
-            );
-            return;
-        }
-    };
-    std::thread::spawn(move || {
-        runtime.block_on(async {
+    let kinds = [SignalKind::user_defined1(), SignalKind::user_defined2()];
+    on_signals(
+        kinds,
+        "SIGUSR1/SIGUSR2",
+        "no savepoints on request",
+        |[mut go_on, mut stop]| async move {
             loop {
                 let stopping = tokio::select! {
                     _ = go_on.recv() => false,
@@ -106,10 +72,35 @@ pub fn on_savepoint_signal(job: JobContext) {
                     Ok(()) if stopping => {
                         eprintln!("sluice: savepoint asked: stopping gracefully with one");
                     }
-                    Ok(()) => eprintln!("sluice: savepoint asked: at the next checkpoint"),
+                    Ok(()) => eprintln!("sluice: savepoint asked: of the newest checkpoint"),
                     Err(e) => eprintln!("sluice: no savepoint: {e}"),
                 }
             }
-        })
+        },
+    );
+}
+
+/// Installs handlers for `kinds` (named `names`) before returning, and runs `handle` on their
+/// streams on a thread of its own; if they cannot be installed, warns that `otherwise`.
+fn on_signals<F, Fut>(kinds: [SignalKind; 2], names: &str, otherwise: &str, handle: F)
+where
+    F: FnOnce([Signal; 2]) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build();
+    let installed = runtime.and_then(|runtime| {
+        let streams = {
+            let _entered = runtime.enter();
+            [signal(kinds[0])?, signal(kinds[1])?]
+        };
+        Ok((runtime, streams))
     });
+    match installed {
+        Ok((runtime, streams)) => {
+            std::thread::spawn(move || runtime.block_on(handle(streams)));
+        }
+        Err(e) => eprintln!("sluice: warning: cannot handle {names} ({e}): {otherwise}"),
+    }
 }

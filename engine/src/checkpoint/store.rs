@@ -180,6 +180,9 @@ pub struct EpochReport {
     pub processes: usize,
     /// Each operator's state: its parts and their bytes.
     pub state: Vec<OperatorState>,
+    /// The key groups each worker's parts of keyed state hold, by worker (see
+    /// [`hash`](crate::hash)): what a restore into another number of workers re-divides.
+    pub key_groups: Vec<std::ops::Range<u64>>,
     /// Total bytes of its part files.
     pub bytes: u64,
     /// How many part files it has.
@@ -674,6 +677,9 @@ fn report(epoch: Time, dir: &Path, latest: bool) -> EpochReport {
         workers: metadata.workers,
         processes: metadata.processes,
         state,
+        key_groups: (0..metadata.workers)
+            .map(|worker| crate::hash::groups_of(worker, metadata.workers))
+            .collect(),
         bytes: files.iter().map(|(_, bytes)| bytes).sum(),
         parts: files.len(),
         operators: metadata.operators.clone(),

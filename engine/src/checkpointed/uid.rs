@@ -57,3 +57,28 @@ pub fn check_uid(uid: &str) -> Result<(), Error> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::check_uid;
+
+    #[test]
+    fn a_uid_that_could_not_be_a_file_name_is_refused_naming_it() {
+        for good in ["counts", "per-user_totals", "v2.window#1", "a:b"] {
+            assert!(check_uid(good).is_ok(), "{good}");
+        }
+        let long = "x".repeat(101);
+        for bad in [
+            "",
+            ".hidden",
+            "../up",
+            "a/b",
+            "with space",
+            "naïve",
+            long.as_str(),
+        ] {
+            let error = check_uid(bad).unwrap_err().to_string();
+            assert!(error.contains(&format!("{bad:?}")), "{bad}: {error}");
+        }
+    }
+}
