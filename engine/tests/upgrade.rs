@@ -268,3 +268,103 @@ fn a_name_given_twice_or_naming_nothing_fails_the_job_as_it_is_built() {
         "a refused job committed a checkpoint"
     );
 }
+
+/// A running total per key whose state type is `S`, built from and read back as a `u64`.
+fn run_typed<S>(
+    dirs: &Dirs,
+    lift: fn(u64, Option<S>) -> S,
+    total: fn(&S) -> u64,
+) -> Result<BTreeMap<String, u64>>
+where
+    S: sluice_engine::stream::Data,
+{
+    let totals = Collector::new();
+    let t = totals.clone();
+    let source = LogSource::open(&dirs.log).unwrap();
+    let checkpointing = Checkpointing::new(&dirs.checkpoints, 50).program("upgrade", "log");
+    let execution = Execution::default().workers(2).checkpointing(checkpointing);
+    execute(execution, move |worker| {
+        let (source, t) = (source.clone(), t.clone());
+        worker.dataflow(|scope| {
+            scope
+                .event_log(&source)
+                .map(|line: String| (record(line.parse().unwrap()).0, ()))
+                .uid("totals")
+                .update_state_by_key(move |_, new: Vec<()>, state: Option<S>| {
+                    Some(lift(new.len() as u64, state))
+                })
+                .map(move |(key, state)| (key, total(&state)))
+                .collect_into(&t);
+        });
+    })?;
+    let mut last = BTreeMap::new();
+    for (key, value) in totals.take() {
+        let slot: &mut u64 = last.entry(key).or_default();
+        *slot = (*slot).max(value);
+    }
+    Ok(last)
+}
+
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Total {
+    total: u64,
+    dropped_later: String,
+}
+
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct TotalWithCount {
+    total: u64,
+    #[serde(default)]
+    updates: u64,
+}
+
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct TotalAsText {
+    total: String,
+}
+
+#[test]
+fn a_state_type_that_gained_or_lost_a_field_resumes_and_an_incompatible_one_is_refused() {
+    let dirs = dirs();
+    let first = run_typed(
+        &dirs,
+        |n, s: Option<Total>| Total {
+            total: s.map_or(0, |s| s.total) + n,
+            dropped_later: "v1".into(),
+        },
+        |s| s.total,
+    )
+    .unwrap();
+    assert_eq!(first, counts(0..FIRST));
+    append(&dirs.log, FIRST..ALL);
+    // An incompatible type is refused, naming the operator's file and the field.
+    let refused = run_typed(
+        &dirs,
+        |n, s: Option<TotalAsText>| TotalAsText {
+            total: (s.map_or(0, |s| s.total.parse::<u64>().unwrap()) + n).to_string(),
+        },
+        |s| s.total.parse().unwrap(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(refused.contains("totals-w"), "{refused}");
+    assert!(refused.contains(".total"), "{refused}");
+    assert!(refused.contains("incompatibly"), "{refused}");
+    // A field added with a default, one removed: resumes with the totals carried.
+    let second = run_typed(
+        &dirs,
+        |n, s: Option<TotalWithCount>| {
+            let s = s.unwrap_or(TotalWithCount {
+                total: 0,
+                updates: 0,
+            });
+            TotalWithCount {
+                total: s.total + n,
+                updates: s.updates + 1,
+            }
+        },
+        |s| s.total,
+    )
+    .unwrap();
+    assert_eq!(second, counts(0..ALL));
+}

@@ -1,20 +1,38 @@
 //! The framed, checksummed encoding of every checkpoint data file.
 //!
 //! A frame is a fixed header — magic `SLCK`, a format version, the payload's length and its
-//! CRC32 — followed by the payload: the state encoded with serde by bincode. The header is
-//! checked before anything is decoded, so a truncated or corrupt file is reported (with its path
-//! and what is wrong) and never handed to the decoder. Files are written atomically: to a
-//! temporary name, synced, then renamed over the final name, so a crash leaves either the old
-//! file or the new one, never half of one.
+//! CRC32 — followed by the payload: the state encoded with serde. The header is checked before
+//! anything is decoded, so a truncated or corrupt file is reported (with its path and what is
+//! wrong) and never handed to the decoder. Files are written atomically: to a temporary name,
+//! synced, then renamed over the final name, so a crash leaves either the old file or the new
+//! one, never half of one.
+//!
+//! **State outlives its type's version.** Format 2 encodes with MessagePack, structs as maps
+//! of their field names (format 1, bincode, is still read), so a program may change the type
+//! of its state as Flink's schema evolution allows: a field added with `#[serde(default)]`
+//! restores as its default, a removed field is skipped. A state whose bytes are intact but do
+//! not fit the program's type is refused as [`Incompatible`](CheckpointError::Incompatible),
+//! naming the file — and so the operator — and the path of the field that does not fit.
 //!
 //! ```
+//! use serde::{Deserialize, Serialize};
 //! use sluice_engine::checkpoint::frame;
 //! let dir = tempfile::tempdir().unwrap();
-//! let path = dir.path().join("counts.state");
-//! let counts = vec![("a".to_string(), 2u64), ("b".to_string(), 5)];
-//! frame::write(&path, &counts).unwrap();
-//! let back: Vec<(String, u64)> = frame::read(&path).unwrap();
-//! assert_eq!(back, counts);
+//! let path = dir.path().join("counts-w0.state");
+//!
+//! #[derive(Serialize)]
+//! struct Before { total: u64 }
+//! frame::write(&path, &vec![("a".to_string(), Before { total: 2 })]).unwrap();
+//!
+//! #[derive(Deserialize, Debug, PartialEq)]
+//! struct After { total: u64, #[serde(default)] seen_last: Option<u64> }
+//! let back: Vec<(String, After)> = frame::read(&path).unwrap();
+//! assert_eq!(back, vec![("a".to_string(), After { total: 2, seen_last: None })]);
+//!
+//! #[derive(Deserialize, Debug)]
+//! struct Changed { total: String }
+//! let refused = frame::read::<Vec<(String, Changed)>>(&path).unwrap_err().to_string();
+//! assert!(refused.contains("[0][1].total"), "{refused}");
 //! ```
 
 use std::fs;
@@ -28,14 +46,17 @@ use crate::durable::{self, DurableError};
 
 /// The first bytes of every frame.
 pub const MAGIC: [u8; 4] = *b"SLCK";
-/// The format version this build writes and reads.
-pub const VERSION: u16 = 1;
+/// The format version this build writes: MessagePack with named fields.
+pub const VERSION: u16 = 2;
+/// The first format, bincode, still read.
+const BINCODE: u16 = 1;
 /// Magic, version, two reserved bytes, payload length (u64) and CRC32 (u32), little-endian.
 pub const HEADER_LEN: usize = 4 + 2 + 2 + 8 + 4;
 
 /// Encodes `value` as one frame.
 pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CheckpointError> {
-    let payload = bincode::serialize(value).map_err(|e| CheckpointError::Encode(e.to_string()))?;
+    let payload =
+        rmp_serde::to_vec_named(value).map_err(|e| CheckpointError::Encode(e.to_string()))?;
     let mut frame = Vec::with_capacity(HEADER_LEN + payload.len());
     frame.extend_from_slice(&MAGIC);
     frame.extend_from_slice(&VERSION.to_le_bytes());
@@ -62,9 +83,9 @@ pub fn payload<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a [u8], CheckpointE
         return Err(corrupt("not a Sluice checkpoint file (bad magic)".into()));
     }
     let version = u16::from_le_bytes([bytes[4], bytes[5]]);
-    if version != VERSION {
+    if version != VERSION && version != BINCODE {
         return Err(corrupt(format!(
-            "format version {version}, this build reads {VERSION}"
+            "format version {version}, this build reads {BINCODE} and {VERSION}"
         )));
     }
     let length = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
@@ -85,9 +106,17 @@ pub fn payload<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a [u8], CheckpointE
 /// Decodes one frame read from `path`.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T, CheckpointError> {
     let payload = payload(bytes, path)?;
-    bincode::deserialize(payload).map_err(|e| CheckpointError::Corrupt {
+    let incompatible = |reason: String| CheckpointError::Incompatible {
         path: path.to_path_buf(),
-        reason: format!("state does not decode as this program's type: {e}"),
+        reason,
+    };
+    if u16::from_le_bytes([bytes[4], bytes[5]]) == BINCODE {
+        return bincode::deserialize(payload).map_err(|e| incompatible(e.to_string()));
+    }
+    let mut decoder = rmp_serde::Deserializer::new(payload);
+    serde_path_to_error::deserialize(&mut decoder).map_err(|e| {
+        let at = e.path().to_string();
+        incompatible(format!("at {at}: {}", e.into_inner()))
     })
 }
 

@@ -1,7 +1,8 @@
 //! Checkpoints: durable snapshots of a job's state from which it can resume after a failure.
 //!
-//! - [`frame`]: the framed, checksummed encoding of every state file (serde + bincode inside
-//!   magic, version, length and CRC32), so that damage is detected before decoding;
+//! - [`frame`]: the framed, checksummed encoding of every state file (serde + MessagePack
+//!   with named fields inside magic, version, length and CRC32), so that damage is detected
+//!   before decoding and a state type may evolve;
 //! - [`config`]: what a job asks of checkpointing ([`Checkpointing`]), and which checkpoints it
 //!   may resume from;
 //! - [`coordinator`]: the job's side — which epochs, what to restore, where parts go;
@@ -18,8 +19,8 @@
 //!   checkpoint.
 //!
 //! Why not abomonation, which timely's ecosystem once used: it decodes fields at unaligned
-//! addresses, undefined behaviour that current Rust's debug assertions abort on. serde with
-//! bincode is safe, and every type that crosses timely workers already implements serde.
+//! addresses, undefined behaviour that current Rust's debug assertions abort on. serde
+//! is safe, and every type that crosses timely workers already implements it.
 
 pub mod config;
 pub mod coordinator;
@@ -64,6 +65,15 @@ pub enum CheckpointError {
         /// The damaged file.
         path: PathBuf,
         /// What is wrong with it (a checksum, a length, a missing part...).
+        reason: String,
+    },
+    /// A checkpoint file is intact but its state does not fit the program's type: the
+    /// program changed it incompatibly (see [`frame`]).
+    #[error("checkpoint file {path} holds state this program's type does not fit ({reason}); the program changed it incompatibly: resume it with the type it had, or start afresh")]
+    Incompatible {
+        /// The file (named after its operator and worker).
+        path: PathBuf,
+        /// Where and how it does not fit: the field's path and what was found.
         reason: String,
     },
     /// State could not be encoded.

@@ -330,11 +330,10 @@ impl Writer {
                 if !pending.contains(&part) {
                     continue;
                 }
-                let offset: Option<u64> = self
-                    .store
-                    .read_pending_part(newest, &part)
-                    .map_err(checkpoint_error)?;
-                if let Some(offset) = offset {
+                // Offsets that are numbers are listed; a broker reader's position per
+                // partition is not one, and stays in its part only.
+                let offset = self.store.read_pending_part::<Option<u64>>(newest, &part);
+                if let Ok(Some(offset)) = offset {
                     metadata.source_offsets.insert(part, offset);
                 }
             }
