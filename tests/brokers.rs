@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, read, reference_counts, run_with_stdin, sluice, stderr};
+use common::{
+    corpus_lines, free_port, latest_epoch, read, reference_counts, run_with_stdin, sluice, stderr,
+};
 use sluice::engine::sources::corpus::{Corpus, CorpusSpec};
 
 /// A redis-server of this test's own on a free port, its data in `dir` (append-only file,
@@ -325,11 +327,6 @@ fn stream_lines(port: u16, key: &str) -> Vec<String> {
 }
 
 /// `n` corpus lines from line `from` on.
-fn corpus_lines(from: u64, n: u64) -> String {
-    let corpus = Corpus::new(CorpusSpec::default());
-    (from..from + n).map(|i| corpus.line(i) + "\n").collect()
-}
-
 /// `sluice broker push URL` with `text` on stdin; panics with its stderr if it fails.
 fn push(url: &str, text: &str) {
     let output = run_with_stdin(sluice().args(["broker", "push", url]), text.as_bytes());
@@ -476,13 +473,6 @@ fn assert_sink_exactly_once(sink: &[String], expected: &str, what: &str) {
         finals == expected,
         "{what}: the sink's last counts differ from a plain loop's"
     );
-}
-
-/// The newest committed checkpoint in `checkpoints`, if any.
-fn latest_epoch(checkpoints: &Path) -> Option<u64> {
-    std::fs::read_to_string(checkpoints.join("LATEST"))
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
 }
 
 /// Waits until `condition` holds, at most 30 s.

@@ -7,55 +7,18 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, read, reference_counts, run_with_stdin, sluice, stderr};
-use sluice::engine::sources::corpus::{Corpus, CorpusSpec};
-
-fn corpus_lines(from: u64, n: u64) -> String {
-    let corpus = Corpus::new(CorpusSpec::default());
-    (from..from + n).map(|i| corpus.line(i) + "\n").collect()
-}
-
-fn append(log: &Path, text: &str) {
-    let output = run_with_stdin(
-        sluice()
-            .args(["log", "append", "--fsync", "never"])
-            .arg(log),
-        text.as_bytes(),
-    );
-    assert!(output.status.success(), "{}", stderr(&output));
-}
-
-/// A word count of the log in `dir`, checkpointing into `cp`, with `flags`.
-fn wordcount(dir: &Path, cp: &Path, out: &Path, flags: &[&str]) -> Command {
-    let mut command = sluice();
-    command
-        .args(["run", "wordcount", "--status-every-ms", "0"])
-        .arg("--log")
-        .arg(dir)
-        .arg("--checkpoint-dir")
-        .arg(cp)
-        .args(["--checkpoint-every", "50"])
-        .arg("--final-counts")
-        .arg(out)
-        .args(flags);
-    command
-}
-
-fn latest(cp: &Path) -> Option<u64> {
-    std::fs::read_to_string(cp.join("LATEST"))
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
+use common::{
+    append_to_log, corpus_lines, free_port, latest_epoch, log_wordcount, read, reference_counts,
+    sluice, stderr,
+};
 
 /// Waits for a checkpoint after `before`, then kills `children` with SIGKILL.
 fn kill_after_a_checkpoint(cp: &Path, before: Option<u64>, children: Vec<Child>) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while latest(cp) <= before {
+    while latest_epoch(cp) <= before {
         if Instant::now() > deadline {
             let logs: Vec<String> = children
                 .into_iter()
@@ -75,7 +38,7 @@ fn kill_after_a_checkpoint(cp: &Path, before: Option<u64>, children: Vec<Child>)
 }
 
 fn follow(dir: &Path, cp: &Path, out: &Path, workers: &str) -> Child {
-    wordcount(dir, cp, out, &["--follow", "--workers", workers])
+    log_wordcount(dir, cp, out, &["--follow", "--workers", workers])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -96,14 +59,14 @@ fn a_word_count_rescaled_two_to_one_to_two_workers_equals_the_plain_loop() {
         // The log's time is its appends': appended within the epoch of the last checkpoint,
         // the lines would pass no new epoch, and a following job would take no checkpoint.
         std::thread::sleep(Duration::from_millis(120));
-        append(&log, &lines);
+        append_to_log(&log, &lines);
         all += &lines;
-        let before = latest(&cp);
+        let before = latest_epoch(&cp);
         let job = follow(&log, &cp, &out, workers);
         kill_after_a_checkpoint(&cp, before, vec![job]);
     }
     // The last run, with 2 workers, reads to the end of the log.
-    let output = wordcount(&log, &cp, &out, &["--workers", "2"])
+    let output = log_wordcount(&log, &cp, &out, &["--workers", "2"])
         .output()
         .unwrap();
     let log_text = stderr(&output);
@@ -124,10 +87,10 @@ fn a_word_count_rescaled_from_one_process_to_two_equals_the_plain_loop() {
         dir.path().join("counts"),
     );
     let (first, second) = (corpus_lines(0, 3000), corpus_lines(3000, 3000));
-    append(&log, &first);
+    append_to_log(&log, &first);
     let job = follow(&log, &cp, &out, "1");
     kill_after_a_checkpoint(&cp, None, vec![job]);
-    append(&log, &second);
+    append_to_log(&log, &second);
     let hosts = dir.path().join("hosts");
     std::fs::write(
         &hosts,
@@ -136,7 +99,7 @@ fn a_word_count_rescaled_from_one_process_to_two_equals_the_plain_loop() {
     .unwrap();
     let process = |i: usize| {
         let index = i.to_string();
-        wordcount(&log, &cp, &out, &["--processes", "2", "--process", &index])
+        log_wordcount(&log, &cp, &out, &["--processes", "2", "--process", &index])
             .arg("--hostfile")
             .arg(&hosts)
             .stdout(Stdio::null())

@@ -7,51 +7,65 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{read, reference_counts, run_with_stdin, sluice, stderr, Running};
-use sluice::engine::sources::corpus::{Corpus, CorpusSpec};
+use common::{
+    append_to_log, corpus_lines, latest_epoch, log_wordcount, read, reference_counts, sluice,
+    stderr, Running,
+};
 
-fn corpus_lines(from: u64, n: u64) -> String {
-    let corpus = Corpus::new(CorpusSpec::default());
-    (from..from + n).map(|i| corpus.line(i) + "\n").collect()
+/// A test's event log, checkpoint directory and final counts, in a temporary directory.
+struct Job {
+    _dir: tempfile::TempDir,
+    log: std::path::PathBuf,
+    cp: std::path::PathBuf,
+    out: std::path::PathBuf,
 }
 
-/// Appends `text`'s lines to the event log in `log`.
-fn append(log: &Path, text: &str) {
-    let output = run_with_stdin(
-        sluice()
-            .args(["log", "append", "--fsync", "never"])
-            .arg(log),
-        text.as_bytes(),
-    );
-    assert!(output.status.success(), "{}", stderr(&output));
-}
-
-/// A word count of the log in `dir` (following it, if `follow`), checkpointing into `cp`.
-fn wordcount(dir: &Path, cp: &Path, out: &Path, follow: bool) -> Command {
-    let mut command = sluice();
-    command
-        .args([
-            "run",
-            "wordcount",
-            "--workers",
-            "2",
-            "--status-every-ms",
-            "0",
-        ])
-        .arg("--log")
-        .arg(dir)
-        .arg("--checkpoint-dir")
-        .arg(cp)
-        .args(["--checkpoint-every", "100"])
-        .arg("--final-counts")
-        .arg(out);
-    if follow {
-        command.arg("--follow");
+impl Job {
+    fn new() -> Job {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, cp, out) = (
+            dir.path().join("log"),
+            dir.path().join("cp"),
+            dir.path().join("counts"),
+        );
+        Job {
+            _dir: dir,
+            log,
+            cp,
+            out,
+        }
     }
-    command
+
+    /// A word count on 2 workers following the log, once it has committed a checkpoint.
+    fn follow(&self) -> Running {
+        let job = log_wordcount(
+            &self.log,
+            &self.cp,
+            &self.out,
+            &["--workers", "2", "--follow"],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+        let job = Running(job);
+        wait_for("a checkpoint", || latest_epoch(&self.cp).is_some());
+        job
+    }
+
+    /// The word count on 2 workers to the end of the log from the savepoint `from`, with
+    /// `flags`.
+    fn resume(&self, from: &Path, flags: &[&str]) -> Output {
+        log_wordcount(&self.log, &self.cp, &self.out, &["--workers", "2"])
+            .args(flags)
+            .arg("--from-savepoint")
+            .arg(from)
+            .output()
+            .unwrap()
+    }
 }
 
 /// `sluice savepoint create` for the job `pid`: the savepoint's path.
@@ -79,21 +93,11 @@ fn wait_for(what: &str, condition: impl Fn() -> bool) {
 
 #[test]
 fn savepoints_of_a_running_job_resume_to_the_plain_loops_counts() {
-    let dir = tempfile::tempdir().unwrap();
-    let (log, cp, out) = (
-        dir.path().join("log"),
-        dir.path().join("cp"),
-        dir.path().join("counts"),
-    );
+    let files = Job::new();
     let (first, second) = (corpus_lines(0, 3000), corpus_lines(3000, 3000));
-    append(&log, &first);
-    let job = wordcount(&log, &cp, &out, true)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut job = Running(job);
-    wait_for("a checkpoint", || cp.join("LATEST").exists());
+    append_to_log(&files.log, &first);
+    let mut job = files.follow();
+    let cp = &files.cp;
 
     // A savepoint while it runs: it goes on.
     let going_on = savepoint(job.0.id(), &cp, false);
@@ -102,7 +106,7 @@ fn savepoints_of_a_running_job_resume_to_the_plain_loops_counts() {
         "{going_on}"
     );
     assert!(job.0.try_wait().unwrap().is_none(), "the job stopped");
-    append(&log, &second);
+    append_to_log(&files.log, &second);
 
     // A savepoint as it stops: of its last checkpoint, which covers everything it read.
     let at_stop = savepoint(job.0.id(), &cp, true);
@@ -112,7 +116,7 @@ fn savepoints_of_a_running_job_resume_to_the_plain_loops_counts() {
 
     let inspect = sluice()
         .args(["checkpoint", "inspect"])
-        .arg(&cp)
+        .arg(cp)
         .output()
         .unwrap();
     let listing = String::from_utf8_lossy(&inspect.stdout);
@@ -132,16 +136,14 @@ fn savepoints_of_a_running_job_resume_to_the_plain_loops_counts() {
     // log's counts: what was read after it is read again, and only once.
     let everything = reference_counts(&(first + &second));
     for from in [&going_on, &at_stop, &going_on] {
-        let mut resumed = wordcount(&log, &cp, &out, false);
-        resumed.arg("--from-savepoint").arg(from);
-        let output = resumed.output().unwrap();
+        let output = files.resume(Path::new(from), &[]);
         assert!(output.status.success(), "{}", stderr(&output));
         assert!(
             stderr(&output).contains("resuming from the checkpoint of epoch"),
             "{}",
             stderr(&output)
         );
-        assert_eq!(read(&out), everything, "from {from}");
+        assert_eq!(read(&files.out), everything, "from {from}");
     }
     // The savepoints outlived the rolling checkpoints since.
     assert!(Path::new(&going_on).exists() && Path::new(&at_stop).exists());
@@ -149,33 +151,17 @@ fn savepoints_of_a_running_job_resume_to_the_plain_loops_counts() {
 
 #[test]
 fn a_changed_program_resumes_from_a_savepoint() {
-    let dir = tempfile::tempdir().unwrap();
-    let (log, cp, out) = (
-        dir.path().join("log"),
-        dir.path().join("cp"),
-        dir.path().join("counts"),
-    );
+    let files = Job::new();
     let (first, second) = (corpus_lines(0, 2000), corpus_lines(2000, 2000));
-    append(&log, &first);
-    let job = wordcount(&log, &cp, &out, true)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut job = Running(job);
-    wait_for("a checkpoint", || cp.join("LATEST").exists());
-    let saved = savepoint(job.0.id(), &cp, true);
+    append_to_log(&files.log, &first);
+    let mut job = files.follow();
+    let saved = savepoint(job.0.id(), &files.cp, true);
     assert!(job.0.wait().unwrap().success());
-    append(&log, &second);
+    append_to_log(&files.log, &second);
     // Another function on every line (a slow one), the same counts.
-    let mut changed = wordcount(&log, &cp, &out, false);
-    changed
-        .args(["--slow-line-us", "1"])
-        .arg("--from-savepoint")
-        .arg(&saved);
-    let output = changed.output().unwrap();
+    let output = files.resume(Path::new(&saved), &["--slow-line-us", "1"]);
     assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(read(&out), reference_counts(&(first + &second)));
+    assert_eq!(read(&files.out), reference_counts(&(first + &second)));
 }
 
 #[test]
@@ -251,29 +237,13 @@ fn savepoint_create_names_what_it_cannot_reach() {
 
 #[test]
 fn a_damaged_or_missing_savepoint_is_refused_naming_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let (log, cp, out) = (
-        dir.path().join("log"),
-        dir.path().join("cp"),
-        dir.path().join("counts"),
-    );
-    append(&log, &corpus_lines(0, 500));
-    let job = wordcount(&log, &cp, &out, true)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut job = Running(job);
-    wait_for("a checkpoint", || cp.join("LATEST").exists());
-    let saved = savepoint(job.0.id(), &cp, true);
+    let files = Job::new();
+    append_to_log(&files.log, &corpus_lines(0, 500));
+    let mut job = files.follow();
+    let saved = savepoint(job.0.id(), &files.cp, true);
     assert!(job.0.wait().unwrap().success());
-    let resume = |from: &Path| {
-        let mut command = wordcount(&log, &cp, &out, false);
-        command.arg("--from-savepoint").arg(from);
-        command.output().unwrap()
-    };
-    let missing = dir.path().join("no-such-savepoint");
-    let output = resume(&missing);
+    let missing = files.cp.join("no-such-savepoint");
+    let output = files.resume(&missing, &[]);
     assert!(!output.status.success());
     assert!(
         stderr(&output).contains(missing.to_str().unwrap()),
@@ -290,7 +260,7 @@ fn a_damaged_or_missing_savepoint_is_refused_naming_it() {
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x40;
     std::fs::write(&part, bytes).unwrap();
-    let output = resume(Path::new(&saved));
+    let output = files.resume(Path::new(&saved), &[]);
     let error = stderr(&output);
     assert!(!output.status.success(), "{error}");
     assert!(error.contains(part.to_str().unwrap()), "{error}");

@@ -163,3 +163,48 @@ pub fn with_ui(mut command: Command, port: u16) -> (Running, String) {
     let address = stderr_line(&mut child, "sluice: UI at http://");
     (Running(child), address.trim_end_matches('/').to_string())
 }
+
+/// Lines `from..from + n` of the default word-count corpus, each ended by a newline.
+pub fn corpus_lines(from: u64, n: u64) -> String {
+    use sluice::engine::sources::corpus::{Corpus, CorpusSpec};
+    let corpus = Corpus::new(CorpusSpec::default());
+    (from..from + n).map(|i| corpus.line(i) + "\n").collect()
+}
+
+/// Appends `text`'s lines to the event log in `log` (`sluice log append`, no fsync); panics
+/// with its stderr if it fails.
+pub fn append_to_log(log: &Path, text: &str) {
+    let output = run_with_stdin(
+        sluice()
+            .args(["log", "append", "--fsync", "never"])
+            .arg(log),
+        text.as_bytes(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+}
+
+/// A word count of the event log in `log`, checkpointing every 50 ms into `checkpoints` and
+/// writing its final counts to `out`, with `flags`; no status lines.
+pub fn log_wordcount(log: &Path, checkpoints: &Path, out: &Path, flags: &[&str]) -> Command {
+    let mut command = sluice();
+    command
+        .args(["run", "wordcount", "--status-every-ms", "0"])
+        .arg("--log")
+        .arg(log)
+        .arg("--checkpoint-dir")
+        .arg(checkpoints)
+        .args(["--checkpoint-every", "50"])
+        .arg("--final-counts")
+        .arg(out)
+        .args(flags);
+    command
+}
+
+/// The epoch the checkpoint directory's `LATEST` names, if any.
+pub fn latest_epoch(checkpoints: &Path) -> Option<u64> {
+    std::fs::read_to_string(checkpoints.join("LATEST"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}

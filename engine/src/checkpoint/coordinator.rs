@@ -75,6 +75,16 @@ impl fmt::Debug for Coordinator {
     }
 }
 
+/// What a restore of a part finds.
+enum Found<'a> {
+    /// No checkpoint, or one that does not know the part's operator (added since).
+    Nothing,
+    /// A checkpoint taken with as many workers as now: the part is this worker's own.
+    Own(&'a Checkpoint),
+    /// A checkpoint taken with another number of workers (`then`).
+    Rescaled(&'a Checkpoint, usize),
+}
+
 impl Coordinator {
     /// Opens the checkpoint directory for a job of `workers` per process × `processes`, loads
     /// the newest valid checkpoint (refusing one of another program), and starts the writer,
@@ -308,20 +318,17 @@ impl Coordinator {
     /// error naming the operator (keyed state is restored with
     /// [`restore_keyed`](Self::restore_keyed)).
     pub fn restore<S: DeserializeOwned>(&self, part: &str) -> Result<Option<S>, Error> {
-        let Some(checkpoint) = self.restored_with(part)? else {
-            return Ok(None);
-        };
-        let then = checkpoint.metadata.workers;
-        if then != self.workers * self.processes {
-            return Err(Error::Config(format!(
+        match self.find(part)? {
+            Found::Nothing => Ok(None),
+            Found::Own(checkpoint) => self.read_part(checkpoint, part),
+            Found::Rescaled(checkpoint, then) => Err(Error::Config(format!(
                 "the checkpoint in {} holds the state of {} per worker, for {then} workers: it \
                  cannot be divided among {}; resume with {then} workers",
                 checkpoint.dir.display(),
                 operator_of(part),
-                self.workers * self.processes
-            )));
+                self.total_workers()
+            ))),
         }
-        self.read_part(checkpoint, part)
     }
 
     /// The restored keyed state of `part` — `(key, state)` pairs — for the worker that owns
@@ -333,14 +340,11 @@ impl Coordinator {
         part: &str,
         groups: Range<u64>,
     ) -> Result<Option<Vec<(K, S)>>, Error> {
-        let Some(checkpoint) = self.restored_with(part)? else {
-            return Ok(None);
+        let (checkpoint, then) = match self.find(part)? {
+            Found::Nothing => return Ok(None),
+            Found::Own(checkpoint) => return self.read_part(checkpoint, part),
+            Found::Rescaled(checkpoint, then) => (checkpoint, then),
         };
-        let then = checkpoint.metadata.workers;
-        if then == self.workers * self.processes {
-            return self.read_part(checkpoint, part);
-        }
-        let operator = operator_of(part);
         let mut mine = Vec::new();
         for old in 0..then {
             let theirs = groups_of(old, then);
@@ -348,10 +352,10 @@ impl Coordinator {
                 continue;
             }
             let image: Option<Vec<(K, S)>> =
-                self.read_part(checkpoint, &part_name(operator, old))?;
-            let image = image.unwrap_or_default();
+                self.read_part(checkpoint, &part_name(operator_of(part), old))?;
             mine.extend(
                 image
+                    .unwrap_or_default()
                     .into_iter()
                     .filter(|(k, _)| groups.contains(&key_group(k))),
             );
@@ -368,13 +372,11 @@ impl Coordinator {
         &self,
         part: &str,
     ) -> Result<Option<O>, Error> {
-        let Some(checkpoint) = self.restored_with(part)? else {
-            return Ok(None);
+        let (checkpoint, then) = match self.find(part)? {
+            Found::Nothing => return Ok(None),
+            Found::Own(checkpoint) => return self.read_part(checkpoint, part),
+            Found::Rescaled(checkpoint, then) => (checkpoint, then),
         };
-        let then = checkpoint.metadata.workers;
-        if then == self.workers * self.processes {
-            return self.read_part(checkpoint, part);
-        }
         let operator = operator_of(part);
         let mut positions: Vec<Option<O>> = Vec::new();
         for old in 0..then {
@@ -386,22 +388,32 @@ impl Coordinator {
                  positions ({positions:?}): it cannot be divided among {} readers; resume with \
                  {then} workers, or from a savepoint taken as the job stopped",
                 checkpoint.dir.display(),
-                self.workers * self.processes
+                self.total_workers()
             )));
         }
         Ok(positions.into_iter().next().flatten())
     }
 
-    /// The restored checkpoint, if there is one and it knows `part`'s operator.
-    fn restored_with(&self, part: &str) -> Result<Option<&Checkpoint>, Error> {
+    /// What restoring `part` finds (see [`Found`]).
+    fn find(&self, part: &str) -> Result<Found<'_>, Error> {
         let Some(checkpoint) = &self.restored else {
-            return Ok(None);
+            return Ok(Found::Nothing);
         };
         let operator = operator_of(part);
         if !checkpoint.metadata.operators.iter().any(|o| o == operator) {
-            return Ok(None);
+            return Ok(Found::Nothing);
         }
-        Ok(Some(checkpoint))
+        let then = checkpoint.metadata.workers;
+        Ok(if then == self.total_workers() {
+            Found::Own(checkpoint)
+        } else {
+            Found::Rescaled(checkpoint, then)
+        })
+    }
+
+    /// Workers in all processes of this job.
+    fn total_workers(&self) -> usize {
+        self.workers * self.processes
     }
 
     /// Decodes `part` of `checkpoint`; an error if the checkpoint lacks it.
