@@ -100,7 +100,7 @@ fn savepoints_of_a_running_job_resume_to_the_plain_loops_counts() {
     let cp = &files.cp;
 
     // A savepoint while it runs: it goes on.
-    let going_on = savepoint(job.0.id(), &cp, false);
+    let going_on = savepoint(job.0.id(), cp, false);
     assert!(
         Path::new(&going_on).join("metadata.json").exists(),
         "{going_on}"
@@ -109,7 +109,7 @@ fn savepoints_of_a_running_job_resume_to_the_plain_loops_counts() {
     append_to_log(&files.log, &second);
 
     // A savepoint as it stops: of its last checkpoint, which covers everything it read.
-    let at_stop = savepoint(job.0.id(), &cp, true);
+    let at_stop = savepoint(job.0.id(), cp, true);
     let status = job.0.wait().unwrap();
     assert!(status.success(), "stop with savepoint: {status:?}");
     assert_ne!(going_on, at_stop);
