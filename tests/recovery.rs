@@ -262,17 +262,108 @@ fn two_processes_resume_an_event_time_windowed_count_together() {
             .collect();
         windowcount(&input, &checkpoints, &out, &args)
     };
-    // A run is over once its last checkpoint's event-time cut is the end of time.
-    let unfinished = || {
-        let latest = latest_epoch(&checkpoints).expect("a checkpoint");
-        let path = checkpoints.join(format!("epoch-{latest}/metadata.json"));
-        let metadata: serde_json::Value = serde_json::from_str(&read(&path)).unwrap();
-        metadata["metadata"]["event_epoch"]
-            .as_u64()
-            .is_some_and(|cut| cut < u64::MAX / 2)
-    };
+    let unfinished = || event_time_unfinished(&checkpoints);
     two_processes_killed_and_resumed(dir.path(), &checkpoints, job, unfinished);
     assert_output(all_lines(&out), &expected, "2 processes, event time");
+}
+
+/// Whether the newest checkpoint in `checkpoints` is of an unfinished run: a run is over once
+/// its last checkpoint's event-time cut is the end of time.
+fn event_time_unfinished(checkpoints: &Path) -> bool {
+    let latest = latest_epoch(checkpoints).expect("a checkpoint");
+    let path = checkpoints.join(format!("epoch-{latest}/metadata.json"));
+    let metadata: serde_json::Value = serde_json::from_str(&read(&path)).unwrap();
+    metadata["metadata"]["event_epoch"]
+        .as_u64()
+        .is_some_and(|cut| cut < u64::MAX / 2)
+}
+
+/// Starts `job` (given the flags of its process) as 2 processes on loopback, with a hostfile in
+/// `dir`; their stderr is piped.
+fn start_two_processes(dir: &Path, job: &impl Fn(&[&str]) -> Command) -> [Child; 2] {
+    let hosts = dir.join("hosts");
+    let ports = [common::free_port(), common::free_port()];
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1]),
+    )
+    .unwrap();
+    let process = |i: usize| {
+        let mut command = job(&["--processes", "2"]);
+        command
+            .args(["--process", &i.to_string(), "--hostfile"])
+            .arg(&hosts)
+            .stderr(std::process::Stdio::piped());
+        command.spawn().expect("sluice starts")
+    };
+    // Process 0 first: process 1 connects to it (and would wait a second to retry).
+    let first = process(0);
+    [first, process(1)]
+}
+
+/// Waits for `children` to end, asserting that each succeeded within 60 s; their stderr.
+fn finish_all(children: impl IntoIterator<Item = Child>) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut log = String::new();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        log += &stderr(&output);
+    }
+    assert!(Instant::now() < deadline);
+    log
+}
+
+/// A windowed count in event time rescaled at points in the middle of checkpoints: aborted
+/// at 2 workers, resumed at 1 and aborted, resumed as 2 processes and aborted, then resumed at
+/// 1 worker and run to the end. The timed file's readers go on from the offset they had all
+/// reached, and `with_event_time`'s, the windows' and the epoch files' state is re-divided
+/// (see `checkpoint::rescale`): every window is written once, with the plain loop's counts.
+#[test]
+fn a_windowed_count_rescaled_two_to_one_worker_to_two_processes_to_one_writes_every_window_once() {
+    let (text, expected) = timed_input(200_000, 1000, 500);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.txt");
+    std::fs::write(&input, text).unwrap();
+    let (checkpoints, out) = run_dirs(dir.path(), 0);
+    let job = |flags: &[&str]| windowcount(&input, &checkpoints, &out, flags);
+    let mut latest = None;
+    let mut a_newer_checkpoint = |what: &str| {
+        let now = latest_epoch(&checkpoints);
+        assert!(now > latest, "no new checkpoint {what}");
+        latest = now;
+    };
+    abort_after(job(&["--workers", "2"]), 77);
+    a_newer_checkpoint("at 2 workers");
+    abort_after(job(&["--workers", "1"]), 131);
+    a_newer_checkpoint("at 1 worker");
+    // Two processes, SIGKILLed as soon as they have committed a checkpoint.
+    let before = latest_epoch(&checkpoints);
+    let mut children = start_two_processes(dir.path(), &job);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while latest_epoch(&checkpoints) <= before && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    for child in &mut children {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    a_newer_checkpoint("at 2 processes");
+    assert!(
+        event_time_unfinished(&checkpoints),
+        "the 2 processes finished before the kill"
+    );
+    let output = complete(job(&["--workers", "1"]));
+    let log = stderr(&output);
+    assert!(
+        log.contains("rescaling the checkpoint of 2 workers to 1"),
+        "{log}"
+    );
+    assert_output(
+        all_lines(&out),
+        &expected,
+        "2 workers → 1 → 2 processes → 1",
+    );
 }
 
 /// Runs `job` (given the flags of its process) as 2 processes on loopback, SIGKILLs both once
@@ -284,25 +375,8 @@ fn two_processes_killed_and_resumed(
     job: impl Fn(&[&str]) -> Command,
     unfinished: impl Fn() -> bool,
 ) {
-    let hosts = dir.join("hosts");
     let start = |kill: Option<Duration>| {
-        let ports = [common::free_port(), common::free_port()];
-        std::fs::write(
-            &hosts,
-            format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1]),
-        )
-        .unwrap();
-        let process = |i: usize| {
-            let mut command = job(&["--processes", "2"]);
-            command
-                .args(["--process", &i.to_string(), "--hostfile"])
-                .arg(&hosts)
-                .stderr(std::process::Stdio::piped());
-            command.spawn().expect("sluice starts")
-        };
-        // Process 0 first: process 1 connects to it (and would wait a second to retry).
-        let first = process(0);
-        let mut children = [first, process(1)];
+        let mut children = start_two_processes(dir, &job);
         match kill {
             Some(after) => {
                 // Kill both once a checkpoint is committed (the start-up takes a while).
@@ -317,17 +391,7 @@ fn two_processes_killed_and_resumed(
                 }
                 String::new()
             }
-            None => {
-                let deadline = Instant::now() + Duration::from_secs(60);
-                let mut log = String::new();
-                for child in children {
-                    let output = child.wait_with_output().unwrap();
-                    assert!(output.status.success(), "{}", stderr(&output));
-                    log += &stderr(&output);
-                }
-                assert!(Instant::now() < deadline);
-                log
-            }
+            None => finish_all(children),
         }
     };
     // Killed as soon as the first checkpoint is committed: on loopback the first commit can

@@ -7,12 +7,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    append_to_log, corpus_lines, free_port, latest_epoch, log_wordcount, read, reference_counts,
-    sluice, stderr,
+    abort_after, append_to_log, corpus_lines, free_port, latest_epoch, log_wordcount, read,
+    reference_counts, sluice, stderr,
 };
 
 /// Waits for a checkpoint after `before`, then kills `children` with SIGKILL.
@@ -114,28 +114,64 @@ fn a_word_count_rescaled_from_one_process_to_two_equals_the_plain_loop() {
     assert_eq!(read(&out), reference_counts(&(first + &second)));
 }
 
+/// A word count over a file (each reader a byte range of it) aborted in the middle of
+/// checkpoints at 2 workers, at 3, then run to its end at 1: what each old reader had left is
+/// divided again by byte range, so every line is counted once.
 #[test]
-fn state_that_cannot_be_divided_is_refused_naming_its_operator() {
+fn a_word_count_over_a_file_rescaled_two_to_three_to_one_equals_the_plain_loop() {
     let dir = tempfile::tempdir().unwrap();
     let (input, cp, out) = (
         dir.path().join("input.txt"),
         dir.path().join("cp"),
         dir.path().join("counts"),
     );
-    std::fs::write(&input, corpus_lines(0, 2000)).unwrap();
+    let text = corpus_lines(0, 600_000);
+    std::fs::write(&input, &text).unwrap();
+    let run = |workers: &str| {
+        let mut command = file_wordcount(&input, &cp, &out, workers);
+        command.args(["--checkpoint-every", "20"]);
+        command
+    };
+    abort_after(run("2"), 23);
+    let at_two = latest_epoch(&cp);
+    assert!(at_two.is_some(), "no checkpoint at 2 workers");
+    abort_after(run("3"), 90);
+    assert!(latest_epoch(&cp) > at_two, "no checkpoint at 3 workers");
+    let output = run("1").output().unwrap();
+    let log = stderr(&output);
+    assert!(output.status.success(), "{log}");
+    assert!(
+        log.contains("rescaling the checkpoint of 3 workers to 1"),
+        "{log}"
+    );
+    assert_eq!(read(&out), reference_counts(&text));
+}
+
+/// `run wordcount` over the file `input`, on `workers`, checkpointing into `cp`.
+fn file_wordcount(input: &Path, cp: &Path, out: &Path, workers: &str) -> Command {
+    let mut command = sluice();
+    command
+        .args(["run", "wordcount", "--status-every-ms", "0"])
+        .args(["--workers", workers, "--input"])
+        .arg(input)
+        .arg("--checkpoint-dir")
+        .arg(cp)
+        .arg("--final-counts")
+        .arg(out);
+    command
+}
+
+/// State that cannot be divided — the generator's readers each make every n-th line — is
+/// refused, naming its operator, and the checkpoint is left as it was.
+#[test]
+fn state_that_cannot_be_divided_is_refused_naming_its_operator() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cp, out) = (dir.path().join("cp"), dir.path().join("counts"));
     let run = |workers: &str| {
         let mut command = sluice();
         command
-            .args([
-                "run",
-                "wordcount",
-                "--status-every-ms",
-                "0",
-                "--workers",
-                workers,
-            ])
-            .arg("--input")
-            .arg(&input)
+            .args(["run", "wordcount", "--status-every-ms", "0"])
+            .args(["--generate", "20000", "--workers", workers])
             .arg("--checkpoint-dir")
             .arg(&cp)
             .arg("--final-counts")
@@ -146,7 +182,7 @@ fn state_that_cannot_be_divided_is_refused_naming_its_operator() {
     let refused = run("1");
     let error = stderr(&refused);
     assert!(!refused.status.success(), "{error}");
-    assert!(error.contains("source-TextFile"), "{error}");
+    assert!(error.contains("source-Generator"), "{error}");
     assert!(error.contains("resume with 2 workers"), "{error}");
     assert!(!error.contains("panicked"), "{error}");
     // It took no checkpoint: with 2 workers it resumes as before.

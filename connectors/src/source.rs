@@ -3,8 +3,9 @@
 //! Every worker of every process is a reader: reader `w` of `n` takes partitions `w, w + n, …`
 //! ([`assigned`]), so the read rate grows with the workers up to one reader per partition. Each
 //! reader's checkpoint holds its partitions and its position in each; a restored job reads on
-//! from there, and one whose readers would now be assigned other partitions (the job's worker
-//! count changed) is refused, naming the partitions, rather than reading some twice or never.
+//! from there. With another number of workers the partitions are assigned again, each going on
+//! from the position its old reader had reached ([`Read::rescale`]), so none is read twice or
+//! skipped; a job whose partitions changed is refused, naming them.
 //!
 //! A thread per reader talks to the broker (a blocking client, reconnecting with backoff) and
 //! hands batches of lines to its worker, waking it; the worker stamps them with the time it
@@ -28,6 +29,7 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use sluice_engine::checkpoint::rescale::Share;
 use sluice_engine::job::JobContext;
 use sluice_engine::sources::driver::{drive, Poll, Read};
 use sluice_engine::sources::handoff::{self, HandOff};
@@ -253,11 +255,36 @@ impl<B: Broker> Read<String> for BrokerRead<B> {
         })
     }
 
+    /// The partitions assigned to `share` among all the old readers' — reader `i` had
+    /// partitions `i, i + n, …`, so interleaving theirs gives them in order — each from the
+    /// position its old reader had reached. (A reader with no partition has no offset; those
+    /// are the last readers, so dropping them keeps the order.)
+    fn rescale(
+        offsets: Vec<Option<ReaderOffset>>,
+        share: Share,
+    ) -> Result<Option<ReaderOffset>, String> {
+        let old: Vec<ReaderOffset> = offsets.into_iter().flatten().collect();
+        let rounds = old.iter().map(|o| o.partitions.len()).max().unwrap_or(0);
+        let all: Vec<String> = (0..rounds)
+            .flat_map(|k| old.iter().filter_map(move |o| o.partitions.get(k).cloned()))
+            .collect();
+        let partitions = assigned(&all, share.worker, share.workers);
+        let positions = old
+            .into_iter()
+            .flat_map(|o| o.positions)
+            .filter(|(partition, _)| partitions.contains(partition))
+            .collect();
+        Ok(Some(ReaderOffset {
+            partitions,
+            positions,
+        }))
+    }
+
     fn seek(&mut self, offset: ReaderOffset) -> Result<(), Error> {
         if offset.partitions != self.partitions {
             return Err(Error::Config(format!(
                 "the checkpoint's reader read partitions {:?}, this run would assign it {:?}: \
-                 restore with the worker count the checkpoint was taken with",
+                 the job's partitions changed since",
                 offset.partitions, self.partitions
             )));
         }

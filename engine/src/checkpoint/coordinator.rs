@@ -35,7 +35,7 @@ use super::domain::Domain;
 use super::part::{operator_of, part_name};
 use super::registry::{graph_recorder, Operators};
 use super::writer::{Order, Part, Writer, WriterThread};
-use super::{checkpoint_error, frame, lock, Checkpoint, CheckpointDir, SavepointTrigger};
+use super::{checkpoint_error, frame, lock, Checkpoint, CheckpointDir, SavepointTrigger, Share};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::hash::{groups_of, key_group};
@@ -363,35 +363,34 @@ impl Coordinator {
         Ok(Some(mine))
     }
 
-    /// The restored position of the source `part`, whose readers each scan the whole input
-    /// and keep their share: with as many workers as when it was taken, its own; otherwise
-    /// the position every old reader had reached — together they had emitted exactly what
-    /// lies before it, so any number of readers go on from there. Readers that had stopped
-    /// at different positions cannot be re-divided: an error naming the source.
-    pub fn restore_shared<O: DeserializeOwned + PartialEq + fmt::Debug>(
+    /// The restored state of `part` for `share`: its own part if the job has as many workers
+    /// as when the checkpoint was taken; otherwise what `divide` makes of every old worker's
+    /// part (see [`rescale`](super::rescale)) — its error refuses the restore, naming the
+    /// operator.
+    pub fn restore_divided<S: DeserializeOwned>(
         &self,
         part: &str,
-    ) -> Result<Option<O>, Error> {
+        share: Share,
+        divide: impl FnOnce(Vec<S>, Share) -> Result<S, String>,
+    ) -> Result<Option<S>, Error> {
         let (checkpoint, then) = match self.find(part)? {
             Found::Nothing => return Ok(None),
             Found::Own(checkpoint) => return self.read_part(checkpoint, part),
             Found::Rescaled(checkpoint, then) => (checkpoint, then),
         };
         let operator = operator_of(part);
-        let mut positions: Vec<Option<O>> = Vec::new();
+        let mut parts = Vec::with_capacity(then);
         for old in 0..then {
-            positions.push(self.read_part(checkpoint, &part_name(operator, old))?);
+            parts.extend(self.read_part(checkpoint, &part_name(operator, old))?);
         }
-        if positions.windows(2).any(|pair| pair[0] != pair[1]) {
-            return Err(Error::Config(format!(
-                "the checkpoint in {} has the {then} readers of {operator} at different \
-                 positions ({positions:?}): it cannot be divided among {} readers; resume with \
-                 {then} workers, or from a savepoint taken as the job stopped",
+        divide(parts, share).map(Some).map_err(|reason| {
+            Error::Config(format!(
+                "the checkpoint in {} holds the state of {operator} for {then} workers: it \
+                 cannot be divided among {} ({reason}); resume with {then} workers",
                 checkpoint.dir.display(),
                 self.total_workers()
-            )));
-        }
-        Ok(positions.into_iter().next().flatten())
+            ))
+        })
     }
 
     /// What restoring `part` finds (see [`Found`]).

@@ -11,6 +11,7 @@
 //! - [`registry`]: the checkpointed instances, their names, and the dataflow graph that says
 //!   their domains;
 //! - [`savepoint`]: checkpoints kept on request, to upgrade, rescale or go back from;
+//! - [`rescale`]: how state saved by one number of workers divides among another;
 //! - [`crash`]: the hook that lets tests kill a job in the middle of a checkpoint;
 //! - [`domain`]: which operators see the sources' time and which event time, and how a
 //!   checkpoint pairs a cut of one with a cut of the other;
@@ -30,6 +31,7 @@ pub mod frame;
 pub mod inputs;
 pub mod part;
 pub mod registry;
+pub mod rescale;
 pub mod savepoint;
 pub mod store;
 pub mod writer;
@@ -39,6 +41,7 @@ pub use coordinator::Coordinator;
 pub use crash::CRASH_AFTER_PARTS;
 pub use inputs::Input;
 pub use part::{PartKind, PartOf};
+pub use rescale::{Rescale, Share};
 pub use savepoint::SavepointTrigger;
 pub use store::{Checkpoint, CheckpointDir, EpochReport, Metadata, OperatorState};
 

@@ -25,7 +25,6 @@
 
 use std::collections::BTreeMap;
 use std::hash::Hash;
-use std::ops::Range;
 use std::sync::Arc;
 
 use serde::de::DeserializeOwned;
@@ -37,7 +36,7 @@ use super::logic::{At, Checkpointed, Frontiers, Saving};
 use crate::checkpoint::coordinator::{Coordinator, PartKind, PartOf};
 use crate::checkpoint::domain::Domain;
 use crate::checkpoint::part::operator_of;
-use crate::hash::groups_of;
+use crate::checkpoint::rescale::{Rescale, Share};
 use crate::job::JobContext;
 use crate::stream::Scope;
 use crate::time::Time;
@@ -60,8 +59,9 @@ pub(super) struct Gate {
     /// record before it has been applied. Known once the dataflow is built (see
     /// [`domain`](crate::checkpoint::domain)), so found at first use.
     pub(super) resolved: Option<(Domain, Time)>,
-    /// The key groups this worker owns (see [`hash`](crate::hash)).
-    groups: Range<u64>,
+    /// This worker among all: which state is its own after a rescale (see
+    /// [`rescale`](crate::checkpoint::rescale)).
+    pub(super) share: Share,
     job: JobContext,
 }
 
@@ -140,7 +140,7 @@ impl<D> EpochGate<D> {
                 operator,
                 part,
                 resolved: None,
-                groups: groups_of(scope.index(), scope.peers()),
+                share: Share::new(scope.index(), scope.peers()),
                 job: job.clone(),
             })
         });
@@ -183,7 +183,34 @@ impl<D> EpochGate<D> {
         let gate = self.checkpoint.as_ref()?;
         match gate
             .coordinator
-            .restore_keyed(&gate.part, gate.groups.clone())
+            .restore_keyed(&gate.part, gate.share.groups())
+        {
+            Ok(state) => state,
+            Err(error) => {
+                self.job.refuse(error);
+                None
+            }
+        }
+    }
+
+    /// The state this instance had at the restored checkpoint, if the job resumed from one:
+    /// also when it had another number of workers then, divided as `S` says (see
+    /// [`rescale`](crate::checkpoint::rescale)).
+    pub fn restore_rescaled<S: DeserializeOwned + Rescale>(&self) -> Option<S> {
+        self.restore_divided(S::rescale)
+    }
+
+    /// The state this instance had at the restored checkpoint, if the job resumed from one:
+    /// also when it had another number of workers then, divided by `divide` (which gets
+    /// every old worker's state and this worker's share, and refuses with a reason).
+    pub fn restore_divided<S: DeserializeOwned>(
+        &self,
+        divide: impl FnOnce(Vec<S>, Share) -> Result<S, String>,
+    ) -> Option<S> {
+        let gate = self.checkpoint.as_ref()?;
+        match gate
+            .coordinator
+            .restore_divided(&gate.part, gate.share, divide)
         {
             Ok(state) => state,
             Err(error) => {

@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::gate::{EpochGate, Gate};
 use crate::checkpoint::coordinator::{PartKind, PartOf};
 use crate::checkpoint::domain::Domain;
+use crate::checkpoint::rescale::Share;
 use crate::job::JobContext;
 use crate::stream::Scope;
 use crate::time::Time;
@@ -41,28 +42,18 @@ impl<O: Serialize + DeserializeOwned> SourceEpochs<O> {
         }
     }
 
-    /// The offset this instance had reached at the restored checkpoint, if any.
-    pub fn restored_offset(&self) -> Option<O> {
+    /// The offset this instance had reached at the restored checkpoint, if any; after a
+    /// rescale, what `divide` makes of every old reader's (see
+    /// [`rescale`](crate::checkpoint::rescale)), or the restore is refused, naming the source.
+    pub fn restored_offset(
+        &self,
+        divide: impl FnOnce(Vec<Option<O>>, Share) -> Result<Option<O>, String>,
+    ) -> Option<O> {
         let gate = self.gate.as_ref()?;
-        match gate.coordinator.restore::<Option<O>>(&gate.part) {
-            Ok(offset) => offset.flatten(),
-            Err(error) => {
-                self.job.refuse(error);
-                None
-            }
-        }
-    }
-
-    /// The offset every reader had reached at the restored checkpoint, for a source whose
-    /// readers share one sequence of offsets (see
-    /// [`Coordinator::restore_shared`](crate::checkpoint::Coordinator::restore_shared)): it
-    /// restores into any number of readers.
-    pub fn restored_shared_offset(&self) -> Option<O>
-    where
-        O: PartialEq + std::fmt::Debug,
-    {
-        let gate = self.gate.as_ref()?;
-        match gate.coordinator.restore_shared::<Option<O>>(&gate.part) {
+        match gate
+            .coordinator
+            .restore_divided::<Option<O>>(&gate.part, gate.share, divide)
+        {
             Ok(offset) => offset.flatten(),
             Err(error) => {
                 self.job.refuse(error);

@@ -52,6 +52,7 @@ use timely::dataflow::operators::Capability;
 use timely::dataflow::operators::Operator;
 use timely::progress::Antichain;
 
+use crate::checkpoint::rescale::{Rescale, Share};
 use crate::checkpointed::{At, Checkpointed, EpochGate, Frontiers, Saving};
 use crate::job::JobContext;
 use crate::stream::{Data, OutputSession, Stream};
@@ -191,7 +192,7 @@ impl<'scope, D: Data> EventTime<'scope, D> for Stream<'scope, D> {
             // Restored: the records forwarded at or after the checkpoint's event-time cut go
             // out again first, then the watermark is where it was (see `checkpoint::domain`).
             let mut replay: Option<SavedRestamp<D>> = None;
-            if let Some(mut saved) = gate.restore::<SavedRestamp<D>>() {
+            if let Some(mut saved) = gate.restore_rescaled::<SavedRestamp<D>>() {
                 let cut = gate.restored_event_epoch().unwrap_or(0);
                 saved.forwarded.retain(|(t, _)| *t >= cut);
                 restamping.restamp.highest = saved.highest;
@@ -326,6 +327,33 @@ struct SavedRestamp<D> {
     highest: Option<Time>,
     watermark: Option<Time>,
     forwarded: Vec<(Time, D)>,
+}
+
+/// After a rescale: each old worker's forwarded records are replayed by its heir, and the
+/// watermark and highest event time are the lowest any old worker had — the job's watermark
+/// was their minimum, so nothing on time then is late now.
+impl<D> Rescale for SavedRestamp<D> {
+    fn rescale(parts: Vec<Self>, share: Share) -> Result<Self, String> {
+        let mut merged = SavedRestamp {
+            highest: None,
+            watermark: None,
+            forwarded: Vec::new(),
+        };
+        let lowest = |a: Option<Time>, b: Option<Time>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        for (old, part) in parts.into_iter().enumerate() {
+            merged.highest = lowest(merged.highest, part.highest);
+            // `None`: that worker's input had ended, which holds nothing back.
+            merged.watermark = lowest(merged.watermark, part.watermark);
+            if share.inherits(old) {
+                merged.forwarded.extend(part.forwarded);
+            }
+        }
+        merged.forwarded.sort_by_key(|(t, _)| *t);
+        Ok(merged)
+    }
 }
 
 /// [`SavedRestamp`] as it is written, borrowing the forwarded records (the same encoding).

@@ -24,6 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use timely::dataflow::channels::pact::{ParallelizationContract, Pipeline};
 
+use crate::checkpoint::rescale::Share;
 use crate::checkpointed::{At, Checkpointed, CheckpointedOperator, Frontiers, Saving};
 use crate::durable;
 use crate::error::Error;
@@ -46,6 +47,12 @@ pub(super) trait EpochWriter: 'static {
     fn state(&self) -> Self::State;
     /// Continues from a state saved in an earlier run.
     fn restore(&mut self, state: Self::State) -> Result<(), Error>;
+    /// The state of `share` after a rescale, from every old worker's (see
+    /// [`rescale`](crate::checkpoint::rescale)); by default a sink's state cannot be divided.
+    fn rescale(states: Vec<Self::State>, share: Share) -> Result<Self::State, String> {
+        let _ = (states, share);
+        Err("a sink's progress per worker".into())
+    }
 }
 
 /// Collects `stream` (moved by `pact`) per epoch of `every` ms — the checkpoint interval when
@@ -75,7 +82,14 @@ pub(super) fn write_per_epoch<D, P, W>(
         // at an epoch covers exactly the epochs before it. Without a checkpoint, the state of
         // the job's first start in the directory: the writer may have written past it before a
         // crash that came before any checkpoint.
-        let restored = gate.restore::<Option<W::State>>().flatten().or_else(|| {
+        let restored = gate.restore_divided(|states: Vec<Option<W::State>>, share| {
+            let states: Vec<W::State> = states.into_iter().flatten().collect();
+            match states.is_empty() {
+                true => Ok(None),
+                false => W::rescale(states, share).map(Some),
+            }
+        });
+        let restored = restored.flatten().or_else(|| {
             let now = writer.as_ref()?.state();
             gate.initial(now)
         });
@@ -170,6 +184,7 @@ pub(super) fn write_epochs<D: Display + 'static>(stream: Stream<'_, D>, dir: &Pa
     let dir = dir.to_path_buf();
     // Without checkpoints nothing is restored, and the files of another run are left alone.
     let restores = JobContext::of(stream.scope()).checkpoints().is_some();
+    let workers = stream.scope().peers();
     write_per_epoch(stream, "WriteEpochs", Pipeline, every, move |worker| {
         std::fs::create_dir_all(&dir).map_err(|source| Error::Write {
             path: dir.clone(),
@@ -178,6 +193,7 @@ pub(super) fn write_epochs<D: Display + 'static>(stream: Stream<'_, D>, dir: &Pa
         Ok(Some(EpochFiles {
             dir,
             worker,
+            workers,
             written: 0,
             restores,
         }))
@@ -189,9 +205,11 @@ pub(super) fn write_epochs<D: Display + 'static>(stream: Stream<'_, D>, dir: &Pa
 /// A restore removes this worker's files of later epochs, which the failed run wrote after the
 /// checkpoint: a source stamped with processing time (a socket, the generator, a directory)
 /// replays those records at new times, into other epochs, and the old files would repeat them.
+/// After a rescale, each old worker's files are removed by its heir ([`Share::inherits`]).
 struct EpochFiles {
     dir: PathBuf,
     worker: usize,
+    workers: usize,
     written: Time,
     /// Whether the job checkpoints, so that a restore means a failed run's files to replace.
     restores: bool,
@@ -211,6 +229,12 @@ impl EpochWriter for EpochFiles {
         self.written
     }
 
+    /// Every old worker wrote all its epochs before the checkpoint, none after it: the latest
+    /// end any wrote is where all their files of failed epochs begin.
+    fn rescale(written: Vec<Time>, _: Share) -> Result<Time, String> {
+        Ok(written.into_iter().max().unwrap_or(0))
+    }
+
     fn restore(&mut self, written: Time) -> Result<(), Error> {
         self.written = written;
         if !self.restores {
@@ -226,7 +250,8 @@ impl EpochWriter for EpochFiles {
             let Some((end, worker)) = epoch_of(&name) else {
                 continue;
             };
-            if worker == self.worker && end > written {
+            let heir = Share::new(self.worker, self.workers);
+            if heir.inherits(worker) && end > written {
                 std::fs::remove_file(&path).map_err(|source| Error::Write {
                     path: path.clone(),
                     source,
@@ -307,13 +332,14 @@ mod tests {
     #[test]
     fn a_restore_removes_this_workers_files_past_the_checkpoint() {
         let dir = tempfile::tempdir().unwrap();
-        let writer = |worker, restores| EpochFiles {
+        let writer = |worker, workers, restores| EpochFiles {
             dir: dir.path().to_path_buf(),
             worker,
+            workers,
             written: 0,
             restores,
         };
-        let (mut first, mut other) = (writer(0, true), writer(1, true));
+        let (mut first, mut other) = (writer(0, 2, true), writer(1, 2, true));
         for end in [100, 200, 300] {
             first
                 .write(end, vec![(end - 1, format!("at {end}"))])
@@ -324,10 +350,10 @@ mod tests {
         assert_eq!(first.state(), 300);
 
         // Without checkpoints a restore (of the first start's state) removes nothing.
-        writer(0, false).restore(0).unwrap();
+        writer(0, 2, false).restore(0).unwrap();
         assert_eq!(files(dir.path()).len(), 5);
 
-        let mut second = writer(0, true);
+        let mut second = writer(0, 2, true);
         second.restore(100).unwrap();
         assert_eq!(
             files(dir.path()),
@@ -346,6 +372,9 @@ mod tests {
             ]
         );
         assert_eq!(second.state(), 100);
+        // Rescaled to 1 worker, worker 0 is worker 1's heir: its file of 300 goes too.
+        writer(0, 1, true).restore(100).unwrap();
+        assert_eq!(files(dir.path()).len(), 2);
         assert_eq!(
             epoch_of("epoch-00000000000000000300-w00001.txt"),
             Some((300, 1))

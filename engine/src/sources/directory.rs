@@ -22,6 +22,7 @@ use std::time::{Duration, SystemTime};
 use super::driver::{drive, Poll, Read};
 use super::lines::decode_line;
 use super::source::{Source, Spread};
+use crate::checkpoint::rescale::Share;
 use crate::error::{Error, Result};
 use crate::job::JobContext;
 use crate::stream::{Scope, Stream};
@@ -179,6 +180,19 @@ impl Read<String> for DirectoryReader {
 
     fn offset(&self) -> Option<u64> {
         Some(self.read_below)
+    }
+
+    /// Worker 0 reads the directory, whatever the number of workers: it goes on from where
+    /// the old worker 0 was.
+    fn rescale(
+        offsets: Vec<Option<u64>>,
+        share: Share,
+    ) -> std::result::Result<Option<u64>, String> {
+        Ok(offsets
+            .into_iter()
+            .next()
+            .flatten()
+            .filter(|_| share.worker == 0))
     }
 
     /// Everything modified before `offset` was read before the checkpoint; the rest is read

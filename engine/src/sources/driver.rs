@@ -20,6 +20,7 @@ use serde::Serialize;
 use timely::dataflow::operators::generic::operator::source;
 use timely::scheduling::SyncActivator;
 
+use crate::checkpoint::rescale::{own_positions, Share};
 use crate::checkpointed::SourceEpochs;
 use crate::error::Error;
 use crate::job::JobContext;
@@ -56,9 +57,16 @@ pub trait Read<T>: 'static {
     fn offset(&self) -> Option<Self::Offset> {
         None
     }
-    /// Whether readers at one offset have together emitted exactly what lies before it (see
-    /// [`TimedRead::SHARED_OFFSETS`](super::timed::TimedRead::SHARED_OFFSETS)).
-    const SHARED_OFFSETS: bool = false;
+    /// The offset of reader `share` when the job resumes with another number of readers,
+    /// from every old reader's in order (see [`rescale`](crate::checkpoint::rescale)); an
+    /// error refuses the restore. By default each reader's offset is in its own share of the
+    /// input, which cannot be divided.
+    fn rescale(
+        offsets: Vec<Option<Self::Offset>>,
+        share: Share,
+    ) -> Result<Option<Self::Offset>, String> {
+        own_positions(offsets, share)
+    }
     /// Continues from `offset`, a position [`offset`](Self::offset) reported in an earlier run.
     fn seek(&mut self, _offset: Self::Offset) -> Result<(), Error> {
         Ok(())
@@ -91,11 +99,7 @@ where
         let waker = scope.worker().sync_activator_for(info.address.to_vec());
         job.clock().wake_on_advance(waker.clone());
         let mut reader = make(waker);
-        let restored = if R::SHARED_OFFSETS {
-            epochs.restored_shared_offset()
-        } else {
-            epochs.restored_offset()
-        };
+        let restored = epochs.restored_offset(R::rescale);
         if let (Some(reader), Some(offset)) = (reader.as_mut(), restored) {
             if let Err(error) = reader.seek(offset) {
                 job.fail(error);

@@ -7,7 +7,7 @@
 //! visible through [`TextFile::positions`] and can be resumed with [`TextFile::resume_at`]: the
 //! offsets are what a checkpoint stores to replay a file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -17,6 +17,7 @@ use super::driver::{drive, Poll, Read};
 use super::lines::decode_line;
 use super::source::{Source, Spread};
 use super::timed::{drive_timed, Next, TimedRead};
+use crate::checkpoint::rescale::{same_position, Share};
 use crate::error::{Error, Result};
 use crate::hash::route;
 use crate::job::JobContext;
@@ -181,42 +182,42 @@ impl Split {
     }
 }
 
-/// One worker's reading of its split.
+/// One worker's reading of its share of the file: byte ranges, each read as a [`Split`] —
+/// one at first; after a rescale, its share of what the old readers had left.
 struct FileRead {
     file: TextFile,
     index: usize,
-    /// The split's byte range.
-    range: (u64, u64),
+    /// The ranges after the open split, in file order.
+    left: VecDeque<(u64, u64)>,
     split: Option<Split>,
-    /// Where to continue, set by a resume or a restored checkpoint.
-    resume: Option<u64>,
     job: JobContext,
 }
 
 impl FileRead {
+    fn new(file: TextFile, index: usize, ranges: Vec<(u64, u64)>, job: JobContext) -> FileRead {
+        FileRead {
+            file,
+            index,
+            left: ranges.into(),
+            split: None,
+            job,
+        }
+    }
+
     fn io_error(&self, source: std::io::Error) -> Error {
         Error::Read {
             path: self.file.path.clone(),
             source,
         }
     }
-}
 
-impl FileRead {
-    /// Reads up to `max` lines into `out`; false once the split is exhausted.
+    /// Reads up to `max` lines into `out`; false once every range is exhausted.
     fn read_lines(&mut self, max: usize, out: &mut Vec<String>) -> Result<bool> {
         if self.split.is_none() {
-            let (start, end) = self.range;
-            let mut split =
-                Split::open(&self.file.path, start, end).map_err(|e| self.io_error(e))?;
-            if let Some(resume) = self.resume {
-                split.position = resume.max(split.position);
-                let position = split.position;
-                split
-                    .reader
-                    .seek(SeekFrom::Start(position))
-                    .map_err(|e| self.io_error(e))?;
-            }
+            let Some((start, end)) = self.left.pop_front() else {
+                return Ok(false);
+            };
+            let split = Split::open(&self.file.path, start, end).map_err(|e| self.io_error(e))?;
             self.split = Some(split);
         }
         let (path, job) = (&self.file.path, &self.job);
@@ -229,17 +230,35 @@ impl FileRead {
                 path: path.clone(),
                 source,
             })?;
+        if !more {
+            self.split = None;
+        }
+        let position = self.position();
         self.file
             .positions
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(self.index, split.position);
-        Ok(more)
+            .insert(self.index, position);
+        Ok(more || !self.left.is_empty())
+    }
+
+    /// The byte ranges whose lines are still to be emitted, in file order.
+    fn ranges_left(&self) -> Vec<(u64, u64)> {
+        let open = self.split.iter().map(|s| (s.position, s.end));
+        open.chain(self.left.iter().copied())
+            .filter(|(start, end)| start < end)
+            .collect()
+    }
+
+    /// The start of the first line not yet emitted (the file's length once all is).
+    fn position(&self) -> u64 {
+        self.ranges_left().first().map_or(self.file.len, |r| r.0)
     }
 }
 
 impl Read<String> for FileRead {
-    type Offset = u64;
+    /// The byte ranges left to read (see [`FileRead::ranges_left`]).
+    type Offset = Vec<(u64, u64)>;
 
     fn read(&mut self, out: &mut Vec<String>) -> Result<Poll> {
         Ok(match self.read_lines(BATCH_LINES, out)? {
@@ -248,18 +267,46 @@ impl Read<String> for FileRead {
         })
     }
 
-    fn offset(&self) -> Option<u64> {
-        Some(match &self.split {
-            Some(split) => split.position,
-            None => self.resume.unwrap_or(self.range.0),
-        })
+    fn offset(&self) -> Option<Vec<(u64, u64)>> {
+        Some(self.ranges_left())
     }
 
-    fn seek(&mut self, offset: u64) -> Result<()> {
-        self.resume = Some(offset);
+    fn seek(&mut self, ranges: Vec<(u64, u64)>) -> Result<()> {
+        self.left = ranges.into();
         self.split = None;
         Ok(())
     }
+
+    /// What every old reader had left, divided again by byte range (see [`share_of`]).
+    fn rescale(
+        offsets: Vec<Option<Vec<(u64, u64)>>>,
+        share: Share,
+    ) -> std::result::Result<Option<Vec<(u64, u64)>>, String> {
+        let left = offsets.into_iter().flatten().flatten().collect();
+        Ok(Some(share_of(left, share)))
+    }
+}
+
+/// `share`'s part of the bytes in `ranges`, by the rule of the first splits applied to the
+/// bytes left: the ranges are laid end to end and cut into equal spans. A cut may fall inside
+/// a line: as at a split's start, the line is read by the share before the cut, so each line
+/// left is read once, by the share where it starts.
+fn share_of(mut ranges: Vec<(u64, u64)>, share: Share) -> Vec<(u64, u64)> {
+    ranges.retain(|(start, end)| start < end);
+    ranges.sort_unstable();
+    let total: u64 = ranges.iter().map(|(start, end)| end - start).sum();
+    let (w, n) = (share.worker as u64, share.workers as u64);
+    let (from, to) = (w * total / n, (w + 1) * total / n);
+    let mut mine = Vec::new();
+    let mut before = 0; // bytes of the ranges before this one
+    for (start, end) in ranges {
+        let (low, high) = (from.max(before), to.min(before + end - start));
+        if low < high {
+            mine.push((start + low - before, start + high - before));
+        }
+        before += end - start;
+    }
+    mine
 }
 
 /// Split over all workers by byte range (a timed file: by the hash of each line's offset).
@@ -283,14 +330,12 @@ fn build<'scope>(scope: Scope<'scope>, file: &TextFile) -> Stream<'scope, String
     let job = JobContext::of(scope);
     let file = file.clone();
     drive(scope, "TextFile", move |_| {
-        Some(FileRead {
-            range: (index * file.len / peers, (index + 1) * file.len / peers),
-            resume: file.resume.get(&(index as usize)).copied(),
-            index: index as usize,
-            split: None,
-            file,
-            job,
-        })
+        let (start, end) = (index * file.len / peers, (index + 1) * file.len / peers);
+        let start = file
+            .resume
+            .get(&(index as usize))
+            .map_or(start, |&at| at.max(start));
+        Some(FileRead::new(file, index as usize, vec![(start, end)], job))
     })
 }
 
@@ -310,15 +355,10 @@ fn build_timed<'scope>(
     let job = JobContext::of(scope);
     let file = file.clone();
     drive_timed(scope, "TimedTextFile", move |restored, _| {
+        let start = restored.or_else(|| file.resume.get(&(index as usize)).copied());
+        let len = file.len;
         Ok(TimedLines {
-            reader: FileRead {
-                range: (0, file.len),
-                resume: restored.or_else(|| file.resume.get(&(index as usize)).copied()),
-                index: index as usize,
-                split: None,
-                file,
-                job,
-            },
+            reader: FileRead::new(file, index as usize, vec![(start.unwrap_or(0), len)], job),
             time_of,
             line: Vec::new(),
             index,
@@ -340,24 +380,27 @@ impl TimedRead<String> for TimedLines {
     fn next(&mut self) -> Result<Next<String>> {
         let offset = self.offset();
         let more = self.reader.read_lines(1, &mut self.line)?;
-        let skipped = Next::Record {
-            time: 0,
+        let skipped = |time| Next::Record {
+            time,
             offset,
             item: None,
         };
         let Some(text) = self.line.pop() else {
             // A line that is not UTF-8 (counted as malformed), or the end.
-            return Ok(if more { skipped } else { Next::Done });
+            return Ok(if more { skipped(0) } else { Next::Done });
         };
+        let time = (self.time_of.0)(&text);
         if route(&offset) % self.peers != self.index {
-            return Ok(skipped); // another worker's line
+            // Another worker's line: its time moves this reader's too, so that every reader
+            // passes each epoch at the same offset.
+            return Ok(skipped(time.unwrap_or(0)));
         }
-        let Some(time) = (self.time_of.0)(&text) else {
+        let Some(time) = time else {
             let path = self.reader.file.path.display();
             self.reader
                 .job
                 .malformed(|| format!("{path}: no time in line {text:?}"));
-            return Ok(skipped);
+            return Ok(skipped(0));
         };
         Ok(Next::Record {
             time,
@@ -367,7 +410,12 @@ impl TimedRead<String> for TimedLines {
     }
 
     fn offset(&self) -> u64 {
-        Read::offset(&self.reader).unwrap_or(0)
+        self.reader.position()
+    }
+
+    /// Every reader scans the whole file, keeping the lines whose offset hashes to it.
+    fn rescale(offsets: Vec<Option<u64>>, share: Share) -> Result<Option<u64>, String> {
+        same_position(offsets, share)
     }
 }
 
@@ -416,6 +464,44 @@ mod tests {
         split.read(10, &mut lines, |at| bad.push(at)).unwrap();
         assert_eq!(lines, vec!["ok", "fine"]);
         assert_eq!(bad, vec![3]);
+    }
+
+    proptest::proptest! {
+        /// Old readers stopped anywhere in their splits; what they left, divided among any
+        /// number of new readers, is read exactly once.
+        #[test]
+        fn what_readers_left_is_read_once_by_any_number_of_new_readers(
+            lines in proptest::collection::vec("[a-c]{0,5}", 0..30),
+            trailing_newline: bool,
+            old in 1u64..4,
+            progress in proptest::collection::vec(0usize..12, 3),
+            new in 1usize..5,
+        ) {
+            let mut text = lines.join("\n");
+            if trailing_newline {
+                text.push('\n');
+            }
+            let mut f = tempfile::NamedTempFile::new().unwrap();
+            f.write_all(text.as_bytes()).unwrap();
+            let len = text.len() as u64;
+            let none = |at| panic!("malformed at {at}");
+            let (mut read, mut left) = (Vec::new(), Vec::new());
+            for w in 0..old {
+                let mut split = Split::open(f.path(), w * len / old, (w + 1) * len / old).unwrap();
+                split.read(progress[w as usize], &mut read, none).unwrap();
+                left.push((split.position, split.end));
+            }
+            for j in 0..new {
+                for (start, end) in share_of(left.clone(), Share::new(j, new)) {
+                    let mut split = Split::open(f.path(), start, end).unwrap();
+                    while split.read(100, &mut read, none).unwrap() {}
+                }
+            }
+            let mut all = read_in_splits(text.as_bytes(), 1);
+            all.sort();
+            read.sort();
+            proptest::prop_assert_eq!(read, all);
+        }
     }
 
     #[test]

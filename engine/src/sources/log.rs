@@ -38,6 +38,7 @@ use timely::scheduling::SyncActivator;
 use super::driver::{drive, Poll, Read};
 use super::source::{Source, Spread};
 use super::timed::{drive_timed, Next, TimedRead};
+use crate::checkpoint::rescale::{same_position, Share};
 use crate::error::{Error, Result};
 use crate::job::JobContext;
 use crate::log::watch::{wake_on_append, WakeOnAppend, FALLBACK_POLL};
@@ -270,12 +271,18 @@ impl TimedRead<String> for LogLines {
         self.reader.offset()
     }
 
-    const SHARED_OFFSETS: bool = true;
+    /// Every reader scans the whole log and keeps its share.
+    fn rescale(offsets: Vec<Option<u64>>, share: Share) -> Result<Option<u64>, String> {
+        same_position(offsets, share)
+    }
 }
 
 impl Read<String> for LogLines {
     type Offset = u64;
-    const SHARED_OFFSETS: bool = true;
+
+    fn rescale(offsets: Vec<Option<u64>>, share: Share) -> Result<Option<u64>, String> {
+        same_position(offsets, share)
+    }
 
     fn read(&mut self, out: &mut Vec<String>) -> Result<Poll> {
         for _ in 0..BATCH {

@@ -12,6 +12,7 @@ use timely::dataflow::operators::generic::operator::source;
 use timely::scheduling::SyncActivator;
 
 use super::driver::HEARTBEAT;
+use crate::checkpoint::rescale::{own_positions, Share};
 use crate::checkpointed::SourceEpochs;
 use crate::error::Error;
 use crate::job::JobContext;
@@ -47,11 +48,13 @@ pub trait TimedRead<T>: 'static {
     fn next(&mut self) -> Result<Next<T>, Error>;
     /// Where a replay would start: the offset of the next record.
     fn offset(&self) -> u64;
-    /// Whether every reader scans the whole input and keeps its share by offset, so that
-    /// readers at one offset have together emitted exactly what lies before it: then a
-    /// checkpoint where they all stand at one offset restores into any number of readers (see
-    /// [`Coordinator::restore_shared`](crate::checkpoint::Coordinator::restore_shared)).
-    const SHARED_OFFSETS: bool = false;
+    /// The offset of reader `share` when the job resumes with another number of readers,
+    /// from every old reader's in order, as [`Read::rescale`](super::driver::Read::rescale):
+    /// a source whose readers each scan the whole input and keep their share by offset
+    /// divides with [`same_position`](crate::checkpoint::rescale::same_position).
+    fn rescale(offsets: Vec<Option<u64>>, share: Share) -> Result<Option<u64>, String> {
+        own_positions(offsets, share)
+    }
 }
 
 /// Builds the source `name`. `make` gets the offset this worker's instance had reached at the
@@ -72,11 +75,7 @@ where
         let activator = scope.activator_for(info.address.clone());
         let waker = scope.worker().sync_activator_for(info.address.to_vec());
         let mut epochs = SourceEpochs::new(scope, &name, &info.address);
-        let restored = if R::SHARED_OFFSETS {
-            epochs.restored_shared_offset()
-        } else {
-            epochs.restored_offset()
-        };
+        let restored = epochs.restored_offset(R::rescale);
         let mut reader = match make(restored, waker) {
             Ok(reader) => Some(reader),
             Err(error) => {

@@ -101,7 +101,16 @@ impl<'scope, K: Data + Hash + Eq, A: Data> IntervalJoin<'scope, K, A>
                 upper,
                 outer,
             };
-            if let Some(saved) = gate.restore::<Saved<K, A, B>>() {
+            // Both sides are routed by key: after a rescale, the keys of this worker's groups.
+            let saved = gate.restore_divided(|parts: Vec<Saved<K, A, B>>, share| {
+                let (mut lefts, mut rights) = (Vec::new(), Vec::new());
+                for (l, r) in parts {
+                    lefts.extend(l.into_iter().filter(|(k, _)| share.owns(k)));
+                    rights.extend(r.into_iter().filter(|(k, _)| share.owns(k)));
+                }
+                Ok((lefts, rights))
+            });
+            if let Some(saved) = saved {
                 buffers.restore(saved, &initial);
             }
             Joining { buffers, f }

@@ -71,7 +71,7 @@ impl<'scope, K: Data + Hash + Eq> Windowed<'scope, K> for Stream<'scope, K> {
             // The open windows by end, each with the capability to emit it at its end.
             let mut open: Open<K> = BTreeMap::new();
             for (end, counts) in gate
-                .restore::<Vec<(Time, Vec<(K, u64)>)>>()
+                .restore_rescaled::<Vec<(Time, Vec<(K, u64)>)>>()
                 .unwrap_or_default()
             {
                 open.insert(end, (initial.delayed(&end), counts.into_iter().collect()));

@@ -123,7 +123,7 @@ impl<'scope, K: Data + Hash + Eq, V: Data> EventWindowAggregates<'scope, K, V>
         };
         keyed_windows(self, "AggregateByEventWindow", move |initial, gate| {
             let mut windows: BTreeMap<Time, Window<K, A>> = BTreeMap::new();
-            for (end, fired, values) in gate.restore::<Saved<K, A>>().unwrap_or_default() {
+            for (end, fired, values) in gate.restore_rescaled::<Saved<K, A>>().unwrap_or_default() {
                 let capability = (!fired).then(|| initial.delayed(&end));
                 let values = values.into_iter().collect();
                 windows.insert(end, Window { capability, values });

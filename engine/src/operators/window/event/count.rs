@@ -105,9 +105,8 @@ impl<'scope, K: Data + Hash + Eq, V: Data> CountWindows<'scope, K, V>
                 keys: new_map(),
                 held: None,
             };
-            for (key, (pending, recent, since_firing)) in
-                gate.restore::<Saved<K, V>>().unwrap_or_default()
-            {
+            let saved: Saved<K, V> = gate.restore_keyed().unwrap_or_default();
+            for (key, (pending, recent, since_firing)) in saved {
                 if let Some(t) = pending.iter().map(|(t, _)| *t).min() {
                     let earliest = windows.held.as_ref().map_or(t, |h| t.min(*h.time()));
                     windows.held = Some(initial.delayed(&earliest));

@@ -150,7 +150,8 @@ impl<'scope, K: Data + Hash + Eq, V: Data> SessionAggregates<'scope, K, V>
             too_late: Vec::new(),
         };
         keyed_windows(self, "AggregateBySession", move |initial, gate| {
-            for (key, saved) in gate.restore::<Saved<K, A>>().unwrap_or_default() {
+            let saved: Saved<K, A> = gate.restore_keyed().unwrap_or_default();
+            for (key, saved) in saved {
                 let open = saved.into_iter().map(|(start, end, acc, fired)| {
                     let capability = (!fired).then(|| initial.delayed(&end));
                     (

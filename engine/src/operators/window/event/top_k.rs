@@ -84,7 +84,15 @@ impl<'scope, K: Data + Hash + Ord> TopKPerWindow<'scope, K> for Stream<'scope, W
         let by_window = Exchange::new(move |w: &WindowCount<K>| worker_of(&w.end, peers));
         self.checkpointed_unary(by_window, "TopKPerWindow", move |_, gate| {
             let mut windows: BTreeMap<Time, Ranking<K>> = BTreeMap::new();
-            for (end, start, counts, emitted) in gate.restore::<Saved<K>>().unwrap_or_default() {
+            // Windows are routed by their end: after a rescale, this worker's ends.
+            let saved = gate.restore_divided(|parts: Vec<Saved<K>>, share| {
+                Ok(parts
+                    .into_iter()
+                    .flatten()
+                    .filter(|(end, ..)| share.owns(end))
+                    .collect())
+            });
+            for (end, start, counts, emitted) in saved.unwrap_or_default() {
                 let counts = counts.into_iter().collect();
                 windows.insert(
                     end,
