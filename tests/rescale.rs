@@ -115,36 +115,53 @@ fn a_word_count_rescaled_from_one_process_to_two_equals_the_plain_loop() {
 }
 
 /// A word count over a file (each reader a byte range of it) aborted in the middle of
-/// checkpoints at 2 workers, at 3, then run to its end at 1: what each old reader had left is
-/// divided again by byte range, so every line is counted once.
+/// checkpoints at 2 workers, at 3, then run to its end at 1, natively and in micro-batches:
+/// what each old reader had left is divided again by byte range, and the running counts by
+/// key group, so every line is counted once.
 #[test]
 fn a_word_count_over_a_file_rescaled_two_to_three_to_one_equals_the_plain_loop() {
     let dir = tempfile::tempdir().unwrap();
-    let (input, cp, out) = (
-        dir.path().join("input.txt"),
-        dir.path().join("cp"),
-        dir.path().join("counts"),
-    );
+    let input = dir.path().join("input.txt");
     let text = corpus_lines(0, 600_000);
     std::fs::write(&input, &text).unwrap();
-    let run = |workers: &str| {
-        let mut command = file_wordcount(&input, &cp, &out, workers);
-        command.args(["--checkpoint-every", "20"]);
-        command
-    };
-    abort_after(run("2"), 23);
-    let at_two = latest_epoch(&cp);
-    assert!(at_two.is_some(), "no checkpoint at 2 workers");
-    abort_after(run("3"), 90);
-    assert!(latest_epoch(&cp) > at_two, "no checkpoint at 3 workers");
-    let output = run("1").output().unwrap();
-    let log = stderr(&output);
-    assert!(output.status.success(), "{log}");
-    assert!(
-        log.contains("rescaling the checkpoint of 3 workers to 1"),
-        "{log}"
-    );
-    assert_eq!(read(&out), reference_counts(&text));
+    let modes: [&[&str]; 2] = [
+        &["--checkpoint-every", "20"],
+        &[
+            "--mode",
+            "minibatch",
+            "--batch-ms",
+            "20",
+            "--checkpoint-every",
+            "40",
+        ],
+    ];
+    for (m, mode) in modes.into_iter().enumerate() {
+        let (cp, out) = (
+            dir.path().join(format!("cp-{m}")),
+            dir.path().join(format!("counts-{m}")),
+        );
+        let run = |workers: &str| {
+            let mut command = file_wordcount(&input, &cp, &out, workers);
+            command.args(mode);
+            command
+        };
+        abort_after(run("2"), 23);
+        let at_two = latest_epoch(&cp);
+        assert!(at_two.is_some(), "{mode:?}: no checkpoint at 2 workers");
+        abort_after(run("3"), 90);
+        assert!(
+            latest_epoch(&cp) > at_two,
+            "{mode:?}: no checkpoint at 3 workers"
+        );
+        let output = run("1").output().unwrap();
+        let log = stderr(&output);
+        assert!(output.status.success(), "{mode:?}: {log}");
+        assert!(
+            log.contains("rescaling the checkpoint of 3 workers to 1"),
+            "{mode:?}: {log}"
+        );
+        assert_eq!(read(&out), reference_counts(&text), "{mode:?}");
+    }
 }
 
 /// `run wordcount` over the file `input`, on `workers`, checkpointing into `cp`.

@@ -33,7 +33,7 @@ use sluice_engine::timely::dataflow::operators::{Concatenate, Operator};
 use sluice_engine::Time;
 
 use crate::batch::Batch;
-use crate::each_batch::{each_batch_of, each_batch_with_state};
+use crate::each_batch::{each_batch_of, each_batch_with_state, Divide};
 use crate::error::Error;
 use crate::graph::{checkpoint_misfit, CheckpointMisfit, Graph};
 use crate::partition::{spread, Part};
@@ -135,12 +135,13 @@ impl<'s, T: Data> DStream<'s, T> {
     }
 
     /// [`each_batch`](Self::each_batch) for a step that carries `state` from batch to batch:
-    /// the state is checkpointed with the job (see `each_batch_with_state`).
+    /// the state is checkpointed with the job, and `divide` divides it on a rescale (see
+    /// `each_batch_with_state`).
     pub(crate) fn each_batch_with_state<O: 'static, P, S>(
         &self,
         name: &str,
         pact: P,
-        state: S,
+        (state, divide): (S, Divide<S>),
         step: impl FnMut(&mut S, Time, Vec<(Part, T)>, &mut Vec<O>) + 'static,
     ) -> Stream<'s, O>
     where
@@ -151,7 +152,7 @@ impl<'s, T: Data> DStream<'s, T> {
         S: serde::Serialize + serde::de::DeserializeOwned + 'static,
     {
         let input = (self.stream.clone(), pact);
-        each_batch_with_state(name, self.graph.ticks(), input, state, step)
+        each_batch_with_state(name, self.graph.ticks(), input, state, divide, step)
     }
 
     /// Calls `step` on the driver (worker 0) once per batch time, with the whole batch, its

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use sluice_engine::checkpoint::rescale::Share;
 use sluice_engine::checkpointed::EpochGate;
 use sluice_engine::stream::Stream;
 use sluice_engine::timely::container::CapacityContainerBuilder;
@@ -126,18 +127,30 @@ where
     P2: ParallelizationContract<Time, Vec<B>>,
 {
     let stateless = move |_: &mut (), t, a, b, out: &mut Vec<O>| step(t, a, b, out);
-    batches(name, ticks, left, right, absorb, ((), false), stateless)
+    batches(name, ticks, left, right, absorb, ((), None), stateless)
+}
+
+/// How a step's state divides when the job resumes with another number of workers (see
+/// `sluice_engine::checkpoint::rescale`): every old worker's state and this worker's share
+/// make its state, or an error that refuses the restore.
+pub(crate) type Divide<S> = Box<dyn FnOnce(Vec<S>, Share) -> Result<S, String>>;
+
+/// The [`Divide`] of state that cannot be divided, saying what it is.
+pub(crate) fn indivisible<S>(what: &'static str) -> Divide<S> {
+    Box::new(move |_, _| Err(what.to_string()))
 }
 
 /// [`each_batch`] over one input, for a step that carries `state` from batch to batch: the
 /// state is checkpointed when the job checkpoints — saved before the first batch at or after
 /// each epoch, so a checkpoint of epoch `E` holds the state after every batch before `E` —
-/// and restored from the checkpoint the job resumes from.
+/// and restored from the checkpoint the job resumes from (divided by `divide` if the job has
+/// another number of workers now).
 pub(crate) fn each_batch_with_state<'s, A, O, P, S>(
     name: &str,
     ticks: &Stream<'s, ()>,
     input: (Stream<'s, A>, P),
     state: S,
+    divide: Divide<S>,
     mut step: impl FnMut(&mut S, Time, Vec<A>, &mut Vec<O>) + 'static,
 ) -> Stream<'s, O>
 where
@@ -155,7 +168,7 @@ where
         input,
         (nothing, Pipeline),
         (append, ignore),
-        (state, true),
+        (state, Some(divide)),
         move |state, t, records, _, out| step(state, t, records, out),
     )
 }
@@ -172,7 +185,7 @@ fn batches<'s, A, B, LA, LB, O, P1, P2, S>(
         impl FnMut(&mut LA, &mut Vec<A>) + 'static,
         impl FnMut(&mut LB, &mut Vec<B>) + 'static,
     ),
-    (mut state, checkpointed): (S, bool),
+    (mut state, checkpointed): (S, Option<Divide<S>>),
     mut step: impl FnMut(&mut S, Time, LA, LB, &mut Vec<O>) + 'static,
 ) -> Stream<'s, O>
 where
@@ -196,10 +209,13 @@ where
     let name = name.to_owned();
 
     builder.build(move |_initial| {
-        let mut gate: Option<EpochGate<()>> =
-            checkpointed.then(|| EpochGate::new(scope, &name, &address));
-        if let Some(restored) = gate.as_ref().and_then(|g| g.restore::<S>()) {
-            state = restored;
+        let mut gate: Option<EpochGate<()>> = checkpointed
+            .is_some()
+            .then(|| EpochGate::new(scope, &name, &address));
+        if let (Some(gate), Some(divide)) = (gate.as_ref(), checkpointed) {
+            if let Some(restored) = gate.restore_divided(divide) {
+                state = restored;
+            }
         }
         let mut pending: BTreeMap<Time, Pending<LA, LB>> = BTreeMap::new();
         let mut out = Vec::new();

@@ -34,6 +34,7 @@ use sluice_engine::timely::dataflow::channels::pact::Exchange;
 use sluice_engine::Time;
 
 use crate::dstream::DStream;
+use crate::each_batch::Divide;
 use crate::partition::{partition_of, spread, Part};
 use crate::presence::Presence;
 
@@ -154,10 +155,24 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
         }
         let presence = Presence::from_first_of(self.presence.clone(), self.slide);
         let present = presence.clone();
+        // On a rescale, each key's state goes to the home of its partition among the new
+        // workers, where its records now go.
+        let divide: Divide<KeyedState<K, S>> = Box::new(move |parts, share| {
+            let homes = spread(n as usize, share.workers);
+            let mut mine = KeyedState::new();
+            for mut part in parts {
+                for (k, s) in part.drain() {
+                    if homes[partition_of(&k, n) as usize] == share.worker {
+                        mine.insert(k, s);
+                    }
+                }
+            }
+            Ok(mine)
+        });
         let updated = self.keyed(n).each_batch_with_state(
             "UpdateStateByKey",
             Exchange::new(|(p, _): &(Part, (K, V))| *p as u64),
-            state,
+            (state, divide),
             move |state, t, records, out| {
                 if present.at(t) != Ok(true) {
                     return;

@@ -36,9 +36,14 @@ use sluice_engine::timely::dataflow::channels::pact::Pipeline;
 use sluice_engine::{Error as EngineError, Time};
 
 use crate::dstream::DStream;
+use crate::each_batch::indivisible;
 use crate::error::Error;
 use crate::partition::Part;
 use crate::presence::Presence;
+
+/// Why a window's state is not divided on a rescale: its batches are kept where their
+/// partitions lived, and the partitions of another number of workers are others.
+const KEPT_BY_PARTITION: &str = "a window's batches, kept by the partitions of the old workers";
 
 /// One batch's tagged pairs.
 type Tagged<K, V> = Vec<(Part, (K, V))>;
@@ -100,8 +105,11 @@ impl<'s, T: Data> DStream<'s, T> {
         // The batches still in some window: checkpointed, as Spark checkpoints a windowed
         // stream's parent RDDs.
         let kept: BTreeMap<Time, Vec<(Part, T)>> = BTreeMap::new();
-        let windowed =
-            self.each_batch_with_state("Window", Pipeline, kept, move |kept, t, records, out| {
+        let windowed = self.each_batch_with_state(
+            "Window",
+            Pipeline,
+            (kept, indivisible(KEPT_BY_PARTITION)),
+            move |kept, t, records, out| {
                 if !records.is_empty() {
                     kept.insert(t, records);
                 }
@@ -112,7 +120,8 @@ impl<'s, T: Data> DStream<'s, T> {
                     }
                 }
                 kept.retain(|&time, _| time > t.saturating_sub(length));
-            });
+            },
+        );
         DStream {
             graph: self.graph.clone(),
             stream: windowed,
@@ -394,6 +403,7 @@ impl<'s, K: Data + Hash + Eq, V: Data> DStream<'s, (K, V)> {
         // The reduced batches still in the window, and each key's previous window value:
         // Spark's ReducedWindowedDStream checkpoints the same.
         let state: WindowState<K, V> = (BTreeMap::new(), Vec::new());
+        let state = (state, indivisible(KEPT_BY_PARTITION));
         let windowed = reduced.each_batch_with_state("ReduceByKeyAndWindow", Pipeline, state, move |(history, previous_pairs), t, records, out| {
             if !records.is_empty() {
                 history.insert(t, records);

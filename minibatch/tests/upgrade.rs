@@ -35,10 +35,15 @@ fn input() -> Vec<Option<Vec<String>>> {
 }
 
 /// Version 1 counts each word once; version 2 counts it ten times and adds a windowed count.
-fn context(dir: &Path, clock: &ManualClock, outputs: &Outputs, version: u8) -> StreamingContext {
+fn context(
+    dir: &Path,
+    clock: &ManualClock,
+    outputs: &Outputs,
+    (version, workers): (u8, usize),
+) -> StreamingContext {
     let create = || {
         let execution = Execution::default()
-            .workers(2)
+            .workers(workers)
             .clock(Clock::Manual(clock.clone()));
         let mut ssc = StreamingContext::new(execution, Duration::from_millis(INTERVAL));
         ssc.checkpoint_interval(Duration::from_millis(2 * INTERVAL));
@@ -92,7 +97,7 @@ fn run(ssc: &mut StreamingContext, clock: &ManualClock, from: Time, to: Time, gr
 fn failure_free(dir: &Path, version: u8) -> BTreeMap<(&'static str, Time), BTreeMap<String, u64>> {
     let outputs: Outputs = Arc::default();
     let clock = ManualClock::new(0);
-    let mut ssc = context(dir, &clock, &outputs, version);
+    let mut ssc = context(dir, &clock, &outputs, (version, 2));
     run(&mut ssc, &clock, 1, BATCHES, true);
     let outputs = outputs.lock().unwrap().clone();
     outputs
@@ -108,7 +113,7 @@ fn an_upgraded_program_resumes_with_the_state_of_the_old_one() {
         let checkpoints = dir.path().join(format!("cp-{stop_after}"));
         let first: Outputs = Arc::default();
         let clock = ManualClock::new(0);
-        let mut ssc = context(&checkpoints, &clock, &first, 1);
+        let mut ssc = context(&checkpoints, &clock, &first, (1, 2));
         run(&mut ssc, &clock, 1, stop_after, false);
         drop(ssc);
         let epoch = CheckpointDir::open(&checkpoints)
@@ -119,7 +124,7 @@ fn an_upgraded_program_resumes_with_the_state_of_the_old_one() {
 
         let resumed: Outputs = Arc::default();
         let clock = ManualClock::new(stop_after * INTERVAL);
-        let mut ssc = context(&checkpoints, &clock, &resumed, 2);
+        let mut ssc = context(&checkpoints, &clock, &resumed, (2, 2));
         run(&mut ssc, &clock, stop_after, BATCHES, true);
         let resumed = resumed.lock().unwrap().clone();
         // Totals: version 1's up to the last batch before the epoch, then ten per word.
@@ -148,5 +153,41 @@ fn an_upgraded_program_resumes_with_the_state_of_the_old_one() {
             first_window.values().sum::<u64>() < whole.values().sum::<u64>(),
             "the added window at the epoch counted what came before it: {first_window:?}"
         );
+    }
+}
+
+/// `update_state_by_key`'s state follows a change of workers: each key's state goes to the
+/// home of its partition among the new workers, so the totals after the restore are a
+/// failure-free run's.
+#[test]
+fn update_state_by_key_resumes_on_another_number_of_workers() {
+    let _turn = exclusive();
+    let dir = tempfile::tempdir().unwrap();
+    let v1 = failure_free(&dir.path().join("v1"), 1);
+    for (before, after) in [(2, 1), (1, 2), (2, 3)] {
+        let checkpoints = dir.path().join(format!("cp-{before}-{after}"));
+        let first: Outputs = Arc::default();
+        let clock = ManualClock::new(0);
+        let mut ssc = context(&checkpoints, &clock, &first, (1, before));
+        run(&mut ssc, &clock, 1, 9, false);
+        drop(ssc);
+        let epoch = CheckpointDir::open(&checkpoints)
+            .unwrap()
+            .latest()
+            .unwrap()
+            .expect("a checkpoint");
+
+        let resumed: Outputs = Arc::default();
+        let clock = ManualClock::new(9 * INTERVAL);
+        let mut ssc = context(&checkpoints, &clock, &resumed, (1, after));
+        run(&mut ssc, &clock, 9, BATCHES, true);
+        let resumed = resumed.lock().unwrap().clone();
+        for t in (epoch..=BATCHES * INTERVAL).step_by(INTERVAL as usize) {
+            assert_eq!(
+                resumed[&("totals", t)],
+                v1[&("totals", t)],
+                "{before} → {after} workers, epoch {epoch}: totals at {t}"
+            );
+        }
     }
 }
