@@ -11,6 +11,7 @@ use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 use common::{abort_after, read, reference_counts, sluice, stderr};
+use sluice::engine::checkpoint::CheckpointDir;
 use sluice::engine::sinks::read_epochs;
 use sluice::engine::sources::corpus::{Corpus, CorpusSpec, SplitMix64};
 
@@ -267,6 +268,63 @@ fn two_processes_resume_an_event_time_windowed_count_together() {
     assert_output(all_lines(&out), &expected, "2 processes, event time");
 }
 
+/// Two processes that run to their end commit their final checkpoint, whichever process
+/// writes its last marker last: process 0 waits for the other's before its last commit. (It
+/// used to try only when a part of its own arrived, and left the last epoch pending when the
+/// other process's marker came after its own last part.)
+#[test]
+fn two_processes_that_run_to_the_end_commit_their_final_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.txt");
+    let text = common::corpus_lines(0, 20_000);
+    std::fs::write(&input, &text).unwrap();
+    for k in 0..5 {
+        let (checkpoints, out) = run_dirs(dir.path(), k);
+        let job = |flags: &[&str]| {
+            let mut command = sluice();
+            command
+                .args([
+                    "run",
+                    "wordcount",
+                    "--status-every-ms",
+                    "0",
+                    "--workers",
+                    "2",
+                ])
+                .args(["--checkpoint-every", "20", "--input"])
+                .arg(&input)
+                .arg("--checkpoint-dir")
+                .arg(&checkpoints)
+                .arg("--final-counts")
+                .arg(&out)
+                .args(flags);
+            command
+        };
+        finish_all(start_two_processes(dir.path(), &job));
+        let latest = latest_epoch(&checkpoints).expect("a checkpoint");
+        // An epoch after the last commit that both processes completed (their markers are
+        // there) should have been committed.
+        let left: Vec<String> = std::fs::read_dir(&checkpoints)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|path| {
+                let name = path.file_name().unwrap().to_string_lossy();
+                let epoch = name
+                    .trim_start_matches("epoch-")
+                    .trim_end_matches(".pending");
+                name.ends_with(".pending") && epoch.parse::<u64>().is_ok_and(|e| e > latest)
+            })
+            .filter(|path| (0..2).all(|p| path.join(format!("process-{p}.state")).exists()))
+            .map(|path| path.display().to_string())
+            .collect();
+        assert!(
+            left.is_empty(),
+            "run {k}: completed epochs after the last commit ({latest}) left pending: {left:?}"
+        );
+        assert_eq!(read(&out), reference_counts(&text), "run {k}");
+    }
+}
+
 /// Whether the newest checkpoint in `checkpoints` is of an unfinished run: a run is over once
 /// its last checkpoint's event-time cut is the end of time.
 fn event_time_unfinished(checkpoints: &Path) -> bool {
@@ -356,7 +414,7 @@ fn a_windowed_count_rescaled_two_to_one_worker_to_two_processes_to_one_writes_ev
     let output = complete(job(&["--workers", "1"]));
     let log = stderr(&output);
     assert!(
-        log.contains("rescaling the checkpoint of 2 workers to 1"),
+        log.contains("rescaling the checkpoint of 2 workers to 1 worker"),
         "{log}"
     );
     assert_output(
@@ -444,39 +502,79 @@ fn a_checkpoint_is_only_restored_into_its_own_program() {
     assert!(discarded.status.success(), "{}", stderr(&discarded));
 }
 
+/// Damage to the newest checkpoint: a truncated part, and an intact part of an older epoch
+/// put in its place (the same size and a valid frame: only the checksum the metadata keeps
+/// tells). Each is named, and the job falls back to the checkpoint before.
 #[test]
 fn a_damaged_checkpoint_is_named_and_an_older_one_used() {
     let dir = tempfile::tempdir().unwrap();
-    let (checkpoints, out) = (dir.path().join("cp"), dir.path().join("out"));
-    kill_after(
-        wordcount(&checkpoints, &out, &[]),
-        Duration::from_millis(900),
-    );
-    let latest = latest_epoch(&checkpoints).expect("a checkpoint within 900 ms");
-    let damaged: PathBuf = std::fs::read_dir(checkpoints.join(format!("epoch-{latest}")))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().contains("KeyedState"))
-        .expect("a keyed state part");
-    let bytes = std::fs::read(&damaged).unwrap();
-    std::fs::write(&damaged, &bytes[..bytes.len() - 3]).unwrap();
+    for (k, damage) in ["truncated", "swapped"].into_iter().enumerate() {
+        let (checkpoints, out) = run_dirs(dir.path(), k);
+        kill_after(
+            wordcount(&checkpoints, &out, &[]),
+            Duration::from_millis(900),
+        );
+        let latest = latest_epoch(&checkpoints).expect("a checkpoint within 900 ms");
+        let damaged = match damage {
+            "truncated" => {
+                let damaged: PathBuf =
+                    std::fs::read_dir(checkpoints.join(format!("epoch-{latest}")))
+                        .unwrap()
+                        .map(|e| e.unwrap().path())
+                        .find(|p| p.to_string_lossy().contains("KeyedState"))
+                        .expect("a keyed state part");
+                let bytes = std::fs::read(&damaged).unwrap();
+                std::fs::write(&damaged, &bytes[..bytes.len() - 3]).unwrap();
+                damaged
+            }
+            _ => {
+                // A part of an older epoch of the same size as its newest one, not equal to it.
+                let epochs = CheckpointDir::open(&checkpoints).unwrap().epochs().unwrap();
+                let newest = std::fs::read_dir(checkpoints.join(format!("epoch-{latest}")))
+                    .unwrap()
+                    .map(|e| e.unwrap().path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "state"));
+                let candidates: Vec<(PathBuf, Vec<u8>)> = newest
+                    .flat_map(|new| {
+                        let name = new.file_name().unwrap().to_owned();
+                        let now = std::fs::read(&new).unwrap();
+                        epochs
+                            .iter()
+                            .filter(|&&e| e < latest)
+                            .map(|e| {
+                                std::fs::read(checkpoints.join(format!("epoch-{e}")).join(&name))
+                            })
+                            .filter_map(Result::ok)
+                            .filter(|old| old.len() == now.len() && *old != now)
+                            .map(|old| (new.clone(), old))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                let (new, old) = candidates
+                    .into_iter()
+                    .next()
+                    .expect("an older part of the same size as a newer one");
+                std::fs::write(&new, old).unwrap();
+                new
+            }
+        };
 
-    let inspect = sluice()
-        .args(["checkpoint", "inspect"])
-        .arg(&checkpoints)
-        .output()
-        .unwrap();
-    let listing = String::from_utf8_lossy(&inspect.stdout);
-    assert!(inspect.status.success(), "{}", stderr(&inspect));
-    assert!(listing.contains(&latest.to_string()), "{listing}");
-    assert!(listing.contains("corrupt"), "{listing}");
-    assert!(listing.contains("KeyedState"), "{listing}");
+        let inspect = sluice()
+            .args(["checkpoint", "inspect"])
+            .arg(&checkpoints)
+            .output()
+            .unwrap();
+        let listing = String::from_utf8_lossy(&inspect.stdout);
+        assert!(inspect.status.success(), "{}", stderr(&inspect));
+        assert!(listing.contains(&latest.to_string()), "{damage}: {listing}");
+        assert!(listing.contains("corrupt"), "{damage}: {listing}");
 
-    let output = complete(wordcount(&checkpoints, &out, &[]));
-    let log = stderr(&output);
-    assert!(log.contains(damaged.to_str().unwrap()), "{log}");
-    assert!(log.contains("falling back"), "{log}");
-    assert_output(read(&out), &expected_counts(), "after restarts");
+        let output = complete(wordcount(&checkpoints, &out, &[]));
+        let log = stderr(&output);
+        assert!(log.contains(damaged.to_str().unwrap()), "{damage}: {log}");
+        assert!(log.contains("falling back"), "{damage}: {log}");
+        assert_output(read(&out), &expected_counts(), damage);
+    }
 }
 
 #[test]

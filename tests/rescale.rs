@@ -72,7 +72,7 @@ fn a_word_count_rescaled_two_to_one_to_two_workers_equals_the_plain_loop() {
     let log_text = stderr(&output);
     assert!(output.status.success(), "{log_text}");
     assert!(
-        log_text.contains("rescaling the checkpoint of 1 workers to 2"),
+        log_text.contains("rescaling the checkpoint of 1 worker to 2 workers"),
         "{log_text}"
     );
     assert_eq!(read(&out), reference_counts(&all));
@@ -157,7 +157,7 @@ fn a_word_count_over_a_file_rescaled_two_to_three_to_one_equals_the_plain_loop()
         let log = stderr(&output);
         assert!(output.status.success(), "{mode:?}: {log}");
         assert!(
-            log.contains("rescaling the checkpoint of 3 workers to 1"),
+            log.contains("rescaling the checkpoint of 3 workers to 1 worker"),
             "{mode:?}: {log}"
         );
         assert_eq!(read(&out), reference_counts(&text), "{mode:?}");

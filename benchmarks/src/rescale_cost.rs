@@ -151,7 +151,7 @@ fn restore(dir: &Path, now: usize, keys: usize) -> Result<f64, String> {
             .collect()
     });
     let took = started.elapsed().as_secs_f64() * 1e3;
-    coordinator.flush().map_err(|e| e.to_string())?;
+    coordinator.flush(true).map_err(|e| e.to_string())?;
     let restored: usize = restored?.iter().sum();
     if restored != keys {
         return Err(format!("restored {restored} keys of {keys}"));

@@ -247,7 +247,8 @@ where
         .collect();
     // Also after a failure: the checkpoint writer must be done before this returns (a job
     // restarted in the same process would otherwise race with it).
-    let flushed = context.checkpoints().map_or(Ok(()), |c| c.flush());
+    let completed = results.is_ok() && !context.is_aborted();
+    let flushed = context.checkpoints().map_or(Ok(()), |c| c.flush(completed));
     let after = context.run_after_job();
     let results = results?;
     flushed?;

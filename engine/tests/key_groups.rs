@@ -61,6 +61,6 @@ proptest! {
             }
         }
         prop_assert_eq!(restored, state);
-        coordinator.flush().unwrap();
+        coordinator.flush(true).unwrap();
     }
 }

@@ -156,12 +156,16 @@ impl Checkpointing {
             }
         }
         if m.workers != workers * processes {
-            // Keyed state and shared-position sources follow; state kept per worker refuses
+            // Each state divides as it says (see `rescale`); what cannot be divided refuses
             // as it is restored, naming its operator.
+            let count = |n: usize| match n {
+                1 => "1 worker".to_string(),
+                n => format!("{n} workers"),
+            };
             eprintln!(
-                "sluice: rescaling the checkpoint of {} workers to {}",
-                m.workers,
-                workers * processes
+                "sluice: rescaling the checkpoint of {} to {}",
+                count(m.workers),
+                count(workers * processes)
             );
         }
         Ok(())

@@ -133,8 +133,11 @@ impl Coordinator {
             None => None,
         };
         if process == 0 {
-            // Event-time parts of an earlier run are not this run's saves.
+            // Event-time parts, pending epochs and done markers of an earlier run are not
+            // this run's: a stale marker would commit an epoch with another run's parts. (No
+            // other process writes before every process has started.)
             store.prune_event_parts(None).map_err(checkpoint_error)?;
+            store.clear_unfinished().map_err(checkpoint_error)?;
         }
         let operators = Arc::new(Mutex::new(Operators::default()));
         let error = Arc::new(Mutex::new(None));
@@ -507,8 +510,10 @@ impl Coordinator {
     }
 
     /// Waits until every part given so far is written (and committed, if complete); reports
-    /// the writer's first error. Called when the job ends.
-    pub fn flush(&self) -> Result<(), Error> {
+    /// the writer's first error. Called when the job ends, `completed` if without a failure:
+    /// then process 0 waits for the other processes' last markers before its last commit.
+    pub fn flush(&self, completed: bool) -> Result<(), Error> {
+        let _ = self.order(Order::Finished { completed });
         drop(lock(&self.sender).take());
         if let Some(thread) = lock(&self.writer).take() {
             thread
@@ -589,7 +594,7 @@ mod tests {
             .unwrap();
         c.write(1000, part("wet-w1", Domain::Stream, Some(250)), &())
             .unwrap();
-        c.flush().unwrap();
+        c.flush(true).unwrap();
         let (latest, _) = CheckpointDir::open(dir.path())
             .unwrap()
             .latest_valid()
@@ -627,7 +632,7 @@ mod tests {
             c.write(1000, part(&wet, Domain::Stream, Some(300)), &())
                 .unwrap();
         }
-        c.flush().unwrap();
+        c.flush(true).unwrap();
         let store = CheckpointDir::open(dir.path()).unwrap();
         assert_eq!(
             store.latest().unwrap(),

@@ -103,6 +103,12 @@ pub fn payload<'a>(bytes: &'a [u8], path: &Path) -> Result<&'a [u8], CheckpointE
     Ok(payload)
 }
 
+/// The CRC32 a frame's header records for its payload (`None` if shorter than a header).
+pub fn checksum(bytes: &[u8]) -> Option<u32> {
+    let crc = bytes.get(16..HEADER_LEN)?;
+    Some(u32::from_le_bytes(crc.try_into().expect("4 bytes")))
+}
+
 /// Decodes one frame read from `path`.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8], path: &Path) -> Result<T, CheckpointError> {
     let payload = payload(bytes, path)?;

@@ -90,6 +90,11 @@ pub struct Metadata {
     pub processes: usize,
     /// Every part file of the epoch and its size in bytes; filled in by the commit.
     pub parts: BTreeMap<String, u64>,
+    /// Every part's checksum (its frame's CRC32), filled in by the commit: an intact part of
+    /// another epoch or run put in its place has the right size and frame, and is caught by
+    /// this. Absent in checkpoints written before it was kept.
+    #[serde(default)]
+    pub checksums: BTreeMap<String, u32>,
 }
 
 impl Metadata {
@@ -109,8 +114,21 @@ impl Metadata {
             workers: 1,
             processes: 1,
             parts: BTreeMap::new(),
+            checksums: BTreeMap::new(),
         }
     }
+}
+
+/// A part file's size and the checksum its header records (only the header is read).
+fn part_summary(path: &Path) -> Result<(u64, u32), CheckpointError> {
+    use std::io::Read;
+    let io = |e| CheckpointError::io(path, e);
+    let mut file = fs::File::open(path).map_err(io)?;
+    let bytes = file.metadata().map_err(io)?.len();
+    let mut header = [0; frame::HEADER_LEN];
+    file.read_exact(&mut header).map_err(io)?;
+    let checksum = frame::checksum(&header).expect("a whole header");
+    Ok((bytes, checksum))
 }
 
 /// `metadata.json` as written: readable JSON, and a CRC32 of the metadata (of its compact
@@ -152,6 +170,15 @@ impl Checkpoint {
                 });
             }
             frame::payload(&content, &path)?;
+            let recorded = metadata.checksums.get(part);
+            if recorded.is_some_and(|&crc| Some(crc) != frame::checksum(&content)) {
+                return Err(CheckpointError::Corrupt {
+                    path,
+                    reason: "an intact part, but not the one this checkpoint wrote (its \
+                             checksum differs from the metadata's)"
+                        .into(),
+                });
+            }
         }
         Ok(Checkpoint { dir, metadata })
     }
@@ -480,10 +507,9 @@ impl CheckpointDir {
         fs::create_dir_all(&pending).map_err(|e| CheckpointError::io(&pending, e))?;
         for part in self.pending_parts(epoch) {
             let path = pending.join(format!("{part}{PART_SUFFIX}"));
-            let bytes = fs::metadata(&path)
-                .map_err(|e| CheckpointError::io(&path, e))?
-                .len();
-            metadata.parts.insert(part, bytes);
+            let (bytes, checksum) = part_summary(&path)?;
+            metadata.parts.insert(part.clone(), bytes);
+            metadata.checksums.insert(part, checksum);
         }
         let crc32 = metadata_crc(&metadata)?;
         let json = serde_json::to_vec_pretty(&SealedMetadata { crc32, metadata })
@@ -498,6 +524,39 @@ impl CheckpointDir {
         frame::sync_dir(&self.root)?;
         frame::write_atomically(&self.root.join(LATEST), epoch.to_string().as_bytes())?;
         self.prune(epoch)
+    }
+
+    /// Leaves process `process`'s done marker: every part and epoch marker it will write
+    /// is on disk, so that process 0 can make its last commit (see the writer).
+    pub fn mark_done(&self, process: usize) -> Result<(), CheckpointError> {
+        frame::write_atomically(&self.done_marker(process), b"done")
+    }
+
+    /// Whether process `process` has left its done marker.
+    pub fn is_done(&self, process: usize) -> bool {
+        self.done_marker(process).exists()
+    }
+
+    fn done_marker(&self, process: usize) -> PathBuf {
+        self.root.join(format!("process-{process}.done"))
+    }
+
+    /// Removes what an earlier run left unfinished: its pending epochs and done markers.
+    pub fn clear_unfinished(&self) -> Result<(), CheckpointError> {
+        for (_, path) in self.listing()? {
+            if path.extension().is_some_and(|e| e == "pending") {
+                fs::remove_dir_all(&path).map_err(|e| CheckpointError::io(&path, e))?;
+            }
+        }
+        let entries = fs::read_dir(&self.root).map_err(|e| CheckpointError::io(&self.root, e))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("process-") && name.ends_with(".done") {
+                let path = entry.path();
+                fs::remove_file(&path).map_err(|e| CheckpointError::io(&path, e))?;
+            }
+        }
+        Ok(())
     }
 
     /// Removes committed epochs after `latest` — of a timeline the job left when it resumed

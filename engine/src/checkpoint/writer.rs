@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use super::config::Checkpointing;
 use super::crash::CrashHook;
@@ -47,7 +48,15 @@ pub(super) enum Order {
     /// Keep the newest checkpoint this run committed as a savepoint, or, if it has committed
     /// none yet, the next it commits.
     Savepoint,
+    /// Every part has been given: the job has ended, `completed` if without a failure. Then
+    /// another process says so with its done marker, once its own markers are all written;
+    /// and process 0 waits for every other's before its last commit — the last marker may
+    /// come from another process after this one's last part.
+    Finished { completed: bool },
 }
+
+/// How long process 0 waits, after its job completed, for the others' done markers.
+const PEERS_DONE_WITHIN: Duration = Duration::from_secs(60);
 
 /// The writer thread of a running job: where orders go, and the thread to join.
 pub(super) struct WriterThread {
@@ -189,6 +198,7 @@ impl Writer {
                     let done = match order {
                         Order::Part(part) => self.write(part),
                         Order::Savepoint => self.savepoint_now(),
+                        Order::Finished { completed } => self.finished(completed),
                     };
                     if let Err(e) = done {
                         lock(&error).get_or_insert(e);
@@ -211,6 +221,29 @@ impl Writer {
             })
             .map_err(|e| Error::Startup(format!("cannot start the checkpoint writer: {e}")))?;
         Ok(WriterThread { sender, thread })
+    }
+
+    /// See [`Order::Finished`].
+    fn finished(&mut self, completed: bool) -> Result<(), Error> {
+        if self.process != 0 {
+            return self.store.mark_done(self.process).map_err(checkpoint_error);
+        }
+        if !completed || self.processes == 1 {
+            return Ok(());
+        }
+        let deadline = Instant::now() + PEERS_DONE_WITHIN;
+        while !(1..self.processes).all(|p| self.store.is_done(p)) {
+            if Instant::now() > deadline {
+                eprintln!(
+                    "sluice: the other processes did not finish their checkpoints within {} s; \
+                     the last one committed stands",
+                    PEERS_DONE_WITHIN.as_secs()
+                );
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.commit_ready()
     }
 
     fn write(&mut self, part: Part) -> Result<(), Error> {
