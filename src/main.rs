@@ -11,6 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     without_transparent_huge_pages();
+    losing_a_peer_is_an_error();
     let args = match cli::parse() {
         Ok(args) => args,
         Err(error) => return cli::usage_error(error),
@@ -22,6 +23,30 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// When another process of the job goes away (killed, crashed, its host gone), timely's network
+/// threads panic with "timely communication error: …", and every worker thread after them: a
+/// page of backtraces for what is one failure. This says it in one line and exits with 1; the
+/// job resumes from its last checkpoint when it is started again.
+fn losing_a_peer_is_an_error() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("timely communication error") {
+            eprintln!(
+                "sluice: error: lost the connection to another process of the job ({message}); \
+                 started again, the job resumes from its last checkpoint"
+            );
+            std::process::exit(1);
+        }
+        default(info);
+    }));
 }
 
 /// Turns transparent huge pages off for this process, before the first large heap grows.

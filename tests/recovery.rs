@@ -325,6 +325,60 @@ fn two_processes_that_run_to_the_end_commit_their_final_checkpoint() {
     }
 }
 
+/// A process of a two-process job killed with SIGKILL: the other ends with one clear error and
+/// exit code 1, not a page of panics from every thread.
+#[test]
+fn a_process_whose_peer_is_killed_ends_with_one_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.txt");
+    std::fs::write(&input, common::corpus_lines(0, 100_000)).unwrap();
+    let (checkpoints, out) = run_dirs(dir.path(), 0);
+    let job = |flags: &[&str]| {
+        let mut command = sluice();
+        command
+            .args([
+                "run",
+                "wordcount",
+                "--status-every-ms",
+                "0",
+                "--slow-line-us",
+                "50",
+            ])
+            .args(["--checkpoint-every", "50", "--input"])
+            .arg(&input)
+            .arg("--checkpoint-dir")
+            .arg(&checkpoints)
+            .arg("--final-counts")
+            .arg(&out)
+            .args(flags);
+        command
+    };
+    let [first, mut second] = start_two_processes(dir.path(), &job);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while latest_epoch(&checkpoints).is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    second.kill().unwrap();
+    second.wait().unwrap();
+    let mut first = first;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while first.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            first.kill().unwrap();
+            panic!("process 0 still running 30 s after its peer was killed");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let output = first.wait_with_output().unwrap();
+    let log = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("lost the connection to another process"),
+        "{log}"
+    );
+    assert!(!log.contains("panicked"), "{log}");
+}
+
 /// Whether the newest checkpoint in `checkpoints` is of an unfinished run: a run is over once
 /// its last checkpoint's event-time cut is the end of time.
 fn event_time_unfinished(checkpoints: &Path) -> bool {
