@@ -5,7 +5,9 @@
 //! DIR/
 //!   LATEST                      the newest committed epoch, e.g. "1200"
 //!   epoch-1100/  epoch-1200/    committed: metadata.json + one frame per part
-//!   epoch-1300.pending/         parts being written; never read by recovery
+//!   epoch-1300.pending/         parts being written; never read by recovery, and removed
+//!                               when the job starts again
+//!   process-1.done              a process's last markers are written (the job ended)
 //!   event-parts/900/            event-time operators' parts saved as of event time 900,
 //!   event-parts/final/          and their last ones: the committer copies the parts that
 //!                               stand for an epoch's event-time cut into it
@@ -13,11 +15,13 @@
 //!
 //! Each worker writes its parts (one per stateful operator or source) into the epoch's pending
 //! directory, each file atomically. When every part is there, one committer writes
-//! `metadata.json` (listing the parts with their sizes, under a checksum), syncs, renames the directory to
-//! `epoch-T`, syncs the parent and moves `LATEST` with an atomic rename: a crash at any moment
-//! leaves the previous checkpoint intact and in force. Recovery reads `LATEST`, checks every
-//! part's frame (length and checksum) before decoding anything, and if the newest checkpoint is
-//! damaged says which file and falls back to the newest one that is whole.
+//! `metadata.json` (listing the parts with their sizes and checksums, under a checksum of its
+//! own), syncs, renames the directory to `epoch-T`, syncs the parent and moves `LATEST` with an
+//! atomic rename: a crash at any moment leaves the previous checkpoint intact and in force.
+//! Recovery reads `LATEST`, checks every part's frame (length and checksum, and that the
+//! checksum is the one the metadata lists: an intact part of another epoch is not this one)
+//! before decoding anything, and if the newest checkpoint is damaged says which file and falls
+//! back to the newest one that is whole.
 //!
 //! ```
 //! use sluice_engine::checkpoint::{CheckpointDir, Metadata};
