@@ -660,12 +660,15 @@ impl CheckpointDir {
             committed
         });
         candidates.retain(|e| latest.is_none_or(|l| *e <= l));
-        for &epoch in candidates.iter().rev() {
+        for (i, &epoch) in candidates.iter().enumerate().rev() {
             match self.load(epoch) {
                 Ok(checkpoint) => return Ok((Some(checkpoint), warnings)),
-                Err(e) => warnings.push(format!(
-                    "checkpoint of epoch {epoch} is unusable ({e}); falling back to an older one"
-                )),
+                Err(e) => warnings.push(match i {
+                    0 => format!("checkpoint of epoch {epoch} is unusable ({e})"),
+                    _ => format!(
+                        "checkpoint of epoch {epoch} is unusable ({e}); falling back to an older one"
+                    ),
+                }),
             }
         }
         Ok((None, warnings))
