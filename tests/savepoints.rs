@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     append_to_log, corpus_lines, latest_epoch, log_wordcount, read, reference_counts, sluice,
-    stderr, Running,
+    stderr, stderr_line, Running,
 };
 
 /// A test's event log, checkpoint directory and final counts, in a temporary directory.
@@ -265,4 +265,77 @@ fn a_damaged_or_missing_savepoint_is_refused_naming_it() {
     assert!(!output.status.success(), "{error}");
     assert!(error.contains(part.to_str().unwrap()), "{error}");
     assert!(!error.contains("panicked"), "{error}");
+}
+
+/// The UI's API takes savepoints too: `POST /api/savepoint` while the job goes on, then
+/// `POST /api/stop-with-savepoint`; a job without checkpoints answers 409, saying why.
+#[test]
+fn the_ui_takes_a_savepoint_and_stops_with_one() {
+    let files = Job::new();
+    let text = corpus_lines(0, 3000);
+    append_to_log(&files.log, &text);
+    let mut command = log_wordcount(&files.log, &files.cp, &files.out, &["--follow"]);
+    command
+        .args(["--ui", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut job = Running(command.spawn().unwrap());
+    let address = stderr_line(&mut job.0, "sluice: UI at http://");
+    let address = address.trim_end_matches('/');
+    wait_for("a checkpoint", || latest_epoch(&files.cp).is_some());
+    let savepoints = || {
+        std::fs::read_dir(files.cp.join("savepoints"))
+            .map(|entries| entries.count())
+            .unwrap_or(0)
+    };
+
+    let (status, body) = post(address, "/api/savepoint");
+    assert!(status.contains("202"), "{status} {body}");
+    wait_for("the savepoint", || savepoints() == 1);
+    assert!(job.0.try_wait().unwrap().is_none(), "the job stopped");
+
+    let (status, body) = post(address, "/api/stop-with-savepoint");
+    assert!(status.contains("202"), "{status} {body}");
+    assert!(job.0.wait().unwrap().success());
+    assert_eq!(savepoints(), 2);
+    assert_eq!(read(&files.out), reference_counts(&text));
+
+    // Without checkpoints there is nothing to take a savepoint of.
+    let mut command = sluice();
+    command
+        .args([
+            "run",
+            "wordcount",
+            "--status-every-ms",
+            "0",
+            "--follow",
+            "--log",
+        ])
+        .arg(&files.log)
+        .args(["--ui", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut job = Running(command.spawn().unwrap());
+    let address = stderr_line(&mut job.0, "sluice: UI at http://");
+    let (status, body) = post(address.trim_end_matches('/'), "/api/savepoint");
+    assert!(status.contains("409"), "{status} {body}");
+    assert!(body.contains("no checkpoints"), "{body}");
+}
+
+/// `POST path` (no body) to `address`: the status line and the body.
+fn post(address: &str, path: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_string(), body.to_string())
 }

@@ -17,7 +17,10 @@
 //!   the job itself, so what a share covers does not depend on how often (or how steadily) a
 //!   browser asks — Flink computes `busyTimeMsPerSecond` in the task manager for the same
 //!   reason;
-//! - `GET /api/local` — this process's alone, which process 0 gathers from the others.
+//! - `GET /api/local` — this process's alone, which process 0 gathers from the others;
+//! - `POST /api/savepoint` and `POST /api/stop-with-savepoint` — a savepoint of the running
+//!   job, which goes on or stops gracefully (Flink's REST calls for the same); 202 once asked
+//!   for, 409 with the reason when the job takes no checkpoints or this is not process 0.
 //!
 //! A job of several processes serves one UI per process, process `i` on `PORT + i` (as timely
 //! numbers its processes' ports); process 0's shows the whole job.
@@ -42,8 +45,9 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::header;
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use sluice_engine::metrics::{prometheus, Snapshot};
 use sluice_engine::{Error, JobContext};
@@ -149,6 +153,8 @@ pub fn start(address: &str, job: JobContext, peers: Vec<String>) -> Result<Ui, E
         .route("/api/metrics", get(job_metrics))
         .route("/api/window", get(window))
         .route("/api/local", get(local_metrics))
+        .route("/api/savepoint", post(savepoint))
+        .route("/api/stop-with-savepoint", post(stop_with_savepoint))
         .with_state(panel.clone());
     let shown = panel.clone();
     let server =
@@ -210,6 +216,35 @@ async fn window(State(panel): State<Arc<Panel>>) -> Json<serde_json::Value> {
 
 async fn local_metrics(State(panel): State<Arc<Panel>>) -> Json<Snapshot> {
     Json(panel.job().snapshot())
+}
+
+/// `POST /api/savepoint`: asks the job for a savepoint and lets it go on (Flink's
+/// `POST /jobs/:id/savepoints`); the job says on stderr where it wrote it.
+async fn savepoint(State(panel): State<Arc<Panel>>) -> (StatusCode, Json<serde_json::Value>) {
+    request_savepoint(&panel, false)
+}
+
+/// `POST /api/stop-with-savepoint`: stops the job gracefully with a savepoint of its last
+/// checkpoint (Flink's `POST /jobs/:id/stop`).
+async fn stop_with_savepoint(
+    State(panel): State<Arc<Panel>>,
+) -> (StatusCode, Json<serde_json::Value>) {
+    request_savepoint(&panel, true)
+}
+
+/// 202 once asked for (see [`JobContext::savepoint`]); 409, saying why, when the job cannot
+/// take one (it does not checkpoint, or this is not process 0).
+fn request_savepoint(panel: &Panel, stop: bool) -> (StatusCode, Json<serde_json::Value>) {
+    match panel.job().savepoint(stop) {
+        Ok(()) => (
+            StatusCode::ACCEPTED,
+            Json(serde_json::json!({ "savepoint": "requested", "stop": stop })),
+        ),
+        Err(error) => (
+            StatusCode::CONFLICT,
+            Json(serde_json::json!({ "error": error.to_string() })),
+        ),
+    }
 }
 
 /// The job's snapshot, gathered off the server's thread (peers are asked over the network).
