@@ -11,7 +11,7 @@ use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    append_to_log, corpus_lines, latest_epoch, log_wordcount, read, reference_counts, sluice,
+    append_to_log, corpus_lines, http, latest_epoch, log_wordcount, read, reference_counts, sluice,
     stderr, stderr_line, Running,
 };
 
@@ -289,12 +289,12 @@ fn the_ui_takes_a_savepoint_and_stops_with_one() {
             .unwrap_or(0)
     };
 
-    let (status, body) = post(address, "/api/savepoint");
+    let (status, body) = http("POST", address, "/api/savepoint");
     assert!(status.contains("202"), "{status} {body}");
     wait_for("the savepoint", || savepoints() == 1);
     assert!(job.0.try_wait().unwrap().is_none(), "the job stopped");
 
-    let (status, body) = post(address, "/api/stop-with-savepoint");
+    let (status, body) = http("POST", address, "/api/stop-with-savepoint");
     assert!(status.contains("202"), "{status} {body}");
     assert!(job.0.wait().unwrap().success());
     assert_eq!(savepoints(), 2);
@@ -317,25 +317,7 @@ fn the_ui_takes_a_savepoint_and_stops_with_one() {
         .stderr(Stdio::piped());
     let mut job = Running(command.spawn().unwrap());
     let address = stderr_line(&mut job.0, "sluice: UI at http://");
-    let (status, body) = post(address.trim_end_matches('/'), "/api/savepoint");
+    let (status, body) = http("POST", address.trim_end_matches('/'), "/api/savepoint");
     assert!(status.contains("409"), "{status} {body}");
     assert!(body.contains("no checkpoints"), "{body}");
-}
-
-/// `POST path` (no body) to `address`: the status line and the body.
-fn post(address: &str, path: &str) -> (String, String) {
-    use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
-    (head.lines().next().unwrap().to_string(), body.to_string())
 }
