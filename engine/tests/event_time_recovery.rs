@@ -64,6 +64,18 @@ fn run(
     workers: usize,
     abort_after: Option<u64>,
 ) -> bool {
+    run_with(log, checkpoints, out, (workers, true), abort_after)
+}
+
+/// [`run`], with the temporal table join only if `table_join` (its state, a copy of the
+/// table on each worker, is refused on a change of workers).
+fn run_with(
+    log: &Path,
+    checkpoints: &Path,
+    out: &Path,
+    (workers, table_join): (usize, bool),
+    abort_after: Option<u64>,
+) -> bool {
     let aborted = Arc::new(AtomicU64::new(0));
     let latest = checkpoints.join("LATEST");
     let execution = Execution::default()
@@ -108,18 +120,20 @@ fn run(
                 .map(|w| format!("count {} {} {:?}", w.key, w.end, w.value))
                 .write_epochs(out.join("counts"), 20);
             // A temporal table join: each event with the time of k0's latest event by then.
-            let table = events
-                .clone()
-                .filter(|(key, _)| key == "k0")
-                .map(|(_, t)| ("latest k0".to_string(), Some(t)));
-            events
-                .clone()
-                .left_join_table(
-                    table,
-                    |_| "latest k0".to_string(),
-                    |(key, t), latest| format!("join {key} {t} {latest:?}"),
-                )
-                .write_epochs(out.join("joins"), 20);
+            if table_join {
+                let table = events
+                    .clone()
+                    .filter(|(key, _)| key == "k0")
+                    .map(|(_, t)| ("latest k0".to_string(), Some(t)));
+                events
+                    .clone()
+                    .left_join_table(
+                        table,
+                        |_| "latest k0".to_string(),
+                        |(key, t), latest| format!("join {key} {t} {latest:?}"),
+                    )
+                    .write_epochs(out.join("joins"), 20);
+            }
             // An outer interval join: each event with the k0 events of its time's parity from
             // 3 ms before it to 2 ms after it, or alone.
             let k0 = events
@@ -149,7 +163,14 @@ fn run(
 
 /// Every line written under `out`, sorted.
 fn written(out: &Path) -> Vec<String> {
-    let kinds = ["sessions", "counts", "top", "stamps", "joins", "intervals"];
+    written_of(
+        out,
+        &["sessions", "counts", "top", "stamps", "joins", "intervals"],
+    )
+}
+
+/// The lines written under `out` by the outputs `kinds`, sorted.
+fn written_of(out: &Path, kinds: &[&str]) -> Vec<String> {
     let mut lines: Vec<String> = kinds
         .iter()
         .flat_map(|kind| read_epochs(&out.join(kind)).unwrap())
@@ -204,5 +225,47 @@ fn aborted_event_time_windows_resume_to_the_failure_free_result() {
                 got.iter().zip(&expected).find(|(g, e)| g != e)
             );
         }
+    }
+}
+
+/// The same operators but the table join, aborted part-way and resumed on another number of
+/// workers (2 → 1 and 1 → 2): sessions, count windows, top-k, the interval join and
+/// `with_event_time` are divided among the new workers (see `checkpoint::rescale`), and what
+/// the two runs wrote together equals a failure-free run's. (No event is late, whatever the
+/// workers: each arrives within the watermark's bound, so a failure-free run writes the same on
+/// 1 and 2 workers.)
+#[test]
+fn aborted_event_time_windows_resume_on_another_number_of_workers() {
+    let kinds = ["sessions", "counts", "top", "stamps", "intervals"];
+    let dir = tempfile::tempdir().unwrap();
+    let clean = dir.path().join("clean");
+    let appender = appended_log(&clean.join("log"));
+    let (log, cp, out) = (clean.join("log"), clean.join("cp"), clean.join("out"));
+    run_with(&log, &cp, &out, (2, false), None);
+    appender.join().unwrap();
+    let expected = written_of(&out, &kinds);
+    assert!(expected.iter().any(|l| l.starts_with("top")));
+    assert!(expected.iter().any(|l| l.starts_with("interval")));
+    for (before, after, abort_after) in [(2, 1, 2_500), (1, 2, 3_500), (2, 1, 4_500)] {
+        let base = dir
+            .path()
+            .join(format!("run-{before}-{after}-{abort_after}"));
+        let (log, checkpoints, out) = (base.join("log"), base.join("cp"), base.join("out"));
+        let appender = appended_log(&log);
+        let aborted = run_with(&log, &checkpoints, &out, (before, false), Some(abort_after));
+        appender.join().unwrap();
+        assert!(
+            aborted && checkpoints.join("LATEST").exists(),
+            "{before} workers, abort after {abort_after}: no abort after a checkpoint"
+        );
+        run_with(&log, &checkpoints, &out, (after, false), None);
+        let got = written_of(&out, &kinds);
+        assert!(
+            got == expected,
+            "{before} → {after} workers, abort after {abort_after}: {} lines, expected {}; first difference {:?}",
+            got.len(),
+            expected.len(),
+            got.iter().zip(&expected).find(|(g, e)| g != e)
+        );
     }
 }
