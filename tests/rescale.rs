@@ -11,8 +11,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    abort_after, append_to_log, corpus_lines, free_port, latest_epoch, log_wordcount, read,
-    reference_counts, sluice, stderr,
+    append_to_log, corpus_lines, free_port, latest_epoch, log_wordcount, read, reference_counts,
+    sluice, stderr,
 };
 
 /// Waits for a checkpoint after `before`, then kills `children` with SIGKILL.
@@ -114,8 +114,8 @@ fn a_word_count_rescaled_from_one_process_to_two_equals_the_plain_loop() {
     assert_eq!(read(&out), reference_counts(&(first + &second)));
 }
 
-/// A word count over a file (each reader a byte range of it) aborted in the middle of
-/// checkpoints at 2 workers, at 3, then run to its end at 1, natively and in micro-batches:
+/// A word count over a file (each reader a byte range of it) killed after a checkpoint at 2
+/// workers, at 3, then run to its end at 1, natively and in micro-batches:
 /// what each old reader had left is divided again by byte range, and the running counts by
 /// key group, so every line is counted once.
 #[test]
@@ -140,19 +140,22 @@ fn a_word_count_over_a_file_rescaled_two_to_three_to_one_equals_the_plain_loop()
             dir.path().join(format!("cp-{m}")),
             dir.path().join(format!("counts-{m}")),
         );
+        // Each line costs 3 µs more, so that every run is still going when its crash point
+        // comes, also on a loaded machine.
         let run = |workers: &str| {
             let mut command = file_wordcount(&input, &cp, &out, workers);
-            command.args(mode);
+            command.args(mode).args(["--slow-line-us", "3"]);
             command
         };
-        abort_after(run("2"), 23);
+        // SIGKILLed as soon as each has committed a checkpoint of its own.
+        let spawn = |workers: &str| {
+            let mut command = run(workers);
+            command.stdout(Stdio::null()).stderr(Stdio::piped());
+            command.spawn().unwrap()
+        };
+        kill_after_a_checkpoint(&cp, None, vec![spawn("2")]);
         let at_two = latest_epoch(&cp);
-        assert!(at_two.is_some(), "{mode:?}: no checkpoint at 2 workers");
-        abort_after(run("3"), 90);
-        assert!(
-            latest_epoch(&cp) > at_two,
-            "{mode:?}: no checkpoint at 3 workers"
-        );
+        kill_after_a_checkpoint(&cp, at_two, vec![spawn("3")]);
         let output = run("1").output().unwrap();
         let log = stderr(&output);
         assert!(output.status.success(), "{mode:?}: {log}");
