@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{abort_after, read, reference_counts, sluice, stderr};
+use common::{abort_after, file_wordcount, read, reference_counts, sluice, stderr};
 use sluice::engine::checkpoint::CheckpointDir;
 use sluice::engine::sinks::read_epochs;
 use sluice::engine::sources::corpus::{Corpus, CorpusSpec, SplitMix64};
@@ -281,23 +281,8 @@ fn two_processes_that_run_to_the_end_commit_their_final_checkpoint() {
     for k in 0..5 {
         let (checkpoints, out) = run_dirs(dir.path(), k);
         let job = |flags: &[&str]| {
-            let mut command = sluice();
-            command
-                .args([
-                    "run",
-                    "wordcount",
-                    "--status-every-ms",
-                    "0",
-                    "--workers",
-                    "2",
-                ])
-                .args(["--checkpoint-every", "20", "--input"])
-                .arg(&input)
-                .arg("--checkpoint-dir")
-                .arg(&checkpoints)
-                .arg("--final-counts")
-                .arg(&out)
-                .args(flags);
+            let mut command = file_wordcount(&input, &checkpoints, &out, "2");
+            command.args(["--checkpoint-every", "20"]).args(flags);
             command
         };
         finish_all(start_two_processes(dir.path(), &job));
@@ -334,22 +319,9 @@ fn a_process_whose_peer_is_killed_ends_with_one_clear_error() {
     std::fs::write(&input, common::corpus_lines(0, 100_000)).unwrap();
     let (checkpoints, out) = run_dirs(dir.path(), 0);
     let job = |flags: &[&str]| {
-        let mut command = sluice();
+        let mut command = file_wordcount(&input, &checkpoints, &out, "1");
         command
-            .args([
-                "run",
-                "wordcount",
-                "--status-every-ms",
-                "0",
-                "--slow-line-us",
-                "50",
-            ])
-            .args(["--checkpoint-every", "50", "--input"])
-            .arg(&input)
-            .arg("--checkpoint-dir")
-            .arg(&checkpoints)
-            .arg("--final-counts")
-            .arg(&out)
+            .args(["--slow-line-us", "50", "--checkpoint-every", "50"])
             .args(flags);
         command
     };

@@ -7,12 +7,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    append_to_log, corpus_lines, free_port, latest_epoch, log_wordcount, read, reference_counts,
-    sluice, stderr,
+    append_to_log, corpus_lines, file_wordcount, free_port, latest_epoch, log_wordcount, read,
+    reference_counts, sluice, stderr,
 };
 
 /// Waits for a checkpoint after `before`, then kills `children` with SIGKILL.
@@ -165,20 +165,6 @@ fn a_word_count_over_a_file_rescaled_two_to_three_to_one_equals_the_plain_loop()
         );
         assert_eq!(read(&out), reference_counts(&text), "{mode:?}");
     }
-}
-
-/// `run wordcount` over the file `input`, on `workers`, checkpointing into `cp`.
-fn file_wordcount(input: &Path, cp: &Path, out: &Path, workers: &str) -> Command {
-    let mut command = sluice();
-    command
-        .args(["run", "wordcount", "--status-every-ms", "0"])
-        .args(["--workers", workers, "--input"])
-        .arg(input)
-        .arg("--checkpoint-dir")
-        .arg(cp)
-        .arg("--final-counts")
-        .arg(out);
-    command
 }
 
 /// State that cannot be divided — the generator's readers each make every n-th line — is

@@ -226,3 +226,17 @@ pub fn http(method: &str, address: &str, path: &str) -> (String, String) {
     let (head, body) = answer.split_once("\r\n\r\n").unwrap();
     (head.lines().next().unwrap().to_string(), body.to_string())
 }
+
+/// `run wordcount` over the file `input`, on `workers`, checkpointing into `cp`.
+pub fn file_wordcount(input: &Path, cp: &Path, out: &Path, workers: &str) -> Command {
+    let mut command = sluice();
+    command
+        .args(["run", "wordcount", "--status-every-ms", "0"])
+        .args(["--workers", workers, "--input"])
+        .arg(input)
+        .arg("--checkpoint-dir")
+        .arg(cp)
+        .arg("--final-counts")
+        .arg(out);
+    command
+}
