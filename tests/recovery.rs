@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-use common::{abort_after, file_wordcount, read, reference_counts, sluice, stderr};
+use common::{
+    abort_after, file_wordcount, kill_when, latest_epoch, read, reference_counts, sluice, stderr,
+};
 use sluice::engine::checkpoint::CheckpointDir;
 use sluice::engine::sinks::read_epochs;
 use sluice::engine::sources::corpus::{Corpus, CorpusSpec, SplitMix64};
@@ -90,13 +92,6 @@ fn assert_output(got: String, expected: &str, what: &str) {
     );
 }
 
-/// What a crash left: the newest committed epoch, if any.
-fn latest_epoch(checkpoints: &Path) -> Option<u64> {
-    std::fs::read_to_string(checkpoints.join("LATEST"))
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-}
-
 /// The checkpoint and output paths of the `k`-th run in `dir`.
 fn run_dirs(dir: &Path, k: usize) -> (PathBuf, PathBuf) {
     (dir.join(format!("cp-{k}")), dir.join(format!("out-{k}")))
@@ -160,17 +155,20 @@ fn a_killed_word_count_resumes_to_the_failure_free_result() {
 fn two_crashes_in_a_row_still_give_the_failure_free_result() {
     let dir = tempfile::tempdir().unwrap();
     let (checkpoints, out) = (dir.path().join("cp"), dir.path().join("out"));
-    kill_after(
-        wordcount(&checkpoints, &out, &[]),
-        Duration::from_millis(500),
-    );
-    let first = latest_epoch(&checkpoints).expect("a checkpoint within 500 ms");
-    kill_after(
-        wordcount(&checkpoints, &out, &[]),
-        Duration::from_millis(500),
-    );
-    let second = latest_epoch(&checkpoints).expect("a checkpoint after resuming");
-    assert!(second > first, "the resumed run checkpointed nothing new");
+    let spawn = || {
+        wordcount(&checkpoints, &out, &[])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    kill_when("checkpoint", vec![spawn()], || {
+        latest_epoch(&checkpoints).is_some()
+    });
+    let first = latest_epoch(&checkpoints);
+    // The resumed run must checkpoint past the first run's progress before its own crash.
+    kill_when("checkpoint after resuming", vec![spawn()], || {
+        latest_epoch(&checkpoints) > first
+    });
     complete(wordcount(&checkpoints, &out, &[]));
     assert_output(read(&out), &expected_counts(), "after restarts");
 }
@@ -536,11 +534,17 @@ fn a_damaged_checkpoint_is_named_and_an_older_one_used() {
     let dir = tempfile::tempdir().unwrap();
     for (k, damage) in ["truncated", "swapped"].into_iter().enumerate() {
         let (checkpoints, out) = run_dirs(dir.path(), k);
-        kill_after(
-            wordcount(&checkpoints, &out, &[]),
-            Duration::from_millis(900),
-        );
-        let latest = latest_epoch(&checkpoints).expect("a checkpoint within 900 ms");
+        // Three committed epochs: an older one to fall back to, and to swap a part from.
+        let job = wordcount(&checkpoints, &out, &[])
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        kill_when("third checkpoint", vec![job], || {
+            CheckpointDir::open(&checkpoints)
+                .and_then(|dir| dir.epochs())
+                .is_ok_and(|epochs| epochs.len() >= 3)
+        });
+        let latest = latest_epoch(&checkpoints).expect("a checkpoint");
         let damaged = match damage {
             "truncated" => {
                 let damaged: PathBuf =

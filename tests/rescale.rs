@@ -11,30 +11,13 @@ use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    append_to_log, corpus_lines, file_wordcount, free_port, latest_epoch, log_wordcount, read,
-    reference_counts, sluice, stderr,
+    append_to_log, corpus_lines, file_wordcount, free_port, kill_when, latest_epoch, log_wordcount,
+    read, reference_counts, sluice, stderr,
 };
 
 /// Waits for a checkpoint after `before`, then kills `children` with SIGKILL.
 fn kill_after_a_checkpoint(cp: &Path, before: Option<u64>, children: Vec<Child>) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while latest_epoch(cp) <= before {
-        if Instant::now() > deadline {
-            let logs: Vec<String> = children
-                .into_iter()
-                .map(|mut child| {
-                    let _ = child.kill();
-                    stderr(&child.wait_with_output().unwrap())
-                })
-                .collect();
-            panic!("no new checkpoint within 60 s: {logs:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    for mut child in children {
-        child.kill().unwrap();
-        child.wait().unwrap();
-    }
+    kill_when("new checkpoint", children, || latest_epoch(cp) > before);
 }
 
 fn follow(dir: &Path, cp: &Path, out: &Path, workers: &str) -> Child {

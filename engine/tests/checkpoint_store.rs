@@ -65,6 +65,30 @@ fn an_interrupted_commit_leaves_the_previous_checkpoint_in_force() {
 }
 
 #[test]
+fn an_epoch_half_removed_by_a_crash_is_not_taken_for_a_committed_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = CheckpointDir::open(dir.path()).unwrap().retain(2);
+    for epoch in [100, 200, 300] {
+        checkpoint(&store, epoch);
+    }
+    // What a crash in the middle of removing epoch 200 leaves: renamed, one part gone.
+    fs::rename(
+        dir.path().join("epoch-200"),
+        dir.path().join("epoch-200.discarded"),
+    )
+    .unwrap();
+    fs::remove_file(dir.path().join("epoch-200.discarded/count-w0.state")).unwrap();
+    assert_eq!(store.epochs().unwrap(), vec![300]);
+    let (latest, warnings) = store.latest_valid().unwrap();
+    assert_eq!(latest.unwrap().metadata.epoch, 300);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    // The next commit removes the rest.
+    checkpoint(&store, 400);
+    assert!(!dir.path().join("epoch-200.discarded").exists());
+    assert_eq!(store.epochs().unwrap(), vec![300, 400]);
+}
+
+#[test]
 fn a_damaged_latest_checkpoint_is_named_and_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let store = CheckpointDir::open(dir.path()).unwrap().retain(5);

@@ -240,3 +240,27 @@ pub fn file_wordcount(input: &Path, cp: &Path, out: &Path, workers: &str) -> Com
         .arg(out);
     command
 }
+
+/// Waits (at most 60 s) until `condition` holds, then SIGKILLs `children`: a crash at a point
+/// of the run's progress rather than of wall-clock time, which a slow machine may not reach.
+/// On time-out, panics with the children's stderr (when piped) and `what` was awaited.
+pub fn kill_when(what: &str, children: Vec<std::process::Child>, condition: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !condition() {
+        if std::time::Instant::now() > deadline {
+            let logs: Vec<String> = children
+                .into_iter()
+                .map(|mut child| {
+                    let _ = child.kill();
+                    stderr(&child.wait_with_output().unwrap())
+                })
+                .collect();
+            panic!("no {what} within 60 s: {logs:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    for mut child in children {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}

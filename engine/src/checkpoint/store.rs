@@ -7,6 +7,8 @@
 //!   epoch-1100/  epoch-1200/    committed: metadata.json + one frame per part
 //!   epoch-1300.pending/         parts being written; never read by recovery, and removed
 //!                               when the job starts again
+//!   epoch-1000.discarded/       an epoch past the retention, being removed: renamed first,
+//!                               so that a crash mid-removal leaves no half-epoch
 //!   process-1.done              a process's last markers are written (the job ended)
 //!   event-parts/900/            event-time operators' parts saved as of event time 900,
 //!   event-parts/final/          and their last ones: the committer copies the parts that
@@ -53,6 +55,10 @@ const METADATA: &str = "metadata.json";
 const PART_SUFFIX: &str = ".state";
 const EVENT_PARTS: &str = "event-parts";
 const FINAL: &str = "final";
+/// The extension of an epoch whose parts are still being written.
+const PENDING: &str = "pending";
+/// The extension of a committed epoch being removed.
+const DISCARDED: &str = "discarded";
 const SAVEPOINTS: &str = "savepoints";
 /// Beside a final event-time part: the first event epoch it stands for.
 const FROM_SUFFIX: &str = ".from";
@@ -268,7 +274,7 @@ impl CheckpointDir {
     }
 
     fn pending(&self, epoch: Time) -> PathBuf {
-        self.root.join(format!("epoch-{epoch}.pending"))
+        self.root.join(format!("epoch-{epoch}.{PENDING}"))
     }
 
     /// Writes one part of `epoch` (atomically); returns its size in bytes.
@@ -522,7 +528,7 @@ impl CheckpointDir {
         let committed = self.committed(epoch);
         if committed.exists() {
             // A replay after recovery re-made this epoch: the new parts replace the old.
-            fs::remove_dir_all(&committed).map_err(|e| CheckpointError::io(&committed, e))?;
+            self.discard(&committed)?;
         }
         fs::rename(&pending, &committed).map_err(|e| CheckpointError::io(&committed, e))?;
         frame::sync_dir(&self.root)?;
@@ -548,7 +554,10 @@ impl CheckpointDir {
     /// Removes what an earlier run left unfinished: its pending epochs and done markers.
     pub fn clear_unfinished(&self) -> Result<(), CheckpointError> {
         for (_, path) in self.listing()? {
-            if path.extension().is_some_and(|e| e == "pending") {
+            if path
+                .extension()
+                .is_some_and(|e| e == PENDING || e == DISCARDED)
+            {
                 fs::remove_dir_all(&path).map_err(|e| CheckpointError::io(&path, e))?;
             }
         }
@@ -568,24 +577,37 @@ impl CheckpointDir {
     /// retention, and pending ones older than `latest`.
     fn prune(&self, latest: Time) -> Result<(), CheckpointError> {
         for old in self.epochs()?.into_iter().filter(|&e| e > latest) {
-            let dir = self.committed(old);
-            fs::remove_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
+            self.discard(&self.committed(old))?;
         }
         let epochs = self.epochs()?;
         let keep_from = epochs.len().saturating_sub(self.retain);
         for &old in &epochs[..keep_from] {
-            let dir = self.committed(old);
-            fs::remove_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
+            self.discard(&self.committed(old))?;
         }
         for (epoch, path) in self.listing()? {
-            if path.extension().is_some_and(|e| e == "pending") && epoch < latest {
+            let stale = match path.extension() {
+                Some(e) if e == PENDING => epoch < latest,
+                Some(e) => e == DISCARDED,
+                None => false,
+            };
+            if stale {
                 fs::remove_dir_all(&path).map_err(|e| CheckpointError::io(&path, e))?;
             }
         }
         Ok(())
     }
 
-    /// Every `epoch-T` entry of the directory, committed or pending.
+    /// Removes the committed epoch at `dir`. It is renamed out of the committed ones first, so
+    /// that a crash part-way through the removal leaves no half-removed epoch that still looks
+    /// committed (a later prune removes the rest).
+    fn discard(&self, dir: &Path) -> Result<(), CheckpointError> {
+        let doomed = dir.with_extension(DISCARDED);
+        fs::rename(dir, &doomed).map_err(|e| CheckpointError::io(dir, e))?;
+        fs::remove_dir_all(&doomed).map_err(|e| CheckpointError::io(&doomed, e))
+    }
+
+    /// Every `epoch-T` entry of the directory: committed, pending (`.pending`) or being removed
+    /// (`.discarded`).
     fn listing(&self) -> Result<Vec<(Time, PathBuf)>, CheckpointError> {
         let entries = fs::read_dir(&self.root).map_err(|e| CheckpointError::io(&self.root, e))?;
         let mut found = Vec::new();
@@ -594,7 +616,7 @@ impl CheckpointDir {
             let Some(rest) = name.strip_prefix("epoch-") else {
                 continue;
             };
-            let digits = rest.strip_suffix(".pending").unwrap_or(rest);
+            let digits = rest.split_once('.').map_or(rest, |(digits, _)| digits);
             if let Ok(epoch) = digits.parse::<Time>() {
                 found.push((epoch, entry.path()));
             }
