@@ -235,35 +235,163 @@ fn two_word_counts_killed_and_resumed(extra: &[&str], what: &str) {
     let expected = expected_counts();
     let dir = tempfile::tempdir().unwrap();
     let (checkpoints, out) = (dir.path().join("cp"), dir.path().join("out"));
-    let job = |args: &[&str]| {
+    let job = |_, args: &[&str]| {
         let args: Vec<&str> = args.iter().chain(extra).copied().collect();
         wordcount(&checkpoints, &out, &args)
     };
-    two_processes_killed_and_resumed(dir.path(), &checkpoints, job, || !out.exists());
+    let checkpointed = || latest_epoch(&checkpoints).is_some();
+    two_processes_killed_and_resumed(dir.path(), checkpointed, job, || !out.exists());
     assert_output(read(&out), &expected, what);
 }
 
 /// The event-time windowed count on 2 processes on loopback, killed and resumed: the
-/// event-time cut is the lowest watermark of both processes, and each finds the other's
-/// event-time parts in the shared directory; every window is written exactly once.
+/// event-time cut is the lowest watermark of both processes, and the parts of that cut are
+/// copied into the checkpoint from the shared directory; every window is written exactly once.
 #[test]
 fn two_processes_resume_an_event_time_windowed_count_together() {
+    event_time_windowed_count_on_two_processes(Directories::Shared);
+}
+
+/// As above, each process with its own checkpoint directory: each copies its own event-time
+/// parts of the cut into its own directory when process 0 has committed the epoch.
+#[test]
+fn two_processes_with_their_own_directories_resume_an_event_time_windowed_count() {
+    event_time_windowed_count_on_two_processes(Directories::PerProcess);
+}
+
+/// Whether the processes of a job share one checkpoint directory (as on one host, or with a
+/// shared filesystem) or keep one each (as on hosts without one).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Directories {
+    Shared,
+    PerProcess,
+}
+
+impl Directories {
+    /// Process `process`'s checkpoint directory under `dir`.
+    fn of(self, dir: &Path, process: usize) -> PathBuf {
+        match self {
+            Directories::Shared => dir.join("cp"),
+            Directories::PerProcess => dir.join(format!("cp-{process}")),
+        }
+    }
+}
+
+fn event_time_windowed_count_on_two_processes(directories: Directories) {
     let (text, expected) = event_time_input(400_000, 1000, 500, 300);
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("events.txt");
     std::fs::write(&input, text).unwrap();
-    let (checkpoints, out) = (dir.path().join("cp"), dir.path().join("out"));
-    let job = |args: &[&str]| {
+    let out = dir.path().join("out");
+    let job = |process, args: &[&str]| {
         let args: Vec<&str> = ["--workers", "1", "--disorder-ms", "300"]
             .iter()
             .chain(args)
             .copied()
             .collect();
-        windowcount(&input, &checkpoints, &out, &args)
+        windowcount(&input, &directories.of(dir.path(), process), &out, &args)
     };
-    let unfinished = || event_time_unfinished(&checkpoints);
-    two_processes_killed_and_resumed(dir.path(), &checkpoints, job, unfinished);
-    assert_output(all_lines(&out), &expected, "2 processes, event time");
+    let (zero, one) = (directories.of(dir.path(), 0), directories.of(dir.path(), 1));
+    let unfinished = || event_time_unfinished(&zero);
+    // Once process 1 has committed an epoch too (in its own directory, after process 0's
+    // commit): then every committed epoch must check out, in either directory.
+    let checkpointed = || latest_epoch(&one).is_some();
+    let whole = || {
+        for cp in [&zero, &one] {
+            for epoch in CheckpointDir::open(cp).unwrap().inspect().unwrap() {
+                assert_eq!(
+                    epoch.problem,
+                    None,
+                    "epoch {} in {}",
+                    epoch.epoch,
+                    cp.display()
+                );
+            }
+        }
+        true
+    };
+    two_processes_killed_and_resumed(dir.path(), checkpointed, job, || whole() && unfinished());
+    whole();
+    assert_output(
+        all_lines(&out),
+        &expected,
+        &format!("2 processes, event time, {directories:?}"),
+    );
+}
+
+/// Two processes that do not share a checkpoint directory — as on two hosts without a shared
+/// filesystem — write their own parts and commit over the dataflow; both killed with SIGKILL
+/// and restarted, they resume together, each from its own directory: the final counts equal a
+/// plain loop's, and neither directory holds the other process's parts.
+#[test]
+fn two_processes_with_their_own_checkpoint_directories_resume_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let own = |process| Directories::PerProcess.of(dir.path(), process);
+    let job = |process, args: &[&str]| wordcount(&own(process), &out, args);
+    let checkpointed = || latest_epoch(&own(0)).is_some();
+    two_processes_killed_and_resumed(dir.path(), checkpointed, job, || !out.exists());
+    assert_output(read(&out), &expected_counts(), "2 processes, 2 directories");
+    for (process, other) in [(0, 1), (1, 0)] {
+        let latest = latest_epoch(&own(process)).expect("a checkpoint");
+        let epoch = own(process).join(format!("epoch-{latest}"));
+        assert!(epoch.join(format!("process-{process}.state")).exists());
+        assert!(!epoch.join(format!("process-{other}.state")).exists());
+        // Process 0 has workers 0 and 1, process 1 workers 2 and 3.
+        let theirs = format!("KeyedState-w{}.state", 2 * other);
+        assert!(
+            !epoch.join(&theirs).exists(),
+            "{theirs} in {}",
+            epoch.display()
+        );
+        let inspect = sluice()
+            .args(["checkpoint", "inspect"])
+            .arg(own(process))
+            .output()
+            .unwrap();
+        let listing = String::from_utf8_lossy(&inspect.stdout);
+        assert!(inspect.status.success(), "{}", stderr(&inspect));
+        assert!(
+            listing.contains(&format!("ok (process {process}'s parts")),
+            "{listing}"
+        );
+    }
+}
+
+/// Process 0 commits an epoch, then tells process 1, which commits its own parts of it in its
+/// own directory: a crash between the two leaves process 1 with the epoch still pending. Made
+/// so here, after a SIGKILL of both; on restart process 1 commits it, and both resume from it.
+#[test]
+fn a_process_that_missed_the_last_commit_commits_it_when_restarted() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let own = |process| Directories::PerProcess.of(dir.path(), process);
+    let job = |process, args: &[&str]| wordcount(&own(process), &out, args);
+    let children = start_two_processes(dir.path(), &job);
+    kill_when("second checkpoint", children.into(), || {
+        CheckpointDir::open(own(0))
+            .and_then(|cp| cp.epochs())
+            .is_ok_and(|epochs| epochs.len() >= 2)
+    });
+    assert!(!out.exists(), "the killed run finished before the kill");
+    let latest = latest_epoch(&own(0)).expect("a checkpoint");
+    // Process 1's directory as if it had crashed before committing `latest`.
+    let committed = own(1).join(format!("epoch-{latest}"));
+    let pending = own(1).join(format!("epoch-{latest}.pending"));
+    if committed.exists() {
+        std::fs::remove_file(committed.join("metadata.json")).unwrap();
+        std::fs::rename(&committed, &pending).unwrap();
+    }
+    assert!(pending.exists(), "process 1 has no part of epoch {latest}");
+    let older = CheckpointDir::open(own(1)).unwrap().epochs().unwrap();
+    match older.last() {
+        Some(epoch) => std::fs::write(own(1).join("LATEST"), epoch.to_string()).unwrap(),
+        None => std::fs::remove_file(own(1).join("LATEST")).unwrap_or(()),
+    }
+    let log = finish_all(start_two_processes(dir.path(), &job));
+    let resumed = format!("resuming from the checkpoint of epoch {latest}");
+    assert_eq!(log.matches(&resumed).count(), 2, "{log}");
+    assert_output(read(&out), &expected_counts(), "after the missed commit");
 }
 
 /// Two processes that run to their end commit their final checkpoint, whichever process
@@ -278,7 +406,7 @@ fn two_processes_that_run_to_the_end_commit_their_final_checkpoint() {
     std::fs::write(&input, &text).unwrap();
     for k in 0..5 {
         let (checkpoints, out) = run_dirs(dir.path(), k);
-        let job = |flags: &[&str]| {
+        let job = |_, flags: &[&str]| {
             let mut command = file_wordcount(&input, &checkpoints, &out, "2");
             command.args(["--checkpoint-every", "20"]).args(flags);
             command
@@ -316,7 +444,7 @@ fn a_process_whose_peer_is_killed_ends_with_one_clear_error() {
     let input = dir.path().join("input.txt");
     std::fs::write(&input, common::corpus_lines(0, 100_000)).unwrap();
     let (checkpoints, out) = run_dirs(dir.path(), 0);
-    let job = |flags: &[&str]| {
+    let job = |_, flags: &[&str]| {
         let mut command = file_wordcount(&input, &checkpoints, &out, "1");
         command
             .args(["--slow-line-us", "50", "--checkpoint-every", "50"])
@@ -362,7 +490,8 @@ fn event_time_unfinished(checkpoints: &Path) -> bool {
 
 /// Starts `job` (given the flags of its process) as 2 processes on loopback, with a hostfile in
 /// `dir`; their stderr is piped.
-fn start_two_processes(dir: &Path, job: &impl Fn(&[&str]) -> Command) -> [Child; 2] {
+/// `job(process, flags)` is process `process`'s command, to which these flags are added.
+fn start_two_processes(dir: &Path, job: &impl Fn(usize, &[&str]) -> Command) -> [Child; 2] {
     let hosts = dir.join("hosts");
     let ports = [common::free_port(), common::free_port()];
     std::fs::write(
@@ -371,7 +500,7 @@ fn start_two_processes(dir: &Path, job: &impl Fn(&[&str]) -> Command) -> [Child;
     )
     .unwrap();
     let process = |i: usize| {
-        let mut command = job(&["--processes", "2"]);
+        let mut command = job(i, &["--processes", "2"]);
         command
             .args(["--process", &i.to_string(), "--hostfile"])
             .arg(&hosts)
@@ -421,7 +550,7 @@ fn a_windowed_count_rescaled_two_to_one_worker_to_two_processes_to_one_writes_ev
     a_newer_checkpoint("at 1 worker");
     // Two processes, SIGKILLed as soon as they have committed a checkpoint.
     let before = latest_epoch(&checkpoints);
-    let mut children = start_two_processes(dir.path(), &job);
+    let mut children = start_two_processes(dir.path(), &|_, flags| job(flags));
     let deadline = Instant::now() + Duration::from_secs(30);
     while latest_epoch(&checkpoints) <= before && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
@@ -449,43 +578,24 @@ fn a_windowed_count_rescaled_two_to_one_worker_to_two_processes_to_one_writes_ev
 }
 
 /// Runs `job` (given the flags of its process) as 2 processes on loopback, SIGKILLs both once
-/// a checkpoint is committed (asserting that the run was then `unfinished`), restarts both, and
+/// `checkpointed` holds (asserting that the run was then `unfinished`), restarts both, and
 /// checks that both resumed.
 fn two_processes_killed_and_resumed(
     dir: &Path,
-    checkpoints: &Path,
-    job: impl Fn(&[&str]) -> Command,
+    checkpointed: impl Fn() -> bool,
+    job: impl Fn(usize, &[&str]) -> Command,
     unfinished: impl Fn() -> bool,
 ) {
-    let start = |kill: Option<Duration>| {
-        let mut children = start_two_processes(dir, &job);
-        match kill {
-            Some(after) => {
-                // Kill both once a checkpoint is committed (the start-up takes a while).
-                let deadline = Instant::now() + Duration::from_secs(20);
-                while latest_epoch(checkpoints).is_none() && Instant::now() < deadline {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                std::thread::sleep(after);
-                for child in &mut children {
-                    child.kill().unwrap();
-                    child.wait().unwrap();
-                }
-                String::new()
-            }
-            None => finish_all(children),
-        }
-    };
-    // Killed as soon as the first checkpoint is committed: on loopback the first commit can
-    // come late in the 1.5 s run (process 1 retries its connection after 1 s), and a later kill
-    // could find the run already finished.
-    start(Some(Duration::ZERO));
-    assert!(
-        latest_epoch(checkpoints).is_some(),
-        "no checkpoint within 20 s"
+    // Killed as soon as it holds: on loopback the first commit can come late in the 1.5 s
+    // run (process 1 retries its connection after 1 s), and a later kill could find the run
+    // already finished.
+    kill_when(
+        "checkpoint",
+        start_two_processes(dir, &job).into(),
+        &checkpointed,
     );
     assert!(unfinished(), "the killed run finished before the kill");
-    let log = start(None);
+    let log = finish_all(start_two_processes(dir, &job));
     assert_eq!(
         log.matches("resuming from the checkpoint").count(),
         2,

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{
     append_to_log, corpus_lines, file_wordcount, free_port, kill_when, latest_epoch, log_wordcount,

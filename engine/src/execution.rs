@@ -209,9 +209,6 @@ where
             execution.context.metrics().clone(),
             execution.context.clock().clone(),
         )?;
-        if let Some(epoch) = coordinator.restored_epoch() {
-            eprintln!("sluice: resuming from the checkpoint of epoch {epoch}");
-        }
         execution.context.set_checkpoints(Arc::new(coordinator));
     }
     let config = execution.timely_config()?;
@@ -227,6 +224,9 @@ where
                 graph(event);
             }
         });
+        // With other processes: agree on the checkpoint to resume from, and connect the
+        // checkpoint protocol (see `checkpoint::protocol`).
+        let protocol = coordinator.as_ref().and_then(|c| c.join(worker));
         let result = work(worker);
         if let Some(coordinator) = coordinator.as_ref() {
             if let Err(error) = coordinator.built(worker.index()) {
@@ -236,6 +236,18 @@ where
         // Deliver the channels logged while building, before any operator runs.
         if let Some(mut registry) = worker.log_register() {
             registry.flush();
+        }
+        if let Some(coordinator) = coordinator.as_ref() {
+            // The job's dataflows run to their end; the protocol's outlives them, for the
+            // last commit.
+            while worker
+                .installed_dataflows()
+                .iter()
+                .any(|&dataflow| Some(dataflow) != protocol)
+            {
+                worker.step_or_park(None);
+            }
+            coordinator.worker_done();
         }
         result
     })

@@ -270,7 +270,17 @@ fn inspect(dir: PathBuf, json: bool) -> Result<(), Box<dyn std::error::Error>> {
             "version"
         );
         for r in reports {
-            let status = r.problem.as_deref().unwrap_or("ok");
+            let status = match (&r.problem, &r.holds) {
+                (Some(problem), _) => problem.clone(),
+                (None, Some(holds)) => {
+                    let holds: Vec<String> = holds.iter().map(usize::to_string).collect();
+                    format!(
+                        "ok (process {}'s parts; the others' are in their own directories)",
+                        holds.join(", ")
+                    )
+                }
+                (None, None) => "ok".to_string(),
+            };
             let latest = if r.latest { "*" } else { "" };
             let version = if r.version.is_empty() {
                 "-"

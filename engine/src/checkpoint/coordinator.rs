@@ -24,7 +24,7 @@ use std::fmt;
 use std::hash::Hash;
 use std::ops::Range;
 use std::sync::mpsc::SyncSender;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 
 use serde::de::DeserializeOwned;
@@ -32,10 +32,14 @@ use serde::Serialize;
 
 use super::config::Checkpointing;
 use super::domain::Domain;
-use super::part::{operator_of, part_name};
+use super::part::{operator_of, part_name, process_marker, process_of};
+use super::protocol::{self, Link};
 use super::registry::{graph_recorder, Operators};
+use super::store::read_metadata;
 use super::writer::{Order, Part, Writer, WriterThread};
-use super::{checkpoint_error, frame, lock, Checkpoint, CheckpointDir, SavepointTrigger, Share};
+use super::{
+    checkpoint_error, frame, lock, Checkpoint, CheckpointDir, Metadata, SavepointTrigger, Share,
+};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::hash::{groups_of, key_group};
@@ -48,9 +52,13 @@ pub use super::part::{PartKind, PartOf};
 /// How this process takes part in checkpoints.
 pub struct Coordinator {
     config: Checkpointing,
-    restored: Option<Checkpoint>,
+    /// The checkpoint this run resumed from, once the processes agreed on it.
+    restored: OnceLock<Option<Checkpoint>>,
     workers: usize,
     processes: usize,
+    process: usize,
+    /// The other processes, when there are any (see [`protocol`](super::protocol)).
+    link: Option<Link>,
     /// The index of this process's first worker.
     first_worker: usize,
     store: CheckpointDir,
@@ -63,6 +71,29 @@ pub struct Coordinator {
     writer: Mutex<Option<JoinHandle<()>>>,
     /// The first error the writer met, reported to the job by the next part given.
     error: Arc<Mutex<Option<Error>>>,
+    metrics: Metrics,
+    clock: Clock,
+}
+
+/// What one process can resume from, as it tells process 0 (see [`Coordinator::join`]).
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct View {
+    process: usize,
+    /// The epochs whose parts of this process check out, newest first.
+    epochs: Vec<Time>,
+    /// What it cannot resume from, and why: the epoch, if one, and the problem.
+    problems: Vec<(Option<Time>, String)>,
+    /// Why it cannot take part at all.
+    error: Option<String>,
+}
+
+/// What process 0 decides every process resumes from.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+struct Decision {
+    /// The metadata (JSON) of the checkpoint to resume from; none to start afresh.
+    metadata: Option<String>,
+    warnings: Vec<String>,
+    error: Option<String>,
 }
 
 impl fmt::Debug for Coordinator {
@@ -98,74 +129,294 @@ impl Coordinator {
         let store = CheckpointDir::open(&config.dir)
             .map_err(checkpoint_error)?
             .retain(config.retain);
-        let (restored, warnings) = match &config.savepoint {
-            Some(path) => (
-                Some(Checkpoint::load(path.as_path()).map_err(checkpoint_error)?),
-                Vec::new(),
-            ),
-            None => store.latest_valid().map_err(checkpoint_error)?,
+        let coordinator = Coordinator {
+            config,
+            restored: OnceLock::new(),
+            workers,
+            processes,
+            process,
+            link: (processes > 1).then(Link::new),
+            first_worker: process * workers,
+            store,
+            operators: Arc::new(Mutex::new(Operators::default())),
+            savepoints: SavepointTrigger::default(),
+            sender: Mutex::new(None),
+            writer: Mutex::new(None),
+            error: Arc::new(Mutex::new(None)),
+            metrics,
+            clock,
         };
-        if restored.is_none() && !config.discard && !warnings.is_empty() {
-            // Every committed checkpoint is damaged: starting from scratch would silently
-            // count everything before them again, or lose it.
-            return Err(Error::Checkpoint(format!(
-                "no usable checkpoint in {} ({}); --discard-checkpoint starts afresh",
-                config.dir.display(),
-                warnings.join("; ")
-            )));
+        if processes == 1 {
+            let decision = coordinator.decide(vec![coordinator.view()]);
+            coordinator.resume(decision)?;
         }
-        for warning in warnings {
-            eprintln!("sluice: {warning}");
+        Ok(coordinator)
+    }
+
+    /// Joins the other processes, on each of this process's workers before it builds the
+    /// job's dataflows: the processes agree on the checkpoint to resume from (each resumes
+    /// it from its own directory; see [`protocol`](super::protocol)), then build the
+    /// protocol's dataflow. Returns that dataflow's index; `None` with one process, which
+    /// resumed when opened.
+    pub fn join(self: &Arc<Self>, worker: &mut timely::worker::Worker) -> Option<usize> {
+        let link = self.link.as_ref()?;
+        let first = worker.index() == self.first_worker;
+        let (decider, resumer) = (self.clone(), self.clone());
+        protocol::agree(
+            worker,
+            self.workers,
+            first.then(|| self.view()),
+            move |views| {
+                let decision = decider.decide(views);
+                (0..decider.processes)
+                    .map(|p| (p, decision.clone()))
+                    .collect()
+            },
+            move |decision| {
+                if let Err(error) = resumer.resume(decision) {
+                    lock(&resumer.error).get_or_insert(error);
+                }
+            },
+        );
+        if first {
+            if let Some(error) = lock(&self.error).take() {
+                // The others resumed, and wait for this process's parts: tell them.
+                for other in (0..self.processes).filter(|&p| p != self.process) {
+                    let (process, error) = (self.process, error.to_string());
+                    link.send(other, protocol::Message::Failed { process, error });
+                }
+                link.close();
+                crate::job::WorkerExt::job(worker).refuse(error);
+            }
         }
+        Some(protocol::connect(worker, link, self.workers))
+    }
+
+    /// This worker has given every part: its job's dataflows have ended.
+    pub fn worker_done(&self) {
+        let _ = self.order(Order::WorkerDone);
+    }
+
+    /// The parts of `metadata`'s checkpoint this process checks and reads: its own, if the
+    /// job has as many processes and workers as the checkpoint; every part for a rescale,
+    /// which reads them all.
+    fn own(&self, metadata: &Metadata) -> impl Fn(&str) -> bool {
+        let same = metadata.processes == self.processes && metadata.workers == self.total_workers();
+        let (process, per_process) = (self.process, self.workers);
+        move |part: &str| !same || process_of(part, per_process) == Some(process)
+    }
+
+    /// What this process can resume from.
+    fn view(&self) -> View {
+        let mut view = View {
+            process: self.process,
+            epochs: Vec::new(),
+            problems: Vec::new(),
+            error: None,
+        };
+        if let Some(path) = &self.config.savepoint {
+            let loaded = read_metadata(path)
+                .and_then(|m| Checkpoint::load_parts(path.as_path(), &self.own(&m)));
+            match loaded {
+                Ok(savepoint) => view.epochs.push(savepoint.metadata.epoch),
+                Err(e) => view.error = Some(e.to_string()),
+            }
+            return view;
+        }
+        let own =
+            |metadata: &Metadata| -> Box<dyn Fn(&str) -> bool> { Box::new(self.own(metadata)) };
+        let marker = (self.process != 0).then(|| process_marker(self.process));
+        match self.store.restorable(&own, marker.as_deref()) {
+            Ok((epochs, problems)) => {
+                view.epochs = epochs;
+                view.problems = problems;
+            }
+            Err(e) => view.error = Some(e.to_string()),
+        }
+        view
+    }
+
+    /// Process 0's decision, from every process's view: the newest epoch it committed that
+    /// every process can resume from.
+    fn decide(&self, mut views: Vec<View>) -> Decision {
+        views.sort_by_key(|v| v.process);
+        let fail = |error: String| Decision {
+            metadata: None,
+            warnings: Vec::new(),
+            error: Some(error),
+        };
+        if let Some((process, error)) = views
+            .iter()
+            .find_map(|v| Some((v.process, v.error.clone()?)))
+        {
+            return fail(match self.processes {
+                1 => error,
+                _ => format!("process {process}: {error}"),
+            });
+        }
+        let committed = views[0].epochs.clone();
+        let chosen = committed
+            .iter()
+            .copied()
+            .find(|e| views.iter().all(|v| v.epochs.contains(e)));
+        let mut warnings = Vec::new();
+        for view in &views {
+            for (epoch, problem) in &view.problems {
+                let who = match self.processes {
+                    1 => String::new(),
+                    _ => format!("process {}: ", view.process),
+                };
+                let falls_back = epoch.is_some_and(|e| chosen.is_some_and(|c| c < e));
+                let then = if falls_back {
+                    "; falling back to an older one"
+                } else {
+                    ""
+                };
+                warnings.push(format!("{who}{problem}{then}"));
+            }
+        }
+        for &epoch in committed.iter().filter(|&&e| chosen.is_none_or(|c| e > c)) {
+            for view in views.iter().filter(|v| !v.epochs.contains(&epoch)) {
+                if view.problems.iter().all(|(e, _)| *e != Some(epoch)) {
+                    warnings.push(format!(
+                        "process {} has no usable part of the checkpoint of epoch {epoch}",
+                        view.process
+                    ));
+                }
+            }
+        }
+        let Some(epoch) = chosen else {
+            if !self.config.discard && !warnings.is_empty() {
+                // Every committed checkpoint is damaged: starting from scratch would silently
+                // count everything before them again, or lose it.
+                return fail(format!(
+                    "no usable checkpoint in {} ({}); --discard-checkpoint starts afresh",
+                    self.config.dir.display(),
+                    warnings.join("; ")
+                ));
+            }
+            return Decision {
+                metadata: None,
+                warnings,
+                error: None,
+            };
+        };
+        let metadata = match &self.config.savepoint {
+            Some(path) => read_metadata(path),
+            None => self.store.metadata(epoch),
+        };
+        match metadata.map(|m| serde_json::to_string(&m)) {
+            Ok(Ok(json)) => Decision {
+                metadata: Some(json),
+                warnings,
+                error: None,
+            },
+            Ok(Err(e)) => fail(format!("cannot encode the checkpoint's metadata: {e}")),
+            Err(e) => fail(e.to_string()),
+        }
+    }
+
+    /// Resumes this process as `decision` says: loads its parts of the checkpoint — first
+    /// promoting them if process 0 committed the epoch before this process could — clears
+    /// what an earlier run left unfinished, and starts the writer.
+    fn resume(&self, decision: Decision) -> Result<(), Error> {
+        if let Some(error) = decision.error {
+            return Err(Error::Checkpoint(error));
+        }
+        if self.process == 0 {
+            for warning in &decision.warnings {
+                eprintln!("sluice: {warning}");
+            }
+        }
+        let restored = match decision.metadata {
+            None => None,
+            Some(json) => {
+                let metadata: Metadata = serde_json::from_str(&json).map_err(|e| {
+                    Error::Checkpoint(format!("process 0 sent unreadable metadata: {e}"))
+                })?;
+                Some(self.load(metadata)?)
+            }
+        };
         let restored = match restored {
-            Some(c) if config.discard => {
+            Some(c) if self.config.discard => {
                 eprintln!(
                     "sluice: discarding the checkpoint of epoch {} in {}",
                     c.metadata.epoch,
-                    config.dir.display()
+                    self.config.dir.display()
                 );
                 None
             }
             Some(c) => {
-                config.check_compatible(&c, workers, processes)?;
+                self.config
+                    .check_compatible(&c, self.workers, self.processes)?;
                 Some(c)
             }
             None => None,
         };
-        if process == 0 {
-            // Event-time parts, pending epochs and done markers of an earlier run are not
-            // this run's: a stale marker would commit an epoch with another run's parts. (No
-            // other process writes before every process has started.)
-            store.prune_event_parts(None).map_err(checkpoint_error)?;
-            store.clear_unfinished().map_err(checkpoint_error)?;
-        }
-        let operators = Arc::new(Mutex::new(Operators::default()));
-        let error = Arc::new(Mutex::new(None));
-        let savepoints = SavepointTrigger::default();
+        // Event-time parts, pending epochs and done markers of an earlier run are not this
+        // run's: a stale part would be committed with this run's. (Every process clears its
+        // own before any writes: the processes agree first.)
+        self.store
+            .prune_event_parts(None)
+            .map_err(checkpoint_error)?;
+        self.store.clear_unfinished().map_err(checkpoint_error)?;
         let WriterThread { sender, thread } = Writer::new(
-            &config,
-            &store,
-            workers,
-            processes,
-            process,
-            operators.clone(),
+            &self.config,
+            &self.store,
+            self.workers,
+            self.processes,
+            self.process,
+            self.operators.clone(),
             restored.as_ref().map(|c| c.metadata.epoch),
         )
-        .reporting(metrics, clock)
-        .savepoints(savepoints.clone())
-        .spawn(error.clone())?;
-        Ok(Coordinator {
-            config,
-            restored,
-            workers,
-            processes,
-            first_worker: process * workers,
-            store,
-            operators,
-            savepoints,
-            sender: Mutex::new(Some(sender)),
-            writer: Mutex::new(Some(thread)),
-            error,
+        .reporting(self.metrics.clone(), self.clock.clone())
+        .savepoints(self.savepoints.clone())
+        .link(self.link.clone())
+        .spawn(self.error.clone())?;
+        *lock(&self.sender) = Some(sender);
+        *lock(&self.writer) = Some(thread);
+        if let Some(epoch) = restored.as_ref().map(|c| c.metadata.epoch) {
+            eprintln!("sluice: resuming from the checkpoint of epoch {epoch}");
+        }
+        let _ = self.restored.set(restored);
+        Ok(())
+    }
+
+    /// This process's parts of the checkpoint `metadata` describes (every part, to rescale),
+    /// checked: from the savepoint, or from its committed epoch here — promoted first if it
+    /// is still pending here.
+    fn load(&self, metadata: Metadata) -> Result<Checkpoint, Error> {
+        let own = self.own(&metadata);
+        let dir = match &self.config.savepoint {
+            Some(path) => path.clone(),
+            None => {
+                let committed = self.config.dir.join(format!("epoch-{}", metadata.epoch));
+                if !committed.exists() {
+                    let index = self.store.event_index();
+                    let copies: Vec<(String, std::path::PathBuf)> = match metadata.event_epoch {
+                        Some(cut) => metadata
+                            .parts
+                            .keys()
+                            .filter(|part| own(part))
+                            .filter_map(|part| Some((part.clone(), index.find(part, cut)?.0)))
+                            .collect(),
+                        None => Vec::new(),
+                    };
+                    self.store
+                        .promote(&metadata, &copies)
+                        .map_err(checkpoint_error)?;
+                }
+                committed
+            }
+        };
+        Checkpoint::load_parts(&dir, &own).map_err(|e| {
+            let rescaling = metadata.workers != self.total_workers();
+            Error::Checkpoint(match rescaling && self.processes > 1 {
+                true => format!(
+                    "{e}: a rescale reads every process's parts, so each process needs them                      all; with checkpoint directories the processes do not share, copy the                      epoch's parts of every process into each"
+                ),
+                false => e.to_string(),
+            })
         })
     }
 
@@ -194,7 +445,12 @@ impl Coordinator {
 
     /// The epoch this run resumed from, if any.
     pub fn restored_epoch(&self) -> Option<Time> {
-        self.restored.as_ref().map(|c| c.metadata.epoch)
+        self.restored().map(|c| c.metadata.epoch)
+    }
+
+    /// The checkpoint this run resumed from, if any.
+    fn restored(&self) -> Option<&Checkpoint> {
+        self.restored.get().and_then(Option::as_ref)
     }
 
     /// The newest committed epoch, as the checkpoint directory says now (any process's
@@ -206,7 +462,7 @@ impl Coordinator {
     /// The epoch this run resumed from in `domain`: the checkpoint's epoch, or its event-time
     /// cut.
     pub fn restored_epoch_in(&self, domain: Domain) -> Option<Time> {
-        let metadata = &self.restored.as_ref()?.metadata;
+        let metadata = &self.restored()?.metadata;
         match domain {
             Domain::Stream => Some(metadata.epoch),
             Domain::Event => Some(metadata.event_epoch.unwrap_or(0)),
@@ -283,7 +539,7 @@ impl Coordinator {
     pub fn built(&self, worker: usize) -> Result<(), Error> {
         let mut operators = lock(&self.operators);
         operators.built(worker)?;
-        let Some(checkpoint) = &self.restored else {
+        let Some(checkpoint) = self.restored() else {
             return Ok(());
         };
         let saved = &checkpoint.metadata.operators;
@@ -398,7 +654,7 @@ impl Coordinator {
 
     /// What restoring `part` finds (see [`Found`]).
     fn find(&self, part: &str) -> Result<Found<'_>, Error> {
-        let Some(checkpoint) = &self.restored else {
+        let Some(checkpoint) = self.restored() else {
             return Ok(Found::Nothing);
         };
         let operator = operator_of(part);
@@ -515,6 +771,9 @@ impl Coordinator {
     pub fn flush(&self, completed: bool) -> Result<(), Error> {
         let _ = self.order(Order::Finished { completed });
         drop(lock(&self.sender).take());
+        if let Some(link) = &self.link {
+            link.disconnect();
+        }
         if let Some(thread) = lock(&self.writer).take() {
             thread
                 .join()

@@ -30,6 +30,7 @@ pub mod domain;
 pub mod frame;
 pub mod inputs;
 pub mod part;
+mod protocol;
 pub mod registry;
 pub mod rescale;
 pub mod savepoint;

@@ -49,6 +49,16 @@ pub(crate) fn operator_of(part: &str) -> &str {
         .map_or(part, |(operator, _)| operator)
 }
 
+/// The process that writes `part` (a [`part_name`] or a [`process_marker`]) in a job of
+/// `workers` per process.
+pub(super) fn process_of(part: &str, workers: usize) -> Option<usize> {
+    if let Some(process) = part.strip_prefix("process-") {
+        return process.parse().ok();
+    }
+    let (_, worker) = part.rsplit_once("-w")?;
+    worker.parse::<usize>().ok().map(|w| w / workers.max(1))
+}
+
 /// The marker process `process` leaves in an epoch once all its parts of the epoch are durable
 /// (holding the lowest watermark of its `with_event_time` instances at the epoch).
 pub(super) fn process_marker(process: usize) -> String {

@@ -168,9 +168,18 @@ impl Checkpoint {
     /// Loads and checks the checkpoint or savepoint in `dir`: its metadata, and every part's
     /// frame (length and checksum), before anything is decoded.
     pub fn load(dir: impl Into<PathBuf>) -> Result<Checkpoint, CheckpointError> {
+        Checkpoint::load_parts(dir, &|_| true)
+    }
+
+    /// [`load`](Self::load), checking only the parts `own` selects: with checkpoint
+    /// directories that processes do not share, each holds only its own process's parts.
+    pub fn load_parts(
+        dir: impl Into<PathBuf>,
+        own: &dyn Fn(&str) -> bool,
+    ) -> Result<Checkpoint, CheckpointError> {
         let dir = dir.into();
         let metadata = read_metadata(&dir)?;
-        for (part, &bytes) in &metadata.parts {
+        for (part, &bytes) in metadata.parts.iter().filter(|(part, _)| own(part)) {
             let path = dir.join(format!("{part}{PART_SUFFIX}"));
             let content = fs::read(&path).map_err(|e| CheckpointError::io(&path, e))?;
             if content.len() as u64 != bytes {
@@ -230,6 +239,9 @@ pub struct EpochReport {
     pub inputs: Vec<String>,
     /// `None` if every file checks out, else what is wrong (naming the file).
     pub problem: Option<String>,
+    /// The processes whose parts this directory holds, if not every process's: each process
+    /// of the job kept its own directory (see [`protocol`](super::protocol)).
+    pub holds: Option<Vec<usize>>,
 }
 
 /// One operator's state in a checkpoint, as `sluice checkpoint inspect` lists it.
@@ -344,7 +356,9 @@ impl CheckpointDir {
             };
             for file in listing(&self.event_parts().join(&name)) {
                 if let Some(part) = file.strip_suffix(PART_SUFFIX) {
-                    index.record(part, epoch, None);
+                    let path = self.event_parts().join(&name).join(&file);
+                    let (bytes, crc) = part_summary(&path).unwrap_or_default();
+                    index.record(part, epoch, None, Saved { bytes, crc });
                 }
             }
         }
@@ -355,7 +369,11 @@ impl CheckpointDir {
             };
             let from = fs::read_to_string(finals.join(&file)).ok();
             if let Some(from) = from.and_then(|f| f.trim().parse().ok()) {
-                index.finals.insert(part.to_string(), from);
+                let path = finals.join(format!("{part}{PART_SUFFIX}"));
+                let (bytes, crc) = part_summary(&path).unwrap_or_default();
+                index
+                    .finals
+                    .insert(part.to_string(), (from, Saved { bytes, crc }));
             }
         }
         index
@@ -384,7 +402,7 @@ impl CheckpointDir {
         for epoch in epochs {
             if cut.is_none_or(|cut| epoch < cut) {
                 let dir = self.event_parts().join(epoch.to_string());
-                fs::remove_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
+                remove_dir(&dir)?;
             }
         }
         if cut.is_none() {
@@ -402,7 +420,7 @@ impl CheckpointDir {
     }
 
     /// The metadata of the committed checkpoint of `epoch`.
-    fn metadata(&self, epoch: Time) -> Result<Metadata, CheckpointError> {
+    pub(super) fn metadata(&self, epoch: Time) -> Result<Metadata, CheckpointError> {
         read_metadata(&self.committed(epoch))
     }
 
@@ -466,8 +484,34 @@ impl CheckpointDir {
     }
 }
 
+/// Whether the pending epoch in `dir` holds `marker` — its process wrote every part of it —
+/// and its parts have intact frames.
+fn pending_complete(dir: &Path, marker: &str) -> Result<bool, CheckpointError> {
+    if !dir.join(format!("{marker}{PART_SUFFIX}")).exists() {
+        return Ok(false);
+    }
+    for entry in fs::read_dir(dir).map_err(|e| CheckpointError::io(dir, e))? {
+        let path = entry.map_err(|e| CheckpointError::io(dir, e))?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if name.ends_with(PART_SUFFIX) {
+            let content = fs::read(&path).map_err(|e| CheckpointError::io(&path, e))?;
+            frame::payload(&content, &path)?;
+        }
+    }
+    Ok(true)
+}
+
+/// Removes the directory `dir` and what it holds; already gone is fine (processes sharing a
+/// checkpoint directory clear it at the same time).
+fn remove_dir(dir: &Path) -> Result<(), CheckpointError> {
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(CheckpointError::io(dir, e)),
+        _ => Ok(()),
+    }
+}
+
 /// The metadata in the checkpoint or savepoint directory `dir`, its checksum verified.
-fn read_metadata(dir: &Path) -> Result<Metadata, CheckpointError> {
+pub(super) fn read_metadata(dir: &Path) -> Result<Metadata, CheckpointError> {
     let path = dir.join(METADATA);
     let json = fs::read(&path).map_err(|e| CheckpointError::io(&path, e))?;
     let sealed: SealedMetadata =
@@ -511,6 +555,9 @@ impl CheckpointDir {
 
     /// Commits the pending parts of `metadata.epoch` (see the module docs), then drops the
     /// epochs beyond the retention and any older pending ones.
+    ///
+    /// Parts already in `metadata` (another process's, in a directory this process does not
+    /// share) are kept; every part in the pending directory is added.
     pub fn commit(&self, mut metadata: Metadata) -> Result<(), CheckpointError> {
         let epoch = metadata.epoch;
         let pending = self.pending(epoch);
@@ -521,9 +568,39 @@ impl CheckpointDir {
             metadata.parts.insert(part.clone(), bytes);
             metadata.checksums.insert(part, checksum);
         }
-        let crc32 = metadata_crc(&metadata)?;
-        let json = serde_json::to_vec_pretty(&SealedMetadata { crc32, metadata })
-            .map_err(|e| CheckpointError::Encode(e.to_string()))?;
+        self.install(&metadata)
+    }
+
+    /// Commits this process's pending parts of the epoch process 0 committed with `metadata`
+    /// (see [`protocol`](super::protocol)), copying in `copies` — its event-time parts of the
+    /// epoch's cut, as `(part, file)`. Nothing to do (`false`) if nothing of the epoch is
+    /// pending: the directory is shared with process 0, whose commit took it.
+    pub fn promote(
+        &self,
+        metadata: &Metadata,
+        copies: &[(String, PathBuf)],
+    ) -> Result<bool, CheckpointError> {
+        if !self.pending(metadata.epoch).exists() {
+            return Ok(false);
+        }
+        for (part, from) in copies {
+            self.copy_into_pending(metadata.epoch, part, from)?;
+        }
+        self.install(metadata)?;
+        Ok(true)
+    }
+
+    /// Seals `metadata` into its epoch's pending directory, renames it committed and moves
+    /// `LATEST` to it; then prunes.
+    fn install(&self, metadata: &Metadata) -> Result<(), CheckpointError> {
+        let epoch = metadata.epoch;
+        let pending = self.pending(epoch);
+        let crc32 = metadata_crc(metadata)?;
+        let json = serde_json::to_vec_pretty(&SealedMetadata {
+            crc32,
+            metadata: metadata.clone(),
+        })
+        .map_err(|e| CheckpointError::Encode(e.to_string()))?;
         frame::write_atomically(&pending.join(METADATA), &json)?;
         let committed = self.committed(epoch);
         if committed.exists() {
@@ -534,6 +611,12 @@ impl CheckpointDir {
         frame::sync_dir(&self.root)?;
         frame::write_atomically(&self.root.join(LATEST), epoch.to_string().as_bytes())?;
         self.prune(epoch)
+    }
+
+    /// The size and checksum of the pending `part` of `epoch`.
+    pub fn pending_summary(&self, epoch: Time, part: &str) -> Result<Saved, CheckpointError> {
+        let (bytes, crc) = part_summary(&self.pending(epoch).join(format!("{part}{PART_SUFFIX}")))?;
+        Ok(Saved { bytes, crc })
     }
 
     /// Leaves process `process`'s done marker: every part and epoch marker it will write
@@ -558,7 +641,7 @@ impl CheckpointDir {
                 .extension()
                 .is_some_and(|e| e == PENDING || e == DISCARDED)
             {
-                fs::remove_dir_all(&path).map_err(|e| CheckpointError::io(&path, e))?;
+                remove_dir(&path)?;
             }
         }
         let entries = fs::read_dir(&self.root).map_err(|e| CheckpointError::io(&self.root, e))?;
@@ -566,7 +649,12 @@ impl CheckpointDir {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with("process-") && name.ends_with(".done") {
                 let path = entry.path();
-                fs::remove_file(&path).map_err(|e| CheckpointError::io(&path, e))?;
+                match fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(CheckpointError::io(&path, e))
+                    }
+                    _ => {}
+                }
             }
         }
         Ok(())
@@ -591,7 +679,7 @@ impl CheckpointDir {
                 None => false,
             };
             if stale {
-                fs::remove_dir_all(&path).map_err(|e| CheckpointError::io(&path, e))?;
+                remove_dir(&path)?;
             }
         }
         Ok(())
@@ -602,8 +690,12 @@ impl CheckpointDir {
     /// committed (a later prune removes the rest).
     fn discard(&self, dir: &Path) -> Result<(), CheckpointError> {
         let doomed = dir.with_extension(DISCARDED);
-        fs::rename(dir, &doomed).map_err(|e| CheckpointError::io(dir, e))?;
-        fs::remove_dir_all(&doomed).map_err(|e| CheckpointError::io(&doomed, e))
+        match fs::rename(dir, &doomed) {
+            // Another process sharing the directory removed it first.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(CheckpointError::io(dir, e)),
+            Ok(()) => remove_dir(&doomed),
+        }
     }
 
     /// Every `epoch-T` entry of the directory: committed, pending (`.pending`) or being removed
@@ -696,6 +788,64 @@ impl CheckpointDir {
         Ok((None, warnings))
     }
 
+    /// The epochs a process can resume from, newest first, and the problem of each it cannot
+    /// (naming the file). Committed ones whose parts `own` selects (given their metadata)
+    /// check out: for process 0, which commits, none newer than `LATEST` (a newer one is of a
+    /// timeline the job left); another process (`marker`: its marker part) may lag behind
+    /// process 0's commits, so its pending epochs it wrote every part of count too — process
+    /// 0 may have committed them before a crash let this process promote them (see
+    /// [`protocol`](super::protocol)).
+    #[allow(clippy::type_complexity)]
+    pub fn restorable(
+        &self,
+        own: &dyn Fn(&Metadata) -> Box<dyn Fn(&str) -> bool>,
+        marker: Option<&str>,
+    ) -> Result<(Vec<Time>, Vec<(Option<Time>, String)>), CheckpointError> {
+        let mut problems = Vec::new();
+        let committed = self.epochs()?;
+        let latest = match (marker, self.latest()) {
+            (Some(_), _) => None,
+            (None, Ok(latest)) => {
+                if let Some(l) = latest.filter(|l| !committed.contains(l)) {
+                    // A damaged pointer may name no epoch at all: then every committed one is
+                    // a candidate.
+                    problems.push((
+                        None,
+                        format!(
+                            "{} names epoch {l}, which is not committed; trying every committed \
+                             epoch",
+                            self.root.join(LATEST).display()
+                        ),
+                    ));
+                }
+                latest.filter(|l| committed.contains(l))
+            }
+            (None, Err(e)) => {
+                problems.push((None, e.to_string()));
+                None
+            }
+        };
+        let mut found = Vec::new();
+        for (epoch, path) in self.listing()?.into_iter().rev() {
+            let checked = match (path.extension(), marker) {
+                (None, _) if latest.is_none_or(|l| epoch <= l) => read_metadata(&path)
+                    .and_then(|metadata| Checkpoint::load_parts(&path, &*own(&metadata)))
+                    .map(|_| true),
+                (Some(e), Some(marker)) if e == PENDING => pending_complete(&path, marker),
+                _ => continue,
+            };
+            match checked {
+                Ok(true) => found.push(epoch),
+                Ok(false) => {}
+                Err(e) => problems.push((
+                    Some(epoch),
+                    format!("checkpoint of epoch {epoch} is unusable ({e})"),
+                )),
+            }
+        }
+        Ok((found, problems))
+    }
+
     /// Every committed epoch, newest last, with its size, operators and validity.
     pub fn inspect(&self) -> Result<Vec<EpochReport>, CheckpointError> {
         let latest = self.latest().ok().flatten();
@@ -718,10 +868,6 @@ impl CheckpointDir {
 
 /// What the checkpoint or savepoint of `epoch` in `dir` holds, and whether it is whole.
 fn report(epoch: Time, dir: &Path, latest: bool) -> EpochReport {
-    let (problem, metadata) = match Checkpoint::load(dir) {
-        Ok(checkpoint) => (None, Some(checkpoint.metadata)),
-        Err(e) => (Some(e.to_string()), read_metadata(dir).ok()),
-    };
     // What is on disk, whatever the metadata says (a damaged epoch included).
     let files: Vec<(String, u64)> = fs::read_dir(dir)
         .map(|entries| {
@@ -735,6 +881,32 @@ fn report(epoch: Time, dir: &Path, latest: bool) -> EpochReport {
                 .collect()
         })
         .unwrap_or_default();
+    // In directories the processes do not share, each holds its own processes' parts: those
+    // whose markers are here.
+    let markers: Vec<usize> = files
+        .iter()
+        .filter_map(|(part, _)| part.strip_prefix("process-")?.parse().ok())
+        .collect();
+    let (problem, metadata) = match read_metadata(dir) {
+        Err(e) => (Some(e.to_string()), None),
+        Ok(metadata) => {
+            let per_process = metadata.workers / metadata.processes.max(1);
+            let partial = !markers.is_empty() && markers.len() < metadata.processes;
+            let own = |part: &str| {
+                !partial
+                    || super::part::process_of(part, per_process)
+                        .is_none_or(|p| markers.contains(&p))
+            };
+            let problem = Checkpoint::load_parts(dir, &own)
+                .err()
+                .map(|e| e.to_string());
+            (problem, Some(metadata))
+        }
+    };
+    let holds = metadata
+        .as_ref()
+        .filter(|m| !markers.is_empty() && markers.len() < m.processes)
+        .map(|_| markers.clone());
     // Unreadable metadata: nothing is known beyond the files.
     let metadata = metadata.unwrap_or_else(|| Metadata {
         workers: 0,
@@ -773,6 +945,7 @@ fn report(epoch: Time, dir: &Path, latest: bool) -> EpochReport {
         operators: metadata.operators.clone(),
         inputs: metadata.inputs.values().map(|i| i.describe()).collect(),
         problem,
+        holds,
     }
 }
 
@@ -781,8 +954,27 @@ fn report(epoch: Time, dir: &Path, latest: bool) -> EpochReport {
 #[derive(Clone, Debug)]
 pub struct EventIndex {
     dir: PathBuf,
-    saves: BTreeMap<String, std::collections::BTreeSet<Time>>,
-    finals: BTreeMap<String, Time>,
+    saves: BTreeMap<String, BTreeMap<Time, Saved>>,
+    finals: BTreeMap<String, (Time, Saved)>,
+}
+
+/// A part's size and checksum: what the metadata lists of it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Saved {
+    /// Its file's length.
+    pub bytes: u64,
+    /// Its frame's checksum.
+    pub crc: u32,
+}
+
+impl Saved {
+    /// The summary of the encoded `frame`.
+    pub fn of(frame: &[u8]) -> Saved {
+        Saved {
+            bytes: frame.len() as u64,
+            crc: frame::checksum(frame).unwrap_or_default(),
+        }
+    }
 }
 
 impl EventIndex {
@@ -799,14 +991,14 @@ impl EventIndex {
         EventIndex::new(store.event_parts())
     }
 
-    /// `part` was saved as of `epoch` (and, with `last`, is final from `last` on).
-    pub fn record(&mut self, part: &str, epoch: Time, last: Option<Time>) {
+    /// `part` was saved as of `epoch` (and, with `last`, is final from `last` on), as `saved`.
+    pub fn record(&mut self, part: &str, epoch: Time, last: Option<Time>, saved: Saved) {
         self.saves
             .entry(part.to_string())
             .or_default()
-            .insert(epoch);
+            .insert(epoch, saved);
         if let Some(from) = last {
-            self.finals.insert(part.to_string(), from);
+            self.finals.insert(part.to_string(), (from, saved));
         }
     }
 
@@ -821,12 +1013,13 @@ impl EventIndex {
     /// an operator saves when its frontier passes an epoch, and when the frontier jumps it
     /// saves only the last epoch passed, whose state is that of every epoch jumped over — or
     /// its final part, if that stands for `cut`. `None` if the part has not got that far.
-    pub fn find(&self, part: &str, cut: Time) -> Option<PathBuf> {
+    /// Also its summary, as recorded.
+    pub fn find(&self, part: &str, cut: Time) -> Option<(PathBuf, Saved)> {
         let file = format!("{part}{PART_SUFFIX}");
-        if let Some(epoch) = self.saves.get(part).and_then(|s| s.range(cut..).next()) {
-            return Some(self.dir.join(epoch.to_string()).join(file));
+        if let Some((epoch, saved)) = self.saves.get(part).and_then(|s| s.range(cut..).next()) {
+            return Some((self.dir.join(epoch.to_string()).join(file), *saved));
         }
-        let from = *self.finals.get(part)?;
-        (from <= cut).then(|| self.dir.join(FINAL).join(file))
+        let (from, saved) = *self.finals.get(part)?;
+        (from <= cut).then(|| (self.dir.join(FINAL).join(file), saved))
     }
 }

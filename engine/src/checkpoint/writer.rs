@@ -4,22 +4,24 @@
 //! Workers encode their parts and hand them over (see [`Coordinator`](super::Coordinator)); the
 //! writer puts each on disk, counts the parts of each epoch, and once every instance of this
 //! process has given one (or has finished, its last part standing in) leaves the process's
-//! marker for the epoch. Process 0's writer commits the newest epoch every process has marked,
-//! once the event-time parts of its cut are there too (see [`domain`](super::domain)).
+//! marker for the epoch and tells process 0. Process 0's writer commits the newest epoch every
+//! process has completed, once the event-time parts of its cut are saved too (see
+//! [`domain`](super::domain)), and tells the others, which promote their own parts of it (see
+//! [`protocol`](super::protocol)).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use super::config::Checkpointing;
 use super::crash::CrashHook;
 use super::domain::Domain;
-use super::part::{operator_of, part_name, process_marker, PartKind};
+use super::part::{operator_of, part_name, process_marker, process_of, PartKind};
+use super::protocol::{Link, Message};
 use super::registry::Operators;
-use super::store::EventIndex;
+use super::store::{EventIndex, Saved};
 use super::{checkpoint_error, lock, CheckpointDir, Input, Metadata, SavepointTrigger};
 use crate::clock::Clock;
 use crate::error::Error;
@@ -48,15 +50,23 @@ pub(super) enum Order {
     /// Keep the newest checkpoint this run committed as a savepoint, or, if it has committed
     /// none yet, the next it commits.
     Savepoint,
-    /// Every part has been given: the job has ended, `completed` if without a failure. Then
-    /// another process says so with its done marker, once its own markers are all written;
-    /// and process 0 waits for every other's before its last commit — the last marker may
-    /// come from another process after this one's last part.
+    /// One of this process's workers has given every part (its job's dataflows have ended).
+    /// When all have, another process tells process 0 so ([`Message::Done`]); process 0
+    /// makes its last commit once every process has, then closes the protocol.
+    WorkerDone,
+    /// The job has ended, `completed` if without a failure: after a failure, nothing more is
+    /// committed.
     Finished { completed: bool },
+    /// A message from another process (see [`protocol`](super::protocol)).
+    Peer(Message),
 }
 
-/// How long process 0 waits, after its job completed, for the others' done markers.
-const PEERS_DONE_WITHIN: Duration = Duration::from_secs(60);
+/// What process 0 knows of an epoch one process has completed.
+struct Completion {
+    watermark: Option<Time>,
+    parts: Vec<(String, Saved)>,
+    offsets: Vec<(String, u64)>,
+}
 
 /// The writer thread of a running job: where orders go, and the thread to join.
 pub(super) struct WriterThread {
@@ -68,8 +78,9 @@ pub(super) struct WriterThread {
 pub(super) struct Writer {
     /// The event-time parts this process has saved.
     events: EventIndex,
-    /// The event-time cut of each epoch every process has completed.
-    cuts: BTreeMap<Time, Option<Time>>,
+    /// The event-time parts the other processes have saved (process 0 only), as they said;
+    /// their files are in this directory only if it is shared.
+    remote_events: EventIndex,
     store: CheckpointDir,
     every: Time,
     /// The lowest `with_event_time` watermark of each epoch not yet complete in this process.
@@ -87,8 +98,14 @@ pub(super) struct Writer {
     /// The last state of instances that have finished, as frames, the first epoch each
     /// stands for, and its watermark.
     finished: BTreeMap<String, (Time, Vec<u8>, Option<Time>)>,
-    /// Epochs this process has completed that process 0 has not committed (process 0 only).
-    awaiting: BTreeSet<Time>,
+    /// The epochs not yet committed that processes have completed (process 0 only).
+    completions: BTreeMap<Time, BTreeMap<usize, Completion>>,
+    /// The other processes, when there are any.
+    link: Option<Link>,
+    /// This process's workers that have given every part.
+    workers_done: usize,
+    /// The processes that have given every part (process 0 only).
+    processes_done: BTreeSet<usize>,
     /// The newest epoch committed (or restored): older ones are never committed.
     committed: Option<Time>,
     /// The newest epoch this run committed.
@@ -114,7 +131,7 @@ impl Writer {
     ) -> Writer {
         Writer {
             events: EventIndex::of(store),
-            cuts: BTreeMap::new(),
+            remote_events: EventIndex::of(store),
             store: store.clone(),
             every: config.every,
             watermarks: BTreeMap::new(),
@@ -128,7 +145,10 @@ impl Writer {
             operators,
             written: BTreeMap::new(),
             finished: BTreeMap::new(),
-            awaiting: BTreeSet::new(),
+            completions: BTreeMap::new(),
+            link: None,
+            workers_done: 0,
+            processes_done: BTreeSet::new(),
             committed,
             committed_here: None,
             crash: CrashHook::from_env(),
@@ -142,6 +162,12 @@ impl Writer {
     pub(super) fn reporting(mut self, metrics: Metrics, clock: Clock) -> Writer {
         self.metrics = metrics;
         self.clock = clock;
+        self
+    }
+
+    /// Talks to the other processes over `link`.
+    pub(super) fn link(mut self, link: Option<Link>) -> Writer {
+        self.link = link;
         self
     }
 
@@ -191,6 +217,9 @@ impl Writer {
     /// Starts the writer's thread; the first error it meets is put in `error`.
     pub(super) fn spawn(mut self, error: Arc<Mutex<Option<Error>>>) -> Result<WriterThread, Error> {
         let (sender, receiver) = sync_channel::<Order>(QUEUED_PARTS);
+        if let Some(link) = &self.link {
+            link.deliver_to(sender.clone());
+        }
         let thread = std::thread::Builder::new()
             .name("sluice-checkpoints".into())
             .spawn(move || {
@@ -198,10 +227,16 @@ impl Writer {
                     let done = match order {
                         Order::Part(part) => self.write(part),
                         Order::Savepoint => self.savepoint_now(),
+                        Order::WorkerDone => self.worker_done(),
                         Order::Finished { completed } => self.finished(completed),
+                        Order::Peer(message) => self.receive(message),
                     };
                     if let Err(e) = done {
                         lock(&error).get_or_insert(e);
+                        // Nothing more is committed: let the job's processes end.
+                        if let Some(link) = &self.link {
+                            link.close();
+                        }
                     }
                 }
                 // A savepoint still wanted is of the last checkpoint: on a graceful stop,
@@ -223,27 +258,139 @@ impl Writer {
         Ok(WriterThread { sender, thread })
     }
 
-    /// See [`Order::Finished`].
-    fn finished(&mut self, completed: bool) -> Result<(), Error> {
-        if self.process != 0 {
-            return self.store.mark_done(self.process).map_err(checkpoint_error);
-        }
-        if !completed || self.processes == 1 {
+    /// See [`Order::WorkerDone`].
+    fn worker_done(&mut self) -> Result<(), Error> {
+        self.workers_done += 1;
+        if self.workers_done < self.workers {
             return Ok(());
         }
-        let deadline = Instant::now() + PEERS_DONE_WITHIN;
-        while !(1..self.processes).all(|p| self.store.is_done(p)) {
-            if Instant::now() > deadline {
-                eprintln!(
-                    "sluice: the other processes did not finish their checkpoints within {} s; \
-                     the last one committed stands",
-                    PEERS_DONE_WITHIN.as_secs()
-                );
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(5));
+        if self.process == 0 {
+            self.done(0)
+        } else {
+            self.tell(Message::Done {
+                process: self.process,
+            });
+            Ok(())
         }
-        self.commit_ready()
+    }
+
+    /// See [`Order::Finished`]: after a failure, the protocol ends here.
+    fn finished(&mut self, completed: bool) -> Result<(), Error> {
+        if !completed {
+            if let Some(link) = &self.link {
+                link.close();
+            }
+        }
+        Ok(())
+    }
+
+    /// Process `process` has given every part (process 0 only): once all have, the last
+    /// commit, and the protocol ends.
+    fn done(&mut self, process: usize) -> Result<(), Error> {
+        self.processes_done.insert(process);
+        if self.processes_done.len() < self.processes {
+            return Ok(());
+        }
+        let committed = self.commit_ready();
+        if let Some(link) = &self.link {
+            for other in 1..self.processes {
+                link.send(other, Message::Close);
+            }
+            link.close();
+        }
+        committed
+    }
+
+    /// Sends `message` to process 0.
+    fn tell(&self, message: Message) {
+        if let Some(link) = &self.link {
+            link.send(0, message);
+        }
+    }
+
+    /// What another process says.
+    fn receive(&mut self, message: Message) -> Result<(), Error> {
+        match message {
+            Message::Completed {
+                process,
+                epoch,
+                watermark,
+                parts,
+                offsets,
+            } => {
+                let completion = Completion {
+                    watermark,
+                    parts,
+                    offsets,
+                };
+                self.completed(process, epoch, completion)
+            }
+            Message::EventSaved {
+                part,
+                epoch,
+                last,
+                saved,
+            } => {
+                self.remote_events.record(&part, epoch, last, saved);
+                self.commit_ready()
+            }
+            Message::Done { process } => self.done(process),
+            Message::Committed {
+                metadata,
+                savepoint,
+            } => self.promote(&metadata, savepoint),
+            Message::Close => {
+                if let Some(link) = &self.link {
+                    link.close();
+                }
+                Ok(())
+            }
+            Message::Failed { process, error } => Err(Error::Checkpoint(format!(
+                "process {process} could not resume: {error}"
+            ))),
+        }
+    }
+
+    /// Process 0 committed the epoch of `metadata` (JSON): this process commits its own parts
+    /// of it, in its own directory (nothing to do in a shared one).
+    fn promote(&mut self, metadata: &str, savepoint: bool) -> Result<(), Error> {
+        let metadata: Metadata = serde_json::from_str(metadata)
+            .map_err(|e| Error::Checkpoint(format!("process 0 sent unreadable metadata: {e}")))?;
+        let epoch = metadata.epoch;
+        let copies: Vec<(String, PathBuf)> = match metadata.event_epoch {
+            Some(cut) => self
+                .own_parts(&metadata)
+                .filter_map(|part| Some((part.clone(), self.events.find(part, cut)?.0)))
+                .collect(),
+            None => Vec::new(),
+        };
+        let promoted = self
+            .store
+            .promote(&metadata, &copies)
+            .map_err(checkpoint_error)?;
+        if let Some(cut) = metadata.event_epoch {
+            self.store
+                .prune_event_parts(Some(cut))
+                .map_err(checkpoint_error)?;
+            self.events.prune(cut);
+        }
+        self.committed = Some(epoch);
+        if promoted && savepoint {
+            self.save_point(epoch)?;
+        }
+        Ok(())
+    }
+
+    /// The parts of this process's event-time operators that `metadata` lists.
+    fn own_parts<'m>(&self, metadata: &'m Metadata) -> impl Iterator<Item = &'m String> + 'm {
+        let (process, workers) = (self.process, self.workers);
+        let event: BTreeSet<String> = lock(&self.operators)
+            .of(Domain::Event)
+            .into_iter()
+            .collect();
+        metadata.parts.keys().filter(move |part| {
+            process_of(part, workers) == Some(process) && event.contains(operator_of(part))
+        })
     }
 
     fn write(&mut self, part: Part) -> Result<(), Error> {
@@ -253,7 +400,16 @@ impl Writer {
                 self.store
                     .write_event_part_frame(epoch, &part.name, &part.frame, part.last)
                     .map_err(checkpoint_error)?;
-                self.events.record(&part.name, epoch, part.last);
+                let saved = Saved::of(&part.frame);
+                self.events.record(&part.name, epoch, part.last, saved);
+                if self.process != 0 {
+                    self.tell(Message::EventSaved {
+                        part: part.name.clone(),
+                        epoch,
+                        last: part.last,
+                        saved,
+                    });
+                }
             }
             if self.process == 0 {
                 self.commit_ready()?;
@@ -306,48 +462,112 @@ impl Writer {
                     }
                 }
             }
+            let marker = process_marker(self.process);
             self.store
-                .write_part(epoch, &process_marker(self.process), &watermark)
+                .write_part(epoch, &marker, &watermark)
                 .map_err(checkpoint_error)?;
-            self.awaiting.insert(epoch);
-            if self.process != 0 {
+            let completion = self.completion(epoch, parts, marker, watermark)?;
+            if self.process == 0 {
+                self.completed(0, epoch, completion)?;
+            } else {
                 self.report_complete(epoch);
+                self.tell(Message::Completed {
+                    process: self.process,
+                    epoch,
+                    watermark: completion.watermark,
+                    parts: completion.parts,
+                    offsets: completion.offsets,
+                });
             }
-        }
-        if self.process == 0 {
-            self.commit_ready()?;
         }
         Ok(())
     }
 
-    /// Commits the newest epoch every process has completed (process 0 only).
-    fn commit_ready(&mut self) -> Result<(), Error> {
-        let floor = self.committed;
-        self.awaiting.retain(|&e| floor.is_none_or(|f| e > f));
-        let mut ready = None;
-        let awaiting: Vec<Time> = self.awaiting.iter().rev().copied().collect();
-        for epoch in awaiting {
-            if !self.cuts.contains_key(&epoch) {
-                let parts = self.store.pending_parts(epoch);
-                if !(0..self.processes).all(|p| parts.contains(&process_marker(p))) {
+    /// What this process completed of `epoch`: its parts there (`written`, the finished
+    /// instances' stand-ins, and `marker`) with their sizes and checksums, and its sources'
+    /// offsets.
+    fn completion(
+        &self,
+        epoch: Time,
+        written: BTreeSet<String>,
+        marker: String,
+        watermark: Option<Time>,
+    ) -> Result<Completion, Error> {
+        let stand_ins = self
+            .finished
+            .iter()
+            .filter(|(name, (from, ..))| epoch >= *from && !written.contains(*name))
+            .map(|(name, _)| name.clone());
+        let names: BTreeSet<String> = written.iter().cloned().chain(stand_ins).collect();
+        let mut parts = Vec::with_capacity(names.len() + 1);
+        for name in names.into_iter().chain([marker]) {
+            let saved = self
+                .store
+                .pending_summary(epoch, &name)
+                .map_err(checkpoint_error)?;
+            parts.push((name, saved));
+        }
+        let sources = lock(&self.operators).of_kind(PartKind::Source);
+        let local = self.process * self.workers..(self.process + 1) * self.workers;
+        let mut offsets = Vec::new();
+        for source in sources {
+            for worker in local.clone() {
+                let part = part_name(&source, worker);
+                if !parts.iter().any(|(name, _)| *name == part) {
                     continue;
                 }
-                let cut = self.cut_of(epoch)?;
-                self.cuts.insert(epoch, cut);
+                // Offsets that are numbers are listed; a broker reader's position per
+                // partition is not one, and stays in its part only.
+                let offset = self.store.read_pending_part::<Option<u64>>(epoch, &part);
+                if let Ok(Some(offset)) = offset {
+                    offsets.push((part, offset));
+                }
             }
-            if let Some(event_parts) = self.event_parts(self.cuts[&epoch]) {
-                ready = Some((epoch, event_parts));
+        }
+        Ok(Completion {
+            watermark,
+            parts,
+            offsets,
+        })
+    }
+
+    /// Process `process` has completed `epoch` (process 0 only).
+    fn completed(
+        &mut self,
+        process: usize,
+        epoch: Time,
+        completion: Completion,
+    ) -> Result<(), Error> {
+        if self.committed.is_none_or(|c| epoch > c) {
+            self.completions
+                .entry(epoch)
+                .or_default()
+                .insert(process, completion);
+        }
+        self.commit_ready()
+    }
+
+    /// Commits the newest epoch every process has completed (process 0 only).
+    fn commit_ready(&mut self) -> Result<(), Error> {
+        if self.process != 0 {
+            return Ok(());
+        }
+        let floor = self.committed;
+        self.completions.retain(|&e, _| floor.is_none_or(|f| e > f));
+        let mut ready = None;
+        for (&epoch, by_process) in self.completions.iter().rev() {
+            if by_process.len() < self.processes {
+                continue;
+            }
+            let cut = self.cut_of(by_process);
+            if let Some(event_parts) = self.event_parts(cut) {
+                ready = Some((epoch, cut, event_parts));
                 break;
             }
         }
-        let Some((newest, (cut, event_parts))) = ready else {
+        let Some((newest, cut, event_parts)) = ready else {
             return Ok(());
         };
-        for (part, path) in &event_parts {
-            self.store
-                .copy_into_pending(newest, part, path)
-                .map_err(checkpoint_error)?;
-        }
         let mut metadata = Metadata::new(&self.program, &self.fingerprint, newest);
         metadata.version = self.version.clone();
         metadata.event_epoch = cut;
@@ -355,85 +575,92 @@ impl Writer {
         metadata.operators = lock(&self.operators).names();
         metadata.workers = self.workers * self.processes;
         metadata.processes = self.processes;
-        let pending: BTreeSet<String> = self.store.pending_parts(newest).into_iter().collect();
-        let sources = lock(&self.operators).of_kind(PartKind::Source);
-        for source in sources {
-            for worker in 0..self.workers * self.processes {
-                let part = part_name(&source, worker);
-                if !pending.contains(&part) {
-                    continue;
-                }
-                // Offsets that are numbers are listed; a broker reader's position per
-                // partition is not one, and stays in its part only.
-                let offset = self.store.read_pending_part::<Option<u64>>(newest, &part);
-                if let Ok(Some(offset)) = offset {
-                    metadata.source_offsets.insert(part, offset);
-                }
+        for completion in self.completions[&newest].values() {
+            for (part, saved) in &completion.parts {
+                metadata.parts.insert(part.clone(), saved.bytes);
+                metadata.checksums.insert(part.clone(), saved.crc);
             }
+            metadata
+                .source_offsets
+                .extend(completion.offsets.iter().cloned());
         }
-        self.store.commit(metadata).map_err(checkpoint_error)?;
+        for (part, path, saved) in &event_parts {
+            // Another process's part is here only if the directory is shared; if not, that
+            // process copies it in when it promotes the epoch.
+            if path.exists() {
+                self.store
+                    .copy_into_pending(newest, part, path)
+                    .map_err(checkpoint_error)?;
+            }
+            metadata.parts.insert(part.clone(), saved.bytes);
+            metadata.checksums.insert(part.clone(), saved.crc);
+        }
+        self.store
+            .commit(metadata.clone())
+            .map_err(checkpoint_error)?;
         if let Some(cut) = cut {
             self.store
                 .prune_event_parts(Some(cut))
                 .map_err(checkpoint_error)?;
             self.events.prune(cut);
+            self.remote_events.prune(cut);
         }
-        self.cuts.retain(|&e, _| e > newest);
         self.committed = Some(newest);
         self.committed_here = Some(newest);
-        self.awaiting.retain(|&e| e > newest);
+        self.completions.retain(|&e, _| e > newest);
         self.report_complete(newest);
-        if self.savepoints.take_next() {
+        let savepoint = self.savepoints.take_next();
+        if let Some(link) = &self.link {
+            let json = serde_json::to_string(&metadata)
+                .map_err(|e| Error::Checkpoint(format!("cannot encode the metadata: {e}")))?;
+            for other in 1..self.processes {
+                link.send(
+                    other,
+                    Message::Committed {
+                        metadata: json.clone(),
+                        savepoint,
+                    },
+                );
+            }
+        }
+        if savepoint {
             self.save_point(newest)?;
         }
         Ok(())
     }
 }
 
-/// An epoch's event-time side: its cut (if the program has event time), and the files of the
-/// event-time parts saved as of it.
-type EventCut = (Option<Time>, Vec<(String, PathBuf)>);
+/// An event-time part standing for a cut: its name, its file here, and its summary.
+type EventPart = (String, PathBuf, Saved);
 
 impl Writer {
-    /// The event-time cut of `epoch`, whose process markers are all there: the lowest
-    /// watermark any process's `with_event_time` instances had at it, rounded down to an
-    /// epoch; `None` if the program has no event time.
-    fn cut_of(&self, epoch: Time) -> Result<Option<Time>, Error> {
-        let mut lowest: Option<Time> = None;
-        for p in 0..self.processes {
-            let marker: Option<Time> = self
-                .store
-                .read_pending_part(epoch, &process_marker(p))
-                .map_err(checkpoint_error)?;
-            if let Some(w) = marker {
-                lowest = Some(lowest.map_or(w, |l| l.min(w)));
-            }
-        }
-        Ok(lowest.map(|w| w / self.every * self.every))
+    /// The event-time cut of an epoch every process has completed: the lowest watermark any
+    /// process's `with_event_time` instances had at it, rounded down to an epoch; `None` if
+    /// the program has no event time.
+    fn cut_of(&self, by_process: &BTreeMap<usize, Completion>) -> Option<Time> {
+        let lowest = by_process.values().filter_map(|c| c.watermark).min()?;
+        Some(lowest / self.every * self.every)
     }
 
-    /// The event-time parts that stand for `cut`, if every one has got that far. This
-    /// process's saves are known; other processes' are looked up in the directory.
-    fn event_parts(&self, cut: Option<Time>) -> Option<EventCut> {
+    /// The event-time parts that stand for `cut`, if every one has got that far (`Some` of
+    /// none without a cut): this process's saves, and what the others said of theirs.
+    fn event_parts(&self, cut: Option<Time>) -> Option<Vec<EventPart>> {
         let Some(cut) = cut else {
-            return Some((None, Vec::new()));
+            return Some(Vec::new());
         };
         let local = self.process * self.workers..(self.process + 1) * self.workers;
-        let mut remote: Option<EventIndex> = None;
         let mut parts = Vec::new();
         for operator in lock(&self.operators).of(Domain::Event) {
             for worker in 0..self.workers * self.processes {
                 let part = part_name(&operator, worker);
-                let found = if local.contains(&worker) {
-                    self.events.find(&part, cut)
-                } else {
-                    remote
-                        .get_or_insert_with(|| self.store.event_index())
-                        .find(&part, cut)
+                let index = match local.contains(&worker) {
+                    true => &self.events,
+                    false => &self.remote_events,
                 };
-                parts.push((part, found?));
+                let (path, saved) = index.find(&part, cut)?;
+                parts.push((part, path, saved));
             }
         }
-        Some((Some(cut), parts))
+        Some(parts)
     }
 }
