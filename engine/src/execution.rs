@@ -226,7 +226,16 @@ where
         });
         // With other processes: agree on the checkpoint to resume from, and connect the
         // checkpoint protocol (see `checkpoint::protocol`).
-        let protocol = coordinator.as_ref().and_then(|c| c.join(worker));
+        let job = worker.job();
+        let protocol = match coordinator.as_ref() {
+            Some(c) => c
+                .join(worker, move || job.is_aborted())
+                .unwrap_or_else(|error| {
+                    worker.job().refuse(error);
+                    None
+                }),
+            None => None,
+        };
         let result = work(worker);
         if let Some(coordinator) = coordinator.as_ref() {
             if let Err(error) = coordinator.built(worker.index()) {

@@ -156,10 +156,17 @@ impl Coordinator {
     /// Joins the other processes, on each of this process's workers before it builds the
     /// job's dataflows: the processes agree on the checkpoint to resume from (each resumes
     /// it from its own directory; see [`protocol`](super::protocol)), then build the
-    /// protocol's dataflow. Returns that dataflow's index; `None` with one process, which
-    /// resumed when opened.
-    pub fn join(self: &Arc<Self>, worker: &mut timely::worker::Worker) -> Option<usize> {
-        let link = self.link.as_ref()?;
+    /// protocol's dataflow, which ends early if the job is `aborted`. Returns that dataflow's
+    /// index; `None` with one process, which resumed when opened. An error if this process
+    /// cannot resume (on its first worker; the others are told).
+    pub fn join(
+        self: &Arc<Self>,
+        worker: &mut timely::worker::Worker,
+        aborted: impl Fn() -> bool + 'static,
+    ) -> Result<Option<usize>, Error> {
+        let Some(link) = self.link.as_ref() else {
+            return Ok(None);
+        };
         let first = worker.index() == self.first_worker;
         let (decider, resumer) = (self.clone(), self.clone());
         protocol::agree(
@@ -178,18 +185,20 @@ impl Coordinator {
                 }
             },
         );
-        if first {
-            if let Some(error) = lock(&self.error).take() {
-                // The others resumed, and wait for this process's parts: tell them.
-                for other in (0..self.processes).filter(|&p| p != self.process) {
-                    let (process, error) = (self.process, error.to_string());
-                    link.send(other, protocol::Message::Failed { process, error });
-                }
-                link.close();
-                crate::job::WorkerExt::job(worker).refuse(error);
+        let failed = first.then(|| lock(&self.error).take()).flatten();
+        if let Some(error) = &failed {
+            // The others resumed, and wait for this process's parts: tell them.
+            for other in (0..self.processes).filter(|&p| p != self.process) {
+                let (process, error) = (self.process, error.to_string());
+                link.send(other, protocol::Message::Failed { process, error });
             }
+            link.close();
         }
-        Some(protocol::connect(worker, link, self.workers))
+        let protocol = protocol::connect(worker, link, self.workers, aborted);
+        match failed {
+            Some(error) => Err(error),
+            None => Ok(Some(protocol)),
+        }
     }
 
     /// This worker has given every part: its job's dataflows have ended.

@@ -22,7 +22,7 @@
 //! ```
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Receiver, Sender, SyncSender};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,8 +36,6 @@ use timely::worker::Worker;
 
 use super::lock;
 use super::store::Saved;
-use super::writer::Order;
-use crate::job::JobContext;
 use crate::time::Time;
 
 /// How often an idle protocol operator looks whether the job was aborted.
@@ -79,6 +77,9 @@ pub(super) enum Message {
 /// A message with the process it goes to.
 type Addressed = (usize, Message);
 
+/// Hands a message from another process to the writer.
+type Deliver = Arc<dyn Fn(Message) + Send + Sync>;
+
 /// One process's end of the protocol, shared by its writer and its first worker's protocol
 /// operators.
 #[derive(Clone)]
@@ -87,8 +88,8 @@ pub(super) struct Link {
     outgoing: Sender<Addressed>,
     /// Its receiving end, taken by the operator that sends.
     outbox: Arc<Mutex<Option<Receiver<Addressed>>>>,
-    /// Where messages from other processes go: the writer's orders.
-    inbox: Arc<Mutex<Option<SyncSender<Order>>>>,
+    /// Where messages from other processes go: to the writer.
+    inbox: Arc<Mutex<Option<Deliver>>>,
     /// Wakes the sending operator.
     wake: Arc<Mutex<Option<SyncActivator>>>,
     /// The writer has no more to send or receive.
@@ -107,9 +108,9 @@ impl Link {
         }
     }
 
-    /// Delivers messages from other processes to the writer's `orders`.
-    pub(super) fn deliver_to(&self, orders: SyncSender<Order>) {
-        *lock(&self.inbox) = Some(orders);
+    /// Delivers messages from other processes to `deliver` (the writer's).
+    pub(super) fn deliver_to(&self, deliver: impl Fn(Message) + Send + Sync + 'static) {
+        *lock(&self.inbox) = Some(Arc::new(deliver));
     }
 
     /// Stops delivering to the writer, so that its orders end (the job has ended).
@@ -139,10 +140,14 @@ impl Link {
 
 /// Builds the protocol's dataflow on `worker`, whose process's end is `link` (only its first
 /// worker carries messages); returns the dataflow's index. It ends once the writer closes the
-/// link, or the job is aborted.
-pub(super) fn connect(worker: &mut Worker, link: &Link, workers: usize) -> usize {
+/// link, or the job is `aborted`.
+pub(super) fn connect(
+    worker: &mut Worker,
+    link: &Link,
+    workers: usize,
+    aborted: impl Fn() -> bool + 'static,
+) -> usize {
     let first = worker.index().is_multiple_of(workers);
-    let job: JobContext = crate::job::WorkerExt::job(worker);
     let id = worker.next_dataflow_index();
     let (sending, receiving) = (link.clone(), link.clone());
     worker.dataflow::<Time, _, _>(move |scope| {
@@ -163,7 +168,7 @@ pub(super) fn connect(worker: &mut Worker, link: &Link, workers: usize) -> usize
                     };
                     // Closed is read before the outbox is drained: what was sent before the
                     // link closed is in it.
-                    let closed = sending.closed.load(Ordering::SeqCst) || job.is_aborted();
+                    let closed = sending.closed.load(Ordering::SeqCst) || aborted();
                     if let Some(outbox) = &outbox {
                         output.session(cap).give_iterator(outbox.try_iter());
                     }
@@ -182,8 +187,8 @@ pub(super) fn connect(worker: &mut Worker, link: &Link, workers: usize) -> usize
                 input.for_each(|_, data| {
                     let inbox = lock(&receiving.inbox).clone();
                     for (_, message) in data.drain(..) {
-                        if let Some(inbox) = &inbox {
-                            let _ = inbox.send(Order::Peer(message));
+                        if let Some(deliver) = &inbox {
+                            deliver(message);
                         }
                     }
                 });

@@ -218,7 +218,10 @@ impl Writer {
     pub(super) fn spawn(mut self, error: Arc<Mutex<Option<Error>>>) -> Result<WriterThread, Error> {
         let (sender, receiver) = sync_channel::<Order>(QUEUED_PARTS);
         if let Some(link) = &self.link {
-            link.deliver_to(sender.clone());
+            let orders = sender.clone();
+            link.deliver_to(move |message| {
+                let _ = orders.send(Order::Peer(message));
+            });
         }
         let thread = std::thread::Builder::new()
             .name("sluice-checkpoints".into())
