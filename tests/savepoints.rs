@@ -321,3 +321,78 @@ fn the_ui_takes_a_savepoint_and_stops_with_one() {
     assert!(status.contains("409"), "{status} {body}");
     assert!(body.contains("no checkpoints"), "{body}");
 }
+
+/// Two processes with checkpoint directories of their own (hosts without a shared
+/// filesystem): a savepoint asked of process 0 is kept by each process in its own directory,
+/// with its own parts; both resumed from their savepoints, they end with the plain loop's
+/// counts over the whole log.
+#[test]
+fn two_processes_with_their_own_directories_each_keep_their_part_of_a_savepoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, out) = (dir.path().join("log"), dir.path().join("counts"));
+    let cp = |process: usize| dir.path().join(format!("cp-{process}"));
+    let hosts = dir.path().join("hosts");
+    let ports = [common::free_port(), common::free_port()];
+    std::fs::write(
+        &hosts,
+        format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1]),
+    )
+    .unwrap();
+    let (first, second) = (corpus_lines(0, 3000), corpus_lines(3000, 3000));
+    append_to_log(&log, &first);
+    let process = |i: usize, flags: &[&str]| {
+        let index = i.to_string();
+        let mut command = log_wordcount(&log, &cp(i), &out, &["--processes", "2"]);
+        command
+            .args(["--process", &index, "--hostfile"])
+            .arg(&hosts)
+            .args(flags)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        command
+    };
+    let following = [
+        Running(process(0, &["--follow"]).spawn().unwrap()),
+        Running(process(1, &["--follow"]).spawn().unwrap()),
+    ];
+    wait_for("a checkpoint", || latest_epoch(&cp(0)).is_some());
+    let path = savepoint(following[0].0.id(), &cp(0), false);
+    let name = Path::new(&path).file_name().unwrap().to_owned();
+    let theirs = cp(1).join("savepoints").join(&name);
+    wait_for("process 1's savepoint", || theirs.exists());
+    drop(following);
+    // Each holds its own process's parts: process 0 has workers 0 and 1, process 1 workers
+    // 2 and 3.
+    for (process, saved) in [(0, Path::new(&path).to_path_buf()), (1, theirs.clone())] {
+        assert!(saved.join(format!("process-{process}.state")).exists());
+        assert!(!saved
+            .join(format!("process-{}.state", 1 - process))
+            .exists());
+        let other = format!("KeyedState-w{}.state", 2 * (1 - process));
+        assert!(
+            !saved.join(&other).exists(),
+            "{other} in {}",
+            saved.display()
+        );
+    }
+    append_to_log(&log, &second);
+    let resumed = |i: usize, from: &Path| {
+        let mut command = process(i, &[]);
+        command
+            .arg("--from-savepoint")
+            .arg(from)
+            .stderr(Stdio::piped());
+        command.spawn().unwrap()
+    };
+    let children = [resumed(0, Path::new(&path)), resumed(1, &theirs)];
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        let log = stderr(&output);
+        assert!(output.status.success(), "{log}");
+        assert!(
+            log.contains("resuming from the checkpoint of epoch"),
+            "{log}"
+        );
+    }
+    assert_eq!(read(&out), reference_counts(&(first + &second)));
+}

@@ -68,6 +68,9 @@ pub(super) enum Message {
     /// From process 0: it committed the epoch of this metadata (JSON); `savepoint` if it is
     /// also to be kept as a savepoint.
     Committed { metadata: String, savepoint: bool },
+    /// From process 0: keep the committed checkpoint of `epoch` as a savepoint too (the one
+    /// a stop with a savepoint asked for).
+    SavePoint { epoch: Time },
     /// From process 0: it has made its last commit; nothing more will come.
     Close,
     /// From any process: it could not resume (`error`), so the job cannot run.

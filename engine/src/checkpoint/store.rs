@@ -433,7 +433,20 @@ impl CheckpointDir {
     /// (checked, copied and synced under a temporary name, then renamed: a crash leaves no
     /// half savepoint); returns its directory.
     pub fn save_point(&self, epoch: Time) -> Result<PathBuf, CheckpointError> {
-        let checkpoint = self.load(epoch)?;
+        self.save_parts(epoch, &|_| true)
+    }
+
+    /// [`save_point`](Self::save_point) of the parts `mine` selects and of every other part
+    /// that is here: in a checkpoint directory the processes do not share, a process has
+    /// only its own.
+    pub fn save_parts(
+        &self,
+        epoch: Time,
+        mine: &dyn Fn(&str) -> bool,
+    ) -> Result<PathBuf, CheckpointError> {
+        let dir = self.committed(epoch);
+        let own = |part: &str| mine(part) || dir.join(format!("{part}{PART_SUFFIX}")).exists();
+        let checkpoint = Checkpoint::load_parts(&dir, &own)?;
         let savepoints = self.savepoints();
         let target = savepoints.join(format!("savepoint-{epoch}"));
         if target.exists() {
@@ -448,6 +461,7 @@ impl CheckpointDir {
             .metadata
             .parts
             .keys()
+            .filter(|part| own(part))
             .map(|part| format!("{part}{PART_SUFFIX}"))
             .chain([METADATA.to_string()]);
         for file in files {

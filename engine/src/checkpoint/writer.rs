@@ -106,6 +106,9 @@ pub(super) struct Writer {
     workers_done: usize,
     /// The processes that have given every part (process 0 only).
     processes_done: BTreeSet<usize>,
+    /// This process promoted a commit of process 0 in its own directory: it is not process
+    /// 0's, so savepoints are kept here too.
+    own_directory: bool,
     /// The newest epoch committed (or restored): older ones are never committed.
     committed: Option<Time>,
     /// The newest epoch this run committed.
@@ -149,6 +152,7 @@ impl Writer {
             link: None,
             workers_done: 0,
             processes_done: BTreeSet::new(),
+            own_directory: false,
             committed,
             committed_here: None,
             crash: CrashHook::from_env(),
@@ -183,7 +187,7 @@ impl Writer {
     fn savepoint_now(&mut self) -> Result<(), Error> {
         let latest = self.store.latest().map_err(checkpoint_error)?;
         match self.committed_here.filter(|&epoch| latest == Some(epoch)) {
-            Some(epoch) => self.save_point(epoch),
+            Some(epoch) => self.save_point_everywhere(epoch),
             None => {
                 self.savepoints.at_next_checkpoint();
                 Ok(())
@@ -191,9 +195,26 @@ impl Writer {
         }
     }
 
+    /// Keeps the committed checkpoint of `epoch` as a savepoint here (process 0), and tells
+    /// the other processes to keep their parts of it, in directories of their own.
+    fn save_point_everywhere(&self, epoch: Time) -> Result<(), Error> {
+        if let Some(link) = &self.link {
+            for other in 1..self.processes {
+                link.send(other, Message::SavePoint { epoch });
+            }
+        }
+        self.save_point(epoch)
+    }
+
     /// Keeps the committed checkpoint of `epoch` as a savepoint.
     fn save_point(&self, epoch: Time) -> Result<(), Error> {
-        let path = self.store.save_point(epoch).map_err(checkpoint_error)?;
+        // In a directory of its own, a process has only its own parts.
+        let (process, workers) = (self.process, self.workers);
+        let mine = |part: &str| process_of(part, workers) == Some(process);
+        let path = self
+            .store
+            .save_parts(epoch, &mine)
+            .map_err(checkpoint_error)?;
         eprintln!("sluice: savepoint of epoch {epoch}: {}", path.display());
         Ok(())
     }
@@ -294,14 +315,19 @@ impl Writer {
         if self.processes_done.len() < self.processes {
             return Ok(());
         }
-        let committed = self.commit_ready();
+        let mut result = self.commit_ready();
+        // A savepoint still wanted is of the last checkpoint: on a graceful stop, the one
+        // that covers everything read (then every process keeps its own parts of it).
+        if let Some(epoch) = self.committed.filter(|_| self.savepoints.take_any()) {
+            result = result.and(self.save_point_everywhere(epoch));
+        }
         if let Some(link) = &self.link {
             for other in 1..self.processes {
                 link.send(other, Message::Close);
             }
             link.close();
         }
-        committed
+        result
     }
 
     /// Sends `message` to process 0.
@@ -342,6 +368,8 @@ impl Writer {
                 metadata,
                 savepoint,
             } => self.promote(&metadata, savepoint),
+            Message::SavePoint { epoch } if self.own_directory => self.save_point(epoch),
+            Message::SavePoint { .. } => Ok(()),
             Message::Close => {
                 if let Some(link) = &self.link {
                     link.close();
@@ -378,6 +406,7 @@ impl Writer {
             self.events.prune(cut);
         }
         self.committed = Some(epoch);
+        self.own_directory |= promoted;
         if promoted && savepoint {
             self.save_point(epoch)?;
         }
