@@ -226,14 +226,11 @@ where
         });
         // With other processes: agree on the checkpoint to resume from, and connect the
         // checkpoint protocol (see `checkpoint::protocol`).
-        let job = worker.job();
         let protocol = match coordinator.as_ref() {
-            Some(c) => c
-                .join(worker, move || job.is_aborted())
-                .unwrap_or_else(|error| {
-                    worker.job().refuse(error);
-                    None
-                }),
+            Some(c) => c.join(worker).unwrap_or_else(|error| {
+                worker.job().refuse(error);
+                None
+            }),
             None => None,
         };
         let result = work(worker);

@@ -156,13 +156,12 @@ impl Coordinator {
     /// Joins the other processes, on each of this process's workers before it builds the
     /// job's dataflows: the processes agree on the checkpoint to resume from (each resumes
     /// it from its own directory; see [`protocol`](super::protocol)), then build the
-    /// protocol's dataflow, which ends early if the job is `aborted`. Returns that dataflow's
-    /// index; `None` with one process, which resumed when opened. An error if this process
-    /// cannot resume (on its first worker; the others are told).
+    /// protocol's dataflow. Returns that dataflow's index; `None` with one process, which
+    /// resumed when opened. An error if this process cannot resume (on its first worker; the
+    /// others are told).
     pub fn join(
         self: &Arc<Self>,
         worker: &mut timely::worker::Worker,
-        aborted: impl Fn() -> bool + 'static,
     ) -> Result<Option<usize>, Error> {
         let Some(link) = self.link.as_ref() else {
             return Ok(None);
@@ -194,7 +193,7 @@ impl Coordinator {
             }
             link.close();
         }
-        let protocol = protocol::connect(worker, link, self.workers, aborted);
+        let protocol = protocol::connect(worker, link, self.workers);
         match failed {
             Some(error) => Err(error),
             None => Ok(Some(protocol)),
@@ -235,7 +234,10 @@ impl Coordinator {
         let own =
             |metadata: &Metadata| -> Box<dyn Fn(&str) -> bool> { Box::new(self.own(metadata)) };
         let marker = (self.process != 0).then(|| process_marker(self.process));
-        match self.store.restorable(&own, marker.as_deref()) {
+        // A single process resumes from its newest; process 0 of several needs every epoch it
+        // can, to find one that all have.
+        let all = self.processes > 1;
+        match self.store.restorable(&own, marker.as_deref(), all) {
             Ok((epochs, problems)) => {
                 view.epochs = epochs;
                 view.problems = problems;
@@ -292,6 +294,15 @@ impl Coordinator {
                         view.process
                     ));
                 }
+            }
+        }
+        if committed.is_empty() {
+            for view in views.iter().filter(|v| !v.epochs.is_empty()) {
+                warnings.push(format!(
+                    "process 0 has no checkpoint, but process {} has (of epochs {:?}): is \
+                     process 0's directory the one it wrote?",
+                    view.process, view.epochs
+                ));
             }
         }
         let Some(epoch) = chosen else {
@@ -362,6 +373,11 @@ impl Coordinator {
             }
             None => None,
         };
+        // Process 0's marker is in every epoch of its directory, and of a shared one.
+        let own_directory = self.process != 0
+            && restored
+                .as_ref()
+                .is_some_and(|c| !c.dir.join(format!("{}.state", process_marker(0))).exists());
         // Event-time parts, pending epochs and done markers of an earlier run are not this
         // run's: a stale part would be committed with this run's. (Every process clears its
         // own before any writes: the processes agree first.)
@@ -380,7 +396,7 @@ impl Coordinator {
         )
         .reporting(self.metrics.clone(), self.clock.clone())
         .savepoints(self.savepoints.clone())
-        .link(self.link.clone())
+        .link(self.link.clone(), own_directory)
         .spawn(self.error.clone())?;
         *lock(&self.sender) = Some(sender);
         *lock(&self.writer) = Some(thread);
@@ -400,7 +416,26 @@ impl Coordinator {
             Some(path) => path.clone(),
             None => {
                 let committed = self.config.dir.join(format!("epoch-{}", metadata.epoch));
-                if !committed.exists() {
+                // An epoch of this number committed here may be of a timeline the job left
+                // (it went back to an older checkpoint, and process 0 committed the number
+                // again): then this process's parts of process 0's epoch are the pending ones.
+                let stale = committed.exists()
+                    && read_metadata(&committed).ok().as_ref() != Some(&metadata);
+                if stale
+                    && !self
+                        .config
+                        .dir
+                        .join(format!("epoch-{}.pending", metadata.epoch))
+                        .exists()
+                {
+                    return Err(Error::Checkpoint(format!(
+                        "{} is not the checkpoint process 0 committed as epoch {}, and this \
+                         process has no other",
+                        committed.display(),
+                        metadata.epoch
+                    )));
+                }
+                if !committed.exists() || stale {
                     let index = self.store.event_index();
                     let copies: Vec<(String, std::path::PathBuf)> = match metadata.event_epoch {
                         Some(cut) => metadata

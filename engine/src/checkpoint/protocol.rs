@@ -24,7 +24,6 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use timely::container::CapacityContainerBuilder;
@@ -37,9 +36,6 @@ use timely::worker::Worker;
 use super::lock;
 use super::store::Saved;
 use crate::time::Time;
-
-/// How often an idle protocol operator looks whether the job was aborted.
-const ABORT_POLL: Duration = Duration::from_millis(50);
 
 /// What the processes' checkpoint writers tell each other.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -73,7 +69,8 @@ pub(super) enum Message {
     SavePoint { epoch: Time },
     /// From process 0: it has made its last commit; nothing more will come.
     Close,
-    /// From any process: it could not resume (`error`), so the job cannot run.
+    /// From any process: it failed (`error`) — could not resume, or its checkpoint writer
+    /// met an error — so nothing more can be committed: every process ends with an error.
     Failed { process: usize, error: String },
 }
 
@@ -142,14 +139,10 @@ impl Link {
 }
 
 /// Builds the protocol's dataflow on `worker`, whose process's end is `link` (only its first
-/// worker carries messages); returns the dataflow's index. It ends once the writer closes the
-/// link, or the job is `aborted`.
-pub(super) fn connect(
-    worker: &mut Worker,
-    link: &Link,
-    workers: usize,
-    aborted: impl Fn() -> bool + 'static,
-) -> usize {
+/// worker carries messages); returns the dataflow's index. It ends once every process's writer
+/// has closed its link: after the last commit, or after an error every process was told of.
+/// (An aborted job still ends its dataflows and says so, so the protocol ends the same way.)
+pub(super) fn connect(worker: &mut Worker, link: &Link, workers: usize) -> usize {
     let first = worker.index().is_multiple_of(workers);
     let id = worker.next_dataflow_index();
     let (sending, receiving) = (link.clone(), link.clone());
@@ -158,7 +151,6 @@ pub(super) fn connect(
             scope,
             "CheckpointProtocol",
             move |capability, info| {
-                let poll = scope.activator_for(info.address.clone());
                 let outbox = first.then(|| lock(&sending.outbox).take()).flatten();
                 if outbox.is_some() {
                     *lock(&sending.wake) =
@@ -171,14 +163,12 @@ pub(super) fn connect(
                     };
                     // Closed is read before the outbox is drained: what was sent before the
                     // link closed is in it.
-                    let closed = sending.closed.load(Ordering::SeqCst) || aborted();
+                    let closed = sending.closed.load(Ordering::SeqCst);
                     if let Some(outbox) = &outbox {
                         output.session(cap).give_iterator(outbox.try_iter());
                     }
                     if closed {
                         capability = None;
-                    } else {
-                        poll.activate_after(ABORT_POLL);
                     }
                 }
             },

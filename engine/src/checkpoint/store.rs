@@ -297,7 +297,7 @@ impl CheckpointDir {
         value: &T,
     ) -> Result<u64, CheckpointError> {
         let dir = self.pending(epoch);
-        fs::create_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
+        create_dir_durably(&dir)?;
         frame::write(&dir.join(format!("{part}{PART_SUFFIX}")), value)
     }
 
@@ -309,7 +309,7 @@ impl CheckpointDir {
         frame: &[u8],
     ) -> Result<(), CheckpointError> {
         let dir = self.pending(epoch);
-        fs::create_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
+        create_dir_durably(&dir)?;
         frame::write_atomically(&dir.join(format!("{part}{PART_SUFFIX}")), frame)
     }
 
@@ -327,11 +327,11 @@ impl CheckpointDir {
         last: Option<Time>,
     ) -> Result<(), CheckpointError> {
         let dir = self.event_parts().join(epoch.to_string());
-        fs::create_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
+        create_dir_durably(&dir)?;
         frame::write_atomically(&dir.join(format!("{part}{PART_SUFFIX}")), frame)?;
         if let Some(from) = last {
             let dir = self.event_parts().join(FINAL);
-            fs::create_dir_all(&dir).map_err(|e| CheckpointError::io(&dir, e))?;
+            create_dir_durably(&dir)?;
             frame::write_atomically(&dir.join(format!("{part}{PART_SUFFIX}")), frame)?;
             let path = dir.join(format!("{part}{FROM_SUFFIX}"));
             frame::write_atomically(&path, from.to_string().as_bytes())?;
@@ -513,6 +513,23 @@ fn pending_complete(dir: &Path, marker: &str) -> Result<bool, CheckpointError> {
         }
     }
     Ok(true)
+}
+
+/// Creates the directory `dir` if it is not there, and syncs its parent: a part written into
+/// it is acknowledged to process 0 once synced, and must not vanish with a lost directory
+/// entry.
+fn create_dir_durably(dir: &Path) -> Result<(), CheckpointError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    fs::create_dir_all(dir).map_err(|e| CheckpointError::io(dir, e))?;
+    // The parent, and its parent: `event-parts/` may have been created with it.
+    for ancestor in dir.ancestors().skip(1).take(2) {
+        if !ancestor.as_os_str().is_empty() {
+            frame::sync_dir(ancestor)?;
+        }
+    }
+    Ok(())
 }
 
 /// Removes the directory `dir` and what it holds; already gone is fine (processes sharing a
@@ -810,10 +827,13 @@ impl CheckpointDir {
     /// 0 may have committed them before a crash let this process promote them (see
     /// [`protocol`](super::protocol)).
     #[allow(clippy::type_complexity)]
+    ///
+    /// Unless `all`, the newest is enough: the search stops there.
     pub fn restorable(
         &self,
         own: &dyn Fn(&Metadata) -> Box<dyn Fn(&str) -> bool>,
         marker: Option<&str>,
+        all: bool,
     ) -> Result<(Vec<Time>, Vec<(Option<Time>, String)>), CheckpointError> {
         let mut problems = Vec::new();
         let committed = self.epochs()?;
@@ -849,6 +869,7 @@ impl CheckpointDir {
                 _ => continue,
             };
             match checked {
+                Ok(true) if !all => return Ok((vec![epoch], problems)),
                 Ok(true) => found.push(epoch),
                 Ok(false) => {}
                 Err(e) => problems.push((

@@ -169,9 +169,11 @@ impl Writer {
         self
     }
 
-    /// Talks to the other processes over `link`.
-    pub(super) fn link(mut self, link: Option<Link>) -> Writer {
+    /// Talks to the other processes over `link`; `own_directory` if this process's checkpoint
+    /// directory is not process 0's (savepoints are then kept here too).
+    pub(super) fn link(mut self, link: Option<Link>, own_directory: bool) -> Writer {
         self.link = link;
+        self.own_directory = own_directory;
         self
     }
 
@@ -256,11 +258,8 @@ impl Writer {
                         Order::Peer(message) => self.receive(message),
                     };
                     if let Err(e) = done {
+                        self.fail(&e);
                         lock(&error).get_or_insert(e);
-                        // Nothing more is committed: let the job's processes end.
-                        if let Some(link) = &self.link {
-                            link.close();
-                        }
                     }
                 }
                 // A savepoint still wanted is of the last checkpoint: on a graceful stop,
@@ -295,6 +294,18 @@ impl Writer {
                 process: self.process,
             });
             Ok(())
+        }
+    }
+
+    /// Nothing more can be committed after `error`: every other process is told (once), so
+    /// that the job ends everywhere, with an error, rather than wait for this process.
+    fn fail(&mut self, error: &Error) {
+        if let Some(link) = self.link.take() {
+            for other in (0..self.processes).filter(|&p| p != self.process) {
+                let (process, error) = (self.process, error.to_string());
+                link.send(other, Message::Failed { process, error });
+            }
+            link.close();
         }
     }
 
