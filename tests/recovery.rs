@@ -358,6 +358,47 @@ fn two_processes_with_their_own_checkpoint_directories_resume_together() {
     }
 }
 
+/// A checkpoint writer that meets an error in one process of two (here: process 1 cannot make
+/// the directory of its next epochs, where files are in the way) tells the other, and both
+/// end with an error naming the file, rather than one waiting for the other forever.
+#[test]
+fn a_checkpoint_error_in_one_process_ends_both_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let own = |process| Directories::PerProcess.of(dir.path(), process);
+    let job = |process, args: &[&str]| wordcount(&own(process), &out, args);
+    let children = start_two_processes(dir.path(), &job);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while latest_epoch(&own(1)).is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let latest = latest_epoch(&own(1)).expect("a checkpoint in process 1's directory");
+    for next in 1..=200 {
+        let blocked = own(1).join(format!("epoch-{}.pending", latest + 100 * next));
+        let _ = std::fs::write(blocked, "in the way");
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut children = children;
+    while children.iter_mut().any(|c| c.try_wait().unwrap().is_none()) {
+        if Instant::now() > deadline {
+            children.iter_mut().for_each(|c| drop(c.kill()));
+            panic!("a process still runs 60 s after process 1's checkpoint error");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut logs = Vec::new();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(!output.status.success(), "{}", stderr(&output));
+        logs.push(stderr(&output));
+    }
+    assert!(logs[0].contains("process 1 failed"), "{}", logs[0]);
+    for log in &logs {
+        assert!(log.contains(".pending"), "{log}");
+        assert!(!log.contains("panicked"), "{log}");
+    }
+}
+
 /// Process 0 commits an epoch, then tells process 1, which commits its own parts of it in its
 /// own directory: a crash between the two leaves process 1 with the epoch still pending. Made
 /// so here, after a SIGKILL of both; on restart process 1 commits it, and both resume from it.

@@ -388,7 +388,7 @@ impl Writer {
                 Ok(())
             }
             Message::Failed { process, error } => Err(Error::Checkpoint(format!(
-                "process {process} could not resume: {error}"
+                "process {process} failed: {error}"
             ))),
         }
     }
