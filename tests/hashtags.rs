@@ -108,13 +108,7 @@ fn event_time_counts_do_not_depend_on_arrival_order_or_workers() {
     }
 
     // Two processes on loopback, out of order.
-    let hosts = dir.path().join("hosts");
-    let ports = [common::free_port(), common::free_port()];
-    std::fs::write(
-        &hosts,
-        format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1]),
-    )
-    .unwrap();
+    let hosts = common::loopback_hosts(dir.path());
     let out = dir.path().join("counts-2p");
     let shared = [
         "run",

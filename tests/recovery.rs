@@ -533,13 +533,7 @@ fn event_time_unfinished(checkpoints: &Path) -> bool {
 /// `dir`; their stderr is piped.
 /// `job(process, flags)` is process `process`'s command, to which these flags are added.
 fn start_two_processes(dir: &Path, job: &impl Fn(usize, &[&str]) -> Command) -> [Child; 2] {
-    let hosts = dir.join("hosts");
-    let ports = [common::free_port(), common::free_port()];
-    std::fs::write(
-        &hosts,
-        format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1]),
-    )
-    .unwrap();
+    let hosts = common::loopback_hosts(dir);
     let process = |i: usize| {
         let mut command = job(i, &["--processes", "2"]);
         command

@@ -11,8 +11,8 @@ use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use common::{
-    append_to_log, corpus_lines, file_wordcount, free_port, kill_when, latest_epoch, log_wordcount,
-    read, reference_counts, sluice, stderr,
+    append_to_log, corpus_lines, file_wordcount, kill_when, latest_epoch, log_wordcount, read,
+    reference_counts, sluice, stderr,
 };
 
 /// Waits for a checkpoint after `before`, then kills `children` with SIGKILL.
@@ -74,12 +74,7 @@ fn a_word_count_rescaled_from_one_process_to_two_equals_the_plain_loop() {
     let job = follow(&log, &cp, &out, "1");
     kill_after_a_checkpoint(&cp, None, vec![job]);
     append_to_log(&log, &second);
-    let hosts = dir.path().join("hosts");
-    std::fs::write(
-        &hosts,
-        format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port()),
-    )
-    .unwrap();
+    let hosts = common::loopback_hosts(dir.path());
     let process = |i: usize| {
         let index = i.to_string();
         log_wordcount(&log, &cp, &out, &["--processes", "2", "--process", &index])

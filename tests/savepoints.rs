@@ -331,13 +331,7 @@ fn two_processes_with_their_own_directories_each_keep_their_part_of_a_savepoint(
     let dir = tempfile::tempdir().unwrap();
     let (log, out) = (dir.path().join("log"), dir.path().join("counts"));
     let cp = |process: usize| dir.path().join(format!("cp-{process}"));
-    let hosts = dir.path().join("hosts");
-    let ports = [common::free_port(), common::free_port()];
-    std::fs::write(
-        &hosts,
-        format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1]),
-    )
-    .unwrap();
+    let hosts = common::loopback_hosts(dir.path());
     let (first, second) = (corpus_lines(0, 3000), corpus_lines(3000, 3000));
     append_to_log(&log, &first);
     let process = |i: usize, flags: &[&str]| {

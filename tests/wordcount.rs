@@ -57,13 +57,7 @@ fn word_count_equals_a_plain_loop(mode: &[&str]) {
         );
     }
 
-    let hosts = dir.path().join("hosts");
-    let ports = [common::free_port(), common::free_port()];
-    std::fs::write(
-        &hosts,
-        format!("127.0.0.1:{}\n127.0.0.1:{}\n", ports[0], ports[1]),
-    )
-    .unwrap();
+    let hosts = common::loopback_hosts(dir.path());
     let out = dir.path().join("counts-2p");
     let hosts = hosts.to_str().unwrap();
     let common_args = [

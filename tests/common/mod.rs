@@ -264,3 +264,11 @@ pub fn kill_when(what: &str, children: Vec<std::process::Child>, condition: impl
         child.wait().unwrap();
     }
 }
+
+/// A hostfile in `dir` for two processes on loopback, at free ports.
+pub fn loopback_hosts(dir: &Path) -> std::path::PathBuf {
+    let hosts = dir.join("hosts");
+    let text = format!("127.0.0.1:{}\n127.0.0.1:{}\n", free_port(), free_port());
+    std::fs::write(&hosts, text).unwrap();
+    hosts
+}

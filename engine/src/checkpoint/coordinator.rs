@@ -415,19 +415,13 @@ impl Coordinator {
         let dir = match &self.config.savepoint {
             Some(path) => path.clone(),
             None => {
-                let committed = self.config.dir.join(format!("epoch-{}", metadata.epoch));
+                let committed = self.store.committed(metadata.epoch);
                 // An epoch of this number committed here may be of a timeline the job left
                 // (it went back to an older checkpoint, and process 0 committed the number
                 // again): then this process's parts of process 0's epoch are the pending ones.
                 let stale = committed.exists()
                     && read_metadata(&committed).ok().as_ref() != Some(&metadata);
-                if stale
-                    && !self
-                        .config
-                        .dir
-                        .join(format!("epoch-{}.pending", metadata.epoch))
-                        .exists()
-                {
+                if stale && !self.store.pending(metadata.epoch).exists() {
                     return Err(Error::Checkpoint(format!(
                         "{} is not the checkpoint process 0 committed as epoch {}, and this \
                          process has no other",

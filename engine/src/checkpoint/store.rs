@@ -281,11 +281,13 @@ impl CheckpointDir {
         &self.root
     }
 
-    fn committed(&self, epoch: Time) -> PathBuf {
+    /// The directory of the committed `epoch`.
+    pub(super) fn committed(&self, epoch: Time) -> PathBuf {
         self.root.join(format!("epoch-{epoch}"))
     }
 
-    fn pending(&self, epoch: Time) -> PathBuf {
+    /// The directory of `epoch`'s parts being written.
+    pub(super) fn pending(&self, epoch: Time) -> PathBuf {
         self.root.join(format!("epoch-{epoch}.{PENDING}"))
     }
 
@@ -784,39 +786,13 @@ impl CheckpointDir {
     /// committed epochs; with a warning for each damaged one skipped (naming the file).
     #[allow(clippy::type_complexity)]
     pub fn latest_valid(&self) -> Result<(Option<Checkpoint>, Vec<String>), CheckpointError> {
-        let mut warnings = Vec::new();
-        let latest = match self.latest() {
-            Ok(latest) => latest,
-            Err(e) => {
-                warnings.push(e.to_string());
-                None
-            }
-        };
-        let mut candidates = self.epochs()?;
-        let latest = latest.filter(|l| {
-            // A damaged pointer may name no epoch at all: then every committed one is a candidate.
-            let committed = candidates.contains(l);
-            if !committed {
-                warnings.push(format!(
-                    "{} names epoch {l}, which is not committed; trying every committed epoch",
-                    self.root.join(LATEST).display()
-                ));
-            }
-            committed
-        });
-        candidates.retain(|e| latest.is_none_or(|l| *e <= l));
-        for (i, &epoch) in candidates.iter().enumerate().rev() {
-            match self.load(epoch) {
-                Ok(checkpoint) => return Ok((Some(checkpoint), warnings)),
-                Err(e) => warnings.push(match i {
-                    0 => format!("checkpoint of epoch {epoch} is unusable ({e})"),
-                    _ => format!(
-                        "checkpoint of epoch {epoch} is unusable ({e}); falling back to an older one"
-                    ),
-                }),
-            }
+        let every_part = |_: &Metadata| -> Box<dyn Fn(&str) -> bool> { Box::new(|_| true) };
+        let (found, problems) = self.restorable(&every_part, None, false)?;
+        let warnings = problems.into_iter().map(|(_, problem)| problem).collect();
+        match found.first() {
+            Some(&epoch) => Ok((Some(self.load(epoch)?), warnings)),
+            None => Ok((None, warnings)),
         }
-        Ok((None, warnings))
     }
 
     /// The epochs a process can resume from, newest first, and the problem of each it cannot
